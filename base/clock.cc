@@ -1,0 +1,199 @@
+#include "base/clock.h"
+
+#include <time.h>
+
+#include <cctype>
+#include <cstdio>
+#include <thread>
+
+namespace certkeeper {
+
+namespace {
+
+class SystemClock : public Clock {
+ public:
+  TimePoint Now() const override { return std::chrono::system_clock::now(); }
+  void SleepFor(Duration d) override { std::this_thread::sleep_for(d); }
+};
+
+bool ReadDigits(std::string_view text, size_t& pos, int count, int& out) {
+  if (pos + count > text.size()) return false;
+  int value = 0;
+  for (int i = 0; i < count; ++i) {
+    char c = text[pos + i];
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  pos += count;
+  out = value;
+  return true;
+}
+
+bool Expect(std::string_view text, size_t& pos, char c) {
+  if (pos >= text.size() || std::toupper(static_cast<unsigned char>(text[pos])) != c) {
+    return false;
+  }
+  ++pos;
+  return true;
+}
+
+}  // namespace
+
+Clock* RealClock() {
+  static Clock* clock = new SystemClock();
+  return clock;
+}
+
+TimePoint FakeClock::Now() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return now_;
+}
+
+void FakeClock::Advance(Duration d) {
+  std::lock_guard<std::mutex> lock(mu_);
+  now_ += d;
+}
+
+void FakeClock::Set(TimePoint t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  now_ = t;
+}
+
+std::string FormatRfc3339(TimePoint t) {
+  time_t secs = std::chrono::system_clock::to_time_t(
+      std::chrono::time_point_cast<std::chrono::seconds>(t));
+  struct tm tm_utc;
+  gmtime_r(&secs, &tm_utc);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+  return buf;
+}
+
+Result<TimePoint> ParseRfc3339(std::string_view text) {
+  auto bad = [&]() {
+    return Status(ErrorCode::kInvalidArgument,
+                  "not an RFC 3339 timestamp: \"" + std::string(text.substr(0, 64)) + "\"");
+  };
+  size_t pos = 0;
+  int year, month, day, hour, minute, second;
+  if (!ReadDigits(text, pos, 4, year) || !Expect(text, pos, '-') ||
+      !ReadDigits(text, pos, 2, month) || !Expect(text, pos, '-') ||
+      !ReadDigits(text, pos, 2, day) || !Expect(text, pos, 'T') ||
+      !ReadDigits(text, pos, 2, hour) || !Expect(text, pos, ':') ||
+      !ReadDigits(text, pos, 2, minute) || !Expect(text, pos, ':') ||
+      !ReadDigits(text, pos, 2, second)) {
+    return bad();
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      second > 60) {
+    return bad();
+  }
+  std::chrono::nanoseconds fraction{0};
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    int64_t scale = 100000000;
+    size_t start = pos;
+    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+      if (scale > 0) {
+        fraction += std::chrono::nanoseconds((text[pos] - '0') * scale);
+        scale /= 10;
+      }
+      ++pos;
+    }
+    if (pos == start) return bad();
+  }
+  int offset_seconds = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    int oh, om;
+    if (!ReadDigits(text, pos, 2, oh) || !Expect(text, pos, ':') ||
+        !ReadDigits(text, pos, 2, om)) {
+      return bad();
+    }
+    offset_seconds = sign * (oh * 3600 + om * 60);
+  } else {
+    return bad();
+  }
+  if (pos != text.size()) return bad();
+  struct tm tm_utc = {};
+  tm_utc.tm_year = year - 1900;
+  tm_utc.tm_mon = month - 1;
+  tm_utc.tm_mday = day;
+  tm_utc.tm_hour = hour;
+  tm_utc.tm_min = minute;
+  tm_utc.tm_sec = second > 59 ? 59 : second;
+  time_t secs = timegm(&tm_utc);
+  TimePoint t = std::chrono::system_clock::from_time_t(secs) - std::chrono::seconds(offset_seconds);
+  return t + std::chrono::duration_cast<Duration>(fraction);
+}
+
+int64_t ToUnixSeconds(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+TimePoint FromUnixSeconds(int64_t s) { return TimePoint(std::chrono::seconds(s)); }
+
+Result<Duration> ParseDuration(std::string_view text) {
+  auto bad = [&]() {
+    return Status(ErrorCode::kInvalidArgument,
+                  "not a duration: \"" + std::string(text.substr(0, 64)) + "\"")
+        .Hint("write a number followed by s, m, h or d, e.g. \"120s\" or \"2m\"");
+  };
+  if (text.empty()) return bad();
+  size_t pos = 0;
+  int64_t value = 0;
+  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+    if (value > 100000000) return bad();
+    value = value * 10 + (text[pos] - '0');
+    ++pos;
+  }
+  if (pos == 0) return bad();
+  std::string_view unit = text.substr(pos);
+  int64_t seconds;
+  if (unit.empty() || unit == "s") {
+    seconds = value;
+  } else if (unit == "m") {
+    seconds = value * 60;
+  } else if (unit == "h") {
+    seconds = value * 3600;
+  } else if (unit == "d") {
+    seconds = value * 86400;
+  } else if (unit == "ms") {
+    return std::chrono::duration_cast<Duration>(std::chrono::milliseconds(value));
+  } else {
+    return bad();
+  }
+  return std::chrono::duration_cast<Duration>(std::chrono::seconds(seconds));
+}
+
+std::string FormatDurationHuman(Duration d) {
+  int64_t s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  std::string sign;
+  if (s < 0) {
+    sign = "-";
+    s = -s;
+  }
+  char buf[64];
+  if (s >= 86400) {
+    int64_t h = (s % 86400) / 3600;
+    if (h) {
+      snprintf(buf, sizeof(buf), "%lldd %lldh", static_cast<long long>(s / 86400),
+               static_cast<long long>(h));
+    } else {
+      snprintf(buf, sizeof(buf), "%lldd", static_cast<long long>(s / 86400));
+    }
+  } else if (s >= 3600) {
+    snprintf(buf, sizeof(buf), "%lldh %lldm", static_cast<long long>(s / 3600),
+             static_cast<long long>((s % 3600) / 60));
+  } else if (s >= 60) {
+    snprintf(buf, sizeof(buf), "%lldm", static_cast<long long>(s / 60));
+  } else {
+    snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
+  }
+  return sign + buf;
+}
+
+}  // namespace certkeeper

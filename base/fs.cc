@@ -1,0 +1,206 @@
+#include "base/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+namespace certkeeper::fs {
+
+namespace {
+
+Status ErrnoStatus(std::string what, const std::string& path, int err) {
+  ErrorCode code = ErrorCode::kIo;
+  if (err == EACCES || err == EPERM) code = ErrorCode::kPermissionDenied;
+  if (err == ENOENT) code = ErrorCode::kNotFound;
+  Status s(code, std::move(what) + ": " + strerror(err));
+  s.Where(path);
+  if (err == ENOSPC || err == EDQUOT) s.Hint("the file system is full: free space and run again");
+  return s;
+}
+
+std::string RandomSuffix() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s(10, 'x');
+  for (char& c : s) c = kChars[rng() % (sizeof(kChars) - 1)];
+  return s;
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("cannot write", path, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string JoinPath(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (!b.empty() && b.front() == '/') return std::string(b);
+  std::string out(a);
+  if (out.back() != '/') out += '/';
+  out += b;
+  return out;
+}
+
+std::string DirName(std::string_view path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string_view::npos) return ".";
+  if (slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+Status SyncDir(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open directory", path, errno);
+  int rc = fsync(fd);
+  int err = errno;
+  close(fd);
+  if (rc != 0) return ErrnoStatus("cannot sync directory", path, err);
+  return Status::Ok();
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data,
+                       const WriteOptions& options) {
+  std::string dir = DirName(path);
+  std::string tmp = path + ".tmp-" + RandomSuffix();
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return ErrnoStatus("cannot create", tmp, errno);
+  auto fail = [&](Status s) {
+    close(fd);
+    unlink(tmp.c_str());
+    return s;
+  };
+  // The mode is set before any byte is written, so a key is never readable by
+  // others, not even for an instant.
+  if (fchmod(fd, options.mode) != 0) return fail(ErrnoStatus("cannot chmod", tmp, errno));
+  if (options.owner || options.group) {
+    if (fchown(fd, options.owner.value_or(static_cast<uid_t>(-1)),
+               options.group.value_or(static_cast<gid_t>(-1))) != 0) {
+      return fail(ErrnoStatus("cannot chown", tmp, errno));
+    }
+    // chown may clear set-id bits; apply the mode again.
+    if (fchmod(fd, options.mode) != 0) return fail(ErrnoStatus("cannot chmod", tmp, errno));
+  }
+  Status s = WriteAll(fd, data, tmp);
+  if (!s.ok()) return fail(s);
+  if (fsync(fd) != 0) return fail(ErrnoStatus("cannot sync", tmp, errno));
+  if (close(fd) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return ErrnoStatus("cannot close", tmp, err);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return ErrnoStatus("cannot rename into place", path, err);
+  }
+  return SyncDir(dir);
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot read", path, errno);
+  std::string out;
+  char buf[16384];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      return ErrnoStatus("cannot read", path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (64u << 20)) {
+      close(fd);
+      return Status(ErrorCode::kInvalidArgument, "file is larger than 64 MiB").Where(path);
+    }
+  }
+  close(fd);
+  return out;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+Status MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return Status::Ok();
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) continue;
+    if (mkdir(partial.c_str(), mode) != 0) {
+      if (errno != EEXIST) return ErrnoStatus("cannot create directory", partial, errno);
+      struct stat st;
+      if (stat(partial.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return Status(ErrorCode::kIo, "exists and is not a directory").Where(partial);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckPrivateFileMode(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return ErrnoStatus("cannot stat", path, errno);
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    char mode[8];
+    snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status(ErrorCode::kPermissionDenied,
+                  std::string("private key file is accessible by group or others (mode ") +
+                      mode + ")")
+        .Where(path)
+        .Hint("restrict it with `chmod 600 " + path + "` and check who may have read it");
+  }
+  return Status::Ok();
+}
+
+Status ReplaceSymlink(const std::string& target, const std::string& link) {
+  std::string tmp = link + ".tmp-" + RandomSuffix();
+  if (symlink(target.c_str(), tmp.c_str()) != 0) {
+    return ErrnoStatus("cannot create symlink", tmp, errno);
+  }
+  if (rename(tmp.c_str(), link.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return ErrnoStatus("cannot rename symlink into place", link, err);
+  }
+  return SyncDir(DirName(link));
+}
+
+Status RemoveAll(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return Status(ErrorCode::kIo, "cannot remove: " + ec.message()).Where(path);
+  return Status::Ok();
+}
+
+TempDir::TempDir() {
+  const char* base = getenv("TMPDIR");
+  std::string templ = std::string(base && *base ? base : "/tmp") + "/certkeeper-XXXXXX";
+  if (mkdtemp(templ.data()) != nullptr) path_ = templ;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) (void)RemoveAll(path_);
+}
+
+}  // namespace certkeeper::fs

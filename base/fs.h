@@ -1,0 +1,68 @@
+// The file system, reached through a few functions with crash-safe contracts.
+#ifndef CERTKEEPER_BASE_FS_H_
+#define CERTKEEPER_BASE_FS_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace certkeeper::fs {
+
+struct WriteOptions {
+  mode_t mode = 0644;
+  std::optional<uid_t> owner;  // chown when set (needs privilege)
+  std::optional<gid_t> group;
+};
+
+// Writes data to path atomically: a temporary file in the same directory, written,
+// fchmod'ed to mode before any byte is written, fsync'ed, renamed over path, then the
+// directory fsync'ed. After a crash the path holds either the old or the new
+// content, never a mix. The parent directory must exist.
+Status WriteFileAtomic(const std::string& path, std::string_view data,
+                       const WriteOptions& options = {});
+inline Status WritePrivateFile(const std::string& path, std::string_view data) {
+  WriteOptions options;
+  options.mode = 0600;
+  return WriteFileAtomic(path, data, options);
+}
+
+Result<std::string> ReadFile(const std::string& path);
+bool Exists(const std::string& path);
+
+// mkdir -p with mode for the directories it creates.
+Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
+// Fails with kPermissionDenied when a private key file can be read or written by
+// group or others (like ssh refusing a world-readable identity file).
+Status CheckPrivateFileMode(const std::string& path);
+
+// fsync a directory so that renames and creations inside it are durable.
+Status SyncDir(const std::string& path);
+
+// Atomically points `link` at `target` (symlink to a temp name, then rename).
+Status ReplaceSymlink(const std::string& target, const std::string& link);
+
+Status RemoveAll(const std::string& path);
+std::string JoinPath(std::string_view a, std::string_view b);
+std::string DirName(std::string_view path);
+
+// A fresh private directory under $TMPDIR (or /tmp), removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace certkeeper::fs
+
+#endif  // CERTKEEPER_BASE_FS_H_

@@ -1,0 +1,65 @@
+#include "base/clock.h"
+
+#include <gtest/gtest.h>
+
+namespace certkeeper {
+namespace {
+
+TEST(Rfc3339, FormatsUtcWithZ) {
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(1795512818)), "2026-11-24T09:33:38Z");
+}
+
+TEST(Rfc3339, ParsesForms) {
+  struct Case {
+    const char* text;
+    int64_t unix_seconds;
+  } cases[] = {
+      {"2026-11-24T09:33:38Z", 1795512818},
+      {"2026-11-24T09:33:38.123456789Z", 1795512818},
+      {"2026-11-24T10:33:38+01:00", 1795512818},
+      {"2026-11-24T08:33:38-01:00", 1795512818},
+      {"2026-11-24t09:33:38z", 1795512818},
+  };
+  for (const auto& c : cases) {
+    auto t = ParseRfc3339(c.text);
+    ASSERT_TRUE(t.ok()) << c.text << ": " << t.status().ToString();
+    EXPECT_EQ(ToUnixSeconds(*t), c.unix_seconds) << c.text;
+  }
+}
+
+TEST(Rfc3339, RejectsGarbage) {
+  for (const char* text : {"", "2026-11-24", "2026-13-24T00:00:00Z", "2026-11-24T09:33:38",
+                           "2026-11-24T09:33:38Zjunk", "yesterday", "2026-11-24T09:33:38."}) {
+    EXPECT_FALSE(ParseRfc3339(text).ok()) << text;
+  }
+}
+
+TEST(Duration, ParsesUnits) {
+  using namespace std::chrono;
+  EXPECT_EQ(*ParseDuration("120s"), duration_cast<Duration>(seconds(120)));
+  EXPECT_EQ(*ParseDuration("2m"), duration_cast<Duration>(seconds(120)));
+  EXPECT_EQ(*ParseDuration("3h"), duration_cast<Duration>(hours(3)));
+  EXPECT_EQ(*ParseDuration("30d"), duration_cast<Duration>(hours(720)));
+  EXPECT_EQ(*ParseDuration("45"), duration_cast<Duration>(seconds(45)));
+  EXPECT_FALSE(ParseDuration("").ok());
+  EXPECT_FALSE(ParseDuration("2 weeks").ok());
+  EXPECT_FALSE(ParseDuration("-5s").ok());
+}
+
+TEST(FakeClock, AdvancesOnlyWhenTold) {
+  FakeClock clock(FromUnixSeconds(1000));
+  EXPECT_EQ(ToUnixSeconds(clock.Now()), 1000);
+  clock.SleepFor(std::chrono::seconds(5));
+  EXPECT_EQ(ToUnixSeconds(clock.Now()), 1005);
+}
+
+TEST(FormatDurationHuman, Readable) {
+  using namespace std::chrono;
+  EXPECT_EQ(FormatDurationHuman(hours(24 * 3 + 4)), "3d 4h");
+  EXPECT_EQ(FormatDurationHuman(minutes(12)), "12m");
+  EXPECT_EQ(FormatDurationHuman(seconds(8)), "8s");
+}
+
+}  // namespace
+}  // namespace certkeeper
