@@ -37,7 +37,7 @@ class PrivateKey {
 
  private:
   struct Deleter { void operator()(EVP_PKEY* p) const; };
-  PrivateKey(EVP_PKEY* pkey, KeyType type) : pkey_(pkey), type_(type) {}
+  PrivateKey(EVP_PKEY* pkey, KeyType type) : pkey_(pkey, Deleter()), type_(type) {}
   std::shared_ptr<EVP_PKEY> pkey_;
   KeyType type_;
 };
