@@ -1,0 +1,227 @@
+#include "store/internal/migrations.h"
+
+#include <array>
+#include <string>
+
+namespace certkeeper::store::internal {
+
+namespace {
+
+// Lists (domains, challenges, deploy targets) are JSON arrays of strings.
+constexpr std::string_view kFoundation = R"sql(
+CREATE TABLE schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+);
+CREATE TABLE accounts (
+  server TEXT NOT NULL,
+  account_url TEXT NOT NULL,
+  key_path TEXT NOT NULL,
+  email TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (server, account_url)
+);
+CREATE TABLE certificates (
+  name TEXT PRIMARY KEY,
+  domains TEXT NOT NULL,
+  key_type TEXT NOT NULL,
+  challenges TEXT NOT NULL,
+  deploy_targets TEXT NOT NULL,
+  server TEXT NOT NULL,
+  removed INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE versions (
+  certificate TEXT NOT NULL REFERENCES certificates (name),
+  n INTEGER NOT NULL,
+  serial TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  issuer TEXT NOT NULL,
+  fingerprint_sha256 TEXT NOT NULL,
+  domains TEXT NOT NULL,
+  key_type TEXT NOT NULL,
+  directory TEXT NOT NULL,
+  order_url TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL
+    CHECK (state IN ('issued', 'deployed', 'deploy_failed', 'revoked')),
+  revoked_at INTEGER,
+  revocation_reason TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (certificate, n)
+);
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY,
+  certificate TEXT NOT NULL REFERENCES certificates (name),
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  server TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL
+    CHECK (outcome IN ('running', 'success', 'failed', 'deferred')),
+  error_type TEXT NOT NULL DEFAULT '',
+  error_detail TEXT NOT NULL DEFAULT '',
+  version_n INTEGER
+);
+CREATE INDEX attempts_by_certificate ON attempts (certificate, id);
+CREATE INDEX attempts_by_outcome ON attempts (outcome);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  certificate TEXT,
+  kind TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX events_by_certificate ON events (certificate, id);
+)sql";
+
+// Scheduling state per certificate, the resumable pending order, the CA's
+// Retry-After per attempt, and the steps of each attempt.
+constexpr std::string_view kScheduling = R"sql(
+ALTER TABLE certificates ADD COLUMN next_attempt_at INTEGER;
+ALTER TABLE certificates ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN deferred_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE certificates ADD COLUMN ca_retry_after INTEGER;
+ALTER TABLE certificates ADD COLUMN pending_order_url TEXT;
+ALTER TABLE certificates ADD COLUMN pending_order_key_path TEXT;
+ALTER TABLE certificates ADD COLUMN pending_order_created_at INTEGER;
+ALTER TABLE attempts ADD COLUMN retry_after INTEGER;
+CREATE TABLE attempt_steps (
+  attempt_id INTEGER NOT NULL REFERENCES attempts (id),
+  seq INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  challenge_type TEXT NOT NULL DEFAULT '',
+  identifier TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL CHECK (result IN ('ok', 'failed', 'skipped')),
+  error TEXT NOT NULL DEFAULT '',
+  output TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (attempt_id, seq)
+);
+)sql";
+
+// Local rate-limit budgets and CA-imposed waits that outlive a run.
+constexpr std::string_view kRateLimits = R"sql(
+CREATE TABLE request_log (
+  id INTEGER PRIMARY KEY,
+  server TEXT NOT NULL,
+  account_url TEXT NOT NULL,
+  kind TEXT NOT NULL
+    CHECK (kind IN ('new-order', 'failed-validation', 'certificate')),
+  request_key TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL
+);
+CREATE INDEX request_log_window ON request_log (server, kind, at);
+CREATE TABLE ca_limits (
+  server TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  until_at INTEGER NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (server, scope)
+);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations{{
+    {1, "foundation", kFoundation},
+    {2, "scheduling and attempt steps", kScheduling},
+    {3, "rate limits", kRateLimits},
+}};
+
+Result<bool> TableExists(Database& db, std::string_view table) {
+  CK_ASSIGN_OR_RETURN(
+      Statement stmt,
+      db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                 "read the schema"));
+  stmt.Bind(1, table);
+  return stmt.Step();
+}
+
+Status NewerThanCode(const Database& db, int version) {
+  return Status(ErrorCode::kFailedPrecondition,
+                "the inventory has schema version " + std::to_string(version) +
+                    " but this certkeeper knows only up to " +
+                    std::to_string(LatestSchemaVersion()))
+      .Where(db.path())
+      .Hint("a newer certkeeper wrote this state directory: run that version (or "
+            "newer), or restore a backup taken before the upgrade");
+}
+
+// Applies one migration inside a write transaction; does nothing when another
+// process applied it first.
+Status Apply(Database& db, const Migration& migration, TimePoint now) {
+  std::string operation = "migrate the inventory to schema version " +
+                          std::to_string(migration.version) + " (" +
+                          std::string(migration.name) + ")";
+  CK_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", operation));
+  auto body = [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(db));
+    if (current > LatestSchemaVersion()) return NewerThanCode(db, current);
+    if (current >= migration.version) return Status::Ok();
+    if (current != migration.version - 1) {
+      return Status(ErrorCode::kInternal, operation + ": database is at version " +
+                                              std::to_string(current))
+          .Where(db.path());
+    }
+    CK_RETURN_IF_ERROR(db.Exec(migration.sql, operation));
+    CK_ASSIGN_OR_RETURN(
+        Statement record,
+        db.Prepare("INSERT INTO schema_migrations (version, name, applied_at) "
+                   "VALUES (?, ?, ?)",
+                   operation));
+    record.BindAll(migration.version, migration.name, now);
+    return record.Run();
+  };
+  Status status = body();
+  if (!status.ok()) {
+    (void)db.Exec("ROLLBACK", operation);
+    return status;
+  }
+  status = db.Exec("COMMIT", operation);
+  if (!status.ok()) (void)db.Exec("ROLLBACK", operation);
+  return status;
+}
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return kMigrations.back().version; }
+
+Result<int> ReadSchemaVersion(Database& db) {
+  CK_ASSIGN_OR_RETURN(bool has_versions, TableExists(db, "schema_migrations"));
+  if (!has_versions) {
+    CK_ASSIGN_OR_RETURN(Statement any,
+                        db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table'",
+                                   "read the schema"));
+    CK_ASSIGN_OR_RETURN(bool has_tables, any.Step());
+    if (has_tables) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "the database has tables but no schema_migrations table: it is "
+                    "not a certkeeper inventory")
+          .Where(db.path())
+          .Hint("point --state-dir at a certkeeper state directory, or move this file away");
+    }
+    return 0;
+  }
+  CK_ASSIGN_OR_RETURN(
+      Statement stmt,
+      db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                 "read the schema version"));
+  CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row ? static_cast<int>(stmt.Int(0)) : 0;
+}
+
+Status Migrate(Database& db, TimePoint now) {
+  CK_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(db));
+  if (current > LatestSchemaVersion()) return NewerThanCode(db, current);
+  for (const Migration& migration : kMigrations) {
+    if (migration.version <= current) continue;
+    CK_RETURN_IF_ERROR(Apply(db, migration, now));
+  }
+  return Status::Ok();
+}
+
+}  // namespace certkeeper::store::internal

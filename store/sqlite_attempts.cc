@@ -1,0 +1,259 @@
+// SqliteInventory: renewal attempts, their steps, and the audit trail.
+#include <string>
+#include <utility>
+
+#include "store/internal/rows.h"
+#include "store/internal/sqlite.h"
+#include "store/sqlite_inventory.h"
+
+namespace certkeeper::store {
+
+using internal::Statement;
+
+namespace {
+
+constexpr std::string_view kAttemptColumns =
+    "id, certificate, started_at, finished_at, server, reason, outcome, error_type, "
+    "error_detail, retry_after, version_n";
+
+constexpr std::string_view kInterruptedDetail =
+    "the process running this attempt stopped before it finished";
+
+Result<Attempt> ReadAttempt(const Statement& row) {
+  Attempt a;
+  a.id = row.Int(0);
+  a.certificate = row.Text(1);
+  a.started_at = row.Time(2);
+  a.finished_at = row.OptionalTime(3);
+  a.server = row.Text(4);
+  a.reason = row.Text(5);
+  CK_ASSIGN_OR_RETURN(a.outcome, ParseAttemptOutcome(row.Text(6)));
+  a.error_type = row.Text(7);
+  a.error_detail = row.Text(8);
+  a.retry_after = row.OptionalTime(9);
+  if (auto n = row.OptionalInt(10)) a.version = static_cast<int>(*n);
+  return a;
+}
+
+Result<std::vector<AttemptStep>> LoadSteps(internal::Database& db, int64_t attempt_id) {
+  CK_ASSIGN_OR_RETURN(
+      Statement stmt,
+      db.Prepare("SELECT seq, at, kind, challenge_type, identifier, result, error, output "
+                 "FROM attempt_steps WHERE attempt_id = ? ORDER BY seq",
+                 "read attempt steps"));
+  stmt.Bind(1, attempt_id);
+  std::vector<AttemptStep> steps;
+  while (true) {
+    CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return steps;
+    AttemptStep step;
+    step.seq = static_cast<int>(stmt.Int(0));
+    step.at = stmt.Time(1);
+    step.kind = stmt.Text(2);
+    step.challenge_type = stmt.Text(3);
+    step.identifier = stmt.Text(4);
+    CK_ASSIGN_OR_RETURN(step.result, ParseStepResult(stmt.Text(5)));
+    step.error = stmt.Text(6);
+    step.output = stmt.Text(7);
+    steps.push_back(std::move(step));
+  }
+}
+
+// Attempts matching `condition` (with their steps), newest first.
+template <typename... Args>
+Result<std::vector<Attempt>> QueryAttempts(internal::Database& db,
+                                           std::string_view condition, int limit,
+                                           const Args&... args) {
+  std::string sql = "SELECT " + std::string(kAttemptColumns) + " FROM attempts WHERE " +
+                    std::string(condition) + " ORDER BY started_at DESC, id DESC";
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  CK_ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql, "read attempts"));
+  stmt.BindAll(args...);
+  std::vector<Attempt> attempts;
+  while (true) {
+    CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    CK_ASSIGN_OR_RETURN(Attempt a, ReadAttempt(stmt));
+    attempts.push_back(std::move(a));
+  }
+  for (Attempt& a : attempts) {
+    CK_ASSIGN_OR_RETURN(a.steps, LoadSteps(db, a.id));
+  }
+  return attempts;
+}
+
+// Keeps the end of long output (where errors usually are), cut at a UTF-8
+// character boundary, behind a marker saying how much was dropped.
+std::string CapOutput(const std::string& text) {
+  if (text.size() <= kMaxStepOutputBytes) return text;
+  size_t start = text.size() - kMaxStepOutputBytes + 64;
+  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) {
+    ++start;
+  }
+  return "[" + std::to_string(start) + " bytes cut]\n" + text.substr(start);
+}
+
+Status NoAttempt(int64_t id, std::string_view operation) {
+  return Status(ErrorCode::kNotFound, std::string(operation) + ": no attempt with id " +
+                                          std::to_string(id));
+}
+
+}  // namespace
+
+Result<int64_t> SqliteInventory::StartAttempt(const Attempt& attempt) {
+  constexpr std::string_view kOp = "record the attempt";
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(attempt.certificate, "certificate", kOp));
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(attempt.server, "server", kOp));
+  int64_t id = 0;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
+    CK_RETURN_IF_ERROR(RequireCertificate(attempt.certificate));
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("INSERT INTO attempts (certificate, started_at, server, reason, "
+                     "outcome) VALUES (?, ?, ?, ?, 'running') RETURNING id",
+                     kOp));
+    stmt.BindAll(attempt.certificate, attempt.started_at, attempt.server, attempt.reason);
+    CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return Status(ErrorCode::kInternal, std::string(kOp) + ": no id returned");
+    id = stmt.Int(0);
+    return stmt.Run();
+  }));
+  return id;
+}
+
+Result<int> SqliteInventory::AddAttemptStep(int64_t attempt_id, const AttemptStep& step) {
+  constexpr std::string_view kOp = "record the attempt step";
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(step.kind, "step kind", kOp));
+  int seq = 0;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(std::vector<Attempt> found,
+                        QueryAttempts(*db_, "id = ?", 1, attempt_id));
+    if (found.empty()) return NoAttempt(attempt_id, kOp);
+    if (found.front().outcome != AttemptOutcome::kRunning) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    std::string(kOp) + ": attempt " + std::to_string(attempt_id) +
+                        " is already finished");
+    }
+    seq = static_cast<int>(found.front().steps.size()) + 1;
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("INSERT INTO attempt_steps (attempt_id, seq, at, kind, "
+                     "challenge_type, identifier, result, error, output) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     kOp));
+    stmt.BindAll(attempt_id, seq, step.at, step.kind, step.challenge_type,
+                 step.identifier, StepResultName(step.result), CapOutput(step.error),
+                 CapOutput(step.output));
+    return stmt.Run();
+  }));
+  return seq;
+}
+
+Status SqliteInventory::FinishAttempt(int64_t attempt_id, const AttemptEnd& end) {
+  constexpr std::string_view kOp = "finish the attempt";
+  if (end.outcome == AttemptOutcome::kRunning) {
+    return Status(ErrorCode::kInvalidArgument,
+                  std::string(kOp) + ": the final outcome cannot be 'running'");
+  }
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("UPDATE attempts SET finished_at = ?, outcome = ?, error_type = ?, "
+                     "error_detail = ?, retry_after = ?, version_n = ? "
+                     "WHERE id = ? AND outcome = 'running'",
+                     kOp));
+    stmt.BindAll(end.finished_at, AttemptOutcomeName(end.outcome), end.error_type,
+                 CapOutput(end.error_detail), end.retry_after, end.version, attempt_id);
+    CK_RETURN_IF_ERROR(stmt.Run());
+    if (db_->Changes() == 1) return Status::Ok();
+    CK_ASSIGN_OR_RETURN(std::vector<Attempt> found,
+                        QueryAttempts(*db_, "id = ?", 1, attempt_id));
+    if (found.empty()) return NoAttempt(attempt_id, kOp);
+    return Status(ErrorCode::kFailedPrecondition,
+                  std::string(kOp) + ": attempt " + std::to_string(attempt_id) +
+                      " already ended as " +
+                      std::string(AttemptOutcomeName(found.front().outcome)));
+  });
+}
+
+Result<Attempt> SqliteInventory::GetAttempt(int64_t attempt_id) {
+  Attempt attempt;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(std::vector<Attempt> found,
+                        QueryAttempts(*db_, "id = ?", 1, attempt_id));
+    if (found.empty()) return NoAttempt(attempt_id, "read the attempt");
+    attempt = std::move(found.front());
+    return Status::Ok();
+  }));
+  return attempt;
+}
+
+Result<std::vector<Attempt>> SqliteInventory::ListAttempts(std::string_view certificate,
+                                                           int limit) {
+  std::vector<Attempt> attempts;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(attempts, QueryAttempts(*db_, "certificate = ?", limit, certificate));
+    return Status::Ok();
+  }));
+  return attempts;
+}
+
+Result<int> SqliteInventory::CloseInterruptedAttempts(TimePoint now) {
+  int closed = 0;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("UPDATE attempts SET outcome = 'failed', finished_at = ?, "
+                     "error_type = 'interrupted', error_detail = ? "
+                     "WHERE outcome = 'running'",
+                     "close interrupted attempts"));
+    stmt.BindAll(now, kInterruptedDetail);
+    CK_RETURN_IF_ERROR(stmt.Run());
+    closed = static_cast<int>(db_->Changes());
+    return Status::Ok();
+  }));
+  return closed;
+}
+
+// ---- Audit trail ----
+
+Result<int64_t> SqliteInventory::AddEvent(const Event& event) {
+  constexpr std::string_view kOp = "record the event";
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(event.kind, "event kind", kOp));
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(event.message, "event message", kOp));
+  int64_t id = 0;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(Statement stmt,
+                        db_->Prepare("INSERT INTO events (at, certificate, kind, message) "
+                                     "VALUES (?, ?, ?, ?) RETURNING id",
+                                     kOp));
+    stmt.BindAll(event.at, event.certificate, event.kind, event.message);
+    CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return Status(ErrorCode::kInternal, std::string(kOp) + ": no id returned");
+    id = stmt.Int(0);
+    return stmt.Run();
+  }));
+  return id;
+}
+
+Result<std::vector<Event>> SqliteInventory::ListEvents(std::optional<std::string> certificate,
+                                                       int limit) {
+  std::vector<Event> events;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    std::string sql = "SELECT id, at, certificate, kind, message FROM events";
+    if (certificate) sql += " WHERE certificate = ?";
+    sql += " ORDER BY at DESC, id DESC";
+    if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+    CK_ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(sql, "list events"));
+    if (certificate) stmt.Bind(1, *certificate);
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return Status::Ok();
+      events.push_back(Event{stmt.Int(0), stmt.Time(1), stmt.OptionalText(2),
+                             stmt.Text(3), stmt.Text(4)});
+    }
+  }));
+  return events;
+}
+
+}  // namespace certkeeper::store

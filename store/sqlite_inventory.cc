@@ -1,0 +1,363 @@
+// SqliteInventory: opening, transactions, accounts and certificates. Versions,
+// attempts and rate limits are in sqlite_versions.cc, sqlite_attempts.cc and
+// sqlite_limits.cc.
+#include "store/sqlite_inventory.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <exception>
+#include <utility>
+
+#include "base/fs.h"
+#include "base/names.h"
+#include "store/internal/migrations.h"
+#include "store/internal/rows.h"
+#include "store/internal/sqlite.h"
+
+namespace certkeeper::store {
+
+using internal::Statement;
+
+namespace {
+
+constexpr std::string_view kCertificateColumns =
+    "name, domains, key_type, challenges, deploy_targets, server, removed, "
+    "created_at, updated_at, next_attempt_at, consecutive_failures, "
+    "deferred_reason, ca_retry_after, pending_order_url, pending_order_key_path, "
+    "pending_order_created_at";
+
+Result<Certificate> ReadCertificate(const Statement& row) {
+  Certificate cert;
+  cert.spec.name = row.Text(0);
+  CK_ASSIGN_OR_RETURN(cert.spec.domains, internal::DecodeList(row.Text(1), "domains"));
+  cert.spec.key_type = row.Text(2);
+  CK_ASSIGN_OR_RETURN(cert.spec.challenges,
+                      internal::DecodeList(row.Text(3), "challenges"));
+  CK_ASSIGN_OR_RETURN(cert.spec.deploy_targets,
+                      internal::DecodeList(row.Text(4), "deploy_targets"));
+  cert.spec.server = row.Text(5);
+  cert.removed = row.Int(6) != 0;
+  cert.created_at = row.Time(7);
+  cert.updated_at = row.Time(8);
+  cert.schedule.next_attempt_at = row.OptionalTime(9);
+  cert.schedule.consecutive_failures = static_cast<int>(row.Int(10));
+  cert.schedule.deferred_reason = row.Text(11);
+  cert.schedule.ca_retry_after = row.OptionalTime(12);
+  if (!row.IsNull(13)) {
+    cert.pending_order =
+        PendingOrder{row.Text(13), row.Text(14), row.OptionalTime(15).value_or(TimePoint())};
+  }
+  return cert;
+}
+
+Status ValidateList(const std::vector<std::string>& items, std::string_view field,
+                    bool allow_empty_list, std::string_view operation) {
+  if (items.empty() && !allow_empty_list) {
+    return Status(ErrorCode::kInvalidArgument,
+                  std::string(operation) + ": " + std::string(field) + " must not be empty");
+  }
+  for (const std::string& item : items) {
+    CK_RETURN_IF_ERROR(internal::RequireNonEmpty(item, std::string(field) + " entry",
+                                                 operation));
+  }
+  return Status::Ok();
+}
+
+Account ReadAccount(const Statement& row) {
+  return Account{row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Text(4),
+                 row.Time(5)};
+}
+
+constexpr std::string_view kAccountColumns =
+    "server, account_url, key_path, email, status, created_at";
+
+}  // namespace
+
+std::string InventoryPath(const std::string& state_dir) {
+  return fs::JoinPath(state_dir, "certkeeper.db");
+}
+
+Result<std::unique_ptr<SqliteInventory>> SqliteInventory::Open(
+    const std::string& path, const SqliteOptions& options) {
+  if (options.clock == nullptr) {
+    return Status(ErrorCode::kInvalidArgument, "open the inventory: no clock given")
+        .Where(path);
+  }
+  // Created here rather than by SQLite so that it is 0600 from the first byte;
+  // SQLite gives its -wal and -shm files the database file's mode.
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    int err = errno;
+    Status status(err == ENOENT ? ErrorCode::kNotFound
+                  : (err == EACCES || err == EPERM) ? ErrorCode::kPermissionDenied
+                                                    : ErrorCode::kIo,
+                  std::string("cannot open the inventory: ") + strerror(err));
+    status.Where(path);
+    if (err == ENOENT) status.Hint("create the state directory first");
+    if (err == ELOOP) status.Hint("the inventory must be a regular file, not a symlink");
+    return status;
+  }
+  close(fd);
+  CK_ASSIGN_OR_RETURN(std::unique_ptr<internal::Database> db,
+                      internal::Database::Open(path, options.busy_timeout_ms));
+  CK_RETURN_IF_ERROR(internal::Migrate(*db, options.clock->Now()));
+  return std::unique_ptr<SqliteInventory>(new SqliteInventory(std::move(db), options.clock));
+}
+
+SqliteInventory::SqliteInventory(std::unique_ptr<internal::Database> db, Clock* clock)
+    : db_(std::move(db)), clock_(clock) {}
+
+SqliteInventory::~SqliteInventory() = default;
+
+int SqliteInventory::LatestSchemaVersion() { return internal::LatestSchemaVersion(); }
+
+Result<int> SqliteInventory::SchemaVersion() {
+  int version = 0;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(version, internal::ReadSchemaVersion(*db_));
+    return Status::Ok();
+  }));
+  return version;
+}
+
+Status SqliteInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  const bool outer = depth_ == 0;
+  const std::string savepoint = "ck_savepoint_" + std::to_string(depth_);
+  std::string begin = !outer                     ? "SAVEPOINT " + savepoint
+                      : kind == TxKind::kWrite ? "BEGIN IMMEDIATE"
+                                               : "BEGIN";
+  CK_RETURN_IF_ERROR(db_->Exec(begin, "begin a transaction"));
+  ++depth_;
+  Status status;
+  try {
+    status = fn();
+  } catch (const std::exception& e) {
+    status = Status(ErrorCode::kInternal,
+                    std::string("inventory transaction threw: ") + e.what());
+  } catch (...) {
+    status = Status(ErrorCode::kInternal, "inventory transaction threw");
+  }
+  --depth_;
+  if (status.ok()) {
+    status = db_->Exec(outer ? "COMMIT" : "RELEASE " + savepoint, "commit a transaction");
+    if (status.ok()) return status;
+  }
+  if (outer) {
+    (void)db_->Exec("ROLLBACK", "roll back a transaction");
+  } else {
+    (void)db_->Exec("ROLLBACK TO " + savepoint, "roll back a savepoint");
+    (void)db_->Exec("RELEASE " + savepoint, "release a savepoint");
+  }
+  return status;
+}
+
+Status SqliteInventory::Transaction(const std::function<Status()>& fn) {
+  return RunTx(TxKind::kWrite, fn);
+}
+
+Status SqliteInventory::RequireCertificate(std::string_view name) {
+  CK_ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT 1 FROM certificates WHERE name = ?",
+                                                   "look up a certificate"));
+  stmt.Bind(1, name);
+  CK_ASSIGN_OR_RETURN(bool found, stmt.Step());
+  if (!found) return internal::UnknownCertificate(name, "look up a certificate");
+  return Status::Ok();
+}
+
+// ---- Accounts ----
+
+Status SqliteInventory::PutAccount(const Account& account) {
+  constexpr std::string_view kOp = "store the account";
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.server, "server", kOp));
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.account_url, "account URL", kOp));
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.key_path, "key path", kOp));
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.status, "status", kOp));
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("INSERT INTO accounts (server, account_url, key_path, email, status, "
+                     "created_at) VALUES (?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT (server, account_url) DO UPDATE SET "
+                     "key_path = excluded.key_path, email = excluded.email, "
+                     "status = excluded.status",
+                     kOp));
+    stmt.BindAll(account.server, account.account_url, account.key_path, account.email,
+                 account.status, clock_->Now());
+    return stmt.Run();
+  });
+}
+
+Result<Account> SqliteInventory::FindAccount(std::string_view server) {
+  Account account;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("SELECT " + std::string(kAccountColumns) +
+                         " FROM accounts WHERE server = ? AND status = 'valid' "
+                         "ORDER BY created_at DESC, account_url DESC LIMIT 1",
+                     "find the account"));
+    stmt.Bind(1, server);
+    CK_ASSIGN_OR_RETURN(bool found, stmt.Step());
+    if (!found) {
+      return Status(ErrorCode::kNotFound,
+                    "no valid account for the ACME server in the inventory")
+          .Where(std::string(server))
+          .Hint("run `certkeeper account register`");
+    }
+    account = ReadAccount(stmt);
+    return Status::Ok();
+  }));
+  return account;
+}
+
+Result<std::vector<Account>> SqliteInventory::ListAccounts() {
+  std::vector<Account> accounts;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(Statement stmt,
+                        db_->Prepare("SELECT " + std::string(kAccountColumns) +
+                                         " FROM accounts ORDER BY server, created_at",
+                                     "list accounts"));
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return Status::Ok();
+      accounts.push_back(ReadAccount(stmt));
+    }
+  }));
+  return accounts;
+}
+
+// ---- Certificates ----
+
+Status SqliteInventory::PutCertificate(const CertificateSpec& spec) {
+  constexpr std::string_view kOp = "store the certificate";
+  Status name_ok = ValidateCertificateName(spec.name);
+  if (!name_ok.ok()) return std::move(name_ok).Annotate(kOp);
+  CK_RETURN_IF_ERROR(ValidateList(spec.domains, "domains", false, kOp));
+  CK_RETURN_IF_ERROR(ValidateList(spec.challenges, "challenges", false, kOp));
+  CK_RETURN_IF_ERROR(ValidateList(spec.deploy_targets, "deploy targets", true, kOp));
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(spec.key_type, "key type", kOp));
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(spec.server, "server", kOp));
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("INSERT INTO certificates (name, domains, key_type, challenges, "
+                     "deploy_targets, server, removed, created_at, updated_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) "
+                     "ON CONFLICT (name) DO UPDATE SET domains = excluded.domains, "
+                     "key_type = excluded.key_type, challenges = excluded.challenges, "
+                     "deploy_targets = excluded.deploy_targets, server = excluded.server, "
+                     "removed = 0, updated_at = excluded.updated_at",
+                     kOp));
+    TimePoint now = clock_->Now();
+    stmt.BindAll(spec.name, internal::EncodeList(spec.domains), spec.key_type,
+                 internal::EncodeList(spec.challenges),
+                 internal::EncodeList(spec.deploy_targets), spec.server, now, now);
+    return stmt.Run();
+  });
+}
+
+Result<Certificate> SqliteInventory::GetCertificate(std::string_view name) {
+  Certificate cert;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(Statement stmt,
+                        db_->Prepare("SELECT " + std::string(kCertificateColumns) +
+                                         " FROM certificates WHERE name = ?",
+                                     "read the certificate"));
+    stmt.Bind(1, name);
+    CK_ASSIGN_OR_RETURN(bool found, stmt.Step());
+    if (!found) return internal::UnknownCertificate(name, "read the certificate");
+    CK_ASSIGN_OR_RETURN(cert, ReadCertificate(stmt));
+    return Status::Ok();
+  }));
+  return cert;
+}
+
+Result<std::vector<Certificate>> SqliteInventory::ListCertificates(bool include_removed) {
+  std::vector<Certificate> certs;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("SELECT " + std::string(kCertificateColumns) +
+                         " FROM certificates WHERE removed = 0 OR ? = 1 ORDER BY name",
+                     "list certificates"));
+    stmt.Bind(1, include_removed ? 1 : 0);
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return Status::Ok();
+      CK_ASSIGN_OR_RETURN(Certificate cert, ReadCertificate(stmt));
+      certs.push_back(std::move(cert));
+    }
+  }));
+  return certs;
+}
+
+namespace {
+
+// Runs an UPDATE on one certificate row; kNotFound when no row matched.
+template <typename... Args>
+Status UpdateCertificate(internal::Database& db, std::string_view set_clause,
+                         std::string_view name, std::string_view operation,
+                         const Args&... args) {
+  CK_ASSIGN_OR_RETURN(Statement stmt,
+                      db.Prepare("UPDATE certificates SET " + std::string(set_clause) +
+                                     " WHERE name = ?",
+                                 operation));
+  stmt.BindAll(args..., name);
+  CK_RETURN_IF_ERROR(stmt.Run());
+  if (db.Changes() == 0) return internal::UnknownCertificate(name, operation);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SqliteInventory::MarkRemoved(std::string_view name) {
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    return UpdateCertificate(*db_, "removed = 1, updated_at = ?", name,
+                             "remove the certificate", clock_->Now());
+  });
+}
+
+Status SqliteInventory::SetSchedule(std::string_view name, const Schedule& schedule) {
+  if (schedule.consecutive_failures < 0) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "set the schedule: consecutive failures must not be negative")
+        .Where(std::string(name));
+  }
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    return UpdateCertificate(
+        *db_,
+        "next_attempt_at = ?, consecutive_failures = ?, deferred_reason = ?, "
+        "ca_retry_after = ?, updated_at = ?",
+        name, "set the schedule", schedule.next_attempt_at,
+        schedule.consecutive_failures, schedule.deferred_reason,
+        schedule.ca_retry_after, clock_->Now());
+  });
+}
+
+Status SqliteInventory::SetPendingOrder(std::string_view name, const PendingOrder& order) {
+  constexpr std::string_view kOp = "record the pending order";
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(order.order_url, "order URL", kOp));
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(order.key_path, "key path", kOp));
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    return UpdateCertificate(*db_,
+                             "pending_order_url = ?, pending_order_key_path = ?, "
+                             "pending_order_created_at = ?, updated_at = ?",
+                             name, kOp, order.order_url, order.key_path,
+                             order.created_at, clock_->Now());
+  });
+}
+
+Status SqliteInventory::ClearPendingOrder(std::string_view name) {
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    return UpdateCertificate(*db_,
+                             "pending_order_url = NULL, pending_order_key_path = NULL, "
+                             "pending_order_created_at = NULL, updated_at = ?",
+                             name, "clear the pending order", clock_->Now());
+  });
+}
+
+}  // namespace certkeeper::store

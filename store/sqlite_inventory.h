@@ -1,0 +1,129 @@
+// SqliteInventory: the embedded Inventory, one SQLite file per state directory.
+//
+// Thread-safety: one connection guarded by one recursive mutex. Every public
+// method, and every Transaction(), holds the mutex for its whole duration, so
+// calls from several threads are serialised; a thread inside Transaction() may
+// call other methods (they join its transaction). Other processes reading the
+// same file (e.g. `certkeeper list` beside a renewal run) are fine: the database
+// runs in WAL mode and waits up to the busy timeout for a writer.
+//
+// Durability: synchronous=FULL, so a method that returned OK survives a crash
+// or power loss (AddVersion is the engine's commit point).
+#ifndef CERTKEEPER_STORE_SQLITE_INVENTORY_H_
+#define CERTKEEPER_STORE_SQLITE_INVENTORY_H_
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/clock.h"
+#include "store/inventory.h"
+
+namespace certkeeper::store {
+
+namespace internal {
+class Database;
+}  // namespace internal
+
+struct SqliteOptions {
+  // Stamps created_at / updated_at and the schema_migrations rows. Not owned;
+  // must outlive the inventory.
+  Clock* clock = RealClock();
+  // How long to wait for another process that holds the database.
+  int busy_timeout_ms = 5000;
+};
+
+// STATE/certkeeper.db
+std::string InventoryPath(const std::string& state_dir);
+
+class SqliteInventory final : public Inventory {
+ public:
+  // Opens the database at `path`, creating it (mode 0600) when missing, and
+  // migrates its schema to LatestSchemaVersion(). The parent directory must
+  // exist. Fails with kFailedPrecondition, changing nothing, when the file was
+  // written by a newer certkeeper (a higher schema version) or is not a
+  // certkeeper inventory.
+  static Result<std::unique_ptr<SqliteInventory>> Open(const std::string& path,
+                                                       const SqliteOptions& options = {});
+  ~SqliteInventory() override;
+
+  // The schema version this code creates and understands.
+  static int LatestSchemaVersion();
+  // The version recorded in the open database.
+  Result<int> SchemaVersion();
+
+  Status Transaction(const std::function<Status()>& fn) override;
+
+  Status PutAccount(const Account& account) override;
+  Result<Account> FindAccount(std::string_view server) override;
+  Result<std::vector<Account>> ListAccounts() override;
+
+  Status PutCertificate(const CertificateSpec& spec) override;
+  Result<Certificate> GetCertificate(std::string_view name) override;
+  Result<std::vector<Certificate>> ListCertificates(bool include_removed) override;
+  Status MarkRemoved(std::string_view name) override;
+  Status SetSchedule(std::string_view name, const Schedule& schedule) override;
+  Status SetPendingOrder(std::string_view name, const PendingOrder& order) override;
+  Status ClearPendingOrder(std::string_view name) override;
+
+  Result<int> NextVersionNumber(std::string_view certificate) override;
+  Status AddVersion(const Version& version) override;
+  Status SetVersionState(std::string_view certificate, int n,
+                         VersionState state) override;
+  Status RevokeVersion(std::string_view certificate, int n, TimePoint at,
+                       std::string_view reason) override;
+  Result<Version> GetVersion(std::string_view certificate, int n) override;
+  Result<std::vector<Version>> ListVersions(std::string_view certificate) override;
+  Result<Version> LiveVersion(std::string_view certificate) override;
+  Result<Version> LatestVersion(std::string_view certificate) override;
+
+  Result<int64_t> StartAttempt(const Attempt& attempt) override;
+  Result<int> AddAttemptStep(int64_t attempt_id, const AttemptStep& step) override;
+  Status FinishAttempt(int64_t attempt_id, const AttemptEnd& end) override;
+  Result<Attempt> GetAttempt(int64_t attempt_id) override;
+  Result<std::vector<Attempt>> ListAttempts(std::string_view certificate,
+                                            int limit) override;
+  Result<int> CloseInterruptedAttempts(TimePoint now) override;
+
+  Result<int64_t> AddEvent(const Event& event) override;
+  Result<std::vector<Event>> ListEvents(std::optional<std::string> certificate,
+                                        int limit) override;
+
+  Status RecordRequest(const RequestRecord& request) override;
+  Result<int64_t> CountSince(std::string_view server, std::string_view account_url,
+                             RequestKind kind, std::string_view key,
+                             TimePoint since) override;
+  Result<int64_t> PruneRequests(TimePoint before) override;
+
+  Status SetCaLimit(const CaLimit& limit) override;
+  Result<std::optional<CaLimit>> ActiveCaLimit(std::string_view server,
+                                               std::string_view scope,
+                                               TimePoint now) override;
+  Result<std::vector<CaLimit>> ListCaLimits(TimePoint now) override;
+  Status ClearCaLimit(std::string_view server, std::string_view scope) override;
+  Result<int64_t> PruneCaLimits(TimePoint now) override;
+
+ private:
+  enum class TxKind { kRead, kWrite };
+
+  SqliteInventory(std::unique_ptr<internal::Database> db, Clock* clock);
+
+  // Runs fn under the mutex inside a transaction (or a savepoint when nested).
+  // A read transaction sees one consistent snapshot; a write transaction takes
+  // the database's write lock up front so it never fails half-way on a lock.
+  // Results leave fn through captured variables.
+  Status RunTx(TxKind kind, const std::function<Status()>& fn);
+
+  // kNotFound unless the certificate exists; expects a transaction open.
+  Status RequireCertificate(std::string_view name);
+
+  std::recursive_mutex mu_;
+  int depth_ = 0;  // open transaction levels; guarded by mu_
+  std::unique_ptr<internal::Database> db_;
+  Clock* clock_;
+};
+
+}  // namespace certkeeper::store
+
+#endif  // CERTKEEPER_STORE_SQLITE_INVENTORY_H_
