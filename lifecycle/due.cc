@@ -1,0 +1,179 @@
+#include "lifecycle/due.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <set>
+
+#include "lifecycle/backoff.h"
+
+namespace certkeeper::lifecycle {
+
+namespace {
+
+std::string NormalizeName(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
+std::set<std::string> NameSet(const std::vector<std::string>& names) {
+  std::set<std::string> out;
+  for (const std::string& name : names) out.insert(NormalizeName(name));
+  return out;
+}
+
+// "+new.example.com -old.example.com", empty when the sets are equal.
+std::string DomainDiff(const std::vector<std::string>& wanted,
+                       const std::vector<std::string>& live) {
+  const std::set<std::string> want = NameSet(wanted);
+  const std::set<std::string> have = NameSet(live);
+  std::string diff;
+  for (const std::string& name : want) {
+    if (!have.count(name)) diff += (diff.empty() ? "+" : " +") + name;
+  }
+  for (const std::string& name : have) {
+    if (!want.count(name)) diff += (diff.empty() ? "-" : " -") + name;
+  }
+  return diff;
+}
+
+DueDecision Due(DueReason why, std::string reason, TimePoint renew_at) {
+  return DueDecision{true, why, std::move(reason), renew_at};
+}
+
+std::string WindowText(const AriWindow& w) {
+  return FormatRfc3339(w.start) + " to " + FormatRfc3339(w.end);
+}
+
+}  // namespace
+
+std::string_view DueReasonName(DueReason reason) {
+  switch (reason) {
+    case DueReason::kNotIssued:
+      return "not_issued";
+    case DueReason::kRevoked:
+      return "revoked";
+    case DueReason::kInvalidValidity:
+      return "invalid_validity";
+    case DueReason::kExpired:
+      return "expired";
+    case DueReason::kDomainsChanged:
+      return "domains_changed";
+    case DueReason::kKeyTypeChanged:
+      return "key_type_changed";
+    case DueReason::kAriWindow:
+      return "ari_window";
+    case DueReason::kRenewalWindow:
+      return "renewal_window";
+    case DueReason::kNotDue:
+      return "not_due";
+  }
+  return "unknown";
+}
+
+Duration MaxJitter(Duration lifetime) {
+  if (lifetime <= Duration::zero()) return Duration::zero();
+  const auto by_fraction =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double, Duration::period>(
+          static_cast<double>(lifetime.count()) * kMaxJitterFractionOfLifetime));
+  return std::min(by_fraction, kMaxJitterCap);
+}
+
+DueDecision ComputeDue(const DueInput& in) {
+  const TimePoint now = in.now;
+  if (!in.live) return Due(DueReason::kNotIssued, "not yet issued", now);
+  const LiveVersionFacts& live = *in.live;
+
+  if (live.revoked) return Due(DueReason::kRevoked, "revoked", now);
+  const Duration lifetime = live.not_after - live.not_before;
+  if (lifetime <= Duration::zero()) {
+    return Due(DueReason::kInvalidValidity,
+               "live version has an invalid validity period (not_before " +
+                   FormatRfc3339(live.not_before) + ", not_after " + FormatRfc3339(live.not_after) +
+                   ")",
+               now);
+  }
+  if (now >= live.not_after) {
+    return Due(DueReason::kExpired, "expired " + FormatDurationHuman(now - live.not_after) + " ago",
+               live.not_after);
+  }
+  if (std::string diff = DomainDiff(in.domains, live.domains); !diff.empty()) {
+    return Due(DueReason::kDomainsChanged, "domains changed: " + diff, now);
+  }
+  if (in.key_type != live.key_type) {
+    return Due(DueReason::kKeyTypeChanged,
+               "key type changed " + std::string(KeyTypeName(live.key_type)) + " -> " +
+                   std::string(KeyTypeName(in.key_type)),
+               now);
+  }
+
+  const std::string valid_for = "valid for " + FormatDurationHuman(live.not_after - now) + " more";
+  std::string note;
+  if (in.ari) {
+    const AriWindow& w = in.ari->window;
+    if (w.end <= w.start) {
+      note = " (renewal information ignored: its window is empty)";
+    } else {
+      // RFC 9773 §4.2: renew at the chosen time; a window entirely in the past
+      // means renew now.
+      const TimePoint at = std::clamp(in.ari->chosen, w.start, w.end - Duration(1));
+      if (w.end <= now) {
+        return Due(DueReason::kAriWindow,
+                   "renewal information window: " + WindowText(w) + " has passed",
+                   std::min(at, now));
+      }
+      if (at < live.not_after) {
+        if (at <= now) {
+          return Due(DueReason::kAriWindow,
+                     "renewal information window: " + WindowText(w) + " (chosen time " +
+                         FormatRfc3339(at) + " reached)",
+                     at);
+        }
+        return DueDecision{false, DueReason::kNotDue,
+                           valid_for + "; renews from " + FormatRfc3339(at) +
+                               " (renewal information window: " + WindowText(w) + ")",
+                           at};
+      }
+      note = " (renewal information ignored: its window " + WindowText(w) +
+             " suggests renewing after expiry)";
+    }
+  }
+
+  Duration before = lifetime / 3;
+  if (in.renew_before && *in.renew_before > Duration::zero() && *in.renew_before < lifetime) {
+    before = *in.renew_before;
+  } else if (in.renew_before) {
+    note += " (renew_before " + FormatDurationHuman(*in.renew_before) + " does not fit the " +
+            FormatDurationHuman(lifetime) + " lifetime; using the last third)";
+  }
+  const double fraction = ClampUnit(in.jitter_fraction);
+  const auto jitter =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double, Duration::period>(
+          static_cast<double>(MaxJitter(lifetime).count()) * fraction));
+  const TimePoint renew_at = std::max(live.not_after - before - jitter, live.not_before);
+
+  if (renew_at <= now) {
+    return Due(DueReason::kRenewalWindow,
+               "expires in " + FormatDurationHuman(live.not_after - now) +
+                   " (renew window opened " + FormatDurationHuman(now - renew_at) + " ago)" + note,
+               renew_at);
+  }
+  return DueDecision{false, DueReason::kNotDue,
+                     valid_for + "; renews from " + FormatRfc3339(renew_at) + note, renew_at};
+}
+
+double StableJitterFraction(std::string_view certificate_name) {
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a offset basis
+  for (unsigned char c : certificate_name) {
+    hash ^= c;
+    hash *= 1099511628211ull;  // FNV prime
+  }
+  // The top 53 bits, scaled into [0, 1) exactly representable as a double.
+  return static_cast<double>(hash >> 11) / 9007199254740992.0;
+}
+
+}  // namespace certkeeper::lifecycle
