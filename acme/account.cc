@@ -1,0 +1,127 @@
+// Account management (RFC 8555 §7.3).
+#include <utility>
+
+#include "acme/client.h"
+#include "acme/internal/json_fields.h"
+#include "acme/jws.h"
+#include "acme/resources.h"
+
+namespace certkeeper::acme {
+
+namespace {
+using nlohmann::json;
+constexpr std::string_view kWhat = "account";
+}  // namespace
+
+Result<Account> ParseAccount(const json& doc, const std::string& url,
+                             std::string_view scheme) {
+  if (!doc.is_object()) {
+    return Status(ErrorCode::kProtocol, "malformed account: not a JSON object");
+  }
+  Account account;
+  account.url = url;
+  CK_ASSIGN_OR_RETURN(account.status, internal::RequiredString(doc, "status", kWhat));
+  CK_RETURN_IF_ERROR(internal::CheckStatusValue(
+      account.status, {"valid", "deactivated", "revoked"}, kWhat));
+  CK_ASSIGN_OR_RETURN(account.contact,
+                      internal::OptionalStringArray(doc, "contact", kWhat));
+  CK_ASSIGN_OR_RETURN(account.orders, internal::OptionalString(doc, "orders", kWhat));
+  if (!account.orders.empty()) {
+    CK_RETURN_IF_ERROR(internal::CheckUrl(account.orders, scheme, "account orders"));
+  }
+  return account;
+}
+
+Result<Account> Client::NewAccount(const NewAccountRequest& request) {
+  std::optional<PrivateKey> key = account_key();
+  if (!key) {
+    return Status(ErrorCode::kFailedPrecondition, "newAccount: no account key is set");
+  }
+  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
+  if (directory.meta.external_account_required && !request.only_return_existing) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "the CA requires external account binding, which certkeeper does "
+                  "not support yet")
+        .Where(directory.new_account);
+  }
+  // §7.3: the payload of a newAccount request.
+  json payload = json::object();
+  if (!request.contact.empty()) payload["contact"] = request.contact;
+  if (request.terms_of_service_agreed) payload["termsOfServiceAgreed"] = true;
+  if (request.only_return_existing) payload["onlyReturnExisting"] = true;
+
+  PostOptions options;
+  options.jwk_key = &*key;
+  CK_ASSIGN_OR_RETURN(
+      HttpResponse response,
+      Post(RequestKind::kNewAccount, directory.new_account, payload.dump(), options));
+  std::string url = response.headers.Get("Location").value_or("");
+  if (url.empty()) {
+    return Status(ErrorCode::kProtocol, "newAccount response has no Location header")
+        .Where(directory.new_account);
+  }
+  CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, "account"));
+  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, directory.new_account));
+  CK_ASSIGN_OR_RETURN(Account account, ParseAccount(doc, url, scheme_));
+  {
+    std::unique_lock lock(account_mu_);
+    kid_ = url;
+  }
+  return account;
+}
+
+Result<Account> Client::GetAccount() {
+  std::string url = account_url();
+  if (url.empty()) {
+    return Status(ErrorCode::kFailedPrecondition, "the account URL is unknown")
+        .Hint("register the account first");
+  }
+  CK_ASSIGN_OR_RETURN(json doc, PostJson(RequestKind::kAccount, url, ""));
+  return ParseAccount(doc, url, scheme_);
+}
+
+Result<Account> Client::DeactivateAccount() {
+  std::string url = account_url();
+  if (url.empty()) {
+    return Status(ErrorCode::kFailedPrecondition, "the account URL is unknown")
+        .Hint("register the account first");
+  }
+  // §7.3.6: a request to update the account with status "deactivated".
+  CK_ASSIGN_OR_RETURN(json doc,
+                      PostJson(RequestKind::kAccount, url, R"({"status":"deactivated"})"));
+  CK_ASSIGN_OR_RETURN(Account account, ParseAccount(doc, url, scheme_));
+  if (account.status != "deactivated") {
+    return Status(ErrorCode::kProtocol,
+                  "account still \"" + account.status + "\" after deactivation")
+        .Where(url);
+  }
+  return account;
+}
+
+Status Client::RolloverKey(const PrivateKey& new_key) {
+  std::optional<PrivateKey> old_key;
+  std::string kid;
+  {
+    std::shared_lock lock(account_mu_);
+    old_key = key_;
+    kid = kid_;
+  }
+  if (!old_key || kid.empty()) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "key rollover needs the current account key and URL");
+  }
+  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
+  CK_ASSIGN_OR_RETURN(json old_jwk, PublicJwk(*old_key));
+
+  // §7.3.5: the inner JWS is signed by the new key, carries its jwk and the
+  // keyChange URL but no nonce; its payload names the account and the old key.
+  json inner_payload = {{"account", kid}, {"oldKey", old_jwk}};
+  JwsHeader inner_header{.url = directory.key_change, .nonce = std::nullopt, .kid = {}};
+  CK_ASSIGN_OR_RETURN(json inner, SignJws(new_key, inner_header, inner_payload.dump()));
+  CK_RETURN_IF_ERROR(
+      Post(RequestKind::kKeyChange, directory.key_change, inner.dump()).status());
+  SetAccountKey(new_key, kid);
+  return Status::Ok();
+}
+
+}  // namespace certkeeper::acme

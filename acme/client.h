@@ -1,0 +1,201 @@
+// certkeeper::acme::Client: the RFC 8555 client façade. One Client talks to one
+// ACME server on behalf of one account; it is thread-safe, so concurrent orders
+// on the same account share its directory, nonce pool and connections.
+//
+// Every signed request goes through one function that (RFC 8555 §6.5) retries
+// badNonce with the nonce from the error response a bounded number of times and
+// turns any other error response into a Status: kRateLimited (rateLimited or
+// HTTP 429) and kUnavailable (5xx) are NOT retried here; the caller records the
+// Retry-After (Status::retry_after) and decides.
+#ifndef CERTKEEPER_ACME_CLIENT_H_
+#define CERTKEEPER_ACME_CLIENT_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "acme/http.h"
+#include "acme/nonce_pool.h"
+#include "acme/request_stats.h"
+#include "acme/resources.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/status.h"
+
+namespace certkeeper::acme {
+
+struct ClientOptions {
+  std::string directory_url{};  // the server; every resource URL must share its scheme
+  std::string ca_bundle_file{};  // extra trust anchors for the server's TLS (optional)
+  Clock* clock = nullptr;      // time and sleeping; null: RealClock()
+  std::chrono::milliseconds timeout{30000};          // per HTTP request
+  std::chrono::milliseconds connect_timeout{10000};
+  int max_bad_nonce_retries = 10;
+  // Adaptive polling: first re-check after poll_initial, doubling up to poll_max.
+  std::chrono::milliseconds poll_initial{2};
+  std::chrono::milliseconds poll_max{1000};
+};
+
+struct NewAccountRequest {
+  std::vector<std::string> contact{};  // "mailto:ops@example.com"
+  bool terms_of_service_agreed = false;
+  bool only_return_existing = false;  // RFC 8555 §7.3.1: look up, do not create
+};
+
+struct NewOrderRequest {
+  std::vector<std::string> identifiers{};  // DNS names, "*.example.com" allowed
+  std::string replaces{};  // ARI certificate identifier (RFC 9773 §5), optional
+  std::string profile{};   // a name from Directory::meta.profiles, optional
+};
+
+// RFC 5280 §5.3.1 CRLReason codes allowed in RFC 8555 §7.6.
+enum class RevocationReason {
+  kUnspecified = 0,
+  kKeyCompromise = 1,
+  kAffiliationChanged = 3,
+  kSuperseded = 4,
+  kCessationOfOperation = 5,
+  kPrivilegeWithdrawn = 9,
+};
+// "unspecified", "keyCompromise" (or "key-compromise"), "affiliationChanged",
+// "superseded", "cessationOfOperation", "privilegeWithdrawn".
+Result<RevocationReason> ParseRevocationReason(std::string_view name);
+
+// RFC 9773 §4.1: base64url(AKI keyIdentifier) "." base64url(serial DER octets).
+// kInvalidArgument when the certificate has no authority key identifier.
+Result<std::string> AriCertificateId(std::string_view cert_pem);
+
+class Client {
+ public:
+  // No network traffic happens here; the directory is fetched on first use.
+  // `http` null: a CurlHttpClient built from the options (ca_bundle_file,
+  // timeouts); a given `http` is used as is and those options are ignored.
+  static Result<std::unique_ptr<Client>> Create(ClientOptions options,
+                                                std::shared_ptr<HttpClient> http = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // The account key and, when known, its URL (kid). Must be called before any
+  // account-bound operation; an empty URL means NewAccount has to run first.
+  void SetAccountKey(PrivateKey key, std::string account_url);
+  std::string account_url() const;
+  // The current account key (changes after RolloverKey).
+  std::optional<PrivateKey> account_key() const;
+
+  // The directory, fetched once and cached (RFC 8555 §7.1.1).
+  Result<Directory> GetDirectory();
+
+  // token "." thumbprint of the account key (RFC 8555 §8.1).
+  Result<std::string> KeyAuthorization(std::string_view token) const;
+
+  // Accounts (RFC 8555 §7.3). NewAccount records the account URL (Location)
+  // as the kid for later requests; it fails with kFailedPrecondition when the
+  // CA requires external account binding.
+  Result<Account> NewAccount(const NewAccountRequest& request);
+  Result<Account> GetAccount();
+  Result<Account> DeactivateAccount();  // §7.3.6; the account is unusable after
+  // §7.3.5: inner JWS signed with new_key, outer with the current key. On
+  // success the client signs with new_key from then on.
+  Status RolloverKey(const PrivateKey& new_key);
+
+  // Orders (RFC 8555 §7.4). Identifiers are validated and canonicalized.
+  Result<Order> NewOrder(const NewOrderRequest& request);
+  Result<Order> GetOrder(const std::string& url);
+  Result<Authorization> GetAuthorization(const std::string& url);
+  Result<Authorization> DeactivateAuthorization(const std::string& url);  // §7.5.2
+  // Tells the server to validate (POST {}, §7.5.1).
+  Result<Challenge> RespondToChallenge(const std::string& url);
+
+  // Poll until the resource leaves its transient state, or until `deadline`
+  // (a hard bound: kDeadlineExceeded naming the last status). The first
+  // re-check is after poll_initial, then the wait doubles up to poll_max; a
+  // Retry-After from the server replaces the computed wait (capped by the
+  // deadline). A final state is returned as a value, also when it is invalid:
+  // the caller reads Order::error or Challenge::error.
+  //   authorization: stops on anything but "pending".
+  //   order: stops on anything but "pending" and "processing".
+  Result<Authorization> PollAuthorization(const std::string& url, TimePoint deadline);
+  Result<Order> PollOrder(const std::string& url, TimePoint deadline);
+
+  // §7.4: submits the CSR (DER); returns the order as the server answered
+  // (usually "processing" or "valid"; poll with PollOrder).
+  Result<Order> Finalize(const Order& order, std::string_view csr_der);
+
+  // §7.4.2: the chain as application/pem-certificate-chain; with
+  // `with_alternates` also every Link rel="alternate" chain.
+  Result<CertificateChains> DownloadCertificate(const std::string& url,
+                                                bool with_alternates);
+
+  // §7.6. cert_key null: signed with the account key (kid); otherwise signed
+  // with the certificate's own key, embedded as jwk.
+  Status RevokeCertificate(std::string_view cert_pem, RevocationReason reason,
+                           const PrivateKey* cert_key = nullptr);
+
+  // RFC 9773 §4.2: unauthenticated GET of the renewal window.
+  // kFailedPrecondition when the directory has no renewalInfo.
+  Result<RenewalInfo> GetRenewalInfo(std::string_view cert_pem);
+
+  const RequestStats& stats() const { return stats_; }
+  RequestStats& mutable_stats() { return stats_; }
+
+ private:
+  struct PostOptions {
+    const PrivateKey* jwk_key = nullptr;  // sign with this key, embed its jwk
+    std::string accept;
+    size_t max_response_bytes = 1 << 20;
+  };
+
+  Client(ClientOptions options, std::shared_ptr<HttpClient> http, std::string scheme);
+
+  // One exchange, counted and logged; feeds the nonce pool.
+  Result<HttpResponse> Exchange(RequestKind kind, HttpRequest request);
+  Result<HttpResponse> Get(RequestKind kind, const std::string& url);
+  Result<std::string> TakeNonce();
+  // The single path of every signed request (see the file comment). payload is
+  // serialized JSON, or "" for POST-as-GET (§6.3). Returns only 2xx responses.
+  Result<HttpResponse> Post(RequestKind kind, const std::string& url,
+                            std::string_view payload, const PostOptions& options);
+  Result<HttpResponse> Post(RequestKind kind, const std::string& url,
+                            std::string_view payload) {
+    return Post(kind, url, payload, PostOptions());
+  }
+  // Post, then the body as a JSON object (kProtocol otherwise).
+  Result<nlohmann::json> PostJson(RequestKind kind, const std::string& url,
+                                  std::string_view payload, HttpResponse* response = nullptr);
+  // Shared loop of PollAuthorization/PollOrder; is_final inspects the body.
+  Result<nlohmann::json> Poll(RequestKind kind, const std::string& url,
+                              TimePoint deadline,
+                              const std::function<Result<bool>(const nlohmann::json&)>&
+                                  is_final,
+                              std::string* last_status);
+  Result<std::string> DownloadChain(const std::string& url, std::vector<std::string>* alternates);
+
+  ClientOptions options_;
+  Clock* clock_;
+  std::shared_ptr<HttpClient> http_;
+  std::string scheme_;
+  NoncePool nonces_;
+  RequestStats stats_;
+
+  std::mutex directory_mu_;
+  std::optional<Directory> directory_;
+
+  mutable std::shared_mutex account_mu_;
+  std::optional<PrivateKey> key_;
+  std::string kid_;
+  std::string thumbprint_;
+};
+
+}  // namespace certkeeper::acme
+
+#endif  // CERTKEEPER_ACME_CLIENT_H_

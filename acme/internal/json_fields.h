@@ -1,0 +1,49 @@
+// Typed access to members of JSON objects received from the network. Every
+// accessor returns kProtocol naming the member (and the object) on a mismatch,
+// so a malformed server answer never throws and never passes silently.
+#ifndef CERTKEEPER_ACME_INTERNAL_JSON_FIELDS_H_
+#define CERTKEEPER_ACME_INTERNAL_JSON_FIELDS_H_
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "acme/http.h"
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace certkeeper::acme::internal {
+
+// The response body as a JSON object. kProtocol naming the URL and the
+// Content-Type when the type is not JSON, the body does not parse (truncated)
+// or is not an object.
+Result<nlohmann::json> ParseJsonBody(const HttpResponse& response, const std::string& url);
+
+// `what` names the object in errors, e.g. "order".
+Result<std::string> RequiredString(const nlohmann::json& doc, const char* name,
+                                   std::string_view what);
+// Absent or null gives "".
+Result<std::string> OptionalString(const nlohmann::json& doc, const char* name,
+                                   std::string_view what);
+Result<std::vector<std::string>> OptionalStringArray(const nlohmann::json& doc,
+                                                     const char* name,
+                                                     std::string_view what);
+Result<std::optional<TimePoint>> OptionalTime(const nlohmann::json& doc,
+                                              const char* name, std::string_view what);
+
+// The value must be one of `allowed`.
+Status CheckStatusValue(std::string_view value,
+                        std::initializer_list<std::string_view> allowed,
+                        std::string_view what);
+// The URL must be absolute and use `scheme` (the directory's).
+Status CheckUrl(std::string_view url, std::string_view scheme, std::string_view what);
+// RFC 8555 §8.1: base64url, at least 128 bits of entropy (22 characters).
+Status CheckToken(std::string_view token);
+
+}  // namespace certkeeper::acme::internal
+
+#endif  // CERTKEEPER_ACME_INTERNAL_JSON_FIELDS_H_

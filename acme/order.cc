@@ -1,0 +1,144 @@
+// Orders: creation, fetching, finalization and polling (RFC 8555 §7.1.3, §7.4).
+#include <utility>
+
+#include "acme/client.h"
+#include "acme/internal/json_fields.h"
+#include "acme/problem.h"
+#include "acme/resources.h"
+#include "base/encoding.h"
+#include "base/names.h"
+
+namespace certkeeper::acme {
+
+namespace {
+using nlohmann::json;
+constexpr std::string_view kWhat = "order";
+}  // namespace
+
+Result<Order> ParseOrder(const json& doc, const std::string& url,
+                         std::string_view scheme) {
+  if (!doc.is_object()) {
+    return Status(ErrorCode::kProtocol, "malformed order: not a JSON object").Where(url);
+  }
+  Order o;
+  o.url = url;
+  CK_ASSIGN_OR_RETURN(o.status, internal::RequiredString(doc, "status", kWhat));
+  CK_RETURN_IF_ERROR(internal::CheckStatusValue(
+      o.status, {"pending", "ready", "processing", "valid", "invalid"}, kWhat));
+  CK_ASSIGN_OR_RETURN(o.expires, internal::OptionalTime(doc, "expires", kWhat));
+
+  auto ids = doc.find("identifiers");
+  if (ids == doc.end() || !ids->is_array() || ids->empty()) {
+    return Status(ErrorCode::kProtocol, "malformed order: no identifiers").Where(url);
+  }
+  for (const json& id : *ids) {
+    if (!id.is_object()) {
+      return Status(ErrorCode::kProtocol, "malformed order: identifier not an object")
+          .Where(url);
+    }
+    CK_ASSIGN_OR_RETURN(std::string type, internal::RequiredString(id, "type", kWhat));
+    CK_ASSIGN_OR_RETURN(std::string value, internal::RequiredString(id, "value", kWhat));
+    auto name = CanonicalDnsName(value, /*allow_wildcard=*/true);
+    if (type != "dns" || !name.ok()) {
+      return Status(ErrorCode::kProtocol,
+                    "order holds an identifier that is not a DNS name: " + type + " " +
+                        value.substr(0, 100))
+          .Where(url);
+    }
+    o.identifiers.push_back(std::move(*name));
+  }
+  CK_ASSIGN_OR_RETURN(o.authorizations,
+                      internal::OptionalStringArray(doc, "authorizations", kWhat));
+  for (const std::string& a : o.authorizations) {
+    CK_RETURN_IF_ERROR(internal::CheckUrl(a, scheme, "order authorization"));
+  }
+  CK_ASSIGN_OR_RETURN(o.finalize, internal::RequiredString(doc, "finalize", kWhat));
+  CK_RETURN_IF_ERROR(internal::CheckUrl(o.finalize, scheme, "order finalize"));
+  CK_ASSIGN_OR_RETURN(o.certificate, internal::OptionalString(doc, "certificate", kWhat));
+  if (!o.certificate.empty()) {
+    CK_RETURN_IF_ERROR(internal::CheckUrl(o.certificate, scheme, "order certificate"));
+  }
+  if (auto it = doc.find("error"); it != doc.end() && !it->is_null()) {
+    auto problem = ParseProblem(*it, 0);
+    if (!problem.ok()) return problem.status().Annotate("order error").Where(url);
+    o.error = std::move(*problem);
+  }
+  return o;
+}
+
+Result<Order> Client::NewOrder(const NewOrderRequest& request) {
+  if (request.identifiers.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "an order needs at least one identifier");
+  }
+  // §7.4: identifiers of type dns; wildcards keep their "*." label (§7.1.3).
+  json identifiers = json::array();
+  for (const std::string& raw : request.identifiers) {
+    auto name = CanonicalDnsName(raw, /*allow_wildcard=*/true);
+    if (!name.ok()) return name.status().Annotate("newOrder");
+    identifiers.push_back({{"type", "dns"}, {"value", *name}});
+  }
+  json payload = {{"identifiers", identifiers}};
+  if (!request.replaces.empty()) {
+    // RFC 9773 §5: the ARI identifier of the certificate being replaced.
+    size_t dot = request.replaces.find('.');
+    if (dot == std::string::npos || !IsBase64Url(request.replaces.substr(0, dot)) ||
+        !IsBase64Url(request.replaces.substr(dot + 1))) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "\"replaces\" is not an ARI certificate identifier");
+    }
+    payload["replaces"] = request.replaces;
+  }
+  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
+  if (!request.profile.empty()) {
+    if (!directory.meta.profiles.contains(request.profile)) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "the CA offers no profile \"" + request.profile + "\"")
+          .Where(directory.url);
+    }
+    payload["profile"] = request.profile;
+  }
+
+  HttpResponse response;
+  CK_ASSIGN_OR_RETURN(json doc, PostJson(RequestKind::kNewOrder, directory.new_order,
+                                         payload.dump(), &response));
+  std::string url = response.headers.Get("Location").value_or("");
+  if (url.empty()) {
+    return Status(ErrorCode::kProtocol, "newOrder response has no Location header")
+        .Where(directory.new_order);
+  }
+  CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, "order"));
+  return ParseOrder(doc, url, scheme_);
+}
+
+Result<Order> Client::GetOrder(const std::string& url) {
+  CK_ASSIGN_OR_RETURN(json doc, PostJson(RequestKind::kOrder, url, ""));
+  return ParseOrder(doc, url, scheme_);
+}
+
+Result<Order> Client::Finalize(const Order& order, std::string_view csr_der) {
+  if (csr_der.empty()) return Status(ErrorCode::kInvalidArgument, "empty CSR");
+  if (order.url.empty() || order.finalize.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "finalize needs the order URLs");
+  }
+  // §7.4: {"csr": base64url(DER)}; the answer is the order object.
+  json payload = {{"csr", Base64UrlEncode(csr_der)}};
+  CK_ASSIGN_OR_RETURN(json doc,
+                      PostJson(RequestKind::kFinalize, order.finalize, payload.dump()));
+  return ParseOrder(doc, order.url, scheme_);
+}
+
+Result<Order> Client::PollOrder(const std::string& url, TimePoint deadline) {
+  std::optional<Order> last;
+  std::string last_status = "unknown";
+  auto is_final = [&](const json& doc) -> Result<bool> {
+    CK_ASSIGN_OR_RETURN(Order o, ParseOrder(doc, url, scheme_));
+    last_status = o.status;
+    bool done = o.status != "pending" && o.status != "processing";
+    last = std::move(o);
+    return done;
+  };
+  CK_RETURN_IF_ERROR(Poll(RequestKind::kPollOrder, url, deadline, is_final, &last_status));
+  return std::move(*last);
+}
+
+}  // namespace certkeeper::acme
