@@ -1,0 +1,185 @@
+#include "challenges/http01_webroot.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+
+namespace certkeeper::challenges {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+constexpr char kThumbprint[] = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+
+ChallengeTask Task(std::string identifier, std::string token) {
+  ChallengeTask task;
+  task.identifier = std::move(identifier);
+  task.token = token;
+  task.key_authorization = token + "." + kThumbprint;
+  return task;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// Every entry below dir, relative, sorted: what a test expects to be left.
+std::vector<std::string> Listing(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : stdfs::recursive_directory_iterator(dir)) {
+    out.push_back(entry.path().lexically_relative(dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class Http01WebrootTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(tmp_.path().empty());
+    webroot_ = fs::JoinPath(tmp_.path(), "www");
+    outside_ = fs::JoinPath(tmp_.path(), "outside");
+    ASSERT_TRUE(stdfs::create_directory(webroot_));
+    ASSERT_TRUE(stdfs::create_directory(outside_));
+    solver_ = std::move(*Http01WebrootSolver::Create(webroot_));
+  }
+  std::string ChallengeDir() const { return webroot_ + "/.well-known/acme-challenge"; }
+
+  fs::TempDir tmp_;
+  std::string webroot_;
+  std::string outside_;
+  std::unique_ptr<Http01WebrootSolver> solver_;
+};
+
+TEST_F(Http01WebrootTest, WritesTokenFilesAndRemovesThemAgain) {
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokA"),
+                                      Task("b.example.com", "tok_B-2")};
+  ASSERT_TRUE(solver_->SelfCheck(tasks).ok());
+  mode_t old_umask = umask(077);  // the modes must not depend on the umask
+  Status s = solver_->Present(tasks);
+  umask(old_umask);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const ChallengeTask& task : tasks) {
+    std::string path = ChallengeDir() + "/" + task.token;
+    EXPECT_EQ(Slurp(path), task.key_authorization);
+    EXPECT_EQ(ModeOf(path), 0644u);
+  }
+  EXPECT_EQ(ModeOf(webroot_ + "/.well-known"), 0755u);
+  EXPECT_EQ(ModeOf(ChallengeDir()), 0755u);
+
+  ASSERT_TRUE(solver_->CleanUp({tasks[0]}).ok());
+  EXPECT_EQ(Listing(webroot_), (std::vector<std::string>{
+                                   ".well-known", ".well-known/acme-challenge",
+                                   ".well-known/acme-challenge/tok_B-2"}));
+  ASSERT_TRUE(solver_->CleanUp({tasks[1]}).ok());
+  EXPECT_TRUE(Listing(webroot_).empty());
+  EXPECT_TRUE(solver_->CleanUp(tasks).ok());  // idempotent
+}
+
+TEST_F(Http01WebrootTest, KeepsDirectoriesAndFilesItDidNotCreate) {
+  ASSERT_TRUE(stdfs::create_directories(ChallengeDir()));
+  std::ofstream(ChallengeDir() + "/someone-elses") << "x";
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokA")};
+  ASSERT_TRUE(solver_->Present(tasks).ok());
+  ASSERT_TRUE(solver_->CleanUp(tasks).ok());
+  EXPECT_EQ(Listing(webroot_),
+            (std::vector<std::string>{".well-known", ".well-known/acme-challenge",
+                                      ".well-known/acme-challenge/someone-elses"}));
+}
+
+TEST_F(Http01WebrootTest, RefusesTokensThatCouldLeaveTheWebroot) {
+  for (const char* token : {"../escape", "..", "a/b", "/etc/passwd", "tok.en", ""}) {
+    std::vector<ChallengeTask> tasks = {Task("a.example.com", token)};
+    EXPECT_FALSE(solver_->SelfCheck(tasks).ok()) << token;
+    EXPECT_FALSE(solver_->Present(tasks).ok()) << token;
+  }
+  EXPECT_TRUE(Listing(webroot_).empty());
+  EXPECT_TRUE(Listing(outside_).empty());
+  EXPECT_TRUE(Listing(tmp_.path()) == (std::vector<std::string>{"outside", "www"}));
+}
+
+TEST_F(Http01WebrootTest, RefusesSymlinkedWellKnownPointingOutside) {
+  stdfs::create_symlink(outside_, webroot_ + "/.well-known");
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokA")};
+  Status s = solver_->Present(tasks);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("outside the webroot"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(Listing(outside_).empty());
+  EXPECT_TRUE(solver_->CleanUp(tasks).ok());
+  EXPECT_EQ(Listing(webroot_), (std::vector<std::string>{".well-known"}));
+}
+
+TEST_F(Http01WebrootTest, RefusesSymlinkedAcmeChallengePointingOutside) {
+  ASSERT_TRUE(stdfs::create_directory(webroot_ + "/.well-known"));
+  stdfs::create_symlink("../../outside", ChallengeDir());
+  EXPECT_FALSE(solver_->Present({Task("a.example.com", "tokA")}).ok());
+  EXPECT_TRUE(Listing(outside_).empty());
+}
+
+TEST_F(Http01WebrootTest, FollowsSymlinksThatStayInside) {
+  ASSERT_TRUE(stdfs::create_directories(webroot_ + "/shared/challenges"));
+  stdfs::create_symlink("shared", webroot_ + "/.well-known");
+  stdfs::create_symlink("challenges", webroot_ + "/shared/acme-challenge");
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokA")};
+  ASSERT_TRUE(solver_->Present(tasks).ok());
+  EXPECT_EQ(Slurp(webroot_ + "/shared/challenges/tokA"), tasks[0].key_authorization);
+  ASSERT_TRUE(solver_->CleanUp(tasks).ok());
+  EXPECT_FALSE(stdfs::exists(webroot_ + "/shared/challenges/tokA"));
+  EXPECT_TRUE(stdfs::is_directory(webroot_ + "/shared/challenges"));
+}
+
+TEST_F(Http01WebrootTest, LeavesNothingBehindWhenPresentFailsHalfWay) {
+  // The second token's path is taken by a directory, so its write fails after
+  // the directories and the first file were created.
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "first"),
+                                      Task("b.example.com", "second")};
+  ASSERT_TRUE(stdfs::create_directories(ChallengeDir() + "/second/inner"));
+  Status s = solver_->Present(tasks);
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(stdfs::exists(ChallengeDir() + "/first"));
+  EXPECT_TRUE(solver_->CleanUp(tasks).ok());
+  EXPECT_EQ(Listing(webroot_),
+            (std::vector<std::string>{".well-known", ".well-known/acme-challenge",
+                                      ".well-known/acme-challenge/second",
+                                      ".well-known/acme-challenge/second/inner"}));
+}
+
+TEST_F(Http01WebrootTest, LeavesNoDirectoriesWhenTheFirstWriteFails) {
+  std::string file_as_dir = webroot_ + "/.well-known";
+  std::ofstream(file_as_dir) << "not a directory";
+  EXPECT_FALSE(solver_->Present({Task("a.example.com", "tokA")}).ok());
+  EXPECT_EQ(Listing(webroot_), (std::vector<std::string>{".well-known"}));
+}
+
+TEST_F(Http01WebrootTest, SelfCheckNeedsAnExistingDirectory) {
+  auto missing = std::move(*Http01WebrootSolver::Create(webroot_ + "/missing"));
+  Status s = missing->SelfCheck({Task("a.example.com", "tokA")});
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kNotFound) << s.ToString();
+
+  std::string file = webroot_ + "/file";
+  std::ofstream(file) << "x";
+  auto not_dir = std::move(*Http01WebrootSolver::Create(file));
+  EXPECT_FALSE(not_dir->SelfCheck({Task("a.example.com", "tokA")}).ok());
+  EXPECT_FALSE(Http01WebrootSolver::Create("").ok());
+}
+
+}  // namespace
+}  // namespace certkeeper::challenges
