@@ -1,0 +1,552 @@
+#include "cli/app.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/names.h"
+#include "cli/config_file.h"
+#include "cli/output.h"
+#include "lifecycle/engine.h"
+
+namespace certkeeper::cli {
+
+namespace {
+
+namespace po = boost::program_options;
+using nlohmann::json;
+
+constexpr const char* kUsage = R"(usage: certkeeper [GLOBAL OPTIONS] COMMAND [ARGS]
+
+Commands:
+  issue NAME -d DOMAIN [-d DOMAIN ...] [--challenge LIST] [--key-type TYPE]
+        [--deploy TARGET ...]      add NAME to the inventory (or update it) and
+                                   issue now
+  renew --all | renew NAME ...  [--force] [--dry-run] [--jobs N]
+                                   renew what is due
+  list                             the inventory, one row per certificate
+  show NAME                        one certificate: versions, files, next renewal
+  history NAME                     every renewal attempt, newest first
+  revoke NAME [--reason REASON]    revoke the live version
+  deploy NAME                      run the deploy targets again for the live version
+  check                            audit expiry, chain, key match of every certificate
+  import PATH ...                  bring existing certificates into the inventory
+  account register|show|rollover|deactivate
+
+Run `certkeeper COMMAND --help` for a command's options.
+
+Exit codes: 0 success or nothing due; 1 usage or configuration error;
+2 at least one certificate failed (older versions stay live); 3 another run
+holds the lock.
+)";
+
+struct Globals {
+  std::string config_path;
+  std::string state_dir;
+  std::string server;
+  std::string ca_bundle;
+  std::string email;
+  bool agree_tos = false;
+  bool json = false;
+  bool verbose = false;
+  bool quiet = false;
+};
+
+po::options_description GlobalOptions(Globals& g) {
+  po::options_description d("Global options");
+  d.add_options()
+      ("config,c", po::value(&g.config_path),
+       "config file (env CERTKEEPER_CONFIG; default /etc/certkeeper/certkeeper.toml when present)")
+      ("state-dir", po::value(&g.state_dir),
+       "inventory and key store (env CERTKEEPER_STATE_DIR; default /var/lib/certkeeper as root, "
+       "else $XDG_STATE_HOME/certkeeper)")
+      ("server", po::value(&g.server), "ACME directory URL (overrides the config)")
+      ("ca-bundle", po::value(&g.ca_bundle), "extra PEM trust anchors for the ACME server's TLS")
+      ("email", po::value(&g.email), "account contact address (overrides the config)")
+      ("agree-tos", po::bool_switch(&g.agree_tos), "agree to the CA's terms of service")
+      ("json", po::bool_switch(&g.json), "machine-readable output on stdout")
+      ("verbose,v", po::bool_switch(&g.verbose), "log every request and step")
+      ("quiet,q", po::bool_switch(&g.quiet), "log only warnings and errors")
+      ("help,h", "show help")
+      ("version", "show the version");
+  return d;
+}
+
+// Which argv entry is the command: the first word that is neither an option nor
+// the value of a global option that takes one.
+int FindCommand(int argc, char** argv) {
+  static const std::set<std::string> kValued = {"-c", "--config", "--state-dir", "--server",
+                                                 "--ca-bundle", "--email"};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") return i + 1 < argc ? i + 1 : -1;
+    if (!a.empty() && a[0] == '-') {
+      if (kValued.count(a)) ++i;
+      continue;
+    }
+    return i;
+  }
+  return -1;
+}
+
+class App {
+ public:
+  int Run(int argc, char** argv);
+
+ private:
+  int Fail(const Status& s, int code);
+  void Print(const std::string& text) { std::cout << text << std::flush; }
+  void PrintJson(const json& j) { std::cout << j.dump(2) << "\n" << std::flush; }
+  Status LoadConfig();
+  int ExitFor(const Status& s) {
+    if (s.code() == ErrorCode::kLocked) return kExitLocked;
+    if (s.code() == ErrorCode::kInvalidArgument || s.code() == ErrorCode::kNotFound) {
+      return kExitUsage;
+    }
+    return kExitFailed;
+  }
+  Result<std::unique_ptr<lifecycle::Engine>> OpenEngine();
+
+  int CmdIssue(const std::vector<std::string>& args, const po::variables_map& vm);
+  int CmdRenew(const std::vector<std::string>& args, const po::variables_map& vm);
+  int CmdList();
+  int CmdShow(const std::vector<std::string>& args);
+  int CmdHistory(const std::vector<std::string>& args);
+  int CmdRevoke(const std::vector<std::string>& args, const po::variables_map& vm);
+  int CmdDeploy(const std::vector<std::string>& args);
+  int CmdCheck();
+  int CmdImport(const std::vector<std::string>& args);
+  int CmdAccount(const std::vector<std::string>& args);
+
+  struct CommandOptions {
+    std::vector<std::string> domains, deploy;
+    std::string challenge_list, key_type = "ec256", reason = "unspecified";
+    int jobs = 1;
+    bool all = false, force = false, dry_run = false;
+  };
+
+  Globals g_;
+  CommandOptions o_;
+  lifecycle::Config config_;
+};
+
+int App::Fail(const Status& s, int code) {
+  if (g_.json) {
+    PrintJson(json{{"error", ErrorJson(s)}});
+  } else {
+    std::cerr << "certkeeper: error: " << s.ToUserString() << "\n";
+  }
+  return code;
+}
+
+Status App::LoadConfig() {
+  std::string path = g_.config_path;
+  if (path.empty()) {
+    const char* env = getenv("CERTKEEPER_CONFIG");
+    if (env && *env) path = env;
+  }
+  if (path.empty() && fs::Exists("/etc/certkeeper/certkeeper.toml")) {
+    path = "/etc/certkeeper/certkeeper.toml";
+  }
+  if (!path.empty()) {
+    CK_ASSIGN_OR_RETURN(config_, LoadConfigFile(path));
+  }
+  // Command-line flags override the file; the environment overrides defaults.
+  if (!g_.state_dir.empty()) {
+    config_.state_dir = g_.state_dir;
+  } else if (const char* env = getenv("CERTKEEPER_STATE_DIR"); env && *env) {
+    config_.state_dir = env;
+  }
+  if (config_.state_dir.empty()) config_.state_dir = lifecycle::DefaultStateDir();
+  if (!g_.server.empty()) config_.acme.server = g_.server;
+  if (!g_.ca_bundle.empty()) config_.acme.ca_bundle = g_.ca_bundle;
+  if (!g_.email.empty()) config_.acme.email = g_.email;
+  if (g_.agree_tos) config_.acme.agree_tos = true;
+  if (!config_.acme.ca_bundle.empty() && !fs::Exists(config_.acme.ca_bundle)) {
+    return Status(ErrorCode::kInvalidArgument, "CA bundle file does not exist")
+        .Where(config_.acme.ca_bundle)
+        .Hint("--ca-bundle (or acme.ca_bundle) must name a PEM file of trust anchors");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<lifecycle::Engine>> App::OpenEngine() {
+  return lifecycle::Engine::Open(config_, RealClock());
+}
+
+int App::Run(int argc, char** argv) {
+  int cmd_index = FindCommand(argc, argv);
+  std::string command = cmd_index > 0 ? argv[cmd_index] : "";
+
+  po::options_description globals = GlobalOptions(g_);
+  po::options_description cmd_opts("Command options");
+  std::vector<std::string> args;
+  auto& domains = o_.domains;
+  auto& deploy = o_.deploy;
+  auto& challenge_list = o_.challenge_list;
+  auto& key_type = o_.key_type;
+  auto& reason = o_.reason;
+  auto& jobs = o_.jobs;
+  auto& all = o_.all;
+  auto& force = o_.force;
+  auto& dry_run = o_.dry_run;
+  if (command == "issue") {
+    cmd_opts.add_options()
+        ("domain,d", po::value(&domains)->composing(), "a domain name; repeat for more (the first is the CN)")
+        ("challenge", po::value(&challenge_list), "ordered failover list, e.g. http-01,dns-01,tls-alpn-01")
+        ("key-type", po::value(&key_type), "ec256 (default), ec384, rsa2048, rsa3072, rsa4096")
+        ("deploy", po::value(&deploy)->composing(), "deploy target name from the config; repeatable");
+  } else if (command == "renew") {
+    cmd_opts.add_options()
+        ("all", po::bool_switch(&all), "every certificate in the inventory")
+        ("force", po::bool_switch(&force), "ignore backoff and budgets (never a CA's Retry-After)")
+        ("dry-run", po::bool_switch(&dry_run), "show what would be renewed and why; change nothing")
+        ("jobs,j", po::value(&jobs), "certificates processed concurrently (default 1)");
+  } else if (command == "revoke") {
+    cmd_opts.add_options()
+        ("reason", po::value(&reason), "unspecified, keyCompromise, superseded, cessationOfOperation, affiliationChanged");
+  }
+  po::options_description all_opts;
+  all_opts.add(globals).add(cmd_opts);
+  all_opts.add_options()("args", po::value(&args)->composing(), "arguments");
+  po::positional_options_description pos;
+  pos.add("args", -1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all_opts).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return Fail(Status(ErrorCode::kInvalidArgument, e.what())
+                    .Hint("run `certkeeper " + (command.empty() ? std::string("") : command + " ") +
+                          "--help`"),
+                kExitUsage);
+  }
+  log::Options log_options;
+  log_options.json = g_.json;
+  if (g_.verbose) log_options.min_level = log::Level::kDebug;
+  if (g_.quiet) log_options.min_level = log::Level::kWarn;
+  log::Configure(log_options);
+
+  if (vm.count("version")) {
+    Print(std::string("certkeeper ") + CERTKEEPER_VERSION + "\n");
+    return kExitOk;
+  }
+  if (vm.count("help") || command.empty()) {
+    std::ostringstream help;
+    help << kUsage << "\n" << globals;
+    if (!cmd_opts.options().empty()) help << "\n" << cmd_opts;
+    if (command.empty() && !vm.count("help")) {
+      std::cerr << help.str();
+      return kExitUsage;
+    }
+    Print(help.str());
+    return kExitOk;
+  }
+  // args[0] is the command word itself.
+  if (!args.empty() && args.front() == command) args.erase(args.begin());
+
+  static const std::set<std::string> kCommands = {"issue", "renew",  "list",   "show",
+                                                  "history", "revoke", "deploy", "check",
+                                                  "import", "account"};
+  if (!kCommands.count(command)) {
+    return Fail(Status(ErrorCode::kInvalidArgument, "unknown command \"" + command + "\"")
+                    .Hint("run `certkeeper --help` for the list of commands"),
+                kExitUsage);
+  }
+  Status loaded = LoadConfig();
+  if (!loaded.ok()) return Fail(loaded, kExitUsage);
+
+  if (command == "issue") return CmdIssue(args, vm);
+  if (command == "renew") {
+    if (!all && args.empty()) {
+      return Fail(Status(ErrorCode::kInvalidArgument, "renew needs --all or certificate names")
+                      .Hint("run `certkeeper renew --all` from a timer"),
+                  kExitUsage);
+    }
+    if (jobs < 1 || jobs > 64) {
+      return Fail(Status(ErrorCode::kInvalidArgument, "--jobs must be between 1 and 64"),
+                  kExitUsage);
+    }
+    return CmdRenew(args, vm);
+  }
+  if (command == "list") return CmdList();
+  if (command == "show") return CmdShow(args);
+  if (command == "history") return CmdHistory(args);
+  if (command == "revoke") return CmdRevoke(args, vm);
+  if (command == "deploy") return CmdDeploy(args);
+  if (command == "check") return CmdCheck();
+  if (command == "import") return CmdImport(args);
+  return CmdAccount(args);
+}
+
+Status NeedOneName(const std::vector<std::string>& args, const std::string& command) {
+  if (args.size() != 1) {
+    return Status(ErrorCode::kInvalidArgument, command + " takes exactly one certificate name")
+        .Hint("usage: certkeeper " + command + " NAME");
+  }
+  return ValidateCertificateName(args[0]);
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    std::string item = s.substr(start, comma - start);
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+int App::CmdIssue(const std::vector<std::string>& args, const po::variables_map& vm) {
+  Status s = NeedOneName(args, "issue");
+  if (!s.ok()) return Fail(s, kExitUsage);
+  lifecycle::CertificateSpec spec;
+  if (const auto* existing = config_.FindCertificate(args[0])) spec = *existing;
+  spec.name = args[0];
+  if (!o_.domains.empty()) spec.domains.clear();
+  for (const std::string& d : o_.domains) {
+    auto canonical = CanonicalDnsName(d);
+    if (!canonical.ok()) return Fail(canonical.status(), kExitUsage);
+    if (std::find(spec.domains.begin(), spec.domains.end(), *canonical) == spec.domains.end()) {
+      spec.domains.push_back(*canonical);
+    }
+  }
+  if (spec.domains.empty()) {
+    return Fail(Status(ErrorCode::kInvalidArgument, "issue " + spec.name + ": no domains given")
+                    .Hint("add -d example.com (repeat -d for more names)"),
+                kExitUsage);
+  }
+  if (vm.count("key-type") || !config_.FindCertificate(args[0])) {
+    auto kt = ParseKeyType(o_.key_type);
+    if (!kt.ok()) return Fail(kt.status(), kExitUsage);
+    spec.key_type = *kt;
+  }
+  if (vm.count("challenge")) {
+    spec.challenges = SplitList(o_.challenge_list);
+    for (const std::string& c : spec.challenges) {
+      if (c != "http-01" && c != "dns-01" && c != "tls-alpn-01") {
+        return Fail(Status(ErrorCode::kInvalidArgument, "unknown challenge type \"" + c + "\"")
+                        .Hint("use a comma-separated list of http-01, dns-01, tls-alpn-01"),
+                    kExitUsage);
+      }
+    }
+  }
+  if (!o_.deploy.empty()) spec.deploy = o_.deploy;
+  for (const std::string& d : spec.deploy) {
+    if (!config_.FindDeploy(d)) {
+      return Fail(Status(ErrorCode::kInvalidArgument, "unknown deploy target \"" + d + "\"")
+                      .Hint("define it in the config file as a [[deploy]] table"),
+                  kExitUsage);
+    }
+  }
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  auto outcome = (*engine)->Issue(spec);
+  if (!outcome.ok()) return Fail(outcome.status(), ExitFor(outcome.status()));
+  if (g_.json) {
+    PrintJson(ToJson(*outcome));
+  } else {
+    Print(RenderOutcome(*outcome));
+  }
+  if (!outcome->error.ok()) return ExitFor(outcome->error) == kExitLocked ? kExitLocked : kExitFailed;
+  return kExitOk;
+}
+
+int App::CmdRenew(const std::vector<std::string>& args, const po::variables_map&) {
+  lifecycle::RenewOptions options;
+  options.all = o_.all;
+  options.names = args;
+  options.force = o_.force;
+  options.dry_run = o_.dry_run;
+  options.jobs = o_.jobs;
+  for (const std::string& n : args) {
+    Status s = ValidateCertificateName(n);
+    if (!s.ok()) return Fail(s, kExitUsage);
+  }
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  auto report = (*engine)->Renew(options);
+  if (!report.ok()) return Fail(report.status(), ExitFor(report.status()));
+  if (g_.json) {
+    json arr = json::array();
+    for (const auto& o : report->certificates) arr.push_back(ToJson(o));
+    PrintJson(arr);
+  } else {
+    for (const auto& o : report->certificates) Print(RenderOutcome(o));
+    if (report->certificates.empty()) Print("Nothing to renew.\n");
+  }
+  return report->any_failed() ? kExitFailed : kExitOk;
+}
+
+int App::CmdList() {
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  auto certs = (*engine)->List();
+  if (!certs.ok()) return Fail(certs.status(), ExitFor(certs.status()));
+  TimePoint now = RealClock()->Now();
+  if (g_.json) {
+    json arr = json::array();
+    for (const auto& c : *certs) arr.push_back(ToJson(c, now));
+    PrintJson(arr);
+  } else {
+    Print(RenderList(*certs, now));
+  }
+  return kExitOk;
+}
+
+int App::CmdShow(const std::vector<std::string>& args) {
+  Status s = NeedOneName(args, "show");
+  if (!s.ok()) return Fail(s, kExitUsage);
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  auto cert = (*engine)->Show(args[0]);
+  if (!cert.ok()) return Fail(cert.status(), ExitFor(cert.status()));
+  TimePoint now = RealClock()->Now();
+  if (g_.json) {
+    PrintJson(ToJson(*cert, now));
+  } else {
+    Print(RenderShow(*cert, now));
+  }
+  return kExitOk;
+}
+
+int App::CmdHistory(const std::vector<std::string>& args) {
+  Status s = NeedOneName(args, "history");
+  if (!s.ok()) return Fail(s, kExitUsage);
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  auto attempts = (*engine)->History(args[0]);
+  if (!attempts.ok()) return Fail(attempts.status(), ExitFor(attempts.status()));
+  if (g_.json) {
+    json arr = json::array();
+    for (const auto& a : *attempts) arr.push_back(ToJson(a));
+    PrintJson(arr);
+  } else {
+    Print(RenderHistory(*attempts));
+  }
+  return kExitOk;
+}
+
+int App::CmdRevoke(const std::vector<std::string>& args, const po::variables_map&) {
+  Status s = NeedOneName(args, "revoke");
+  if (!s.ok()) return Fail(s, kExitUsage);
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  s = (*engine)->Revoke(args[0], o_.reason);
+  if (!s.ok()) return Fail(s, ExitFor(s));
+  if (g_.json) {
+    PrintJson(json{{"name", args[0]}, {"outcome", "revoked"}, {"reason", o_.reason}});
+  } else {
+    Print(args[0] + ": revoked (reason " + o_.reason + ")\n");
+  }
+  return kExitOk;
+}
+
+int App::CmdDeploy(const std::vector<std::string>& args) {
+  Status s = NeedOneName(args, "deploy");
+  if (!s.ok()) return Fail(s, kExitUsage);
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  auto outcome = (*engine)->Deploy(args[0]);
+  if (!outcome.ok()) return Fail(outcome.status(), ExitFor(outcome.status()));
+  if (g_.json) {
+    PrintJson(ToJson(*outcome));
+  } else {
+    Print(RenderOutcome(*outcome));
+  }
+  return outcome->error.ok() ? kExitOk : kExitFailed;
+}
+
+int App::CmdCheck() {
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  auto findings = (*engine)->Check();
+  if (!findings.ok()) return Fail(findings.status(), ExitFor(findings.status()));
+  if (g_.json) {
+    json arr = json::array();
+    for (const auto& f : *findings) {
+      arr.push_back({{"name", f.certificate}, {"severity", f.severity}, {"message", f.message}});
+    }
+    PrintJson(arr);
+  } else if (findings->empty()) {
+    Print("All certificates pass the audit.\n");
+  } else {
+    for (const auto& f : *findings) Print(f.certificate + ": " + f.severity + ": " + f.message + "\n");
+  }
+  return findings->empty() ? kExitOk : kExitFailed;
+}
+
+int App::CmdImport(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    return Fail(Status(ErrorCode::kInvalidArgument, "import needs at least one path")
+                    .Hint("usage: certkeeper import /etc/letsencrypt/live/example.com ..."),
+                kExitUsage);
+  }
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  auto names = (*engine)->Import(args);
+  if (!names.ok()) return Fail(names.status(), ExitFor(names.status()));
+  if (g_.json) {
+    PrintJson(json{{"imported", *names}});
+  } else {
+    for (const auto& n : *names) Print("imported " + n + "\n");
+  }
+  return kExitOk;
+}
+
+int App::CmdAccount(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    return Fail(Status(ErrorCode::kInvalidArgument, "account needs one action")
+                    .Hint("usage: certkeeper account register|show|rollover|deactivate"),
+                kExitUsage);
+  }
+  auto engine = OpenEngine();
+  if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
+  Result<lifecycle::AccountView> account = Status(ErrorCode::kInternal, "unset");
+  const std::string& action = args[0];
+  if (action == "register") {
+    account = (*engine)->RegisterAccount();
+  } else if (action == "show") {
+    account = (*engine)->ShowAccount();
+  } else if (action == "rollover") {
+    account = (*engine)->RolloverAccountKey();
+  } else if (action == "deactivate") {
+    account = (*engine)->DeactivateAccount();
+  } else {
+    return Fail(Status(ErrorCode::kInvalidArgument, "unknown account action \"" + action + "\"")
+                    .Hint("use register, show, rollover or deactivate"),
+                kExitUsage);
+  }
+  if (!account.ok()) return Fail(account.status(), ExitFor(account.status()));
+  if (g_.json) {
+    PrintJson(ToJson(*account));
+  } else {
+    Print(RenderAccount(*account));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  // A closed stdout (e.g. `| head`) must not kill a run half way with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
+  App app;
+  return app.Run(argc, argv);
+}
+
+}  // namespace certkeeper::cli

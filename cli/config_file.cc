@@ -1,0 +1,401 @@
+#include "cli/config_file.h"
+
+#include <set>
+
+#include <toml++/toml.h>
+
+#include "base/fs.h"
+#include "base/names.h"
+
+namespace certkeeper::cli {
+
+namespace {
+
+// Reads one TOML table, remembering which keys were consumed so that whatever is
+// left over can be reported as unknown, with its line.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string path, const std::string& source)
+      : table_(table), path_(std::move(path)), source_(source) {}
+
+  Status Error(const toml::node& node, std::string_view key, std::string why) const {
+    return Status(ErrorCode::kInvalidArgument,
+                  source_ + ":" + std::to_string(node.source().begin.line) + ": " +
+                      Qualified(key) + ": " + std::move(why))
+        .Hint("see the \"Config file\" section of the README");
+  }
+
+  std::string Qualified(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  const toml::node* Take(std::string_view key) {
+    used_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  Status String(std::string_view key, std::string& out) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::Ok();
+    if (!n->is_string()) return Error(*n, key, "must be a string");
+    out = n->value<std::string>().value_or("");
+    if (out.find('\0') != std::string::npos) return Error(*n, key, "contains a NUL byte");
+    return Status::Ok();
+  }
+
+  Status Bool(std::string_view key, bool& out) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::Ok();
+    if (!n->is_boolean()) return Error(*n, key, "must be true or false");
+    out = *n->value<bool>();
+    return Status::Ok();
+  }
+
+  Status Int(std::string_view key, int& out, int64_t min, int64_t max) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::Ok();
+    if (!n->is_integer()) return Error(*n, key, "must be an integer");
+    int64_t v = *n->value<int64_t>();
+    if (v < min || v > max) {
+      return Error(*n, key, "must be between " + std::to_string(min) + " and " +
+                                std::to_string(max));
+    }
+    out = static_cast<int>(v);
+    return Status::Ok();
+  }
+
+  Status StringList(std::string_view key, std::vector<std::string>& out) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::Ok();
+    const toml::array* arr = n->as_array();
+    if (!arr) return Error(*n, key, "must be an array of strings");
+    out.clear();
+    for (const toml::node& item : *arr) {
+      if (!item.is_string()) return Error(item, key, "must be an array of strings");
+      out.push_back(*item.value<std::string>());
+    }
+    return Status::Ok();
+  }
+
+  // A duration as "120s" / "5m" or an integer number of seconds.
+  Status DurationValue(std::string_view key, Duration& out) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::Ok();
+    if (n->is_integer()) {
+      out = std::chrono::seconds(*n->value<int64_t>());
+      return Status::Ok();
+    }
+    if (!n->is_string()) return Error(*n, key, "must be a duration like \"120s\"");
+    auto d = ParseDuration(*n->value<std::string>());
+    if (!d.ok()) return Error(*n, key, d.status().message());
+    out = *d;
+    return Status::Ok();
+  }
+
+  Status Table(std::string_view key, const toml::table*& out) {
+    out = nullptr;
+    const toml::node* n = Take(key);
+    if (!n) return Status::Ok();
+    out = n->as_table();
+    if (!out) return Error(*n, key, "must be a table");
+    return Status::Ok();
+  }
+
+  Status ArrayOfTables(std::string_view key, std::vector<const toml::table*>& out) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::Ok();
+    const toml::array* arr = n->as_array();
+    if (!arr) return Error(*n, key, "must be an array of tables ([[" + std::string(key) + "]])");
+    for (const toml::node& item : *arr) {
+      const toml::table* t = item.as_table();
+      if (!t) return Error(item, key, "must be an array of tables");
+      out.push_back(t);
+    }
+    return Status::Ok();
+  }
+
+  // Every key not consumed is a mistake: name it and its line.
+  Status Finish() const {
+    for (const auto& [k, v] : table_) {
+      if (!used_.count(std::string(k.str()))) {
+        return Status(ErrorCode::kInvalidArgument,
+                      source_ + ":" + std::to_string(k.source().begin.line) +
+                          ": unknown key \"" + Qualified(k.str()) + "\"")
+            .Hint("check the spelling; the accepted keys are listed in the README's "
+                  "\"Config file\" section");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Remaining keys as string options (DNS provider keys).
+  Status RemainingAsOptions(std::map<std::string, std::string>& out) {
+    for (const auto& [k, v] : table_) {
+      std::string key(k.str());
+      if (used_.count(key)) continue;
+      if (v.is_string()) {
+        out[key] = *v.value<std::string>();
+      } else if (v.is_integer()) {
+        out[key] = std::to_string(*v.value<int64_t>());
+      } else if (v.is_boolean()) {
+        out[key] = *v.value<bool>() ? "true" : "false";
+      } else {
+        return Error(v, key, "must be a string, integer or boolean");
+      }
+      used_.insert(key);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const toml::table& table_;
+  std::string path_;
+  const std::string& source_;
+  std::set<std::string> used_;
+};
+
+Status ParseSolver(const std::string& type, const toml::table& table, const std::string& source,
+                   lifecycle::SolverSettings& out) {
+  TableReader r(table, "solvers." + type, source);
+  out.type = type;
+  if (type == "http-01") {
+    CK_RETURN_IF_ERROR(r.String("listen", out.listen));
+    CK_RETURN_IF_ERROR(r.String("webroot", out.webroot));
+    if (!out.listen.empty() && !out.webroot.empty()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    source + ": solvers.http-01: set either listen or webroot, not both");
+    }
+    if (out.listen.empty() && out.webroot.empty()) out.listen = "0.0.0.0:80";
+  } else if (type == "tls-alpn-01") {
+    CK_RETURN_IF_ERROR(r.String("listen", out.listen));
+    if (out.listen.empty()) out.listen = "0.0.0.0:443";
+  } else if (type == "dns-01") {
+    CK_RETURN_IF_ERROR(r.String("provider", out.provider));
+    CK_RETURN_IF_ERROR(r.String("resolver", out.resolver));
+    CK_RETURN_IF_ERROR(r.DurationValue("propagation_timeout", out.propagation_timeout));
+    CK_RETURN_IF_ERROR(r.StringList("command", out.command));
+    if (out.provider.empty()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    source + ": solvers.dns-01: provider is required")
+          .Hint("set provider = \"exec\", \"rfc2136\", \"challtestsrv\" or \"plugin\"");
+    }
+    // The provider's own keys are checked by the provider, which names them.
+    CK_RETURN_IF_ERROR(r.RemainingAsOptions(out.options));
+  } else {
+    return Status(ErrorCode::kInvalidArgument,
+                  source + ": unknown solver type \"solvers." + type + "\"")
+        .Hint("solver types are http-01, dns-01 and tls-alpn-01");
+  }
+  return r.Finish();
+}
+
+Status ParseCertificate(const toml::table& table, const std::string& source, size_t index,
+                        lifecycle::CertificateSpec& out) {
+  TableReader r(table, "certificate[" + std::to_string(index) + "]", source);
+  CK_RETURN_IF_ERROR(r.String("name", out.name));
+  std::vector<std::string> domains;
+  CK_RETURN_IF_ERROR(r.StringList("domains", domains));
+  std::string key_type = "ec256";
+  CK_RETURN_IF_ERROR(r.String("key_type", key_type));
+  CK_RETURN_IF_ERROR(r.StringList("challenges", out.challenges));
+  CK_RETURN_IF_ERROR(r.StringList("deploy", out.deploy));
+  CK_RETURN_IF_ERROR(r.Finish());
+  std::string where = source + ": certificate \"" + out.name + "\"";
+  CK_RETURN_IF_ERROR(ValidateCertificateName(out.name).Annotate(where));
+  if (domains.empty()) {
+    return Status(ErrorCode::kInvalidArgument, where + ": domains must not be empty");
+  }
+  for (const std::string& d : domains) {
+    auto canonical = CanonicalDnsName(d);
+    if (!canonical.ok()) return canonical.status().Annotate(where);
+    out.domains.push_back(*canonical);
+  }
+  auto kt = ParseKeyType(key_type);
+  if (!kt.ok()) return kt.status().Annotate(where);
+  out.key_type = *kt;
+  return Status::Ok();
+}
+
+Status ParseDeploy(const toml::table& table, const std::string& source, size_t index,
+                   hooks::TargetConfig& out) {
+  TableReader r(table, "deploy[" + std::to_string(index) + "]", source);
+  CK_RETURN_IF_ERROR(r.String("name", out.name));
+  std::string type = "files";
+  CK_RETURN_IF_ERROR(r.String("type", type));
+  auto tt = hooks::ParseTargetType(type);
+  if (!tt.ok()) return tt.status().Annotate(source + ": deploy \"" + out.name + "\"");
+  out.type = *tt;
+  CK_RETURN_IF_ERROR(r.String("directory", out.directory));
+  const toml::table* files = nullptr;
+  CK_RETURN_IF_ERROR(r.Table("files", files));
+  if (files) {
+    for (const auto& [k, v] : *files) {
+      auto kind = hooks::ParseMaterialKind(k.str());
+      if (!kind.ok()) {
+        return Status(ErrorCode::kInvalidArgument,
+                      source + ":" + std::to_string(k.source().begin.line) +
+                          ": deploy \"" + out.name + "\": files: " + kind.status().message());
+      }
+      if (!v.is_string()) {
+        return r.Error(v, "files." + std::string(k.str()), "must be a file name string");
+      }
+      out.files[*kind] = *v.value<std::string>();
+    }
+  }
+  CK_RETURN_IF_ERROR(r.String("pkcs12_passphrase_file", out.pkcs12_passphrase_file));
+  std::string mode;
+  CK_RETURN_IF_ERROR(r.String("mode", mode));
+  if (!mode.empty()) {
+    auto m = hooks::ParseFileMode(mode);
+    if (!m.ok()) return m.status().Annotate(source + ": deploy \"" + out.name + "\": mode");
+    out.mode = *m;
+  }
+  CK_RETURN_IF_ERROR(r.String("owner", out.owner));
+  CK_RETURN_IF_ERROR(r.String("group", out.group));
+  CK_RETURN_IF_ERROR(r.StringList("reload", out.reload));
+  CK_RETURN_IF_ERROR(r.StringList("verify", out.verify));
+  Duration verify_timeout = out.verify_timeout;
+  CK_RETURN_IF_ERROR(r.DurationValue("verify_timeout", verify_timeout));
+  out.verify_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(verify_timeout);
+  CK_RETURN_IF_ERROR(r.StringList("command", out.command));
+  Duration timeout = out.timeout;
+  CK_RETURN_IF_ERROR(r.DurationValue("timeout", timeout));
+  out.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  CK_RETURN_IF_ERROR(r.String("host", out.ssh.host));
+  CK_RETURN_IF_ERROR(r.Int("port", out.ssh.port, 1, 65535));
+  CK_RETURN_IF_ERROR(r.String("user", out.ssh.user));
+  CK_RETURN_IF_ERROR(r.String("identity_file", out.ssh.identity_file));
+  CK_RETURN_IF_ERROR(r.String("known_hosts", out.ssh.known_hosts));
+  CK_RETURN_IF_ERROR(r.String("remote_directory", out.ssh.remote_directory));
+  CK_RETURN_IF_ERROR(r.StringList("remote_reload", out.ssh.remote_reload));
+  CK_RETURN_IF_ERROR(r.Finish());
+  return hooks::Validate(out).Annotate(source);
+}
+
+}  // namespace
+
+Result<lifecycle::Config> ParseConfig(std::string_view text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return Status(ErrorCode::kInvalidArgument,
+                  source + ":" + std::to_string(e.source().begin.line) + ": " +
+                      std::string(e.description()))
+        .Hint("the config file is TOML; see the README's \"Config file\" section");
+  }
+  lifecycle::Config config;
+  config.source = source;
+  TableReader r(root, "", source);
+  CK_RETURN_IF_ERROR(r.String("state_dir", config.state_dir));
+
+  const toml::table* acme = nullptr;
+  CK_RETURN_IF_ERROR(r.Table("acme", acme));
+  if (acme) {
+    TableReader a(*acme, "acme", source);
+    CK_RETURN_IF_ERROR(a.String("server", config.acme.server));
+    CK_RETURN_IF_ERROR(a.String("ca_bundle", config.acme.ca_bundle));
+    CK_RETURN_IF_ERROR(a.String("issuer_roots", config.acme.issuer_roots));
+    CK_RETURN_IF_ERROR(a.String("email", config.acme.email));
+    CK_RETURN_IF_ERROR(a.Bool("agree_tos", config.acme.agree_tos));
+    Duration timeout = config.acme.timeout;
+    CK_RETURN_IF_ERROR(a.DurationValue("timeout", timeout));
+    config.acme.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    CK_RETURN_IF_ERROR(a.Finish());
+  }
+
+  const toml::table* solvers = nullptr;
+  CK_RETURN_IF_ERROR(r.Table("solvers", solvers));
+  if (solvers) {
+    for (const auto& [k, v] : *solvers) {
+      std::string type(k.str());
+      const toml::table* t = v.as_table();
+      if (!t) return r.Error(v, "solvers." + type, "must be a table ([solvers." + type + "])");
+      lifecycle::SolverSettings settings;
+      CK_RETURN_IF_ERROR(ParseSolver(type, *t, source, settings));
+      config.solvers[type] = std::move(settings);
+    }
+  }
+
+  const toml::table* renewal = nullptr;
+  CK_RETURN_IF_ERROR(r.Table("renewal", renewal));
+  if (renewal) {
+    TableReader rr(*renewal, "renewal", source);
+    int days = -1;
+    CK_RETURN_IF_ERROR(rr.Int("renew_before_days", days, 0, 3650));
+    if (days >= 0) config.renewal.renew_before = std::chrono::hours(24 * days);
+    const toml::table* budgets = nullptr;
+    CK_RETURN_IF_ERROR(rr.Table("budgets", budgets));
+    if (budgets) {
+      TableReader b(*budgets, "renewal.budgets", source);
+      auto& bs = config.renewal.budgets;
+      CK_RETURN_IF_ERROR(b.Int("new_orders_per_3h", bs.new_orders_per_3h, 0, 1000000));
+      CK_RETURN_IF_ERROR(b.Int("failed_validations_per_identifier_per_hour",
+                               bs.failed_validations_per_identifier_per_hour, 0, 1000000));
+      CK_RETURN_IF_ERROR(b.Int("certificates_per_registered_domain_per_week",
+                               bs.certificates_per_registered_domain_per_week, 0, 1000000));
+      CK_RETURN_IF_ERROR(b.Int("duplicate_certificates_per_week",
+                               bs.duplicate_certificates_per_week, 0, 1000000));
+      CK_RETURN_IF_ERROR(b.Finish());
+    }
+    CK_RETURN_IF_ERROR(rr.Finish());
+  }
+
+  std::vector<const toml::table*> certs;
+  CK_RETURN_IF_ERROR(r.ArrayOfTables("certificate", certs));
+  std::set<std::string> names;
+  for (size_t i = 0; i < certs.size(); ++i) {
+    lifecycle::CertificateSpec spec;
+    CK_RETURN_IF_ERROR(ParseCertificate(*certs[i], source, i, spec));
+    if (!names.insert(spec.name).second) {
+      return Status(ErrorCode::kInvalidArgument,
+                    source + ": certificate \"" + spec.name + "\" is defined twice");
+    }
+    config.certificates.push_back(std::move(spec));
+  }
+
+  std::vector<const toml::table*> deploys;
+  CK_RETURN_IF_ERROR(r.ArrayOfTables("deploy", deploys));
+  std::set<std::string> deploy_names;
+  for (size_t i = 0; i < deploys.size(); ++i) {
+    hooks::TargetConfig target;
+    CK_RETURN_IF_ERROR(ParseDeploy(*deploys[i], source, i, target));
+    if (!deploy_names.insert(target.name).second) {
+      return Status(ErrorCode::kInvalidArgument,
+                    source + ": deploy target \"" + target.name + "\" is defined twice");
+    }
+    config.deploy.push_back(std::move(target));
+  }
+  CK_RETURN_IF_ERROR(r.Finish());
+
+  for (const auto& cert : config.certificates) {
+    for (const std::string& d : cert.deploy) {
+      if (!config.FindDeploy(d)) {
+        return Status(ErrorCode::kInvalidArgument,
+                      source + ": certificate \"" + cert.name + "\" names deploy target \"" +
+                          d + "\", which is not defined")
+            .Hint("add a [[deploy]] table with name = \"" + d + "\"");
+      }
+    }
+    for (const std::string& c : cert.challenges) {
+      if (c != "http-01" && c != "dns-01" && c != "tls-alpn-01") {
+        return Status(ErrorCode::kInvalidArgument,
+                      source + ": certificate \"" + cert.name + "\": unknown challenge \"" +
+                          c + "\"")
+            .Hint("challenges are http-01, dns-01 and tls-alpn-01");
+      }
+    }
+  }
+  return config;
+}
+
+Result<lifecycle::Config> LoadConfigFile(const std::string& path) {
+  auto text = fs::ReadFile(path);
+  if (!text.ok()) {
+    return text.status().Annotate("cannot load config file").Hint(
+        "pass an existing file with -c, or set CERTKEEPER_CONFIG");
+  }
+  return ParseConfig(*text, path);
+}
+
+}  // namespace certkeeper::cli

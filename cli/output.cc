@@ -1,0 +1,263 @@
+#include "cli/output.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "base/status.h"
+
+namespace certkeeper::cli {
+
+namespace {
+
+using nlohmann::json;
+
+json TimeOrNull(const std::optional<TimePoint>& t) {
+  return t ? json(FormatRfc3339(*t)) : json(nullptr);
+}
+
+std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+// Pads columns to the widest cell; the last column is not padded.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string DaysLeft(const lifecycle::CertificateView& c, TimePoint now) {
+  if (!c.live) return "-";
+  auto left = c.live->not_after - now;
+  if (left <= Duration::zero()) return "expired";
+  return FormatDurationHuman(left);
+}
+
+}  // namespace
+
+json ToJson(const lifecycle::VersionView& v) {
+  return json{{"n", v.n},
+              {"serial", v.serial},
+              {"not_before", FormatRfc3339(v.not_before)},
+              {"not_after", FormatRfc3339(v.not_after)},
+              {"issuer", v.issuer},
+              {"fingerprint_sha256", v.fingerprint},
+              {"state", v.state},
+              {"domains", v.domains},
+              {"directory", v.directory},
+              {"created_at", FormatRfc3339(v.created_at)}};
+}
+
+json ToJson(const lifecycle::AttemptView& a) {
+  json steps = json::array();
+  for (const auto& s : a.steps) {
+    json step = {{"kind", s.kind},
+                 {"challenge", s.challenge.empty() ? json(nullptr) : json(s.challenge)},
+                 {"identifier", s.identifier.empty() ? json(nullptr) : json(s.identifier)},
+                 {"result", s.result},
+                 {"error", s.error.empty() ? json(nullptr) : json(s.error)},
+                 {"time", FormatRfc3339(s.time)}};
+    if (!s.output.empty()) step["output"] = s.output;
+    steps.push_back(std::move(step));
+  }
+  json error = nullptr;
+  if (!a.error_type.empty() || !a.error_detail.empty()) {
+    error = {{"type", a.error_type}, {"detail", a.error_detail}};
+  }
+  return json{{"id", a.id},
+              {"certificate", a.certificate},
+              {"started_at", FormatRfc3339(a.started_at)},
+              {"finished_at", TimeOrNull(a.finished_at)},
+              {"server", a.server},
+              {"reason", a.reason},
+              {"outcome", a.outcome},
+              {"steps", steps},
+              {"error", error},
+              {"retry_after", TimeOrNull(a.retry_after)}};
+}
+
+json ToJson(const lifecycle::CertificateView& c, TimePoint now) {
+  json j = {{"name", c.name},
+            {"domains", c.domains},
+            {"key_type", c.key_type},
+            {"challenges", c.challenges},
+            {"deploy", c.deploy},
+            {"status", c.status},
+            {"status_reason", c.status_reason},
+            {"not_before", c.live ? json(FormatRfc3339(c.live->not_before)) : json(nullptr)},
+            {"not_after", c.live ? json(FormatRfc3339(c.live->not_after)) : json(nullptr)},
+            {"serial", c.live ? json(c.live->serial) : json(nullptr)},
+            {"issuer", c.live ? json(c.live->issuer) : json(nullptr)},
+            {"fingerprint_sha256", c.live ? json(c.live->fingerprint) : json(nullptr)},
+            {"version", c.live ? json(c.live->n) : json(nullptr)},
+            {"days_left", c.live ? json(std::chrono::duration_cast<std::chrono::hours>(
+                                            c.live->not_after - now)
+                                            .count() /
+                                        24)
+                                 : json(nullptr)},
+            {"next_attempt", TimeOrNull(c.next_attempt)},
+            {"next_attempt_reason", c.next_attempt_reason},
+            {"live_directory", c.live_directory}};
+  if (c.last_attempt) {
+    const auto& a = *c.last_attempt;
+    j["last_attempt"] = {
+        {"time", FormatRfc3339(a.finished_at.value_or(a.started_at))},
+        {"outcome", a.outcome},
+        {"challenge", a.challenge.empty() ? json(nullptr) : json(a.challenge)},
+        {"error", a.error_detail.empty() && a.error_type.empty()
+                      ? json(nullptr)
+                      : json{{"type", a.error_type}, {"detail", a.error_detail}}}};
+  } else {
+    j["last_attempt"] = nullptr;
+  }
+  if (!c.versions.empty()) {
+    json versions = json::array();
+    for (const auto& v : c.versions) versions.push_back(ToJson(v));
+    j["versions"] = versions;
+  }
+  return j;
+}
+
+json ToJson(const lifecycle::CertificateOutcome& o) {
+  json j = {{"name", o.name}, {"outcome", o.outcome}, {"reason", o.reason}};
+  j["error"] = o.error.ok() ? json(nullptr) : ErrorJson(o.error);
+  j["version"] = o.version ? ToJson(*o.version) : json(nullptr);
+  return j;
+}
+
+json ToJson(const lifecycle::AccountView& a) {
+  return json{{"server", a.server}, {"url", a.url},         {"status", a.status},
+              {"email", a.email},   {"key_path", a.key_path}, {"key_type", a.key_type}};
+}
+
+json ErrorJson(const Status& s) {
+  json j = {{"code", std::string(ErrorCodeName(s.code()))}, {"message", s.ToString()}};
+  if (!s.where().empty()) j["where"] = s.where();
+  if (!s.hint().empty()) j["hint"] = s.hint();
+  if (const Problem* p = s.problem()) {
+    j["type"] = p->type;
+    j["detail"] = p->detail;
+    if (p->status) j["status"] = p->status;
+  }
+  if (auto ra = s.retry_after()) j["retry_after"] = FormatRfc3339(*ra);
+  return j;
+}
+
+std::string RenderList(const std::vector<lifecycle::CertificateView>& certs, TimePoint now) {
+  if (certs.empty()) return "No certificates in the inventory. Add one with `certkeeper issue NAME -d DOMAIN`.\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "STATUS", "EXPIRES", "LEFT", "DOMAINS", "NEXT"}};
+  for (const auto& c : certs) {
+    std::string next = c.next_attempt ? FormatRfc3339(*c.next_attempt) : "-";
+    if (!c.next_attempt_reason.empty()) next += " (" + c.next_attempt_reason + ")";
+    rows.push_back({c.name, c.status, c.live ? FormatRfc3339(c.live->not_after) : "-",
+                    DaysLeft(c, now), Join(c.domains, ","), next});
+  }
+  return Table(rows);
+}
+
+std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
+  std::ostringstream out;
+  out << "Certificate " << c.name << "\n";
+  out << "  status:      " << c.status;
+  if (!c.status_reason.empty()) out << " (" << c.status_reason << ")";
+  out << "\n  domains:     " << Join(c.domains, ", ") << "\n";
+  out << "  key type:    " << c.key_type << "\n";
+  out << "  challenges:  " << (c.challenges.empty() ? "(all configured)" : Join(c.challenges, ", "))
+      << "\n";
+  out << "  deploy:      " << (c.deploy.empty() ? "(none)" : Join(c.deploy, ", ")) << "\n";
+  if (c.live) {
+    out << "  live:        version " << c.live->n << ", serial " << c.live->serial << "\n";
+    out << "  valid:       " << FormatRfc3339(c.live->not_before) << " .. "
+        << FormatRfc3339(c.live->not_after) << " (" << DaysLeft(c, now) << " left)\n";
+    out << "  issuer:      " << c.live->issuer << "\n";
+    out << "  sha256:      " << c.live->fingerprint << "\n";
+    out << "  files:       " << c.live_directory << "/{cert,chain,fullchain,privkey}.pem\n";
+  } else {
+    out << "  live:        (no version issued yet)\n";
+  }
+  out << "  next renewal: "
+      << (c.next_attempt ? FormatRfc3339(*c.next_attempt) : std::string("-"));
+  if (!c.next_attempt_reason.empty()) out << " (" << c.next_attempt_reason << ")";
+  out << "\n";
+  if (c.last_attempt) {
+    out << "  last attempt: " << FormatRfc3339(c.last_attempt->started_at) << " "
+        << c.last_attempt->outcome;
+    if (!c.last_attempt->error_detail.empty()) out << ": " << c.last_attempt->error_detail;
+    out << "\n";
+  }
+  if (!c.versions.empty()) {
+    out << "\nVersions:\n";
+    std::vector<std::vector<std::string>> rows = {
+        {"  N", "STATE", "SERIAL", "NOT_BEFORE", "NOT_AFTER"}};
+    for (const auto& v : c.versions) {
+      rows.push_back({"  " + std::to_string(v.n), v.state, v.serial,
+                      FormatRfc3339(v.not_before), FormatRfc3339(v.not_after)});
+    }
+    out << Table(rows);
+  }
+  return out.str();
+}
+
+std::string RenderHistory(const std::vector<lifecycle::AttemptView>& attempts) {
+  if (attempts.empty()) return "No attempts recorded.\n";
+  std::ostringstream out;
+  for (const auto& a : attempts) {
+    out << "#" << a.id << "  " << FormatRfc3339(a.started_at) << "  " << a.outcome;
+    if (!a.reason.empty()) out << "  (" << a.reason << ")";
+    out << "\n";
+    if (!a.error_detail.empty() || !a.error_type.empty()) {
+      out << "    error: ";
+      if (!a.error_type.empty()) out << "[" << a.error_type << "] ";
+      out << a.error_detail << "\n";
+    }
+    if (a.retry_after) out << "    retry after: " << FormatRfc3339(*a.retry_after) << "\n";
+    for (const auto& s : a.steps) {
+      out << "    - " << s.kind;
+      if (!s.challenge.empty()) out << " " << s.challenge;
+      if (!s.identifier.empty()) out << " " << s.identifier;
+      out << ": " << s.result;
+      if (!s.error.empty()) out << ": " << s.error;
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string RenderOutcome(const lifecycle::CertificateOutcome& o) {
+  std::string line = o.name + ": " + o.outcome;
+  if (o.version) {
+    line += " (version " + std::to_string(o.version->n) + ", serial " + o.version->serial +
+            ", expires " + FormatRfc3339(o.version->not_after) + ")";
+  }
+  if (!o.reason.empty()) line += ": " + o.reason;
+  if (!o.error.ok()) line += "\n  error: " + o.error.ToUserString();
+  return line + "\n";
+}
+
+std::string RenderAccount(const lifecycle::AccountView& a) {
+  std::ostringstream out;
+  out << "Account at " << a.server << "\n"
+      << "  url:      " << a.url << "\n"
+      << "  status:   " << a.status << "\n"
+      << "  contact:  " << (a.email.empty() ? "(none)" : a.email) << "\n"
+      << "  key:      " << a.key_path << " (" << a.key_type << ")\n";
+  return out.str();
+}
+
+}  // namespace certkeeper::cli

@@ -1,0 +1,145 @@
+// The lifecycle engine: decides what is due, issues with challenge failover,
+// records every attempt, deploys, and reports. The CLI is one user of it; a
+// daemon or another program could drive it the same way.
+//
+// Contract:
+//  - Mutating operations (Issue, Renew, Revoke, Deploy, account changes) take
+//    the state directory's run lock first; a second process gets kLocked.
+//  - Nothing is lost: a new version's files are written completely under
+//    archive/<name>/<n>/ before the version is recorded, and live/<name> is
+//    switched to it only after that; a failure leaves the previous version live.
+//  - Every attempt is recorded with its steps, also when it fails.
+#ifndef CERTKEEPER_LIFECYCLE_ENGINE_H_
+#define CERTKEEPER_LIFECYCLE_ENGINE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "lifecycle/config.h"
+
+namespace certkeeper::lifecycle {
+
+struct StepView {
+  std::string kind;  // "order", "self-check", "validation", "deploy", ...
+  std::string challenge;
+  std::string identifier;
+  std::string result;  // "ok", "failed", "skipped"
+  std::string error;
+  std::string output;
+  TimePoint time;
+};
+
+struct AttemptView {
+  int64_t id = 0;
+  std::string certificate;
+  TimePoint started_at;
+  std::optional<TimePoint> finished_at;
+  std::string server;
+  std::string reason;   // why it was attempted
+  std::string outcome;  // running, success, failed, deferred
+  std::string error_type;
+  std::string error_detail;
+  std::optional<TimePoint> retry_after;
+  std::vector<StepView> steps;
+  std::string challenge;  // the challenge type that last succeeded or was tried
+};
+
+struct VersionView {
+  int n = 0;
+  std::string serial;
+  TimePoint not_before;
+  TimePoint not_after;
+  std::string issuer;
+  std::string fingerprint;
+  std::string state;  // issued, deployed, deploy_failed, revoked
+  std::vector<std::string> domains;
+  std::string directory;
+  TimePoint created_at;
+};
+
+struct CertificateView {
+  std::string name;
+  std::vector<std::string> domains;
+  std::string key_type;
+  std::vector<std::string> challenges;
+  std::vector<std::string> deploy;
+  std::string status;  // valid, due, failing, expired, pending
+  std::string status_reason;
+  std::optional<VersionView> live;
+  std::optional<TimePoint> next_attempt;
+  std::string next_attempt_reason;
+  std::optional<AttemptView> last_attempt;
+  std::vector<VersionView> versions;  // Show() only, newest first
+  std::string live_directory;         // STATE/live/<name>
+};
+
+struct RenewOptions {
+  bool all = false;
+  std::vector<std::string> names;
+  bool force = false;    // ignore backoff and budgets for named certificates
+  bool dry_run = false;  // report only; no request that changes state
+  int jobs = 1;
+};
+
+struct CertificateOutcome {
+  std::string name;
+  std::string outcome;  // "renewed", "issued", "deployed", "not-due", "deferred", "failed", "would-renew"
+  std::string reason;
+  Status error;
+  std::optional<VersionView> version;
+};
+
+struct RunReport {
+  std::vector<CertificateOutcome> certificates;
+  bool any_failed() const;
+};
+
+struct AccountView {
+  std::string server;
+  std::string url;
+  std::string status;
+  std::string email;
+  std::string key_path;
+  std::string key_type;
+};
+
+struct CheckFinding {
+  std::string certificate;
+  std::string severity;  // "error", "warning"
+  std::string message;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // Opens (and migrates) the inventory under config.state_dir.
+  static Result<std::unique_ptr<Engine>> Open(const Config& config, Clock* clock);
+
+  // Adds `spec` to the inventory (or updates it) and issues now, regardless of
+  // whether it is due.
+  virtual Result<CertificateOutcome> Issue(const CertificateSpec& spec) = 0;
+  virtual Result<RunReport> Renew(const RenewOptions& options) = 0;
+  virtual Result<std::vector<CertificateView>> List() = 0;
+  virtual Result<CertificateView> Show(const std::string& name) = 0;
+  virtual Result<std::vector<AttemptView>> History(const std::string& name) = 0;
+  // reason: RFC 5280 reason name (unspecified, keyCompromise, superseded,
+  // cessationOfOperation, affiliationChanged) or code.
+  virtual Status Revoke(const std::string& name, const std::string& reason) = 0;
+  virtual Result<CertificateOutcome> Deploy(const std::string& name) = 0;
+  virtual Result<std::vector<CheckFinding>> Check() = 0;
+  virtual Result<std::vector<std::string>> Import(const std::vector<std::string>& paths) = 0;
+
+  virtual Result<AccountView> RegisterAccount() = 0;
+  virtual Result<AccountView> ShowAccount() = 0;
+  virtual Result<AccountView> RolloverAccountKey() = 0;
+  virtual Result<AccountView> DeactivateAccount() = 0;
+};
+
+}  // namespace certkeeper::lifecycle
+
+#endif  // CERTKEEPER_LIFECYCLE_ENGINE_H_

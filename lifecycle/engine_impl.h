@@ -1,0 +1,92 @@
+// The Engine implementation's shared state. Split over files by concern:
+// engine_impl.cc (opening, views), engine_account.cc (the ACME account),
+// engine_issue.cc (issuing one certificate and recording it), engine_renew.cc
+// (what is due, backoff, budgets, --jobs), engine_deploy.cc (deploy, revoke,
+// check, import).
+#ifndef CERTKEEPER_LIFECYCLE_ENGINE_IMPL_H_
+#define CERTKEEPER_LIFECYCLE_ENGINE_IMPL_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "acme/client.h"
+#include "hooks/material.h"
+#include "lifecycle/backoff.h"
+#include "lifecycle/engine.h"
+#include "lifecycle/solver_set.h"
+#include "lifecycle/state_layout.h"
+#include "store/inventory.h"
+#include "store/run_lock.h"
+
+namespace certkeeper::lifecycle {
+
+class EngineImpl : public Engine {
+ public:
+  EngineImpl(Config config, Clock* clock, std::unique_ptr<store::Inventory> inventory);
+
+  Result<CertificateOutcome> Issue(const CertificateSpec& spec) override;
+  Result<RunReport> Renew(const RenewOptions& options) override;
+  Result<std::vector<CertificateView>> List() override;
+  Result<CertificateView> Show(const std::string& name) override;
+  Result<std::vector<AttemptView>> History(const std::string& name) override;
+  Status Revoke(const std::string& name, const std::string& reason) override;
+  Result<CertificateOutcome> Deploy(const std::string& name) override;
+  Result<std::vector<CheckFinding>> Check() override;
+  Result<std::vector<std::string>> Import(const std::vector<std::string>& paths) override;
+  Result<AccountView> RegisterAccount() override;
+  Result<AccountView> ShowAccount() override;
+  Result<AccountView> RolloverAccountKey() override;
+  Result<AccountView> DeactivateAccount() override;
+
+ private:
+  // The state directory's run lock, held until the engine is destroyed.
+  Status AcquireLock();
+  Status RequireServer() const;
+  // The ACME client, with an account registered or loaded (no request when the
+  // inventory knows the account URL).
+  Result<acme::Client*> AccountClient();
+  Result<acme::Client*> BareClient();
+  Result<PrivateKey> LoadOrCreateAccountKey(const std::string& path);
+  Result<SolverSet*> Solvers();
+
+  // Issues one certificate as one recorded attempt, then deploys it.
+  CertificateOutcome IssueAndDeploy(const CertificateSpec& spec, const std::string& reason);
+  // Deploys version n (already recorded) and records the outcome. Returns the
+  // deploy error, OK when deployed.
+  Status DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id);
+  Result<hooks::Material> LoadMaterial(const CertificateSpec& spec, int n);
+  void RecordFailure(const CertificateSpec& spec, int64_t attempt_id, const Status& error,
+                     std::optional<TimePoint> not_after);
+  void AddStep(int64_t attempt_id, store::AttemptStep step);
+  void Event(const std::string& certificate, const std::string& kind,
+             const std::string& message);
+
+  Result<CertificateView> MakeView(const store::Certificate& cert, bool with_versions);
+
+  Config config_;
+  Clock* clock_;
+  StateLayout layout_;
+  std::unique_ptr<store::Inventory> inventory_;
+  std::unique_ptr<store::RunLock> lock_;
+  std::mutex client_mu_;
+  std::unique_ptr<acme::Client> client_;
+  bool account_ready_ = false;
+  std::unique_ptr<SolverSet> solvers_;
+  UniformRandom random_;
+  // CA health within one run: consecutive "CA unavailable" failures.
+  std::atomic<int> ca_unavailable_streak_{0};
+};
+
+// store <-> lifecycle conversions.
+store::CertificateSpec ToStoreSpec(const CertificateSpec& spec, const Config& config);
+Result<CertificateSpec> FromStoreSpec(const store::CertificateSpec& spec);
+VersionView ToView(const store::Version& v);
+AttemptView ToView(const store::Attempt& a);
+
+}  // namespace certkeeper::lifecycle
+
+#endif  // CERTKEEPER_LIFECYCLE_ENGINE_IMPL_H_

@@ -1,0 +1,268 @@
+// `renew`: for every selected certificate decide, from the inventory alone, whether
+// to act (retry an undeployed version, renew, or defer and why), then act with
+// bounded parallelism. A CA that limits us or is down is never hammered: its
+// Retry-After is honoured across runs, budgets are checked before an order is
+// placed, and after a few consecutive "unavailable" failures the rest of the run
+// is deferred.
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "base/log.h"
+#include "lifecycle/budget.h"
+#include "lifecycle/due.h"
+#include "lifecycle/engine_impl.h"
+#include "lifecycle/registered_domain.h"
+
+namespace certkeeper::lifecycle {
+
+namespace {
+
+// After this many consecutive "CA unavailable" failures in one run, the
+// remaining certificates of that CA are deferred instead of tried one by one.
+constexpr int kCaDownThreshold = 3;
+
+std::string NamesKey(std::vector<std::string> domains) {
+  std::sort(domains.begin(), domains.end());
+  std::string key = "names:";
+  for (size_t i = 0; i < domains.size(); ++i) key += (i ? "," : "") + domains[i];
+  return key;
+}
+
+BudgetPolicy PolicyFrom(const BudgetSettings& s) {
+  BudgetPolicy p;
+  p.new_orders_per_account.limit = s.new_orders_per_3h;
+  p.failed_validations_per_identifier.limit = s.failed_validations_per_identifier_per_hour;
+  p.certificates_per_registered_domain.limit = s.certificates_per_registered_domain_per_week;
+  p.duplicate_certificates.limit = s.duplicate_certificates_per_week;
+  return p;
+}
+
+}  // namespace
+
+Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
+  if (!options.dry_run) {
+    CK_RETURN_IF_ERROR(RequireServer());
+    CK_RETURN_IF_ERROR(AcquireLock());
+    // The config file is declarative: its certificates are managed.
+    for (const CertificateSpec& spec : config_.certificates) {
+      CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
+    }
+  }
+  std::vector<CertificateSpec> selected;
+  if (options.all) {
+    CK_ASSIGN_OR_RETURN(auto certs, inventory_->ListCertificates(false));
+    std::set<std::string> seen;
+    for (const auto& c : certs) {
+      const CertificateSpec* configured = config_.FindCertificate(c.spec.name);
+      if (configured) {
+        selected.push_back(*configured);
+      } else {
+        CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(c.spec));
+        selected.push_back(spec);
+      }
+      seen.insert(c.spec.name);
+    }
+    for (const CertificateSpec& spec : config_.certificates) {
+      if (!seen.count(spec.name)) selected.push_back(spec);  // dry run only
+    }
+  } else {
+    for (const std::string& name : options.names) {
+      const CertificateSpec* configured = config_.FindCertificate(name);
+      auto cert = inventory_->GetCertificate(name);
+      if (configured) {
+        selected.push_back(*configured);
+      } else if (cert.ok()) {
+        CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(cert->spec));
+        selected.push_back(spec);
+      } else {
+        return Status(ErrorCode::kNotFound, "no certificate named \"" + name + "\"")
+            .Hint("`certkeeper list` shows the managed certificates");
+      }
+    }
+  }
+
+  const std::string& server = config_.acme.server;
+  std::string account_url;
+  if (auto account = inventory_->FindAccount(server); account.ok()) {
+    account_url = account->account_url;
+  }
+  BudgetPolicy policy = PolicyFrom(config_.renewal.budgets);
+  RunReport report;
+  report.certificates.resize(selected.size());
+  if (!selected.empty()) {
+    log::Info("checking certificates", {{"count", std::to_string(selected.size())},
+                                        {"jobs", std::to_string(options.jobs)}});
+  }
+
+  auto process = [&](size_t index) {
+    const CertificateSpec& spec = selected[index];
+    CertificateOutcome& out = report.certificates[index];
+    out.name = spec.name;
+    TimePoint now = clock_->Now();
+    auto cert = inventory_->GetCertificate(spec.name);
+    store::Schedule sched = cert.ok() ? cert->schedule : store::Schedule{};
+    auto live = inventory_->LiveVersion(spec.name);
+    auto latest = inventory_->LatestVersion(spec.name);
+    auto defer = [&](std::string why, std::optional<TimePoint> until, bool persist) {
+      out.outcome = "deferred";
+      out.reason = std::move(why);
+      if (persist && !options.dry_run && until) {
+        sched.next_attempt_at = until;
+        sched.deferred_reason = out.reason;
+        (void)inventory_->SetSchedule(spec.name, sched);
+        store::Attempt a;
+        a.certificate = spec.name;
+        a.started_at = now;
+        a.server = server;
+        a.reason = out.reason;
+        auto id = inventory_->StartAttempt(a);
+        if (id.ok()) {
+          store::AttemptEnd end;
+          end.finished_at = now;
+          end.outcome = store::AttemptOutcome::kDeferred;
+          end.error_type = "deferred";
+          end.error_detail = out.reason;
+          end.retry_after = until;
+          (void)inventory_->FinishAttempt(*id, end);
+        }
+      }
+    };
+
+    // A CA's Retry-After binds even --force (RFC 8555 §6.6).
+    if (sched.ca_retry_after && *sched.ca_retry_after > now) {
+      return defer("CA asked to retry after " + FormatRfc3339(*sched.ca_retry_after),
+                   std::nullopt, false);
+    }
+    for (const std::string& scope :
+         {store::CertificateScope(spec.name), store::AccountScope(account_url)}) {
+      auto limit = inventory_->ActiveCaLimit(server, scope, now);
+      if (limit.ok() && *limit) {
+        return defer("CA limit until " + FormatRfc3339((*limit)->until) + ": " + (*limit)->reason,
+                     std::nullopt, false);
+      }
+    }
+    if (!options.force && sched.next_attempt_at && *sched.next_attempt_at > now) {
+      return defer((sched.deferred_reason.empty() ? "backoff" : sched.deferred_reason) +
+                       " (next attempt " + FormatRfc3339(*sched.next_attempt_at) + ")",
+                   std::nullopt, false);
+    }
+
+    // A version issued but never delivered is retried before anything new.
+    bool undeployed = latest.ok() &&
+                      (latest->state == store::VersionState::kIssued ||
+                       latest->state == store::VersionState::kDeployFailed) &&
+                      (!live.ok() || latest->n > live->n) && latest->not_after > now;
+    if (undeployed) {
+      if (options.dry_run) {
+        out.outcome = "would-deploy";
+        out.reason = "version " + std::to_string(latest->n) + " is issued but not deployed";
+        return;
+      }
+      auto deployed = Deploy(spec.name);
+      if (deployed.ok()) {
+        out = *deployed;
+        if (out.error.ok()) return;
+      } else {
+        out.outcome = "failed";
+        out.error = deployed.status();
+      }
+      RecordFailure(spec, 0, out.error, live.ok() ? std::optional(live->not_after) : std::nullopt);
+      return;
+    }
+
+    DueInput due;
+    due.now = now;
+    due.domains = spec.domains;
+    due.key_type = spec.key_type;
+    if (live.ok()) {
+      LiveVersionFacts facts;
+      facts.not_before = live->not_before;
+      facts.not_after = live->not_after;
+      facts.domains = live->domains;
+      auto kt = ParseKeyType(live->key_type);
+      if (kt.ok()) facts.key_type = *kt;
+      due.live = facts;
+    } else if (latest.ok() && latest->state == store::VersionState::kRevoked) {
+      LiveVersionFacts facts;
+      facts.not_before = latest->not_before;
+      facts.not_after = latest->not_after;
+      facts.revoked = true;
+      facts.domains = latest->domains;
+      due.live = facts;
+    }
+    due.renew_before = config_.renewal.renew_before;
+    due.jitter_fraction = StableJitterFraction(spec.name);
+    DueDecision decision = ComputeDue(due);
+    if (!decision.due && !options.force) {
+      out.outcome = "not-due";
+      out.reason = decision.reason;
+      return;
+    }
+    std::string reason = decision.due ? decision.reason : "forced: " + decision.reason;
+
+    if (!options.force) {
+      BudgetCounts counts;
+      auto count = [&](std::string_view account, store::RequestKind kind, std::string_view key,
+                       Duration window) {
+        WindowCount wc;
+        auto n = inventory_->CountSince(server, account, kind, key, now - window);
+        if (n.ok()) wc.count = static_cast<int>(*n);
+        return wc;
+      };
+      counts.orders = count(account_url, store::RequestKind::kNewOrder, "",
+                            policy.new_orders_per_account.window);
+      for (const std::string& d : spec.domains) {
+        counts.failed_validations.push_back(
+            {d, count(account_url, store::RequestKind::kFailedValidation, d,
+                      policy.failed_validations_per_identifier.window)});
+      }
+      std::set<std::string> registered;
+      for (const std::string& d : spec.domains) {
+        auto rd = PublicSuffixList::Default().RegisteredDomain(d);
+        if (rd.ok()) registered.insert(*rd);
+      }
+      for (const std::string& rd : registered) {
+        counts.certificates.push_back(
+            {rd, count("", store::RequestKind::kCertificate, rd,
+                       policy.certificates_per_registered_domain.window)});
+      }
+      counts.duplicates = count("", store::RequestKind::kCertificate, NamesKey(spec.domains),
+                                policy.duplicate_certificates.window);
+      counts.renewal = latest.ok() || counts.duplicates.count > 0;
+      BudgetDecision budget = CheckBudgets(policy, counts, now);
+      if (!budget.allowed) {
+        return defer("budget: " + budget.reason, budget.retry_at, true);
+      }
+    }
+    if (ca_unavailable_streak_ >= kCaDownThreshold) {
+      return defer("the CA was unavailable for the last " + std::to_string(kCaDownThreshold) +
+                       " certificates of this run",
+                   std::nullopt, false);
+    }
+    if (options.dry_run) {
+      out.outcome = "would-renew";
+      out.reason = reason;
+      return;
+    }
+    out = IssueAndDeploy(spec, reason);
+  };
+
+  int jobs = std::max(1, std::min<int>(options.jobs, static_cast<int>(selected.size())));
+  if (jobs <= 1) {
+    for (size_t i = 0; i < selected.size(); ++i) process(i);
+  } else {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < jobs; ++w) {
+      workers.emplace_back([&]() {
+        for (size_t i = next++; i < selected.size(); i = next++) process(i);
+      });
+    }
+    for (auto& t : workers) t.join();
+  }
+  return report;
+}
+
+}  // namespace certkeeper::lifecycle

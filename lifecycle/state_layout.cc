@@ -1,0 +1,118 @@
+#include "lifecycle/state_layout.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+
+#include "base/encoding.h"
+#include "base/fs.h"
+
+namespace certkeeper::lifecycle {
+
+namespace {
+constexpr const char* kFiles[] = {"privkey.pem", "cert.pem", "chain.pem", "fullchain.pem"};
+}
+
+Status StateLayout::Prepare() const {
+  CK_RETURN_IF_ERROR(fs::MakeDirs(root_, 0700));
+  CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/accounts", 0700));
+  CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/archive", 0700));
+  CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/live", 0755));
+  if (access(root_.c_str(), W_OK) != 0) {
+    return Status(ErrorCode::kPermissionDenied, "state directory is not writable")
+        .Where(root_)
+        .Hint("run as the user that owns it, or choose another with --state-dir");
+  }
+  return Status::Ok();
+}
+
+std::string StateLayout::CaId(std::string_view directory_url) {
+  std::string_view rest = directory_url;
+  size_t scheme = rest.find("://");
+  if (scheme != std::string_view::npos) rest.remove_prefix(scheme + 3);
+  rest = rest.substr(0, rest.find('/'));
+  std::string host;
+  for (char c : rest) {
+    host += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
+  }
+  if (host.empty()) host = "ca";
+  return host + "-" + HexEncode(Sha256(directory_url)).substr(0, 8);
+}
+
+std::string StateLayout::AccountKeyPath(std::string_view directory_url) const {
+  return root_ + "/accounts/" + CaId(directory_url) + "/account.key";
+}
+
+std::string StateLayout::ArchiveDir(std::string_view name) const {
+  return root_ + "/archive/" + std::string(name);
+}
+
+std::string StateLayout::VersionDir(std::string_view name, int n) const {
+  return ArchiveDir(name) + "/" + std::to_string(n);
+}
+
+std::string StateLayout::LiveDir(std::string_view name) const {
+  return root_ + "/live/" + std::string(name);
+}
+
+std::string StateLayout::PendingKeyPath(std::string_view name) const {
+  return ArchiveDir(name) + "/pending.key";
+}
+
+Status StateLayout::WriteVersion(std::string_view name, int n, const VersionFiles& files) const {
+  std::string archive = ArchiveDir(name);
+  CK_RETURN_IF_ERROR(fs::MakeDirs(archive, 0700));
+  std::string final_dir = VersionDir(name, n);
+  std::string tmp_dir = archive + "/." + std::to_string(n) + ".tmp";
+  CK_RETURN_IF_ERROR(fs::RemoveAll(tmp_dir));
+  CK_RETURN_IF_ERROR(fs::MakeDirs(tmp_dir, 0700));
+  const std::string contents[] = {files.key_pem, files.cert_pem, files.chain_pem,
+                                  files.fullchain_pem()};
+  for (int i = 0; i < 4; ++i) {
+    fs::WriteOptions options;
+    options.mode = i == 0 ? 0600 : 0644;
+    CK_RETURN_IF_ERROR(fs::WriteFileAtomic(tmp_dir + "/" + kFiles[i], contents[i], options));
+  }
+  CK_RETURN_IF_ERROR(fs::SyncDir(tmp_dir));
+  // A directory left by a run that died before recording this version is not
+  // known to the inventory: replace it.
+  if (fs::Exists(final_dir)) CK_RETURN_IF_ERROR(fs::RemoveAll(final_dir));
+  if (rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
+    return Status(ErrorCode::kIo, std::string("cannot rename version directory: ") +
+                                      strerror(errno))
+        .Where(final_dir);
+  }
+  return fs::SyncDir(archive);
+}
+
+Result<VersionFiles> StateLayout::ReadVersion(std::string_view name, int n) const {
+  std::string dir = VersionDir(name, n);
+  VersionFiles files;
+  CK_ASSIGN_OR_RETURN(files.key_pem, fs::ReadFile(dir + "/privkey.pem"));
+  CK_ASSIGN_OR_RETURN(files.cert_pem, fs::ReadFile(dir + "/cert.pem"));
+  CK_ASSIGN_OR_RETURN(files.chain_pem, fs::ReadFile(dir + "/chain.pem"));
+  return files;
+}
+
+Status StateLayout::SwitchLive(std::string_view name, int n) const {
+  CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/live", 0755));
+  std::string target = "../archive/" + std::string(name) + "/" + std::to_string(n);
+  return fs::ReplaceSymlink(target, LiveDir(name));
+}
+
+int StateLayout::LiveVersionNumber(std::string_view name) const {
+  char buf[PATH_MAX];
+  std::string link = LiveDir(name);
+  ssize_t len = readlink(link.c_str(), buf, sizeof(buf) - 1);
+  if (len <= 0) return 0;
+  std::string target(buf, static_cast<size_t>(len));
+  size_t slash = target.find_last_of('/');
+  return std::atoi(target.c_str() + (slash == std::string::npos ? 0 : slash + 1));
+}
+
+}  // namespace certkeeper::lifecycle

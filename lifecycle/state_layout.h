@@ -1,0 +1,61 @@
+// Where things live under the state directory (ARCHITECTURE.md, "State
+// directory"), and the crash-safe writes that put them there:
+//
+//   STATE/certkeeper.db                 the inventory
+//   STATE/accounts/<ca-id>/account.key  0600
+//   STATE/archive/<name>/<n>/{privkey,cert,chain,fullchain}.pem   every version
+//   STATE/live/<name> -> ../archive/<name>/<n>                   the live version
+//
+// live/<name> is a symlink switched with one rename, so a reader sees either the
+// old or the new version's complete set of files, never a mix.
+#ifndef CERTKEEPER_LIFECYCLE_STATE_LAYOUT_H_
+#define CERTKEEPER_LIFECYCLE_STATE_LAYOUT_H_
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace certkeeper::lifecycle {
+
+struct VersionFiles {
+  std::string key_pem;
+  std::string cert_pem;   // leaf
+  std::string chain_pem;  // intermediates
+  std::string fullchain_pem() const { return cert_pem + chain_pem; }
+};
+
+class StateLayout {
+ public:
+  explicit StateLayout(std::string root) : root_(std::move(root)) {}
+
+  // Creates the directory tree (0700 for the root, accounts and archive).
+  Status Prepare() const;
+
+  const std::string& root() const { return root_; }
+  std::string db_path() const { return root_ + "/certkeeper.db"; }
+  // "127.0.0.1_14000-<8 hex of SHA-256(url)>": readable and unique per URL.
+  static std::string CaId(std::string_view directory_url);
+  std::string AccountKeyPath(std::string_view directory_url) const;
+  std::string ArchiveDir(std::string_view name) const;
+  std::string VersionDir(std::string_view name, int n) const;
+  std::string LiveDir(std::string_view name) const;
+  std::string PendingKeyPath(std::string_view name) const;
+
+  // Writes the four files of version n into a temporary directory, fsyncs them,
+  // and renames the directory to archive/<name>/<n> (replacing a leftover of a
+  // run that died before recording it). The key is 0600.
+  Status WriteVersion(std::string_view name, int n, const VersionFiles& files) const;
+  Result<VersionFiles> ReadVersion(std::string_view name, int n) const;
+  // Points live/<name> at archive/<name>/<n> atomically.
+  Status SwitchLive(std::string_view name, int n) const;
+  // The version live/<name> points at, or 0.
+  int LiveVersionNumber(std::string_view name) const;
+
+ private:
+  std::string root_;
+};
+
+}  // namespace certkeeper::lifecycle
+
+#endif  // CERTKEEPER_LIFECYCLE_STATE_LAYOUT_H_

@@ -1,0 +1,345 @@
+// A user's first session with certkeeper against a real Pebble: issue, list,
+// show, revoke, account management, and every kind of bad input changing nothing.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "base/crypto.h"
+#include "base/fs.h"
+#include "tests/support/testenv.h"
+
+namespace certkeeper {
+namespace {
+
+using nlohmann::json;
+using testing::CommandResult;
+using testing::RunCertkeeper;
+using testing::TestEnv;
+
+class CliIssueTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { env_ = TestEnv::Start().release(); }
+  static void TearDownTestSuite() {
+    delete env_;
+    env_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(env_, nullptr);
+    state_ = dir_.path() + "/state";
+    config_ = dir_.path() + "/certkeeper.toml";
+    WriteConfig("");
+  }
+
+  // A config for the test environment; `extra` is appended verbatim.
+  void WriteConfig(const std::string& extra) {
+    std::ofstream f(config_);
+    f << "state_dir = \"" << state_ << "\"\n"
+      << "[acme]\n"
+      << "server = \"" << env_->Get("ACME_DIRECTORY_URL") << "\"\n"
+      << "ca_bundle = \"" << env_->Get("ACME_CA_BUNDLE") << "\"\n"
+      << "issuer_roots = \"" << env_->Get("PEBBLE_ROOT_PEM") << "\"\n"
+      << "email = \"ops@example.com\"\n"
+      << "agree_tos = true\n"
+      << "[solvers.http-01]\n"
+      << "listen = \"127.0.0.1:" << env_->Get("PEBBLE_HTTP_PORT") << "\"\n"
+      << extra;
+  }
+
+  CommandResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-c", config_});
+    return RunCertkeeper(args);
+  }
+
+  json RunJson(std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    CommandResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+
+  std::string Live(const std::string& name, const std::string& file) {
+    return state_ + "/live/" + name + "/" + file;
+  }
+
+  // The live version's chain verifies to Pebble's root and its key matches.
+  void ExpectValidLiveCertificate(const std::string& name,
+                                  const std::vector<std::string>& domains) {
+    auto cert = fs::ReadFile(Live(name, "cert.pem"));
+    auto chain = fs::ReadFile(Live(name, "chain.pem"));
+    auto fullchain = fs::ReadFile(Live(name, "fullchain.pem"));
+    auto key_pem = fs::ReadFile(Live(name, "privkey.pem"));
+    ASSERT_TRUE(cert.ok() && chain.ok() && fullchain.ok() && key_pem.ok());
+    EXPECT_EQ(*fullchain, *cert + *chain);
+    Status verified = VerifyChain(*cert, *chain, env_->PebbleRootPem(), RealClock()->Now());
+    EXPECT_TRUE(verified.ok()) << verified.ToString();
+    auto key = PrivateKey::FromPem(*key_pem);
+    ASSERT_TRUE(key.ok()) << key.status().ToString();
+    EXPECT_TRUE(KeyMatchesCertificate(*key, *cert).ok());
+    auto info = ParseCertificatePem(*cert);
+    ASSERT_TRUE(info.ok());
+    for (const auto& d : domains) EXPECT_TRUE(CertificateCovers(*info, d)) << d;
+    struct stat st;
+    ASSERT_EQ(stat(Live(name, "privkey.pem").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+  }
+
+  bool NothingWrittenFor(const std::string& name) {
+    return !fs::Exists(state_ + "/live/" + name) && !fs::Exists(state_ + "/archive/" + name);
+  }
+
+  static TestEnv* env_;
+  fs::TempDir dir_;
+  std::string state_;
+  std::string config_;
+};
+
+TestEnv* CliIssueTest::env_ = nullptr;
+
+TEST_F(CliIssueTest, IssuesSingleDomainEc256AndListsIt) {
+  CommandResult r = Run({"issue", "web", "-d", "single.example.com", "--challenge", "http-01"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ExpectValidLiveCertificate("web", {"single.example.com"});
+  auto key = PrivateKey::FromPem(*fs::ReadFile(Live("web", "privkey.pem")));
+  EXPECT_EQ(key->type(), KeyType::kEc256);
+
+  json list = RunJson({"list"});
+  ASSERT_TRUE(list.is_array());
+  ASSERT_EQ(list.size(), 1u);
+  const json& c = list[0];
+  EXPECT_EQ(c["name"], "web");
+  EXPECT_EQ(c["domains"], json::array({"single.example.com"}));
+  EXPECT_EQ(c["key_type"], "ec256");
+  EXPECT_EQ(c["status"], "valid");
+  auto info = ParseCertificatePem(*fs::ReadFile(Live("web", "cert.pem")));
+  EXPECT_EQ(c["serial"], info->serial_hex);
+  EXPECT_EQ(c["not_after"], FormatRfc3339(info->not_after));
+  EXPECT_EQ(c["not_before"], FormatRfc3339(info->not_before));
+  EXPECT_FALSE(c["issuer"].get<std::string>().empty());
+  EXPECT_TRUE(c["next_attempt"].is_string());
+  EXPECT_EQ(c["last_attempt"]["outcome"], "success");
+  EXPECT_EQ(c["last_attempt"]["challenge"], "http-01");
+
+  json show = RunJson({"show", "web"});
+  ASSERT_EQ(show["versions"].size(), 1u);
+  EXPECT_EQ(show["versions"][0]["state"], "deployed");
+  EXPECT_TRUE(fs::Exists(state_ + "/archive/web/1/fullchain.pem"));
+
+  json history = RunJson({"history", "web"});
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0]["outcome"], "success");
+  EXPECT_EQ(history[0]["server"], env_->Get("ACME_DIRECTORY_URL"));
+  bool validated = false;
+  for (const auto& s : history[0]["steps"]) {
+    if (s["challenge"] == "http-01" && s["result"] == "ok" &&
+        s["identifier"] == "single.example.com") {
+      validated = true;
+    }
+  }
+  EXPECT_TRUE(validated) << history.dump(2);
+}
+
+TEST_F(CliIssueTest, IssuesMultiDomainRsa2048) {
+  CommandResult r = Run({"issue", "multi", "-d", "m1.example.com", "-d", "m2.example.com",
+                         "-d", "m3.example.org", "--key-type", "rsa2048"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ExpectValidLiveCertificate("multi", {"m1.example.com", "m2.example.com", "m3.example.org"});
+  auto key = PrivateKey::FromPem(*fs::ReadFile(Live("multi", "privkey.pem")));
+  EXPECT_EQ(key->type(), KeyType::kRsa2048);
+  auto info = ParseCertificatePem(*fs::ReadFile(Live("multi", "cert.pem")));
+  EXPECT_EQ(info->dns_names.size(), 3u);
+}
+
+TEST_F(CliIssueTest, ReissueAddsAVersionAndKeepsTheOldOne) {
+  ASSERT_EQ(Run({"issue", "twice", "-d", "twice.example.com"}).exit_code, 0);
+  auto first = fs::ReadFile(Live("twice", "cert.pem"));
+  ASSERT_EQ(Run({"issue", "twice", "-d", "twice.example.com"}).exit_code, 0);
+  auto second = fs::ReadFile(Live("twice", "cert.pem"));
+  EXPECT_NE(*first, *second);
+  EXPECT_EQ(*fs::ReadFile(state_ + "/archive/twice/1/cert.pem"), *first);
+  json show = RunJson({"show", "twice"});
+  ASSERT_EQ(show["versions"].size(), 2u);
+  EXPECT_EQ(show["version"], 2);
+}
+
+TEST_F(CliIssueTest, RevocationIsSeenByPebble) {
+  ASSERT_EQ(Run({"issue", "rev", "-d", "rev.example.com"}).exit_code, 0);
+  auto info = ParseCertificatePem(*fs::ReadFile(Live("rev", "cert.pem")));
+  auto before = env_->PebbleCertStatus(info->serial_hex);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ((*before)["Status"], "Valid");
+
+  CommandResult r = Run({"revoke", "rev", "--reason", "keyCompromise"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto after = env_->PebbleCertStatus(info->serial_hex);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)["Status"], "Revoked");
+  EXPECT_EQ((*after)["Reason"], 1);
+  json show = RunJson({"show", "rev"});
+  EXPECT_EQ(show["versions"][0]["state"], "revoked");
+}
+
+TEST_F(CliIssueTest, AccountShowRolloverAndIssueWithTheNewKey) {
+  CommandResult reg = Run({"--json", "account", "register"});
+  ASSERT_EQ(reg.exit_code, 0) << reg.err;
+  json account = json::parse(reg.out);
+  EXPECT_EQ(account["status"], "valid");
+  std::string key_path = account["key_path"];
+  auto old_key = fs::ReadFile(key_path);
+
+  CommandResult roll = Run({"account", "rollover"});
+  ASSERT_EQ(roll.exit_code, 0) << roll.err;
+  EXPECT_NE(*fs::ReadFile(key_path), *old_key);
+  struct stat st;
+  ASSERT_EQ(stat(key_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  json shown = RunJson({"account", "show"});
+  EXPECT_EQ(shown["url"], account["url"]);
+  EXPECT_EQ(shown["status"], "valid");
+  ASSERT_EQ(Run({"issue", "afterroll", "-d", "afterroll.example.com"}).exit_code, 0);
+  ExpectValidLiveCertificate("afterroll", {"afterroll.example.com"});
+}
+
+TEST_F(CliIssueTest, DeactivatedAccountIsReported) {
+  ASSERT_EQ(Run({"account", "register"}).exit_code, 0);
+  json deactivated = RunJson({"account", "deactivate"});
+  EXPECT_EQ(deactivated["status"], "deactivated");
+}
+
+TEST_F(CliIssueTest, WrongCaBundleIsAClearTlsErrorAndWritesNothing) {
+  fs::TempDir other;
+  // A trust anchor that did not sign Pebble's listener certificate.
+  auto key = PrivateKey::Generate(KeyType::kEc256);
+  ASSERT_TRUE(key.ok());
+  std::string bundle = other.path() + "/other-ca.pem";
+  ASSERT_TRUE(fs::WriteFileAtomic(bundle, *fs::ReadFile("/etc/ssl/certs/ca-certificates.crt")).ok());
+  CommandResult r = Run({"--ca-bundle", bundle, "issue", "tls", "-d", "tls.example.com"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("TLS"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--ca-bundle"), std::string::npos) << r.err;
+  EXPECT_TRUE(NothingWrittenFor("tls"));
+  bool any_key = false;
+  if (fs::Exists(state_ + "/accounts")) {
+    for (auto& e : std::filesystem::recursive_directory_iterator(state_ + "/accounts")) {
+      if (e.is_regular_file()) any_key = true;
+    }
+  }
+  EXPECT_FALSE(any_key);
+  json list = RunJson({"list"});
+  EXPECT_TRUE(list.empty()) << list.dump();
+}
+
+struct BadInput {
+  const char* meaning;
+  std::vector<std::string> args;
+  const char* expected_in_error;
+};
+
+TEST_F(CliIssueTest, BadInputIsRefusedClearlyAndChangesNothing) {
+  const BadInput cases[] = {
+      {"invalid domain", {"issue", "bad", "-d", "exa mple.com"}, "invalid domain name"},
+      {"shell metacharacters in domain", {"issue", "bad", "-d", "$(touch /tmp/x).example.com"},
+       "invalid domain name"},
+      {"wildcard with http-01", {"issue", "bad", "-d", "*.example.com", "--challenge", "http-01"},
+       "dns-01"},
+      {"unknown key type", {"issue", "bad", "-d", "ok.example.com", "--key-type", "dsa1024"},
+       "ec256"},
+      {"unknown challenge", {"issue", "bad", "-d", "ok.example.com", "--challenge", "smtp-01"},
+       "unknown challenge"},
+      {"path traversal in name", {"issue", "../../etc", "-d", "ok.example.com"},
+       "invalid certificate name"},
+      {"no domains", {"issue", "bad"}, "no domains"},
+  };
+  for (const BadInput& c : cases) {
+    CommandResult r = Run(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.meaning << ": " << r.err;
+    EXPECT_NE(r.err.find(c.expected_in_error), std::string::npos) << c.meaning << ": " << r.err;
+    EXPECT_TRUE(NothingWrittenFor("bad")) << c.meaning;
+  }
+  EXPECT_FALSE(fs::Exists("/tmp/x"));
+}
+
+TEST_F(CliIssueTest, UnknownConfigKeyIsNamedWithItsLine) {
+  WriteConfig("[[certificate]]\nname = \"web\"\ndomains = [\"a.example.com\"]\nkey_tpye = \"ec256\"\n");
+  CommandResult r = Run({"list"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("key_tpye"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("certkeeper.toml:13"), std::string::npos) << r.err;
+}
+
+TEST_F(CliIssueTest, UnreachableDirectoryIsAClearError) {
+  int port = testing::PickFreePort();
+  CommandResult r = Run({"--server", "https://127.0.0.1:" + std::to_string(port) + "/dir",
+                         "issue", "down", "-d", "down.example.com"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.err;
+  EXPECT_TRUE(NothingWrittenFor("down"));
+}
+
+// A server that answers the directory with something that is not ACME.
+TEST_F(CliIssueTest, GarbageFromTheCaIsAClearError) {
+  const std::pair<const char*, const char*> bodies[] = {
+      {"<html>not an ACME server</html>", "text/html"},
+      {"{\"newNonce\": \"http://127.0.0.1/nonce\", \"newAcc", "application/json"},
+      {"[1, 2, 3]", "application/json"},
+  };
+  for (const auto& [body, type] : bodies) {
+    httplib::Server server;
+    server.Get("/dir", [&](const httplib::Request&, httplib::Response& res) {
+      res.set_content(body, type);
+    });
+    int port = server.bind_to_any_port("127.0.0.1");
+    std::thread t([&]() { server.listen_after_bind(); });
+    CommandResult r = Run({"--server", "http://127.0.0.1:" + std::to_string(port) + "/dir",
+                           "issue", "garbage", "-d", "garbage.example.com"});
+    server.stop();
+    t.join();
+    EXPECT_NE(r.exit_code, 0) << body;
+    EXPECT_NE(r.err.find("/dir"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+    EXPECT_TRUE(NothingWrittenFor("garbage"));
+  }
+}
+
+TEST_F(CliIssueTest, AccountKeyWithWrongPermissionsIsRefused) {
+  CommandResult reg = Run({"--json", "account", "register"});
+  ASSERT_EQ(reg.exit_code, 0) << reg.err;
+  std::string key_path = json::parse(reg.out)["key_path"];
+  ASSERT_EQ(chmod(key_path.c_str(), 0644), 0);
+  CommandResult r = Run({"issue", "perm", "-d", "perm.example.com"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+  EXPECT_TRUE(NothingWrittenFor("perm"));
+}
+
+// Pebble rejects 30% of valid nonces: badNonce must be retried transparently.
+TEST(CliIssueNonceTest, IssuesDespiteRejectedNonces) {
+  auto env = TestEnv::Start({.env = {{"PEBBLE_WFE_NONCEREJECT", "30"}}});
+  ASSERT_NE(env, nullptr);
+  fs::TempDir dir;
+  std::string config = dir.path() + "/certkeeper.toml";
+  ASSERT_TRUE(fs::WriteFileAtomic(config, "[solvers.http-01]\nlisten = \"127.0.0.1:" +
+                                              env->Get("PEBBLE_HTTP_PORT") + "\"\n")
+                  .ok());
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "nonce" + std::to_string(i);
+    // Everything else from flags, as a user without a config file would.
+    CommandResult r = RunCertkeeper(
+        {"-c", config, "--state-dir", dir.path(), "--server", env->Get("ACME_DIRECTORY_URL"),
+         "--ca-bundle", env->Get("ACME_CA_BUNDLE"), "--agree-tos", "issue", name, "-d",
+         name + ".example.com"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto cert = fs::ReadFile(dir.path() + "/live/" + name + "/cert.pem");
+    ASSERT_TRUE(cert.ok());
+  }
+}
+
+}  // namespace
+}  // namespace certkeeper
