@@ -12,6 +12,7 @@
 #ifndef CERTKEEPER_LIFECYCLE_ENGINE_H_
 #define CERTKEEPER_LIFECYCLE_ENGINE_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -133,6 +134,10 @@ class Engine {
   virtual Result<CertificateOutcome> Deploy(const std::string& name) = 0;
   virtual Result<std::vector<CheckFinding>> Check() = 0;
   virtual Result<std::vector<std::string>> Import(const std::vector<std::string>& paths) = 0;
+
+  // Requests sent to the CA so far by this engine, by kind ("newOrder",
+  // "challenge", ...): for benchmarks and diagnostics.
+  virtual std::map<std::string, int64_t> RequestCounts() = 0;
 
   virtual Result<AccountView> RegisterAccount() = 0;
   virtual Result<AccountView> ShowAccount() = 0;

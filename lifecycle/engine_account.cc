@@ -7,6 +7,12 @@
 
 namespace certkeeper::lifecycle {
 
+std::map<std::string, int64_t> EngineImpl::RequestCounts() {
+  std::lock_guard<std::mutex> lock(client_mu_);
+  if (!client_) return {};
+  return client_->stats().Snapshot();
+}
+
 Result<acme::Client*> EngineImpl::BareClient() {
   CK_RETURN_IF_ERROR(RequireServer());
   std::lock_guard<std::mutex> lock(client_mu_);

@@ -37,6 +37,7 @@ class EngineImpl : public Engine {
   Result<CertificateOutcome> Deploy(const std::string& name) override;
   Result<std::vector<CheckFinding>> Check() override;
   Result<std::vector<std::string>> Import(const std::vector<std::string>& paths) override;
+  std::map<std::string, int64_t> RequestCounts() override;
   Result<AccountView> RegisterAccount() override;
   Result<AccountView> ShowAccount() override;
   Result<AccountView> RolloverAccountKey() override;
