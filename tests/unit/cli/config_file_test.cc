@@ -1,0 +1,145 @@
+#include "cli/config_file.h"
+
+#include <gtest/gtest.h>
+
+namespace certkeeper::cli {
+namespace {
+
+constexpr const char* kFull = R"(state_dir = "/var/lib/certkeeper"
+
+[acme]
+server = "https://ca.example/dir"
+ca_bundle = "/etc/ssl/extra.pem"
+email = "ops@example.com"
+agree_tos = true
+timeout = "10s"
+
+[solvers.http-01]
+webroot = "/var/www/html"
+
+[solvers.tls-alpn-01]
+listen = "127.0.0.1:5001"
+
+[solvers.dns-01]
+provider = "rfc2136"
+resolver = "192.0.2.53:53"
+propagation_timeout = "2m"
+nameserver = "192.0.2.1:53"
+tsig_key_name = "certkeeper."
+
+[renewal]
+renew_before_days = 20
+
+[renewal.budgets]
+new_orders_per_3h = 10
+
+[[certificate]]
+name = "web"
+domains = ["Example.COM", "www.example.com."]
+key_type = "rsa2048"
+challenges = ["dns-01", "http-01"]
+deploy = ["nginx"]
+
+[[deploy]]
+name = "nginx"
+type = "files"
+directory = "/etc/nginx/certs"
+files = { fullchain = "fullchain.pem", key = "privkey.pem" }
+mode = "0640"
+reload = ["nginx", "-s", "reload"]
+verify = ["127.0.0.1:443"]
+)";
+
+TEST(ConfigFile, ParsesEveryDocumentedKey) {
+  auto config = ParseConfig(kFull, "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToUserString();
+  EXPECT_EQ(config->state_dir, "/var/lib/certkeeper");
+  EXPECT_EQ(config->acme.server, "https://ca.example/dir");
+  EXPECT_TRUE(config->acme.agree_tos);
+  EXPECT_EQ(config->acme.timeout, std::chrono::milliseconds(10000));
+  EXPECT_EQ(config->solvers.at("http-01").webroot, "/var/www/html");
+  EXPECT_EQ(config->solvers.at("tls-alpn-01").listen, "127.0.0.1:5001");
+  const auto& dns = config->solvers.at("dns-01");
+  EXPECT_EQ(dns.provider, "rfc2136");
+  EXPECT_EQ(dns.propagation_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(dns.options.at("nameserver"), "192.0.2.1:53");
+  EXPECT_EQ(dns.options.at("tsig_key_name"), "certkeeper.");
+  EXPECT_EQ(*config->renewal.renew_before, std::chrono::hours(24 * 20));
+  EXPECT_EQ(config->renewal.budgets.new_orders_per_3h, 10);
+  EXPECT_EQ(config->renewal.budgets.duplicate_certificates_per_week, 5);
+  ASSERT_EQ(config->certificates.size(), 1u);
+  const auto& cert = config->certificates[0];
+  EXPECT_EQ(cert.domains, (std::vector<std::string>{"example.com", "www.example.com"}));
+  EXPECT_EQ(cert.key_type, KeyType::kRsa2048);
+  EXPECT_EQ(cert.challenges, (std::vector<std::string>{"dns-01", "http-01"}));
+  ASSERT_EQ(config->deploy.size(), 1u);
+  EXPECT_EQ(config->deploy[0].mode, 0640u);
+  EXPECT_EQ(config->deploy[0].reload.size(), 3u);
+}
+
+struct BadConfig {
+  const char* meaning;
+  const char* text;
+  const char* expected;  // substring of the error
+};
+
+TEST(ConfigFile, RejectsMistakesWithKeyAndLine) {
+  const BadConfig cases[] = {
+      {"unknown top-level key", "stat_dir = \"/x\"\n", "t.toml:1: unknown key \"stat_dir\""},
+      {"unknown acme key", "[acme]\nserver = \"https://a/dir\"\nemial = \"x\"\n",
+       "t.toml:3: unknown key \"acme.emial\""},
+      {"wrong type", "[acme]\nagree_tos = \"yes\"\n", "t.toml:2: acme.agree_tos: must be true or false"},
+      {"unknown solver", "[solvers.smtp-01]\nlisten = \":25\"\n", "unknown solver type"},
+      {"http-01 with both modes", "[solvers.http-01]\nlisten = \":80\"\nwebroot = \"/w\"\n",
+       "either listen or webroot"},
+      {"dns-01 without provider", "[solvers.dns-01]\nresolver = \"1.2.3.4:53\"\n",
+       "provider is required"},
+      {"bad duration", "[solvers.dns-01]\nprovider = \"exec\"\npropagation_timeout = \"soon\"\n",
+       "not a duration"},
+      {"bad domain", "[[certificate]]\nname = \"w\"\ndomains = [\"a b.com\"]\n",
+       "invalid domain name"},
+      {"bad certificate name", "[[certificate]]\nname = \"../w\"\ndomains = [\"a.com\"]\n",
+       "invalid certificate name"},
+      {"bad key type", "[[certificate]]\nname = \"w\"\ndomains = [\"a.com\"]\nkey_type = \"ed448\"\n",
+       "unknown key type"},
+      {"no domains", "[[certificate]]\nname = \"w\"\ndomains = []\n", "domains must not be empty"},
+      {"duplicate certificate",
+       "[[certificate]]\nname = \"w\"\ndomains = [\"a.com\"]\n[[certificate]]\nname = \"w\"\n"
+       "domains = [\"b.com\"]\n",
+       "defined twice"},
+      {"undefined deploy target",
+       "[[certificate]]\nname = \"w\"\ndomains = [\"a.com\"]\ndeploy = [\"nope\"]\n",
+       "not defined"},
+      {"unknown challenge", "[[certificate]]\nname = \"w\"\ndomains = [\"a.com\"]\nchallenges = [\"x-01\"]\n",
+       "unknown challenge"},
+      {"unknown deploy key",
+       "[[deploy]]\nname = \"d\"\ntype = \"files\"\ndirectory = \"/d\"\nreloud = [\"x\"]\n",
+       "t.toml:5: unknown key \"deploy[0].reloud\""},
+      {"bad deploy type", "[[deploy]]\nname = \"d\"\ntype = \"ftp\"\n", "deploy \"d\""},
+      {"syntax error", "[acme\nserver = 1\n", "t.toml:1"},
+      {"renew_before_days out of range", "[renewal]\nrenew_before_days = -3\n", "between 0 and"},
+  };
+  for (const BadConfig& c : cases) {
+    auto config = ParseConfig(c.text, "t.toml");
+    ASSERT_FALSE(config.ok()) << c.meaning;
+    EXPECT_EQ(config.status().code(), ErrorCode::kInvalidArgument) << c.meaning;
+    EXPECT_NE(config.status().ToString().find(c.expected), std::string::npos)
+        << c.meaning << ": " << config.status().ToString();
+  }
+}
+
+TEST(ConfigFile, MissingFileSaysHowToFixIt) {
+  auto config = LoadConfigFile("/nonexistent/certkeeper.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().hint().find("-c"), std::string::npos);
+}
+
+TEST(ConfigFile, EmptyFileIsValid) {
+  auto config = ParseConfig("", "empty.toml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_TRUE(config->certificates.empty());
+  EXPECT_TRUE(config->solvers.empty());
+}
+
+}  // namespace
+}  // namespace certkeeper::cli
