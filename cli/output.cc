@@ -233,6 +233,9 @@ std::string RenderHistory(const std::vector<lifecycle::AttemptView>& attempts) {
       if (!s.identifier.empty()) out << " " << s.identifier;
       out << ": " << s.result;
       if (!s.error.empty()) out << ": " << s.error;
+      // The first line of what a solver or hook said, e.g. which file it wrote.
+      std::string said = s.output.substr(0, s.output.find('\n'));
+      if (!said.empty() && said.size() <= 160) out << " (" << said << ")";
       out << "\n";
     }
   }
