@@ -227,27 +227,22 @@ Result<std::vector<CertificateView>> EngineImpl::List() {
   return out;
 }
 
-Result<CertificateView> EngineImpl::Show(const std::string& name) {
+Result<store::Certificate> EngineImpl::FindManaged(const std::string& name) {
   auto cert = inventory_->GetCertificate(name);
-  if (!cert.ok()) {
-    if (cert.status().code() == ErrorCode::kNotFound) {
-      return Status(ErrorCode::kNotFound, "no certificate named \"" + name + "\" in the inventory")
-          .Hint("`certkeeper list` shows the managed certificates");
-    }
-    return cert.status();
+  if (!cert.ok() && cert.status().code() == ErrorCode::kNotFound) {
+    return Status(ErrorCode::kNotFound, "no certificate named \"" + name + "\" in the inventory")
+        .Hint("`certkeeper list` shows the managed certificates");
   }
-  return MakeView(*cert, true);
+  return cert;
+}
+
+Result<CertificateView> EngineImpl::Show(const std::string& name) {
+  CK_ASSIGN_OR_RETURN(store::Certificate cert, FindManaged(name));
+  return MakeView(cert, true);
 }
 
 Result<std::vector<AttemptView>> EngineImpl::History(const std::string& name) {
-  auto cert = inventory_->GetCertificate(name);
-  if (!cert.ok()) {
-    if (cert.status().code() == ErrorCode::kNotFound) {
-      return Status(ErrorCode::kNotFound, "no certificate named \"" + name + "\" in the inventory")
-          .Hint("`certkeeper list` shows the managed certificates");
-    }
-    return cert.status();
-  }
+  CK_RETURN_IF_ERROR(FindManaged(name).status());
   CK_ASSIGN_OR_RETURN(auto attempts, inventory_->ListAttempts(name, 0));
   std::vector<AttemptView> out;
   for (const auto& a : attempts) out.push_back(ToView(a));

@@ -66,6 +66,8 @@ class EngineImpl : public Engine {
   void Event(const std::string& certificate, const std::string& kind,
              const std::string& message);
 
+  // The certificate, or kNotFound with a message for people.
+  Result<store::Certificate> FindManaged(const std::string& name);
   Result<CertificateView> MakeView(const store::Certificate& cert, bool with_versions);
 
   Config config_;
