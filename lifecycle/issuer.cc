@@ -26,6 +26,21 @@ bool Offers(const acme::Authorization& authz, const std::string& type) {
 
 }  // namespace
 
+Status CheckRequested(const acme::Authorization& authz, const std::vector<std::string>& domains) {
+  auto name = CanonicalDnsName(authz.identifier, false);
+  if (!name.ok()) {
+    return Status(ErrorCode::kProtocol, "the CA sent an authorization for an invalid name \"" +
+                                            authz.identifier + "\": " + name.status().message());
+  }
+  const std::string key = KeyOf(*name, authz.wildcard);
+  for (const std::string& d : domains) {
+    auto wanted = CanonicalDnsName(d, true);
+    if (wanted.ok() && *wanted == key) return Status::Ok();
+  }
+  return Status(ErrorCode::kProtocol,
+                "the CA sent an authorization for " + key + ", which the order did not ask for");
+}
+
 void Issuer::Step(const IssueHooks& hooks, std::string kind, std::string challenge,
                   std::string identifier, store::StepResult result, std::string error,
                   std::string output) {
@@ -152,6 +167,7 @@ Result<std::vector<std::string>> Issuer::SolveAuthorizations(
                                           authz.status)
           .Where(url);
     }
+    CK_RETURN_IF_ERROR(CheckRequested(authz, input.spec->domains).Where(url));
     Route r;
     r.identifier = authz.identifier;
     r.wildcard = authz.wildcard;
@@ -175,11 +191,6 @@ Result<std::vector<std::string>> Issuer::SolveAuthorizations(
     }
     presented.clear();
   };
-  auto record_notes = [&](challenges::Solver* solver, const std::string& type) {
-    for (const auto& note : solver->TakeNotes()) {
-      Step(hooks, "note", type, note.identifier, store::StepResult::kOk, {}, note.message);
-    }
-  };
 
   // Pick a type for every unsolved identifier, falling over on local failures.
   while (!unsolved.empty()) {
@@ -197,6 +208,7 @@ Result<std::vector<std::string>> Issuer::SolveAuthorizations(
       }
       if (chosen.empty()) {
         cleanup_all();
+        DeactivatePending(authzs, hooks);
         std::string routes;
         for (const std::string& f : failures) routes += "\n  - " + f;
         if (routes.empty()) routes = "\n  - no configured challenge type is offered by the CA";
@@ -211,42 +223,54 @@ Result<std::vector<std::string>> Issuer::SolveAuthorizations(
       r.task.identifier = r.identifier;
       r.task.wildcard = r.wildcard;
       r.task.token = ch->token;
-      CK_ASSIGN_OR_RETURN(r.task.key_authorization, client_->KeyAuthorization(ch->token));
+      // The token comes from the CA: KeyAuthorization refuses one that is not
+      // base64url (RFC 8555 §8.1) before it can reach a URL path or a file name.
+      Result<std::string> key_authorization = client_->KeyAuthorization(ch->token);
+      if (!key_authorization.ok()) {
+        cleanup_all();
+        return Status(key_authorization.status())
+            .Annotate(chosen + " challenge for " + key)
+            .Where(ch->url);
+      }
+      r.task.key_authorization = *key_authorization;
       groups[chosen].push_back(r);
     }
     unsolved.clear();
     for (auto& [type, routes] : groups) {
       challenges::Solver* solver = solvers_->Find(type);
-      std::vector<challenges::ChallengeTask> tasks;
-      for (const Route& r : routes) tasks.push_back(r.task);
-      Status s = solver->SelfCheck(tasks);
-      std::string stage = "self-check";
+      std::string stage;
+      Status s = Prepare(solver, type, routes, hooks, stage);
       if (s.ok()) {
-        for (const Route& r : routes) {
-          Step(hooks, stage, type, KeyOf(r.identifier, r.wildcard), store::StepResult::kOk);
-        }
-        s = solver->Present(tasks);
-        stage = "present";
-        if (!s.ok()) (void)solver->CleanUp(tasks);
-      }
-      record_notes(solver, type);
-      for (const Route& r : routes) {
-        Step(hooks, stage, type, KeyOf(r.identifier, r.wildcard),
-             s.ok() ? store::StepResult::kOk : store::StepResult::kFailed,
-             s.ok() ? "" : s.ToString());
-      }
-      if (!s.ok()) {
-        for (Route& r : routes) {
-          std::string key = KeyOf(r.identifier, r.wildcard);
-          tried[key].insert(type);
-          failures.push_back(key + " via " + type + ": " + stage + " failed: " + s.ToString());
-          unsolved.push_back(r);
-        }
-        log::Warn(type + " " + stage + " failed; trying the next challenge type",
-                  {{"error", s.ToString()}});
+        presented[type].insert(presented[type].end(), routes.begin(), routes.end());
         continue;
       }
-      presented[type].insert(presented[type].end(), routes.begin(), routes.end());
+      log::Warn(type + " " + stage + " failed", {{"error", s.ToString()}});
+      // One name can break a batch (a provider that refuses one zone, a CNAME
+      // that does not resolve): each name then gets its own try, so the names
+      // that can use this type keep it.
+      std::vector<std::pair<Route, std::string>> verdicts;
+      if (routes.size() == 1) {
+        verdicts.emplace_back(routes.front(), stage + " failed: " + s.ToString());
+      } else {
+        for (const Route& r : routes) {
+          std::vector<Route> one = {r};
+          std::string one_stage;
+          Status alone = Prepare(solver, type, one, hooks, one_stage);
+          if (alone.ok()) {
+            presented[type].push_back(r);
+          } else {
+            verdicts.emplace_back(r, one_stage + " failed: " + alone.ToString());
+          }
+        }
+      }
+      for (auto& [r, why] : verdicts) {
+        std::string key = KeyOf(r.identifier, r.wildcard);
+        tried[key].insert(type);
+        failures.push_back(key + " via " + type + ": " + why);
+        unsolved.push_back(r);
+        log::Warn(type + " failed for " + key + "; trying the next challenge type",
+                  {{"error", why}});
+      }
     }
   }
 
@@ -293,6 +317,52 @@ Result<std::vector<std::string>> Issuer::SolveAuthorizations(
   cleanup_all();
   if (!poll_error.ok()) return poll_error;
   return rejected;
+}
+
+Status Issuer::Prepare(challenges::Solver* solver, const std::string& type,
+                       const std::vector<Route>& routes, const IssueHooks& hooks,
+                       std::string& stage) {
+  std::vector<challenges::ChallengeTask> tasks;
+  for (const Route& r : routes) tasks.push_back(r.task);
+  stage = "self-check";
+  Status s = solver->SelfCheck(tasks);
+  if (s.ok()) {
+    for (const Route& r : routes) {
+      Step(hooks, stage, type, KeyOf(r.identifier, r.wildcard), store::StepResult::kOk);
+    }
+    stage = "present";
+    s = solver->Present(tasks);
+    if (!s.ok()) {
+      Status cleaned = solver->CleanUp(tasks);
+      if (!cleaned.ok()) {
+        Step(hooks, "cleanup", type, "", store::StepResult::kFailed, cleaned.ToString());
+      }
+    }
+  }
+  for (const auto& note : solver->TakeNotes()) {
+    Step(hooks, "note", type, note.identifier, store::StepResult::kOk, {}, note.message);
+  }
+  for (const Route& r : routes) {
+    Step(hooks, stage, type, KeyOf(r.identifier, r.wildcard),
+         s.ok() ? store::StepResult::kOk : store::StepResult::kFailed, s.ok() ? "" : s.ToString());
+  }
+  return s;
+}
+
+void Issuer::DeactivatePending(const std::map<std::string, acme::Authorization>& authzs,
+                               const IssueHooks& hooks) {
+  for (const auto& [url, authz] : authzs) {
+    if (authz.status != "pending") continue;
+    const std::string key = KeyOf(authz.identifier, authz.wildcard);
+    auto done = client_->DeactivateAuthorization(url);
+    if (done.ok()) {
+      Step(hooks, "deactivate", "", key, store::StepResult::kOk);
+      continue;
+    }
+    Step(hooks, "deactivate", "", key, store::StepResult::kFailed, done.status().ToString());
+    log::Warn("cannot deactivate authorization",
+              {{"identifier", key}, {"error", done.status().ToString()}});
+  }
 }
 
 Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInput& input,

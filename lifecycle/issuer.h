@@ -8,6 +8,11 @@
 // recorded and a new order is placed in which only the identifiers that failed
 // use their next type (valid authorizations are reused by the CA). Each type is
 // tried at most once per identifier per issuance, so the loop is bounded.
+// Solvers take a batch of identifiers at a time; when a batch fails locally,
+// each identifier gets its own try, so that one name a route cannot serve does
+// not push the others off that route. When no route is left for an identifier,
+// the order's pending authorizations are deactivated and the error lists every
+// route tried with the reason it failed.
 #ifndef CERTKEEPER_LIFECYCLE_ISSUER_H_
 #define CERTKEEPER_LIFECYCLE_ISSUER_H_
 
@@ -59,6 +64,12 @@ struct IssueHooks {
 Result<std::vector<std::string>> ChallengeRoutes(const CertificateSpec& spec,
                                                  const std::vector<std::string>& configured);
 
+// An authorization's identifier comes from the CA: it must be a valid DNS name
+// (no wildcard label: RFC 8555 §7.1.4 moves "*." into the "wildcard" field) and,
+// with its wildcard flag, one of the domains the order asked for. Only then does
+// it reach a solver (a file name, a DNS record name, an SNI value).
+Status CheckRequested(const acme::Authorization& authz, const std::vector<std::string>& domains);
+
 class Issuer {
  public:
   Issuer(acme::Client* client, SolverSet* solvers, Clock* clock)
@@ -84,6 +95,15 @@ class Issuer {
       const acme::Order& order, const std::vector<std::string>& preference, Tried& tried,
       std::vector<std::string>& failures, const IssueInput& input, const IssueHooks& hooks,
       std::string& last_type);
+  // SelfCheck, then Present, of one batch of routes of one type; records a
+  // step per route and the solver's notes. On a failed Present the batch is
+  // cleaned up before returning. stage names the failed stage on error.
+  Status Prepare(challenges::Solver* solver, const std::string& type,
+                 const std::vector<Route>& routes, const IssueHooks& hooks, std::string& stage);
+  // Giving up on an order: its pending authorizations are deactivated (RFC 8555
+  // §7.5.2) so that none lingers at the CA; best-effort, each recorded as a step.
+  void DeactivatePending(const std::map<std::string, acme::Authorization>& authzs,
+                         const IssueHooks& hooks);
   Result<IssueResult> FinishOrder(const acme::Order& order, const IssueInput& input,
                                   const IssueHooks& hooks);
   void Step(const IssueHooks& hooks, std::string kind, std::string challenge,
