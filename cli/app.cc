@@ -106,6 +106,14 @@ class App {
  private:
   int Fail(const Status& s, int code);
   void Print(const std::string& text) { std::cout << text << std::flush; }
+  // A failed certificate's outcome carries its error: that goes to stderr.
+  void PrintOutcome(const lifecycle::CertificateOutcome& o) {
+    if (o.error.ok()) {
+      Print(RenderOutcome(o));
+    } else {
+      std::cerr << RenderOutcome(o) << std::flush;
+    }
+  }
   void PrintJson(const json& j) { std::cout << j.dump(2) << "\n" << std::flush; }
   Status LoadConfig();
   int ExitFor(const Status& s) {
@@ -360,7 +368,7 @@ int App::CmdIssue(const std::vector<std::string>& args, const po::variables_map&
   if (g_.json) {
     PrintJson(ToJson(*outcome));
   } else {
-    Print(RenderOutcome(*outcome));
+    PrintOutcome(*outcome);
   }
   if (!outcome->error.ok()) return ExitFor(outcome->error) == kExitLocked ? kExitLocked : kExitFailed;
   return kExitOk;
@@ -386,7 +394,7 @@ int App::CmdRenew(const std::vector<std::string>& args, const po::variables_map&
     for (const auto& o : report->certificates) arr.push_back(ToJson(o));
     PrintJson(arr);
   } else {
-    for (const auto& o : report->certificates) Print(RenderOutcome(o));
+    for (const auto& o : report->certificates) PrintOutcome(o);
     if (report->certificates.empty()) Print("Nothing to renew.\n");
   }
   return report->any_failed() ? kExitFailed : kExitOk;
@@ -466,7 +474,7 @@ int App::CmdDeploy(const std::vector<std::string>& args) {
   if (g_.json) {
     PrintJson(ToJson(*outcome));
   } else {
-    Print(RenderOutcome(*outcome));
+    PrintOutcome(*outcome);
   }
   return outcome->error.ok() ? kExitOk : kExitFailed;
 }
