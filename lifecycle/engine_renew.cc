@@ -6,6 +6,9 @@
 // is deferred.
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -30,6 +33,18 @@ std::string NamesKey(std::vector<std::string> domains) {
   return key;
 }
 
+// Names compared as a set, case-insensitively (RFC 8555 §7.1.4 identifiers are
+// lower-cased by the config loader; this is a safety net).
+std::set<std::string> NameSet(const std::vector<std::string>& domains) {
+  std::set<std::string> names;
+  for (std::string d : domains) {
+    std::transform(d.begin(), d.end(), d.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    names.insert(std::move(d));
+  }
+  return names;
+}
+
 BudgetPolicy PolicyFrom(const BudgetSettings& s) {
   BudgetPolicy p;
   p.new_orders_per_account.limit = s.new_orders_per_3h;
@@ -45,17 +60,35 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
   if (!options.dry_run) {
     CK_RETURN_IF_ERROR(RequireServer());
     CK_RETURN_IF_ERROR(AcquireLock());
-    // The config file is declarative: its certificates are managed.
-    for (const CertificateSpec& spec : config_.certificates) {
-      CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
-    }
+    // The config file is declarative: its certificates are managed. One
+    // transaction for all of them: a commit per certificate would dominate a
+    // run over a large config.
+    CK_RETURN_IF_ERROR(inventory_->Transaction([&]() -> Status {
+      for (const CertificateSpec& spec : config_.certificates) {
+        CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
+      }
+      return Status::Ok();
+    }));
   }
   std::vector<CertificateSpec> selected;
+  // With --all, the certificates (with their schedules) and their latest and
+  // live versions are read once per run, not once per certificate: a timer run
+  // over thousands of certificates that are not due stays cheap.
+  std::map<std::string, store::Certificate> snapshot;
+  std::optional<std::map<std::string, store::CurrentVersions>> versions;
   if (options.all) {
     CK_ASSIGN_OR_RETURN(auto certs, inventory_->ListCertificates(false));
+    CK_ASSIGN_OR_RETURN(versions, inventory_->AllCurrentVersions());
+    std::map<std::string_view, const CertificateSpec*> configured_by_name;
+    for (const CertificateSpec& spec : config_.certificates) {
+      configured_by_name.emplace(spec.name, &spec);
+    }
     std::set<std::string> seen;
+    for (auto& c : certs) snapshot.emplace(c.spec.name, c);
     for (const auto& c : certs) {
-      const CertificateSpec* configured = config_.FindCertificate(c.spec.name);
+      auto found = configured_by_name.find(c.spec.name);
+      const CertificateSpec* configured =
+          found == configured_by_name.end() ? nullptr : found->second;
       if (configured) {
         selected.push_back(*configured);
       } else {
@@ -71,6 +104,7 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
     for (const std::string& name : options.names) {
       const CertificateSpec* configured = config_.FindCertificate(name);
       auto cert = inventory_->GetCertificate(name);
+      if (cert.ok()) snapshot.emplace(name, *cert);
       if (configured) {
         selected.push_back(*configured);
       } else if (cert.ok()) {
@@ -89,6 +123,15 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
     account_url = account->account_url;
   }
   BudgetPolicy policy = PolicyFrom(config_.renewal.budgets);
+  // CA-imposed limits in force now, read once: an account-wide Retry-After
+  // defers every certificate of the run without a request (RFC 8555 §6.6).
+  std::map<std::string, store::CaLimit> ca_limits;
+  if (auto limits = inventory_->ListCaLimits(clock_->Now()); limits.ok()) {
+    for (const store::CaLimit& l : *limits) {
+      if (l.server == server) ca_limits.emplace(l.scope, l);
+    }
+  }
+  ca_unavailable_streak_ = 0;
   RunReport report;
   report.certificates.resize(selected.size());
   if (!selected.empty()) {
@@ -101,10 +144,21 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
     CertificateOutcome& out = report.certificates[index];
     out.name = spec.name;
     TimePoint now = clock_->Now();
-    auto cert = inventory_->GetCertificate(spec.name);
-    store::Schedule sched = cert.ok() ? cert->schedule : store::Schedule{};
-    auto live = inventory_->LiveVersion(spec.name);
-    auto latest = inventory_->LatestVersion(spec.name);
+    auto known = snapshot.find(spec.name);
+    const bool in_inventory = known != snapshot.end();
+    store::Schedule sched = in_inventory ? known->second.schedule : store::Schedule{};
+    // A certificate the inventory does not know has no versions (dry run of
+    // a newly configured certificate): no query needed.
+    Result<store::Version> live = Status(ErrorCode::kNotFound, "no version");
+    Result<store::Version> latest = live;
+    if (in_inventory && versions) {
+      auto current = versions->find(spec.name);
+      if (current != versions->end() && current->second.live) live = *current->second.live;
+      if (current != versions->end() && current->second.latest) latest = *current->second.latest;
+    } else if (in_inventory) {
+      live = inventory_->LiveVersion(spec.name);
+      latest = inventory_->LatestVersion(spec.name);
+    }
     auto defer = [&](std::string why, std::optional<TimePoint> until, bool persist) {
       out.outcome = "deferred";
       out.reason = std::move(why);
@@ -130,31 +184,17 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
       }
     };
 
-    // A CA's Retry-After binds even --force (RFC 8555 §6.6).
-    if (sched.ca_retry_after && *sched.ca_retry_after > now) {
-      return defer("CA asked to retry after " + FormatRfc3339(*sched.ca_retry_after),
-                   std::nullopt, false);
-    }
-    for (const std::string& scope :
-         {store::CertificateScope(spec.name), store::AccountScope(account_url)}) {
-      auto limit = inventory_->ActiveCaLimit(server, scope, now);
-      if (limit.ok() && *limit) {
-        return defer("CA limit until " + FormatRfc3339((*limit)->until) + ": " + (*limit)->reason,
-                     std::nullopt, false);
-      }
-    }
-    if (!options.force && sched.next_attempt_at && *sched.next_attempt_at > now) {
-      return defer((sched.deferred_reason.empty() ? "backoff" : sched.deferred_reason) +
-                       " (next attempt " + FormatRfc3339(*sched.next_attempt_at) + ")",
-                   std::nullopt, false);
-    }
-
     // A version issued but never delivered is retried before anything new.
     bool undeployed = latest.ok() &&
                       (latest->state == store::VersionState::kIssued ||
                        latest->state == store::VersionState::kDeployFailed) &&
                       (!live.ok() || latest->n > live->n) && latest->not_after > now;
     if (undeployed) {
+      // Deploying asks nothing of the CA: only our own backoff applies.
+      if (!options.force && sched.next_attempt_at && *sched.next_attempt_at > now) {
+        return defer("deploy backoff (next attempt " + FormatRfc3339(*sched.next_attempt_at) + ")",
+                     std::nullopt, false);
+      }
       if (options.dry_run) {
         out.outcome = "would-deploy";
         out.reason = "version " + std::to_string(latest->n) + " is issued but not deployed";
@@ -202,13 +242,39 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
     }
     std::string reason = decision.due ? decision.reason : "forced: " + decision.reason;
 
+    // Only a certificate that would reach the CA can be held back by it: a
+    // certificate that is not due reports "not-due" whatever the CA said.
+    // A CA's Retry-After binds even --force (RFC 8555 §6.6).
+    if (sched.ca_retry_after && *sched.ca_retry_after > now) {
+      return defer("CA asked to retry after " + FormatRfc3339(*sched.ca_retry_after),
+                   std::nullopt, false);
+    }
+    for (const std::string& scope :
+         {store::CertificateScope(spec.name), store::AccountScope(account_url)}) {
+      auto limit = ca_limits.find(scope);
+      if (limit != ca_limits.end() && limit->second.until > now) {
+        return defer("CA limit until " + FormatRfc3339(limit->second.until) + ": " +
+                         limit->second.reason,
+                     std::nullopt, false);
+      }
+    }
+    if (!options.force && sched.next_attempt_at && *sched.next_attempt_at > now) {
+      return defer((sched.deferred_reason.empty() ? "backoff" : sched.deferred_reason) +
+                       " (next attempt " + FormatRfc3339(*sched.next_attempt_at) + ")",
+                   std::nullopt, false);
+    }
+
+
     if (!options.force) {
       BudgetCounts counts;
       auto count = [&](std::string_view account, store::RequestKind kind, std::string_view key,
                        Duration window) {
         WindowCount wc;
-        auto n = inventory_->CountSince(server, account, kind, key, now - window);
-        if (n.ok()) wc.count = static_cast<int>(*n);
+        auto w = inventory_->WindowSince(server, account, kind, key, now - window);
+        if (w.ok()) {
+          wc.count = static_cast<int>(w->count);
+          wc.oldest = w->oldest;
+        }
         return wc;
       };
       counts.orders = count(account_url, store::RequestKind::kNewOrder, "",
@@ -230,7 +296,12 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
       }
       counts.duplicates = count("", store::RequestKind::kCertificate, NamesKey(spec.domains),
                                 policy.duplicate_certificates.window);
-      counts.renewal = latest.ok() || counts.duplicates.count > 0;
+      // A renewal is an order for exactly the set of names of a certificate
+      // issued before (Let's Encrypt exempts it from the per-domain limit); a
+      // changed set of names is a new certificate.
+      counts.renewal = counts.duplicates.count > 0 ||
+                       (latest.ok() && NameSet(latest->domains) == NameSet(spec.domains)) ||
+                       (live.ok() && NameSet(live->domains) == NameSet(spec.domains));
       BudgetDecision budget = CheckBudgets(policy, counts, now);
       if (!budget.allowed) {
         return defer("budget: " + budget.reason, budget.retry_at, true);

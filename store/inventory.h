@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,19 @@
 #include "store/records.h"
 
 namespace certkeeper::store {
+
+// One certificate's latest and live versions, as Inventory::LatestVersion and
+// Inventory::LiveVersion return them.
+struct CurrentVersions {
+  std::optional<Version> latest;
+  std::optional<Version> live;
+};
+
+// Requests inside a window, as Inventory::WindowSince counts them.
+struct RequestWindow {
+  int64_t count = 0;
+  std::optional<TimePoint> oldest;
+};
 
 class Inventory {
  public:
@@ -99,6 +113,10 @@ class Inventory {
   virtual Result<Version> LiveVersion(std::string_view certificate) = 0;
   // The newest version in any state (what `deploy NAME` retries).
   virtual Result<Version> LatestVersion(std::string_view certificate) = 0;
+  // LatestVersion and LiveVersion of every certificate that has a version, by
+  // certificate name, in one read: a renewal run over thousands of
+  // certificates must not cost two queries per certificate.
+  virtual Result<std::map<std::string, CurrentVersions>> AllCurrentVersions() = 0;
 
   // ---- Attempts ----
 
@@ -138,6 +156,11 @@ class Inventory {
   virtual Result<int64_t> CountSince(std::string_view server,
                                      std::string_view account_url, RequestKind kind,
                                      std::string_view key, TimePoint since) = 0;
+  // CountSince with the same arguments, plus the oldest matching request (unset
+  // when none): its leaving a window is when a budget slot frees up.
+  virtual Result<RequestWindow> WindowSince(std::string_view server,
+                                            std::string_view account_url, RequestKind kind,
+                                            std::string_view key, TimePoint since) = 0;
   // Forgets requests older than `before`; returns how many.
   virtual Result<int64_t> PruneRequests(TimePoint before) = 0;
 

@@ -77,6 +77,7 @@ class SqliteInventory final : public Inventory {
   Result<std::vector<Version>> ListVersions(std::string_view certificate) override;
   Result<Version> LiveVersion(std::string_view certificate) override;
   Result<Version> LatestVersion(std::string_view certificate) override;
+  Result<std::map<std::string, CurrentVersions>> AllCurrentVersions() override;
 
   Result<int64_t> StartAttempt(const Attempt& attempt) override;
   Result<int> AddAttemptStep(int64_t attempt_id, const AttemptStep& step) override;
@@ -94,6 +95,9 @@ class SqliteInventory final : public Inventory {
   Result<int64_t> CountSince(std::string_view server, std::string_view account_url,
                              RequestKind kind, std::string_view key,
                              TimePoint since) override;
+  Result<RequestWindow> WindowSince(std::string_view server, std::string_view account_url,
+                                    RequestKind kind, std::string_view key,
+                                    TimePoint since) override;
   Result<int64_t> PruneRequests(TimePoint before) override;
 
   Status SetCaLimit(const CaLimit& limit) override;

@@ -46,6 +46,29 @@ Result<int64_t> SqliteInventory::CountSince(std::string_view server,
   return count;
 }
 
+Result<RequestWindow> SqliteInventory::WindowSince(std::string_view server,
+                                                   std::string_view account_url,
+                                                   RequestKind kind, std::string_view key,
+                                                   TimePoint since) {
+  RequestWindow window;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("SELECT COUNT(*), MIN(at) FROM request_log WHERE server = ? AND kind = ? "
+                     "AND at >= ? AND (? = '' OR account_url = ?) "
+                     "AND (? = '' OR request_key = ?)",
+                     "count requests"));
+    stmt.BindAll(server, RequestKindName(kind), since, account_url, account_url, key, key);
+    CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) {
+      window.count = stmt.Int(0);
+      window.oldest = stmt.OptionalTime(1);
+    }
+    return Status::Ok();
+  }));
+  return window;
+}
+
 Result<int64_t> SqliteInventory::PruneRequests(TimePoint before) {
   int64_t pruned = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {

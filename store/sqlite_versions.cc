@@ -257,4 +257,40 @@ Result<Version> SqliteInventory::LatestVersion(std::string_view certificate) {
   return version;
 }
 
+Result<std::map<std::string, CurrentVersions>> SqliteInventory::AllCurrentVersions() {
+  std::map<std::string, CurrentVersions> current;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    // The newest version of each certificate, and its newest deployed one.
+    const std::string select = "SELECT " + std::string(kVersionColumns) + " FROM versions v ";
+    CK_ASSIGN_OR_RETURN(
+        Statement latest,
+        db_->Prepare(select + "WHERE n = (SELECT MAX(n) FROM versions w "
+                              "WHERE w.certificate = v.certificate)",
+                     "read the latest versions"));
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, latest.Step());
+      if (!row) break;
+      CK_ASSIGN_OR_RETURN(Version v, ReadVersion(latest));
+      std::string name = v.certificate;
+      current[name].latest = std::move(v);
+    }
+    CK_ASSIGN_OR_RETURN(
+        Statement live,
+        db_->Prepare(select + "WHERE state = ? AND n = (SELECT MAX(n) FROM versions w "
+                              "WHERE w.certificate = v.certificate AND w.state = ?)",
+                     "read the live versions"));
+    live.BindAll(VersionStateName(VersionState::kDeployed),
+                 VersionStateName(VersionState::kDeployed));
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, live.Step());
+      if (!row) break;
+      CK_ASSIGN_OR_RETURN(Version v, ReadVersion(live));
+      std::string name = v.certificate;
+      current[name].live = std::move(v);
+    }
+    return Status::Ok();
+  }));
+  return current;
+}
+
 }  // namespace certkeeper::store

@@ -79,6 +79,35 @@ INSTANTIATE_TEST_SUITE_P(
         CountCase{"WindowBeforeHistory", "", RequestKind::kNewOrder, "", -100, 4}),
     [](const ::testing::TestParamInfo<CountCase>& info) { return info.param.name; });
 
+// WindowSince agrees with CountSince on every row and names the oldest request
+// inside the window, which is when a budget slot frees up.
+TEST_P(CountSinceTest, WindowSinceMatchesCountAndFindsOldest) {
+  const CountCase& c = GetParam();
+  TimePoint since = T0() + hours(c.since_hours);
+  auto window = inv_->WindowSince(kServer, c.account, c.kind, c.key, since);
+  ASSERT_TRUE(window.ok()) << window.status().ToString();
+  EXPECT_EQ(window->count, c.expected);
+  EXPECT_EQ(window->oldest.has_value(), c.expected > 0);
+  if (window->oldest) {
+    EXPECT_GE(*window->oldest, since);
+  }
+}
+
+TEST_F(RequestLogTest, WindowSinceOldestIsTheEarliestInWindow) {
+  auto all = inv_->WindowSince(kServer, kAcct1, RequestKind::kNewOrder, "", T0());
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->oldest, T0());
+  auto later = inv_->WindowSince(kServer, kAcct1, RequestKind::kNewOrder, "", T0() + hours(1));
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->count, 2);
+  EXPECT_EQ(later->oldest, T0() + hours(1));
+  auto domain = inv_->WindowSince(kServer, "", RequestKind::kCertificate, "example.com",
+                                  T0() + hours(2));
+  ASSERT_TRUE(domain.ok());
+  EXPECT_EQ(domain->count, 1);
+  EXPECT_EQ(domain->oldest, T0() + hours(3));
+}
+
 TEST_F(RequestLogTest, PruneForgetsOldRequests) {
   auto pruned = inv_->PruneRequests(T0() + hours(2));
   ASSERT_TRUE(pruned.ok());
