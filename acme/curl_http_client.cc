@@ -22,6 +22,26 @@ void GlobalInitOnce() {
   (void)initialized;
 }
 
+// libcurl's default directory of hashed trust anchors (Debian: /etc/ssl/certs),
+// or "" when it has none. OpenSSL looks certificates up there by subject hash
+// only when a chain needs them, so trusting that directory costs nothing per
+// connection, unlike parsing a bundle of every system root.
+const std::string& SystemCaPath() {
+  static const std::string path = [] {
+    std::string out;
+    if (CURL* probe = curl_easy_init()) {
+      char* dir = nullptr;
+      if (curl_easy_getinfo(probe, CURLINFO_CAPATH, &dir) == CURLE_OK && dir != nullptr &&
+          fs::Exists(dir)) {
+        out = dir;
+      }
+      curl_easy_cleanup(probe);
+    }
+    return out;
+  }();
+  return path;
+}
+
 struct ResponseSink {
   HttpResponse* response;
   size_t limit;
@@ -119,8 +139,11 @@ Result<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(
         .Where(options.ca_bundle_file)
         .Hint("--ca-bundle must name a PEM file of CERTIFICATE blocks");
   }
-  // CURLOPT_CAINFO would replace the system roots; the bundle is meant to add to
-  // them, so both are concatenated into one in-memory PEM blob.
+  // The bundle is meant to add to the system roots. With a system CA directory,
+  // the bundle is the CA file and the directory stays the CA path (see Send);
+  // without one, CURLOPT_CAINFO would replace the system roots, so both are
+  // concatenated into one in-memory PEM blob.
+  if (!SystemCaPath().empty()) return client;
   std::string system_path = kFallbackSystemBundle;
   if (CURL* probe = curl_easy_init()) {
     char* path = nullptr;
@@ -205,6 +228,9 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     curl_blob blob{const_cast<char*>(ca_blob_.data()), ca_blob_.size(),
                    CURL_BLOB_NOCOPY};
     curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+  } else if (!options_.ca_bundle_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_bundle_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_CAPATH, SystemCaPath().c_str());
   }
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);

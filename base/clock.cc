@@ -75,7 +75,7 @@ Result<TimePoint> ParseRfc3339(std::string_view text) {
                   "not an RFC 3339 timestamp: \"" + std::string(text.substr(0, 64)) + "\"");
   };
   size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ReadDigits(text, pos, 4, year) || !Expect(text, pos, '-') ||
       !ReadDigits(text, pos, 2, month) || !Expect(text, pos, '-') ||
       !ReadDigits(text, pos, 2, day) || !Expect(text, pos, 'T') ||
@@ -108,7 +108,7 @@ Result<TimePoint> ParseRfc3339(std::string_view text) {
   } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     int sign = text[pos] == '-' ? -1 : 1;
     ++pos;
-    int oh, om;
+    int oh = 0, om = 0;
     if (!ReadDigits(text, pos, 2, oh) || !Expect(text, pos, ':') ||
         !ReadDigits(text, pos, 2, om)) {
       return bad();

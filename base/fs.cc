@@ -110,6 +110,26 @@ Status WriteFileAtomic(const std::string& path, std::string_view data,
   return SyncDir(dir);
 }
 
+Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return ErrnoStatus("cannot create", path, errno);
+  auto fail = [&](Status s) {
+    close(fd);
+    unlink(path.c_str());
+    return s;
+  };
+  if (fchmod(fd, mode) != 0) return fail(ErrnoStatus("cannot chmod", path, errno));
+  Status s = WriteAll(fd, data, path);
+  if (!s.ok()) return fail(s);
+  if (fsync(fd) != 0) return fail(ErrnoStatus("cannot sync", path, errno));
+  if (close(fd) != 0) {
+    int err = errno;
+    unlink(path.c_str());
+    return ErrnoStatus("cannot close", path, err);
+  }
+  return Status::Ok();
+}
+
 Result<std::string> ReadFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot read", path, errno);

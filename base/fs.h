@@ -30,6 +30,14 @@ inline Status WritePrivateFile(const std::string& path, std::string_view data) {
   return WriteFileAtomic(path, data, options);
 }
 
+// Creates path, which must not exist yet (O_EXCL, no symlink followed), with
+// mode set before any byte is written, writes data and fsyncs the file. Unlike
+// WriteFileAtomic there is no rename and no directory fsync: meant for files
+// inside a fresh private directory that the caller fsyncs once and renames into
+// place as a whole, so a set of files costs one rename instead of one each.
+// On failure the partial file is removed.
+Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode);
+
 Result<std::string> ReadFile(const std::string& path);
 bool Exists(const std::string& path);
 

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -33,6 +34,30 @@ struct TokenTable {
 
 std::string ChallengePath(const std::string& token) {
   return std::string(kChallengePrefix) + token;
+}
+
+// Resolves name on a helper thread and waits at most `budget`; nullopt when the
+// answer did not come in time. A late answer is dropped by the thread, which
+// owns what it shares with the caller.
+std::optional<std::vector<std::string>> ResolveWithin(const std::string& name,
+                                                      std::chrono::milliseconds budget) {
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::vector<std::string> addresses;
+  };
+  auto shared = std::make_shared<Shared>();
+  std::thread([shared, name] {
+    std::vector<std::string> addresses = ResolveAddresses(name);
+    std::lock_guard<std::mutex> lock(shared->mu);
+    shared->addresses = std::move(addresses);
+    shared->done = true;
+    shared->cv.notify_all();
+  }).detach();
+  std::unique_lock<std::mutex> lock(shared->mu);
+  if (!shared->cv.wait_for(lock, budget, [&] { return shared->done; })) return std::nullopt;
+  return std::move(shared->addresses);
 }
 
 }  // namespace
@@ -209,8 +234,19 @@ Status Http01Solver::Present(const std::vector<ChallengeTask>& tasks) {
 }
 
 Status Http01Solver::FetchOwnToken(const ChallengeTask& task) {
-  std::vector<std::string> addresses =
-      options_.resolve ? options_.resolve(task.identifier) : ResolveAddresses(task.identifier);
+  std::vector<std::string> addresses;
+  if (options_.resolve) {
+    addresses = options_.resolve(task.identifier);
+  } else {
+    auto resolved = ResolveWithin(task.identifier, options_.resolve_budget);
+    if (!resolved) {
+      notes_.push_back({task.identifier,
+                        "http-01 self-check skipped: the name did not resolve within " +
+                            std::to_string(options_.resolve_budget.count()) + "ms"});
+      return Status::Ok();
+    }
+    addresses = std::move(*resolved);
+  }
   std::string local;
   for (const std::string& a : addresses) {
     if (IsLocalAddress(a)) {

@@ -21,8 +21,13 @@ struct Http01Options {
   std::string listen = ":80";
   // Bound on the self-fetch after Present (connect and read, each).
   std::chrono::milliseconds self_fetch_timeout{2000};
+  // How long the self-fetch waits for an identifier to resolve. A resolver that
+  // has no quick answer (glibc waits 5 s per unanswered query) must not stall the
+  // issuance: the check is then skipped with a note, as for a name that does not
+  // resolve. Ignored when `resolve` is set.
+  std::chrono::milliseconds resolve_budget{200};
   // Resolves an identifier to numeric addresses for the self-fetch; empty means
-  // ResolveAddresses (getaddrinfo). A seam for tests.
+  // ResolveAddresses (getaddrinfo), bounded by resolve_budget. A seam for tests.
   std::function<std::vector<std::string>(const std::string&)> resolve;
 };
 
@@ -38,8 +43,9 @@ struct Http01Options {
 // Self-checks: SelfCheck binds and releases the listen address. Present fetches
 // every token back from http://<identifier>:<port>/... when the identifier
 // resolves to an address of this host (connecting to that address, with the
-// identifier as Host), and fails when the answer is wrong; for other identifiers
-// it records a note that the check was skipped.
+// identifier as Host), and fails when the answer is wrong; for other identifiers,
+// and for those that do not resolve within resolve_budget, it records a note
+// that the check was skipped.
 class Http01Solver : public Solver {
  public:
   static Result<std::unique_ptr<Http01Solver>> Create(const Http01Options& options);

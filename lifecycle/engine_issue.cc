@@ -174,6 +174,16 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   }
 
   input.key = &*cert_key;
+  // RFC 9773 §5: tell a CA that offers renewal information which certificate
+  // this order replaces.
+  if (live.ok()) {
+    auto dir = (*client)->GetDirectory();
+    auto live_pem = layout_.ReadVersion(spec.name, live->n);
+    if (dir.ok() && !dir->renewal_info.empty() && live_pem.ok()) {
+      auto id = acme::AriCertificateId(live_pem->cert_pem);
+      if (id.ok()) input.replaces = *id;
+    }
+  }
   IssueHooks hooks;
   hooks.step = [&](const store::AttemptStep& step) { AddStep(id, step); };
   hooks.order_created = [&](const std::string& url) {

@@ -18,6 +18,13 @@ std::string LastTwoLabels(const std::string& name) {
   return dot == std::string::npos ? name : name.substr(dot + 1);
 }
 
+// True when `path` was modified before `other` (or either is missing).
+bool IsOlderThan(const std::string& path, const char* other) {
+  struct stat a, b;
+  if (stat(path.c_str(), &a) != 0 || stat(other, &b) != 0) return true;
+  return a.st_mtim.tv_sec < b.st_mtim.tv_sec;
+}
+
 }  // namespace
 
 void PublicSuffixList::Deleter::operator()(psl_ctx_t* ctx) const { psl_free(ctx); }
@@ -49,8 +56,35 @@ Result<PublicSuffixList> PublicSuffixList::Load(const std::string& path) {
   return PublicSuffixList(ctx, path, /*owned=*/true);
 }
 
+namespace {
+
+// libpsl's built-in list is compiled from the system list (on Debian the very
+// file kSystemPublicSuffixList); while that file is unchanged since libpsl was
+// built, the built-in copy holds the same rules and costs nothing to load.
+// Otherwise the DAFSA form next to the file loads in a few milliseconds, parsing
+// the text form takes tens.
+bool BuiltinMatchesSystemList() {
+  struct stat st;
+  const char* built_from = psl_builtin_filename();
+  return psl_builtin() != nullptr && built_from != nullptr &&
+         std::string_view(built_from) == kSystemPublicSuffixList &&
+         stat(kSystemPublicSuffixList, &st) == 0 && psl_builtin_outdated() == 0;
+}
+
+}  // namespace
+
 const PublicSuffixList& PublicSuffixList::Default() {
   static const PublicSuffixList* list = [] {
+    if (BuiltinMatchesSystemList()) {
+      return new PublicSuffixList(const_cast<psl_ctx_t*>(psl_builtin()),
+                                  kSystemPublicSuffixList, false);
+    }
+    std::string dafsa(kSystemPublicSuffixList);
+    dafsa.replace(dafsa.size() - 4, 4, ".dafsa");
+    Result<PublicSuffixList> fast = Load(dafsa);
+    if (fast.ok() && !IsOlderThan(dafsa, kSystemPublicSuffixList)) {
+      return new PublicSuffixList(std::move(fast).value());
+    }
     Result<PublicSuffixList> loaded = Load(kSystemPublicSuffixList);
     if (loaded.ok()) return new PublicSuffixList(std::move(loaded).value());
     const psl_ctx_t* builtin = psl_builtin();

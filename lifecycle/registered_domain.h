@@ -24,9 +24,13 @@ class PublicSuffixList {
   // Loads the list from a file (the .dat text or libpsl's DAFSA form);
   // kNotFound or kInvalidArgument naming the path when it cannot be loaded.
   static Result<PublicSuffixList> Load(const std::string& path);
-  // kSystemPublicSuffixList when it loads, else the list built into libpsl,
-  // else an empty list (every name then falls back to its last two labels).
-  // Loaded once per process.
+  // The rules of kSystemPublicSuffixList when it exists, else the list built
+  // into libpsl, else an empty list (every name then falls back to its last two
+  // labels). Loaded once per process, on first use. The system list's rules are
+  // taken from the cheapest current copy: libpsl's built-in one when libpsl was
+  // built from that file and it has not changed since (source() is still the
+  // file's path), else its DAFSA form (".dafsa" beside it) when not older, else
+  // the text itself.
   static const PublicSuffixList& Default();
 
   // The registered domain of a DNS name, lower case: "www.example.co.uk" ->

@@ -73,10 +73,12 @@ Status StateLayout::WriteVersion(std::string_view name, int n, const VersionFile
   CK_RETURN_IF_ERROR(fs::MakeDirs(tmp_dir, 0700));
   const std::string contents[] = {files.key_pem, files.cert_pem, files.chain_pem,
                                   files.fullchain_pem()};
+  // The directory is fresh and private until the rename below, so each file is
+  // written in place (no per-file rename); one directory fsync then makes all
+  // four entries durable before the directory is published.
   for (int i = 0; i < 4; ++i) {
-    fs::WriteOptions options;
-    options.mode = i == 0 ? 0600 : 0644;
-    CK_RETURN_IF_ERROR(fs::WriteFileAtomic(tmp_dir + "/" + kFiles[i], contents[i], options));
+    CK_RETURN_IF_ERROR(
+        fs::WriteNewFile(tmp_dir + "/" + kFiles[i], contents[i], i == 0 ? 0600 : 0644));
   }
   CK_RETURN_IF_ERROR(fs::SyncDir(tmp_dir));
   // A directory left by a run that died before recording this version is not

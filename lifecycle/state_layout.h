@@ -42,9 +42,12 @@ class StateLayout {
   std::string LiveDir(std::string_view name) const;
   std::string PendingKeyPath(std::string_view name) const;
 
-  // Writes the four files of version n into a temporary directory, fsyncs them,
-  // and renames the directory to archive/<name>/<n> (replacing a leftover of a
-  // run that died before recording it). The key is 0600.
+  // Writes the four files of version n into a fresh temporary directory (each
+  // file fsynced, the key 0600 from its creation), fsyncs that directory once and
+  // renames it to archive/<name>/<n> (replacing a leftover of a run that died
+  // before recording it), then fsyncs archive/<name>. A crash leaves either no
+  // archive/<name>/<n> or a complete one: 4 file fsyncs, 2 directory fsyncs and
+  // 1 rename per version.
   Status WriteVersion(std::string_view name, int n, const VersionFiles& files) const;
   Result<VersionFiles> ReadVersion(std::string_view name, int n) const;
   // Points live/<name> at archive/<name>/<n> atomically.

@@ -1,0 +1,500 @@
+// Issuance benchmark (ARCHITECTURE.md, "Performance budget"): issues N
+// certificates against Pebble twice over,
+//
+//  - in-process: one lifecycle::Engine issues all N, so the account, the
+//    directory and the connection are reused (the protocol's floor is 7
+//    requests per certificate);
+//  - CLI: one fresh `certkeeper issue` process per certificate with a stored
+//    account (the cron case; the floor is 9: directory + newNonce + 7),
+//
+// and prints the requests sent to the CA per issuance by kind, the wall time per
+// issuance (median, min, max) and the peak resident set size of this process
+// and of every child certkeeper (wait4).
+//
+// The CA is the one named by ACME_DIRECTORY_URL, ACME_CA_BUNDLE, PEBBLE_ROOT_PEM
+// and PEBBLE_HTTP_PORT when they are set (as exported by pebble-testenv/up);
+// otherwise the benchmark starts its own environment with pebble-testenv/up on
+// free ports and stops it with pebble-testenv/down, which stops exactly the
+// processes up recorded. up also watches this process's PID, so a benchmark
+// that is killed leaves nothing running.
+//
+//   issue_bench [--count N] [--certkeeper PATH] [--only engine|cli]
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "base/status.h"
+#include "lifecycle/config.h"
+#include "lifecycle/engine.h"
+
+extern char** environ;
+
+namespace certkeeper::bench {
+namespace {
+
+using Counts = std::map<std::string, int64_t>;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  int count = 20;
+  std::string certkeeper;  // the CLI executable
+  bool engine = true;
+  bool cli = true;
+};
+
+// One issuance as measured.
+struct Sample {
+  double seconds = 0;
+  Counts requests;
+  long max_rss_kb = 0;  // child processes only
+};
+
+struct Ca {
+  std::string directory_url;
+  std::string ca_bundle;
+  std::string root_pem;
+  std::string http_port;
+};
+
+std::string Getenv(const char* name) {
+  const char* v = getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+// A port on 127.0.0.1 that was free a moment ago; with udp, for UDP as well.
+int FreePort(bool udp) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (tcp_fd < 0) return 0;
+    sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    int port = 0;
+    if (bind(tcp_fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        getsockname(tcp_fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+    bool ok = port != 0;
+    if (ok && udp) {
+      int udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      ok = udp_fd >= 0 && bind(udp_fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+      if (udp_fd >= 0) close(udp_fd);
+    }
+    close(tcp_fd);
+    if (ok) return port;
+  }
+  return 0;
+}
+
+// An environment started by this program; `down` runs when it is destroyed.
+class StartedEnvironment {
+ public:
+  static Result<std::unique_ptr<StartedEnvironment>> Start(const std::string& work_dir) {
+    std::unique_ptr<StartedEnvironment> env(new StartedEnvironment());
+    env->state_dir_ = work_dir + "/testenv";
+    ProcessSpec spec;
+    spec.argv = {Script("up"), "--state-dir", env->state_dir_, "--watch-pid",
+                 std::to_string(getpid())};
+    spec.env = {
+        {"PEBBLE_VA_NOSLEEP", "1"},
+        // Pebble rejects 5% of nonces by default; the figures are about the
+        // client's own requests, so none are rejected here.
+        {"PEBBLE_WFE_NONCEREJECT", "0"},
+        {"PEBBLE_PORT", std::to_string(FreePort(false))},
+        {"PEBBLE_MGMT_PORT", std::to_string(FreePort(false))},
+        {"PEBBLE_HTTP_PORT", std::to_string(FreePort(false))},
+        {"PEBBLE_TLS_PORT", std::to_string(FreePort(false))},
+        {"CHALLTESTSRV_DNS_PORT", std::to_string(FreePort(true))},
+        {"CHALLTESTSRV_MGMT_PORT", std::to_string(FreePort(false))},
+    };
+    spec.timeout = std::chrono::seconds(180);
+    env->started_ = true;  // up may have started some services before failing
+    CK_ASSIGN_OR_RETURN(ProcessResult run, RunProcess(spec));
+    if (!run.success()) {
+      return Status(ErrorCode::kUnavailable, "pebble-testenv/up failed: " + run.Describe() +
+                                                 "\n" + run.stderr_data);
+    }
+    for (size_t pos = 0; pos < run.stdout_data.size();) {
+      size_t end = run.stdout_data.find('\n', pos);
+      if (end == std::string::npos) end = run.stdout_data.size();
+      std::string line = run.stdout_data.substr(pos, end - pos);
+      pos = end + 1;
+      // export NAME='value'
+      if (line.rfind("export ", 0) != 0) continue;
+      size_t eq = line.find('=');
+      if (eq == std::string::npos || eq + 2 > line.size() || line[eq + 1] != '\'' ||
+          line.back() != '\'') {
+        continue;
+      }
+      env->vars_[line.substr(7, eq - 7)] = line.substr(eq + 2, line.size() - eq - 3);
+    }
+    return env;
+  }
+
+  ~StartedEnvironment() {
+    if (!started_) return;
+    ProcessSpec spec;
+    spec.argv = {Script("down"), "--state-dir", state_dir_};
+    spec.timeout = std::chrono::seconds(60);
+    auto run = RunProcess(spec);
+    if (!run.ok() || !run->success()) {
+      fprintf(stderr, "warning: pebble-testenv/down did not finish cleanly (%s)\n",
+              run.ok() ? run->Describe().c_str() : run.status().ToString().c_str());
+    }
+  }
+
+  std::string Get(const std::string& name) const {
+    auto it = vars_.find(name);
+    return it == vars_.end() ? "" : it->second;
+  }
+
+ private:
+  StartedEnvironment() = default;
+  static std::string Script(const char* name) {
+    return std::string(CERTKEEPER_SOURCE_DIR) + "/pebble-testenv/" + name;
+  }
+
+  std::string state_dir_;
+  bool started_ = false;
+  std::map<std::string, std::string> vars_;
+};
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+void Add(Counts& into, const Counts& from) {
+  for (const auto& [k, v] : from) into[k] += v;
+}
+
+Counts Subtract(const Counts& after, const Counts& before) {
+  Counts out;
+  for (const auto& [k, v] : after) {
+    auto it = before.find(k);
+    int64_t d = v - (it == before.end() ? 0 : it->second);
+    if (d != 0) out[k] = d;
+  }
+  return out;
+}
+
+int64_t Total(const Counts& c) {
+  int64_t t = 0;
+  for (const auto& [k, v] : c) t += v;
+  return t;
+}
+
+std::string Format(const Counts& c) {
+  std::string out;
+  for (const auto& [k, v] : c) out += (out.empty() ? "" : " ") + k + "=" + std::to_string(v);
+  return out;
+}
+
+void PrintSummary(const char* title, const std::vector<Sample>& samples) {
+  if (samples.empty()) return;
+  std::vector<double> times;
+  for (const Sample& s : samples) times.push_back(s.seconds);
+  std::sort(times.begin(), times.end());
+  size_t n = times.size();
+  double median = n % 2 == 1 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+  printf("\n== %s: %zu issuances\n", title, n);
+  printf("wall time per issuance: median %.3f s, min %.3f s, max %.3f s\n", median,
+         times.front(), times.back());
+  size_t slowest = 0;
+  for (size_t i = 1; i < n; ++i) {
+    if (samples[i].seconds > samples[slowest].seconds) slowest = i;
+  }
+  printf("slowest: issuance %zu, %.3f s (%s)\n", slowest + 1, samples[slowest].seconds,
+         Format(samples[slowest].requests).c_str());
+
+  // Requests: the first issuance alone (it may create the account), then the rest.
+  printf("requests, issuance 1: %lld (%s)\n", static_cast<long long>(Total(samples[0].requests)),
+         Format(samples[0].requests).c_str());
+  if (n > 1) {
+    Counts sum;
+    int64_t lo = INT64_MAX, hi = 0;
+    for (size_t i = 1; i < n; ++i) {
+      Add(sum, samples[i].requests);
+      lo = std::min(lo, Total(samples[i].requests));
+      hi = std::max(hi, Total(samples[i].requests));
+    }
+    printf("requests, issuances 2..%zu: %lld..%lld per issuance; total by kind: %s\n", n,
+           static_cast<long long>(lo), static_cast<long long>(hi), Format(sum).c_str());
+  }
+  long rss = 0;
+  for (const Sample& s : samples) rss = std::max(rss, s.max_rss_kb);
+  if (rss > 0) printf("peak RSS of a certkeeper issue process: %.1f MB\n", rss / 1024.0);
+}
+
+lifecycle::CertificateSpec Spec(const std::string& name) {
+  lifecycle::CertificateSpec spec;
+  spec.name = name;
+  spec.domains = {name + ".bench.example.com"};
+  spec.challenges = {"http-01"};
+  return spec;
+}
+
+Result<std::vector<Sample>> RunEngine(const Ca& ca, const std::string& dir, int count) {
+  lifecycle::Config config;
+  config.state_dir = dir + "/engine-state";
+  config.acme.server = ca.directory_url;
+  config.acme.ca_bundle = ca.ca_bundle;
+  config.acme.issuer_roots = ca.root_pem;
+  config.acme.email = "bench@example.com";
+  config.acme.agree_tos = true;
+  lifecycle::SolverSettings http;
+  http.type = "http-01";
+  http.listen = "127.0.0.1:" + ca.http_port;
+  config.solvers["http-01"] = http;
+  CK_ASSIGN_OR_RETURN(std::unique_ptr<lifecycle::Engine> engine,
+                      lifecycle::Engine::Open(config, RealClock()));
+  std::vector<Sample> samples;
+  for (int i = 1; i <= count; ++i) {
+    Counts before = engine->RequestCounts();
+    auto start = Clock::now();
+    auto outcome = engine->Issue(Spec("engine" + std::to_string(i)));
+    Sample s;
+    s.seconds = Seconds(Clock::now() - start);
+    if (!outcome.ok()) return outcome.status().Annotate("engine issuance " + std::to_string(i));
+    s.requests = Subtract(engine->RequestCounts(), before);
+    samples.push_back(std::move(s));
+  }
+  return samples;
+}
+
+// A finished child: exit status, rusage and what it wrote to stderr.
+struct Child {
+  int status = 0;
+  rusage usage = {};
+  std::string err;
+  double seconds = 0;
+};
+
+// fork + execve of argv (no shell); stdout to /dev/null, stderr to a file.
+Result<Child> Spawn(const std::vector<std::string>& argv, const std::string& err_path) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  auto start = Clock::now();
+  pid_t pid = fork();
+  if (pid < 0) return Status(ErrorCode::kInternal, std::string("fork: ") + strerror(errno));
+  if (pid == 0) {
+    int out = open("/dev/null", O_WRONLY);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
+    execve(args[0], args.data(), environ);
+    _exit(127);
+  }
+  Child child;
+  // A bounded wait: a child that hangs is killed after two minutes.
+  auto deadline = Clock::now() + std::chrono::minutes(2);
+  while (true) {
+    pid_t r = wait4(pid, &child.status, WNOHANG, &child.usage);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) {
+      return Status(ErrorCode::kInternal, std::string("wait4: ") + strerror(errno));
+    }
+    if (Clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      (void)wait4(pid, &child.status, 0, &child.usage);
+      return Status(ErrorCode::kDeadlineExceeded, argv[0] + " did not finish in 2 minutes");
+    }
+    usleep(500);
+  }
+  child.seconds = Seconds(Clock::now() - start);
+  auto err = fs::ReadFile(err_path);
+  if (err.ok()) child.err = std::move(*err);
+  return child;
+}
+
+// Counts the "acme request" lines of a --json -v log by kind.
+Counts RequestsInLog(const std::string& log) {
+  Counts out;
+  size_t pos = 0;
+  while (pos < log.size()) {
+    size_t end = log.find('\n', pos);
+    if (end == std::string::npos) end = log.size();
+    auto line = nlohmann::json::parse(log.substr(pos, end - pos), nullptr, false);
+    pos = end + 1;
+    if (line.is_object() && line.value("msg", "") == "acme request") {
+      ++out[line.value("kind", "?")];
+    }
+  }
+  return out;
+}
+
+Result<std::vector<Sample>> RunCli(const Ca& ca, const std::string& dir,
+                                   const std::string& certkeeper, int count) {
+  std::string config = dir + "/certkeeper.toml";
+  {
+    std::ofstream f(config);
+    f << "state_dir = \"" << dir << "/cli-state\"\n"
+      << "[acme]\nserver = \"" << ca.directory_url << "\"\n"
+      << "ca_bundle = \"" << ca.ca_bundle << "\"\n"
+      << "issuer_roots = \"" << ca.root_pem << "\"\n"
+      << "email = \"bench@example.com\"\nagree_tos = true\n"
+      << "[solvers.http-01]\nlisten = \"127.0.0.1:" << ca.http_port << "\"\n";
+    if (!f) return Status(ErrorCode::kIo, "cannot write the config").Where(config);
+  }
+  std::string err_path = dir + "/cli-stderr.log";
+  auto run = [&](std::vector<std::string> args) -> Result<Child> {
+    args.insert(args.begin(), {certkeeper, "-c", config, "--json", "-v"});
+    CK_ASSIGN_OR_RETURN(Child child, Spawn(args, err_path));
+    if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0) {
+      return Status(ErrorCode::kInternal, "certkeeper " + args[5] + " failed:\n" + child.err);
+    }
+    return child;
+  };
+  // The stored account of the cron case.
+  CK_ASSIGN_OR_RETURN(Child registered, run({"account", "register"}));
+  printf("certkeeper account register: %.3f s, peak RSS %.1f MB\n", registered.seconds,
+         registered.usage.ru_maxrss / 1024.0);
+
+  std::vector<Sample> samples;
+  for (int i = 1; i <= count; ++i) {
+    std::string name = "cli" + std::to_string(i);
+    CK_ASSIGN_OR_RETURN(Child child, run({"issue", name, "-d", name + ".bench.example.com",
+                                          "--challenge", "http-01"}));
+    Sample s;
+    s.seconds = child.seconds;
+    s.requests = RequestsInLog(child.err);
+    s.max_rss_kb = child.usage.ru_maxrss;
+    samples.push_back(std::move(s));
+  }
+  CK_ASSIGN_OR_RETURN(Child listed, run({"list"}));
+  printf("certkeeper list (%d certificates): %.3f s, peak RSS %.1f MB\n", count,
+         listed.seconds, listed.usage.ru_maxrss / 1024.0);
+  return samples;
+}
+
+Result<Options> ParseArgs(int argc, char** argv) {
+  Options o;
+  std::string self = argv[0];
+  // Default: the certkeeper of the same build tree (build/bench/.. -> build/cli).
+  char exe[4096];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (len > 0) o.certkeeper = fs::DirName(fs::DirName(std::string(exe, len))) + "/cli/certkeeper";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    bool has_value = i + 1 < argc;
+    if (a == "--count" && has_value) {
+      char* end = nullptr;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end != '\0' || v < 1 || v > 10000) {
+        return Status(ErrorCode::kInvalidArgument, "--count wants a number from 1 to 10000");
+      }
+      o.count = static_cast<int>(v);
+    } else if (a == "--certkeeper" && has_value) {
+      o.certkeeper = argv[++i];
+    } else if (a == "--only" && has_value) {
+      std::string v = argv[++i];
+      if (v != "engine" && v != "cli") {
+        return Status(ErrorCode::kInvalidArgument, "--only wants engine or cli");
+      }
+      o.engine = v == "engine";
+      o.cli = v == "cli";
+    } else {
+      return Status(ErrorCode::kInvalidArgument,
+                    "usage: " + self + " [--count N] [--certkeeper PATH] [--only engine|cli]");
+    }
+  }
+  if (o.cli && access(o.certkeeper.c_str(), X_OK) != 0) {
+    return Status(ErrorCode::kNotFound, "certkeeper executable not found")
+        .Where(o.certkeeper)
+        .Hint("build the certkeeper target or pass --certkeeper PATH");
+  }
+  return o;
+}
+
+int Main(int argc, char** argv) {
+  // The engine narrates every step on stderr; the figures are what matters here.
+  log::Options quiet;
+  quiet.min_level = log::Level::kWarn;
+  log::Configure(quiet);
+  auto options = ParseArgs(argc, argv);
+  if (!options.ok()) {
+    fprintf(stderr, "%s\n", options.status().ToString().c_str());
+    return 1;
+  }
+  fs::TempDir dir;
+  if (dir.path().empty()) {
+    fprintf(stderr, "cannot create a temporary directory\n");
+    return 1;
+  }
+  Ca ca{Getenv("ACME_DIRECTORY_URL"), Getenv("ACME_CA_BUNDLE"), Getenv("PEBBLE_ROOT_PEM"),
+        Getenv("PEBBLE_HTTP_PORT")};
+  std::unique_ptr<StartedEnvironment> started;
+  if (ca.directory_url.empty()) {
+    auto t0 = Clock::now();
+    auto env = StartedEnvironment::Start(dir.path());
+    if (!env.ok()) {
+      fprintf(stderr, "%s\n", env.status().ToString().c_str());
+      return 1;
+    }
+    started = std::move(*env);
+    ca = {started->Get("ACME_DIRECTORY_URL"), started->Get("ACME_CA_BUNDLE"),
+          started->Get("PEBBLE_ROOT_PEM"), started->Get("PEBBLE_HTTP_PORT")};
+    printf("test environment started in %.1f s\n", Seconds(Clock::now() - t0));
+  }
+  if (ca.directory_url.empty() || ca.ca_bundle.empty() || ca.root_pem.empty() ||
+      ca.http_port.empty()) {
+    fprintf(stderr,
+            "need ACME_DIRECTORY_URL, ACME_CA_BUNDLE, PEBBLE_ROOT_PEM and PEBBLE_HTTP_PORT "
+            "(as exported by pebble-testenv/up), or none of them\n");
+    return 1;
+  }
+  printf("CA: %s, %d certificates per mode\n", ca.directory_url.c_str(), options->count);
+
+  int rc = 0;
+  if (options->engine) {
+    auto samples = RunEngine(ca, dir.path(), options->count);
+    if (samples.ok()) {
+      PrintSummary("in-process engine (one Engine, one account)", *samples);
+      rusage self = {};
+      getrusage(RUSAGE_SELF, &self);
+      printf("peak RSS of this process after the engine run: %.1f MB\n",
+             self.ru_maxrss / 1024.0);
+    } else {
+      fprintf(stderr, "engine run failed: %s\n", samples.status().ToString().c_str());
+      rc = 1;
+    }
+  }
+  if (options->cli) {
+    auto samples = RunCli(ca, dir.path(), options->certkeeper, options->count);
+    if (samples.ok()) {
+      PrintSummary("CLI, a fresh certkeeper process per certificate (stored account)",
+                   *samples);
+    } else {
+      fprintf(stderr, "CLI run failed: %s\n", samples.status().ToString().c_str());
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
+}  // namespace
+}  // namespace certkeeper::bench
+
+int main(int argc, char** argv) { return certkeeper::bench::Main(argc, argv); }
