@@ -2,6 +2,8 @@
 // auditing and importing.
 #include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <utility>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -28,68 +30,105 @@ Result<hooks::Material> EngineImpl::LoadMaterial(const CertificateSpec& spec, in
   return m;
 }
 
+// Delivers version n to the certificate's targets as one unit (hooks::RunDeploy)
+// and switches live/<name> to it only when every target verified. Contract:
+//  - Every step, including a refusal before any target runs (material that does
+//    not load or does not pass CheckMaterial), is recorded in attempt_id.
+//  - The live version is passed as DeployContext::previous, also when n is the
+//    live version itself (a re-deploy), so that command targets roll back by
+//    delivering what was live before.
+//  - On failure n is marked deploy_failed unless n is the live version: a failed
+//    re-deploy rolls back to that same version, which therefore stays deployed.
 Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id) {
+  auto live = inventory_->LiveVersion(spec.name);
+  const bool is_live = live.ok() && live->n == n;
+  auto record = [&](std::string kind, std::string identifier, bool ok, std::string error,
+                    std::string output) {
+    if (attempt_id <= 0) return;
+    store::AttemptStep step;
+    step.at = clock_->Now();
+    step.kind = std::move(kind);
+    step.identifier = std::move(identifier);
+    step.result = ok ? store::StepResult::kOk : store::StepResult::kFailed;
+    step.error = std::move(error);
+    step.output = std::move(output);
+    AddStep(attempt_id, std::move(step));
+  };
+  auto fail = [&](Status err, const std::string& event_detail) {
+    if (!is_live) {
+      (void)inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployFailed);
+    }
+    Event(spec.name, "deploy-failed", "version " + std::to_string(n) + ": " + event_detail);
+    std::string hint = "the previous version stays live; fix the cause and run `certkeeper "
+                       "deploy " + spec.name + "`";
+    if (!err.hint().empty()) hint = err.hint() + "; " + hint;
+    return std::move(err.Hint(std::move(hint)));
+  };
+  // Failures before any target is touched: recorded as a refused pre-deploy check.
+  auto refuse = [&](Status err) {
+    record("deploy-check", "", false, err.ToString(), "check " + spec.name + " v" +
+                                                          std::to_string(n));
+    return fail(err, err.ToString());
+  };
+
   std::vector<hooks::TargetConfig> targets;
   for (const std::string& name : spec.deploy) {
     const hooks::TargetConfig* t = config_.FindDeploy(name);
     if (!t) {
-      Status s = Status(ErrorCode::kInvalidArgument,
-                        "deploy target \"" + name + "\" is not defined in the config")
-                     .Hint("define it as a [[deploy]] table, or remove it from the certificate");
-      (void)inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployFailed);
-      return s;
+      return refuse(Status(ErrorCode::kInvalidArgument,
+                           "deploy target \"" + name + "\" is not defined in the config")
+                        .Hint("define it as a [[deploy]] table, or remove it from the "
+                              "certificate"));
     }
     targets.push_back(*t);
   }
   if (!targets.empty()) {
-    CK_ASSIGN_OR_RETURN(hooks::Material material, LoadMaterial(spec, n));
+    Result<hooks::Material> material = LoadMaterial(spec, n);
+    if (!material.ok()) {
+      return refuse(material.status().Annotate("load version " + std::to_string(n)));
+    }
     std::optional<hooks::Material> previous;
-    auto live = inventory_->LiveVersion(spec.name);
-    if (live.ok() && live->n != n) {
+    if (live.ok()) {
       auto prev = LoadMaterial(spec, live->n);
-      if (prev.ok()) previous = std::move(*prev);
+      if (prev.ok()) {
+        previous = std::move(*prev);
+      } else {
+        log::Warn("the live version cannot be loaded for a rollback",
+                  {{"certificate", spec.name}, {"error", prev.status().ToString()}});
+      }
     }
     hooks::DeployOptions options;
     options.clock = clock_;
     options.previous = previous ? &*previous : nullptr;
     if (!config_.acme.issuer_roots.empty()) {
       auto roots = fs::ReadFile(config_.acme.issuer_roots);
-      if (!roots.ok()) return roots.status().Annotate("read acme.issuer_roots");
+      if (!roots.ok()) return refuse(roots.status().Annotate("read acme.issuer_roots"));
       options.trust_pem = *roots;
     }
     log::Info("deploying", {{"certificate", spec.name}, {"version", std::to_string(n)}});
-    hooks::DeployReport report = hooks::RunDeploy(targets, material, options);
+    hooks::DeployReport report = hooks::RunDeploy(targets, *material, options);
     for (const hooks::StepRecord& r : report.steps) {
-      store::AttemptStep step;
-      step.at = clock_->Now();
-      step.kind = r.kind == "check" ? "deploy-check" : r.kind;
-      step.identifier = r.target;
-      step.result = r.ok ? store::StepResult::kOk : store::StepResult::kFailed;
-      step.error = r.error;
-      step.output = r.description + (r.output.empty() ? "" : "\n" + r.output);
-      if (attempt_id > 0) AddStep(attempt_id, step);
+      record(r.kind == "check" ? "deploy-check" : r.kind, r.target, r.ok, r.error,
+             r.description + (r.output.empty() ? "" : "\n" + r.output));
     }
     if (!report.ok()) {
-      (void)inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployFailed);
       std::string restored;
       for (const auto& t : report.rolled_back) restored += (restored.empty() ? "" : ", ") + t;
-      Event(spec.name, "deploy-failed",
-            "version " + std::to_string(n) + ": " + report.error.ToString() +
-                (restored.empty() ? "" : "; restored " + restored));
       Status err = report.error;
       if (!report.rollback_error.ok()) {
         err.Annotate("deploy failed and rollback failed too (" +
                      report.rollback_error.ToString() + ")");
       }
-      return err.Hint("the previous version stays live; fix the target and run `certkeeper "
-                      "deploy " + spec.name + "`");
+      return fail(err, report.error.ToString() +
+                           (restored.empty() ? "" : "; restored " + restored));
     }
   }
   CK_RETURN_IF_ERROR(inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployed));
   CK_RETURN_IF_ERROR(layout_.SwitchLive(spec.name, n));
   Event(spec.name, "deployed",
         "version " + std::to_string(n) +
-            (targets.empty() ? " installed in live/" : " delivered to " + std::to_string(targets.size()) + " target(s)"));
+            (targets.empty() ? " installed in live/"
+                             : " delivered to " + std::to_string(targets.size()) + " target(s)"));
   return Status::Ok();
 }
 
@@ -105,7 +144,8 @@ Result<CertificateOutcome> EngineImpl::Deploy(const std::string& name) {
     return Status(ErrorCode::kFailedPrecondition, "\"" + name + "\" has no issued version to deploy")
         .Hint("run `certkeeper issue " + name + "` or `certkeeper renew " + name + "` first");
   }
-  // The newest version unless it was revoked; then the live one.
+  // The newest version: one issued but not delivered yet, or the live one again
+  // (its targets are re-run). A revoked newest version is not delivered.
   int n = latest->n;
   if (latest->state == store::VersionState::kRevoked) {
     return Status(ErrorCode::kFailedPrecondition,
@@ -119,6 +159,13 @@ Result<CertificateOutcome> EngineImpl::Deploy(const std::string& name) {
   attempt.reason = "deploy version " + std::to_string(n);
   CK_ASSIGN_OR_RETURN(int64_t id, inventory_->StartAttempt(attempt));
   Status s = DeployVersion(spec, n, id);
+  if (s.ok() && cert.schedule.consecutive_failures > 0) {
+    // Delivered: the backoff from earlier failures is over; a CA's Retry-After
+    // (RFC 8555 §6.6) still binds.
+    store::Schedule cleared;
+    cleared.ca_retry_after = cert.schedule.ca_retry_after;
+    (void)inventory_->SetSchedule(name, cleared);
+  }
   store::AttemptEnd end;
   end.finished_at = clock_->Now();
   end.outcome = s.ok() ? store::AttemptOutcome::kSuccess : store::AttemptOutcome::kFailed;

@@ -15,7 +15,13 @@ namespace {
 
 class RenewInventoryTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { env_ = TestEnv::Start().release(); }
+  // Requests are counted at the proxy: Pebble must not reject nonces at
+  // random, or a retried POST would count twice.
+  static void SetUpTestSuite() {
+    testing::TestEnvOptions options;
+    options.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}};
+    env_ = TestEnv::Start(options).release();
+  }
   static void TearDownTestSuite() {
     delete env_;
     env_ = nullptr;
