@@ -205,6 +205,8 @@ Status VerifyServedCertificates(const std::vector<Endpoint>& endpoints,
       std::string sni = SniNameFor(domain);
       std::chrono::milliseconds interval = options.first_interval;
       Status last;
+      // A wrong certificate seen once says more than a later timeout: report it.
+      Status mismatch;
       for (int attempt = 1;; ++attempt) {
         std::chrono::milliseconds budget = remaining();
         if (budget.count() <= 0) {
@@ -226,6 +228,7 @@ Status VerifyServedCertificates(const std::vector<Endpoint>& endpoints,
                      .Where(endpoint.ToString())
                      .Hint("the reload did not take effect, or the server uses other "
                            "files: check its configuration and `reload`");
+          mismatch = last;
         } else {
           last = served.status();
           last.Annotate("checking " + sni);
@@ -239,7 +242,7 @@ Status VerifyServedCertificates(const std::vector<Endpoint>& endpoints,
         clock.SleepFor(pause);
         interval = std::min(interval * 2, options.max_interval);
       }
-      if (!last.ok()) return last;
+      if (!last.ok()) return mismatch.ok() ? last : mismatch;
     }
   }
   return Status::Ok();
