@@ -137,6 +137,23 @@ Result<IssueResult> Issuer::Issue(const IssueInput& input, const IssueHooks& hoo
                                           last_type);
       if (!rejected.ok()) return rejected.status();
       if (!rejected->empty()) {
+        // A new order only helps when every rejected name has a type left;
+        // otherwise it would spend an order (and rate-limit budget) to learn
+        // nothing.
+        for (const std::string& key : *rejected) {
+          bool wildcard = IsWildcard(key);
+          bool left = std::any_of(preference.begin(), preference.end(), [&](const auto& t) {
+            return !tried[key].count(t) && (!wildcard || t == "dns-01");
+          });
+          if (!left) {
+            std::string routes;
+            for (const std::string& f : failures) routes += "\n  - " + f;
+            return Status(ErrorCode::kFailedPrecondition,
+                          "every challenge route failed for " + key + ":" + routes)
+                .Hint("fix one of the routes above (`certkeeper history` shows each step); "
+                      "the previous certificate stays live");
+          }
+        }
         have_order = false;  // a new order with the next type for those identifiers
         continue;
       }
