@@ -12,37 +12,8 @@
 namespace certkeeper::renew_test {
 namespace {
 
-class RenewFaultsTest : public ::testing::Test {
+class RenewFaultsTest : public RenewSession {
  protected:
-  // Requests are counted at the proxy: Pebble must not reject nonces at
-  // random, or a retried POST would count twice.
-  static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
-    options.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}};
-    env_ = TestEnv::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
-    proxy_ = std::make_unique<FaultProxy>(*env_, dir_.path());
-    ASSERT_TRUE(proxy_->ready()) << ReadText(dir_.path() + "/proxy.out");
-  }
-
-  void Configure(const std::vector<Managed>& certs, const std::string& extra = "") {
-    WriteText(config_, MakeConfig(*env_, state_, proxy_->url(), certs, extra));
-  }
-
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"-c", config_});
-    return testing::RunCertkeeper(args);
-  }
-
   // Every recorded version has its complete files, and live/<name> points at a
   // recorded, deployed version whose files are the live ones.
   void ExpectInventoryMatchesFiles(const std::string& name) {
@@ -77,15 +48,8 @@ class RenewFaultsTest : public ::testing::Test {
     ASSERT_TRUE(key.ok());
     EXPECT_TRUE(KeyMatchesCertificate(*key, *live_cert).ok());
   }
-
-  static TestEnv* env_;
-  fs::TempDir dir_;
-  std::string state_;
-  std::string config_;
-  std::unique_ptr<FaultProxy> proxy_;
 };
 
-TestEnv* RenewFaultsTest::env_ = nullptr;
 
 TEST_F(RenewFaultsTest, RateLimitedOrderIsDeferredWithoutFurtherRequests) {
   std::vector<Managed> certs = ManyCertificates(3);

@@ -13,49 +13,13 @@
 namespace certkeeper::renew_test {
 namespace {
 
-class RenewInventoryTest : public ::testing::Test {
+class RenewInventoryTest : public RenewSession {
  protected:
-  // Requests are counted at the proxy: Pebble must not reject nonces at
-  // random, or a retried POST would count twice.
-  static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
-    options.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}};
-    env_ = TestEnv::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
-    proxy_ = std::make_unique<FaultProxy>(*env_, dir_.path());
-    ASSERT_TRUE(proxy_->ready()) << ReadText(dir_.path() + "/proxy.out");
-  }
-
-  void Configure(const std::vector<Managed>& certs, const std::string& extra = "") {
-    WriteText(config_, MakeConfig(*env_, state_, proxy_->url(), certs, extra));
-  }
-
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"-c", config_});
-    return testing::RunCertkeeper(args);
-  }
-
   std::string Live(const std::string& name, const std::string& file) {
     return state_ + "/live/" + name + "/" + file;
   }
-
-  static TestEnv* env_;
-  fs::TempDir dir_;
-  std::string state_;
-  std::string config_;
-  std::unique_ptr<FaultProxy> proxy_;
 };
 
-TestEnv* RenewInventoryTest::env_ = nullptr;
 
 TEST_F(RenewInventoryTest, RenewsExactlyTheCertificatesThatBecameDue) {
   std::vector<Managed> certs = ManyCertificates(20);
