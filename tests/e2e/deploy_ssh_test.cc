@@ -24,6 +24,7 @@
 
 #include "base/crypto.h"
 #include "base/fs.h"
+#include "tests/e2e/deploy_support.h"
 #include "tests/support/testenv.h"
 
 namespace certkeeper {
@@ -34,58 +35,7 @@ using testing::CommandResult;
 using testing::RunCertkeeper;
 using testing::TestEnv;
 
-std::vector<std::string> SplitOnSpaces(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> out;
-  for (std::string word; in >> word;) out.push_back(word);
-  return out;
-}
-
-// A TOML basic string holding `text` (no control characters) exactly.
-std::string Toml(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string Toml(const std::vector<std::string>& list) {
-  std::string out = "[";
-  for (size_t i = 0; i < list.size(); ++i) out += (i ? ", " : "") + Toml(list[i]);
-  return out + "]";
-}
-
-std::string Read(const std::string& path) {
-  auto content = fs::ReadFile(path);
-  return content.ok() ? *content : "<" + content.status().ToString() + ">";
-}
-
-// The serial of the leaf served on 127.0.0.1:port for `sni`, fetched with
-// OpenSSL directly; "" when the handshake fails.
-std::string ServedSerial(int port, const std::string& sni) {
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
-                                                        SSL_CTX_free);
-  if (!ctx) return "";
-  std::string address = "127.0.0.1:" + std::to_string(port);
-  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new_ssl_connect(ctx.get()),
-                                                    BIO_free_all);
-  if (!bio) return "";
-  SSL* ssl = nullptr;
-  BIO_get_ssl(bio.get(), &ssl);
-  SSL_set_tlsext_host_name(ssl, sni.c_str());
-  BIO_set_conn_hostname(bio.get(), address.c_str());
-  if (BIO_do_connect(bio.get()) <= 0 || BIO_do_handshake(bio.get()) <= 0) return "";
-  std::unique_ptr<X509, decltype(&X509_free)> leaf(SSL_get1_peer_certificate(ssl), X509_free);
-  if (!leaf) return "";
-  std::unique_ptr<BIO, decltype(&BIO_free)> pem(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_X509(pem.get(), leaf.get());
-  char* data = nullptr;
-  long size = BIO_get_mem_data(pem.get(), &data);
-  auto info = ParseCertificatePem(std::string(data, size));
-  return info.ok() ? info->serial_hex : "";
-}
+using namespace deploy_support;  // NOLINT: test helpers
 
 class DeploySshTest : public ::testing::Test {
  protected:
