@@ -38,9 +38,8 @@ Result<std::string> ResolveProgram(const std::string& name) {
   while (start <= path.size()) {
     size_t end = path.find(':', start);
     if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir;
+    // An empty PATH entry means the current directory.
+    std::string candidate = end > start ? path.substr(start, end - start) : std::string(".");
     candidate += '/';
     candidate += name;
     struct stat st;
