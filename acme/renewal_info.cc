@@ -91,6 +91,14 @@ Result<RenewalInfo> ParseRenewalInfo(const json& doc) {
     if (scheme != "https" && scheme != "http") {
       return Status(ErrorCode::kProtocol, "renewalInfo explanationURL is not http(s)");
     }
+    // It is stored and shown to people: no spaces or control characters that
+    // could forge log lines or terminal output.
+    for (unsigned char c : info.explanation_url) {
+      if (c <= 0x20 || c == 0x7f) {
+        return Status(ErrorCode::kProtocol,
+                      "renewalInfo explanationURL contains spaces or control characters");
+      }
+    }
   }
   return info;
 }

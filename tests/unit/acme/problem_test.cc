@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "acme/resources.h"
+
 namespace certkeeper::acme {
 namespace {
 
@@ -145,6 +147,44 @@ TEST(ErrorResponseStatusTest, ServerErrorsAreUnavailableOthersAcmeOrProtocol) {
                                         now);
   EXPECT_EQ(protocol.code(), ErrorCode::kProtocol);
   EXPECT_NE(protocol.message().find("text/html"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace certkeeper::acme
+
+namespace certkeeper::acme {
+namespace {
+
+// RFC 9773 §4.2: what a renewalInfo answer must look like before its window is
+// believed and its explanationURL stored and shown.
+TEST(ParseRenewalInfoTest, AcceptsOnlyWellFormedWindows) {
+  struct Case {
+    const char* meaning;
+    const char* body;
+    bool accepted;
+  };
+  const Case cases[] = {
+      {"a window", R"j({"suggestedWindow":{"start":"2030-01-02T00:00:00Z","end":"2030-01-03T00:00:00Z"}})j", true},
+      {"with an explanation", R"j({"suggestedWindow":{"start":"2030-01-02T00:00:00Z","end":"2030-01-03T00:00:00Z"},"explanationURL":"https://ca.example/why"})j", true},
+      {"not an object", R"j([1,2])j", false},
+      {"no window", R"j({})j", false},
+      {"window not an object", R"j({"suggestedWindow":"soon"})j", false},
+      {"no end", R"j({"suggestedWindow":{"start":"2030-01-02T00:00:00Z"}})j", false},
+      {"inverted", R"j({"suggestedWindow":{"start":"2030-01-03T00:00:00Z","end":"2030-01-02T00:00:00Z"}})j", false},
+      {"not a time", R"j({"suggestedWindow":{"start":"tomorrow","end":"2030-01-02T00:00:00Z"}})j", false},
+      {"explanation not http", R"j({"suggestedWindow":{"start":"2030-01-02T00:00:00Z","end":"2030-01-03T00:00:00Z"},"explanationURL":"javascript:alert(1)"})j", false},
+      {"explanation with a newline", R"j({"suggestedWindow":{"start":"2030-01-02T00:00:00Z","end":"2030-01-03T00:00:00Z"},"explanationURL":"https://ca.example/\nforged log line"})j", false},
+      {"explanation with an escape", R"j({"suggestedWindow":{"start":"2030-01-02T00:00:00Z","end":"2030-01-03T00:00:00Z"},"explanationURL":"https://ca.example/\u001b[2J"})j", false},
+  };
+  for (const Case& c : cases) {
+    auto doc = nlohmann::json::parse(c.body, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << c.meaning;
+    auto info = ParseRenewalInfo(doc);
+    EXPECT_EQ(info.ok(), c.accepted) << c.meaning << ": " << info.status().ToString();
+    if (!c.accepted) {
+      EXPECT_EQ(info.status().code(), ErrorCode::kProtocol) << c.meaning;
+    }
+  }
 }
 
 }  // namespace
