@@ -80,6 +80,9 @@ class Inventory {
   virtual Status MarkRemoved(std::string_view name) = 0;
   virtual Status SetSchedule(std::string_view name, const Schedule& schedule) = 0;
   // At most one pending order per certificate; setting replaces it.
+  // Replaces the certificate's renewal information; nullopt forgets it.
+  virtual Status SetRenewalInfo(std::string_view name,
+                                const std::optional<RenewalInfoRecord>& info) = 0;
   virtual Status SetPendingOrder(std::string_view name, const PendingOrder& order) = 0;
   virtual Status ClearPendingOrder(std::string_view name) = 0;
 
@@ -133,6 +136,9 @@ class Inventory {
   // Newest first, with steps; limit <= 0 means all.
   virtual Result<std::vector<Attempt>> ListAttempts(std::string_view certificate,
                                                     int limit) = 0;
+  // The newest attempt (as ListAttempts(name, 1) returns it) of every
+  // certificate that has one, by certificate name.
+  virtual Result<std::map<std::string, Attempt>> LatestAttempts() = 0;
   // Closes every attempt still `running` as failed with error type
   // "interrupted": they were left by a process that died. Call only while
   // holding the run lock, else a concurrent run's attempts would be closed.
@@ -177,6 +183,12 @@ class Inventory {
   virtual Status ClearCaLimit(std::string_view server, std::string_view scope) = 0;
   // Deletes limits that ended before `now`; returns how many.
   virtual Result<int64_t> PruneCaLimits(TimePoint now) = 0;
+
+  // ---- CA directories ----
+  // Inserts or replaces the row of directory.server.
+  virtual Status PutCaDirectory(const CaDirectory& directory) = 0;
+  // nullopt when nothing is recorded for that server.
+  virtual Result<std::optional<CaDirectory>> FindCaDirectory(std::string_view server) = 0;
 };
 
 }  // namespace certkeeper::store

@@ -58,9 +58,24 @@ struct PendingOrder {
   TimePoint created_at;
 };
 
+// The CA's renewal information (RFC 9773) for one issued version, kept so
+// that a timer run asks the CA again only when next_fetch_at has come (§4.3)
+// and picks the same renewal time inside an unchanged window (§4.2).
+struct RenewalInfoRecord {
+  int version = 0;  // Version::n the window belongs to
+  // The suggested window and the time chosen inside it; unset until a fetch
+  // succeeded (a failed fetch still moves next_fetch_at).
+  std::optional<TimePoint> window_start;
+  std::optional<TimePoint> window_end;
+  std::optional<TimePoint> chosen_at;
+  TimePoint next_fetch_at;
+  std::string explanation_url;  // may be empty
+};
+
 struct Certificate {
   CertificateSpec spec;
   Schedule schedule;
+  std::optional<RenewalInfoRecord> renewal_info;
   std::optional<PendingOrder> pending_order;
   bool removed = false;  // kept for history, no longer renewed
   TimePoint created_at;  // set by the inventory
@@ -168,6 +183,15 @@ struct CaLimit {
   std::string scope;  // AccountScope(...) or CertificateScope(...)
   TimePoint until;
   std::string reason;
+};
+
+// What the inventory remembers of a CA's directory (RFC 8555 §7.1.1) between
+// runs, so that a run with nothing to do needs no request to learn whether
+// the CA offers renewal information.
+struct CaDirectory {
+  std::string server;
+  std::string renewal_info_url;  // empty: the CA offers none
+  TimePoint fetched_at;
 };
 
 std::string AccountScope(std::string_view account_url);   // "account:<url>"

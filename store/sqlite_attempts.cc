@@ -1,4 +1,5 @@
 // SqliteInventory: renewal attempts, their steps, and the audit trail.
+#include <map>
 #include <string>
 #include <utility>
 
@@ -35,29 +36,44 @@ Result<Attempt> ReadAttempt(const Statement& row) {
   return a;
 }
 
+constexpr std::string_view kStepColumns =
+    "attempt_id, seq, at, kind, challenge_type, identifier, result, error, output";
+
+// A row of kStepColumns (the attempt id in column 0 is the caller's).
+Result<AttemptStep> ReadStep(const Statement& row) {
+  AttemptStep step;
+  step.seq = static_cast<int>(row.Int(1));
+  step.at = row.Time(2);
+  step.kind = row.Text(3);
+  step.challenge_type = row.Text(4);
+  step.identifier = row.Text(5);
+  CK_ASSIGN_OR_RETURN(step.result, ParseStepResult(row.Text(6)));
+  step.error = row.Text(7);
+  step.output = row.Text(8);
+  return step;
+}
+
 Result<std::vector<AttemptStep>> LoadSteps(internal::Database& db, int64_t attempt_id) {
-  CK_ASSIGN_OR_RETURN(
-      Statement stmt,
-      db.Prepare("SELECT seq, at, kind, challenge_type, identifier, result, error, output "
-                 "FROM attempt_steps WHERE attempt_id = ? ORDER BY seq",
-                 "read attempt steps"));
+  CK_ASSIGN_OR_RETURN(Statement stmt,
+                      db.Prepare("SELECT " + std::string(kStepColumns) +
+                                     " FROM attempt_steps WHERE attempt_id = ? ORDER BY seq",
+                                 "read attempt steps"));
   stmt.Bind(1, attempt_id);
   std::vector<AttemptStep> steps;
   while (true) {
     CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return steps;
-    AttemptStep step;
-    step.seq = static_cast<int>(stmt.Int(0));
-    step.at = stmt.Time(1);
-    step.kind = stmt.Text(2);
-    step.challenge_type = stmt.Text(3);
-    step.identifier = stmt.Text(4);
-    CK_ASSIGN_OR_RETURN(step.result, ParseStepResult(stmt.Text(5)));
-    step.error = stmt.Text(6);
-    step.output = stmt.Text(7);
+    CK_ASSIGN_OR_RETURN(AttemptStep step, ReadStep(stmt));
     steps.push_back(std::move(step));
   }
 }
+
+// The id of each certificate's newest attempt (the order of QueryAttempts),
+// NULL for a certificate without one. Driven by the certificates, so each
+// lookup reads one certificate's attempts through attempts_by_certificate.
+constexpr std::string_view kLatestAttemptIds =
+    "SELECT (SELECT b.id FROM attempts b WHERE b.certificate = c.name "
+    "ORDER BY b.started_at DESC, b.id DESC LIMIT 1) FROM certificates c";
 
 // Attempts matching `condition` (with their steps), newest first.
 template <typename... Args>
@@ -196,6 +212,42 @@ Result<std::vector<Attempt>> SqliteInventory::ListAttempts(std::string_view cert
     return Status::Ok();
   }));
   return attempts;
+}
+
+Result<std::map<std::string, Attempt>> SqliteInventory::LatestAttempts() {
+  std::map<std::string, Attempt> latest;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    // Two queries for the whole inventory, not one per certificate.
+    CK_ASSIGN_OR_RETURN(Statement attempts,
+                        db_->Prepare("SELECT " + std::string(kAttemptColumns) +
+                                         " FROM attempts WHERE id IN (" +
+                                         std::string(kLatestAttemptIds) + ")",
+                                     "read the latest attempts"));
+    std::map<int64_t, Attempt*> by_id;
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, attempts.Step());
+      if (!row) break;
+      CK_ASSIGN_OR_RETURN(Attempt a, ReadAttempt(attempts));
+      Attempt& slot = latest[a.certificate];
+      slot = std::move(a);
+      by_id[slot.id] = &slot;
+    }
+    CK_ASSIGN_OR_RETURN(Statement steps,
+                        db_->Prepare("SELECT " + std::string(kStepColumns) +
+                                         " FROM attempt_steps WHERE attempt_id IN (" +
+                                         std::string(kLatestAttemptIds) +
+                                         ") ORDER BY attempt_id, seq",
+                                     "read the latest attempts' steps"));
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, steps.Step());
+      if (!row) return Status::Ok();
+      auto owner = by_id.find(steps.Int(0));
+      if (owner == by_id.end()) continue;
+      CK_ASSIGN_OR_RETURN(AttemptStep step, ReadStep(steps));
+      owner->second->steps.push_back(std::move(step));
+    }
+  }));
+  return latest;
 }
 
 Result<int> SqliteInventory::CloseInterruptedAttempts(TimePoint now) {

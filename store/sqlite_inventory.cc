@@ -27,7 +27,8 @@ constexpr std::string_view kCertificateColumns =
     "name, domains, key_type, challenges, deploy_targets, server, removed, "
     "created_at, updated_at, next_attempt_at, consecutive_failures, "
     "deferred_reason, ca_retry_after, pending_order_url, pending_order_key_path, "
-    "pending_order_created_at";
+    "pending_order_created_at, ari_version, ari_window_start, ari_window_end, "
+    "ari_chosen_at, ari_next_fetch_at, ari_explanation_url";
 
 Result<Certificate> ReadCertificate(const Statement& row) {
   Certificate cert;
@@ -49,6 +50,16 @@ Result<Certificate> ReadCertificate(const Statement& row) {
   if (!row.IsNull(13)) {
     cert.pending_order =
         PendingOrder{row.Text(13), row.Text(14), row.OptionalTime(15).value_or(TimePoint())};
+  }
+  if (!row.IsNull(16)) {
+    RenewalInfoRecord info;
+    info.version = static_cast<int>(row.Int(16));
+    info.window_start = row.OptionalTime(17);
+    info.window_end = row.OptionalTime(18);
+    info.chosen_at = row.OptionalTime(19);
+    info.next_fetch_at = row.OptionalTime(20).value_or(TimePoint());
+    info.explanation_url = row.Text(21);
+    cert.renewal_info = std::move(info);
   }
   return cert;
 }
@@ -335,6 +346,39 @@ Status SqliteInventory::SetSchedule(std::string_view name, const Schedule& sched
         name, "set the schedule", schedule.next_attempt_at,
         schedule.consecutive_failures, schedule.deferred_reason,
         schedule.ca_retry_after, clock_->Now());
+  });
+}
+
+Status SqliteInventory::SetRenewalInfo(std::string_view name,
+                                      const std::optional<RenewalInfoRecord>& info) {
+  constexpr std::string_view kOp = "record the renewal information";
+  if (info && info->version <= 0) {
+    return Status(ErrorCode::kInvalidArgument, std::string(kOp) + ": no version given")
+        .Where(std::string(name));
+  }
+  if (info && info->window_start.has_value() != info->window_end.has_value()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  std::string(kOp) + ": a window needs both its start and its end")
+        .Where(std::string(name));
+  }
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    std::optional<int> version;
+    std::optional<TimePoint> start, end, chosen, next_fetch;
+    std::string explanation;
+    if (info) {
+      version = info->version;
+      start = info->window_start;
+      end = info->window_end;
+      chosen = info->chosen_at;
+      next_fetch = info->next_fetch_at;
+      explanation = info->explanation_url;
+    }
+    return UpdateCertificate(*db_,
+                             "ari_version = ?, ari_window_start = ?, ari_window_end = ?, "
+                             "ari_chosen_at = ?, ari_next_fetch_at = ?, "
+                             "ari_explanation_url = ?, updated_at = ?",
+                             name, kOp, version, start, end, chosen, next_fetch, explanation,
+                             clock_->Now());
   });
 }
 

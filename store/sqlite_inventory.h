@@ -64,6 +64,8 @@ class SqliteInventory final : public Inventory {
   Result<std::vector<Certificate>> ListCertificates(bool include_removed) override;
   Status MarkRemoved(std::string_view name) override;
   Status SetSchedule(std::string_view name, const Schedule& schedule) override;
+  Status SetRenewalInfo(std::string_view name,
+                        const std::optional<RenewalInfoRecord>& info) override;
   Status SetPendingOrder(std::string_view name, const PendingOrder& order) override;
   Status ClearPendingOrder(std::string_view name) override;
 
@@ -85,6 +87,7 @@ class SqliteInventory final : public Inventory {
   Result<Attempt> GetAttempt(int64_t attempt_id) override;
   Result<std::vector<Attempt>> ListAttempts(std::string_view certificate,
                                             int limit) override;
+  Result<std::map<std::string, Attempt>> LatestAttempts() override;
   Result<int> CloseInterruptedAttempts(TimePoint now) override;
 
   Result<int64_t> AddEvent(const Event& event) override;
@@ -107,6 +110,9 @@ class SqliteInventory final : public Inventory {
   Result<std::vector<CaLimit>> ListCaLimits(TimePoint now) override;
   Status ClearCaLimit(std::string_view server, std::string_view scope) override;
   Result<int64_t> PruneCaLimits(TimePoint now) override;
+
+  Status PutCaDirectory(const CaDirectory& directory) override;
+  Result<std::optional<CaDirectory>> FindCaDirectory(std::string_view server) override;
 
  private:
   enum class TxKind { kRead, kWrite };

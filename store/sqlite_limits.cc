@@ -167,4 +167,37 @@ Result<int64_t> SqliteInventory::PruneCaLimits(TimePoint now) {
   return pruned;
 }
 
+// ---- CA directories ----
+
+Status SqliteInventory::PutCaDirectory(const CaDirectory& directory) {
+  constexpr std::string_view kOp = "record the CA directory";
+  CK_RETURN_IF_ERROR(internal::RequireNonEmpty(directory.server, "server", kOp));
+  return RunTx(TxKind::kWrite, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("INSERT INTO ca_directories (server, renewal_info_url, fetched_at) "
+                     "VALUES (?, ?, ?) ON CONFLICT (server) DO UPDATE SET "
+                     "renewal_info_url = excluded.renewal_info_url, "
+                     "fetched_at = excluded.fetched_at",
+                     kOp));
+    stmt.BindAll(directory.server, directory.renewal_info_url, directory.fetched_at);
+    return stmt.Run();
+  });
+}
+
+Result<std::optional<CaDirectory>> SqliteInventory::FindCaDirectory(std::string_view server) {
+  std::optional<CaDirectory> directory;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(Statement stmt,
+                        db_->Prepare("SELECT server, renewal_info_url, fetched_at "
+                                     "FROM ca_directories WHERE server = ?",
+                                     "read the CA directory"));
+    stmt.Bind(1, server);
+    CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) directory = CaDirectory{stmt.Text(0), stmt.Text(1), stmt.Time(2)};
+    return Status::Ok();
+  }));
+  return directory;
+}
+
 }  // namespace certkeeper::store

@@ -124,10 +124,27 @@ CREATE TABLE ca_limits (
 );
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations{{
+// ACME Renewal Information (RFC 9773) per certificate, and what each CA's
+// directory offers, so that a run with nothing due sends no request.
+constexpr std::string_view kRenewalInfo = R"sql(
+ALTER TABLE certificates ADD COLUMN ari_version INTEGER;
+ALTER TABLE certificates ADD COLUMN ari_window_start INTEGER;
+ALTER TABLE certificates ADD COLUMN ari_window_end INTEGER;
+ALTER TABLE certificates ADD COLUMN ari_chosen_at INTEGER;
+ALTER TABLE certificates ADD COLUMN ari_next_fetch_at INTEGER;
+ALTER TABLE certificates ADD COLUMN ari_explanation_url TEXT NOT NULL DEFAULT '';
+CREATE TABLE ca_directories (
+  server TEXT PRIMARY KEY,
+  renewal_info_url TEXT NOT NULL DEFAULT '',
+  fetched_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "foundation", kFoundation},
     {2, "scheduling and attempt steps", kScheduling},
     {3, "rate limits", kRateLimits},
+    {4, "renewal information", kRenewalInfo},
 }};
 
 Result<bool> TableExists(Database& db, std::string_view table) {

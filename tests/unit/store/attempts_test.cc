@@ -27,6 +27,46 @@ class AttemptsTest : public StoreTest {
   }
 };
 
+TEST_F(AttemptsTest, LatestAttemptsGivesEachCertificatesNewestWithItsSteps) {
+  AddCertificate("api");
+  AddCertificate("idle");  // no attempt: absent from the map
+  int64_t old_web = Start("web", T0(), "old");
+  ASSERT_TRUE(inv_->AddAttemptStep(old_web, {0, T0(), "validation", "http-01", "web.example.com",
+                                             StepResult::kFailed, "old step", ""})
+                  .ok());
+  int64_t new_web = Start("web", T0() + seconds(10), "new");
+  ASSERT_TRUE(inv_->AddAttemptStep(new_web, {0, T0() + seconds(11), "validation", "dns-01",
+                                             "web.example.com", StepResult::kOk, "", ""})
+                  .ok());
+  ASSERT_TRUE(inv_->AddAttemptStep(new_web, {0, T0() + seconds(12), "hook", "", "nginx",
+                                             StepResult::kOk, "", "reloaded"})
+                  .ok());
+  // Started earlier but recorded later: the newest is by start time, as
+  // ListAttempts orders them.
+  int64_t api_new = Start("api", T0() + seconds(30), "api new");
+  Start("api", T0() + seconds(20), "api older, recorded last");
+
+  auto latest = inv_->LatestAttempts();
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ASSERT_EQ(latest->size(), 2u);
+  EXPECT_FALSE(latest->count("idle"));
+  const Attempt& web = latest->at("web");
+  EXPECT_EQ(web.id, new_web);
+  ASSERT_EQ(web.steps.size(), 2u);
+  EXPECT_EQ(web.steps[0].challenge_type, "dns-01");
+  EXPECT_EQ(web.steps[1].output, "reloaded");
+  EXPECT_EQ(latest->at("api").id, api_new);
+  EXPECT_TRUE(latest->at("api").steps.empty());
+
+  // The same answer as the per-certificate query.
+  for (const char* name : {"web", "api"}) {
+    auto one = inv_->ListAttempts(name, 1);
+    ASSERT_TRUE(one.ok() && one->size() == 1u);
+    EXPECT_EQ(one->front().id, latest->at(name).id) << name;
+    EXPECT_EQ(one->front().steps.size(), latest->at(name).steps.size()) << name;
+  }
+}
+
 TEST_F(AttemptsTest, FullAttemptRoundTrips) {
   int64_t id = Start("web", T0(), "not yet issued");
   AttemptStep check{0, T0() + seconds(1), "self-check", "http-01", "web.example.com",
