@@ -113,6 +113,18 @@ json ToJson(const lifecycle::CertificateView& c, TimePoint now) {
             {"next_attempt", TimeOrNull(c.next_attempt)},
             {"next_attempt_reason", c.next_attempt_reason},
             {"live_directory", c.live_directory}};
+  if (c.renewal_info) {
+    const auto& r = *c.renewal_info;
+    j["renewal_info"] = {{"window_start", FormatRfc3339(r.window_start)},
+                         {"window_end", FormatRfc3339(r.window_end)},
+                         {"renew_at", FormatRfc3339(r.renew_at)},
+                         {"next_fetch", FormatRfc3339(r.next_fetch)},
+                         {"explanation_url", r.explanation_url.empty()
+                                                 ? json(nullptr)
+                                                 : json(r.explanation_url)}};
+  } else {
+    j["renewal_info"] = nullptr;
+  }
   if (c.last_attempt) {
     const auto& a = *c.last_attempt;
     j["last_attempt"] = {
@@ -195,6 +207,13 @@ std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
       << (c.next_attempt ? FormatRfc3339(*c.next_attempt) : std::string("-"));
   if (!c.next_attempt_reason.empty()) out << " (" << c.next_attempt_reason << ")";
   out << "\n";
+  if (c.renewal_info) {
+    const auto& r = *c.renewal_info;
+    out << "  CA window:   " << FormatRfc3339(r.window_start) << " .. "
+        << FormatRfc3339(r.window_end) << ", renew at " << FormatRfc3339(r.renew_at)
+        << ", asked again after " << FormatRfc3339(r.next_fetch) << "\n";
+    if (!r.explanation_url.empty()) out << "  CA note:     " << r.explanation_url << "\n";
+  }
   if (c.last_attempt) {
     out << "  last attempt: " << FormatRfc3339(c.last_attempt->started_at) << " "
         << c.last_attempt->outcome;

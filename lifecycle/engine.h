@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/http.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "lifecycle/config.h"
@@ -74,6 +75,16 @@ struct CertificateView {
   std::optional<TimePoint> next_attempt;
   std::string next_attempt_reason;
   std::optional<AttemptView> last_attempt;
+  // The CA's renewal information (RFC 9773) for the live version, when it
+  // offers it and a fetch succeeded.
+  struct RenewalInfo {
+    TimePoint window_start;
+    TimePoint window_end;
+    TimePoint renew_at;  // the time chosen inside the window
+    TimePoint next_fetch;
+    std::string explanation_url;
+  };
+  std::optional<RenewalInfo> renewal_info;
   std::vector<VersionView> versions;  // Show() only, newest first
   std::string live_directory;         // STATE/live/<name>
 };
@@ -120,6 +131,10 @@ class Engine {
 
   // Opens (and migrates) the inventory under config.state_dir.
   static Result<std::unique_ptr<Engine>> Open(const Config& config, Clock* clock);
+  // The same, with every request to the CA sent through `http` instead of a
+  // libcurl transport built from config.acme (tests inject a scripted CA here).
+  static Result<std::unique_ptr<Engine>> Open(const Config& config, Clock* clock,
+                                              std::shared_ptr<acme::HttpClient> http);
 
   // Adds `spec` to the inventory (or updates it) and issues now, regardless of
   // whether it is due.

@@ -22,7 +22,7 @@ Result<acme::Client*> EngineImpl::BareClient() {
     options.ca_bundle_file = config_.acme.ca_bundle;
     options.clock = clock_;
     options.timeout = config_.acme.timeout;
-    CK_ASSIGN_OR_RETURN(client_, acme::Client::Create(options));
+    CK_ASSIGN_OR_RETURN(client_, acme::Client::Create(options, http_));
   }
   return client_.get();
 }

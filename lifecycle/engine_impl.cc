@@ -88,20 +88,28 @@ AttemptView ToView(const store::Attempt& a) {
 }
 
 Result<std::unique_ptr<Engine>> Engine::Open(const Config& config, Clock* clock) {
+  return Open(config, clock, nullptr);
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const Config& config, Clock* clock,
+                                             std::shared_ptr<acme::HttpClient> http) {
   StateLayout layout(config.state_dir);
   CK_RETURN_IF_ERROR(layout.Prepare());
   store::SqliteOptions options;
   options.clock = clock;
   auto inventory = store::SqliteInventory::Open(layout.db_path(), options);
   if (!inventory.ok()) return inventory.status().Annotate("open inventory");
-  return std::unique_ptr<Engine>(new EngineImpl(config, clock, std::move(*inventory)));
+  return std::unique_ptr<Engine>(
+      new EngineImpl(config, clock, std::move(*inventory), std::move(http)));
 }
 
-EngineImpl::EngineImpl(Config config, Clock* clock, std::unique_ptr<store::Inventory> inventory)
+EngineImpl::EngineImpl(Config config, Clock* clock, std::unique_ptr<store::Inventory> inventory,
+                       std::shared_ptr<acme::HttpClient> http)
     : config_(std::move(config)),
       clock_(clock),
       layout_(config_.state_dir),
       inventory_(std::move(inventory)),
+      http_(std::move(http)),
       random_(SystemUniformRandom()) {}
 
 Status EngineImpl::AcquireLock() {
@@ -143,6 +151,18 @@ void EngineImpl::Event(const std::string& certificate, const std::string& kind,
 }
 
 Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert, bool with_versions) {
+  auto live = inventory_->LiveVersion(cert.spec.name);
+  if (!live.ok() && live.status().code() != ErrorCode::kNotFound) return live.status();
+  std::optional<store::Attempt> last;
+  auto attempts = inventory_->ListAttempts(cert.spec.name, 1);
+  if (attempts.ok() && !attempts->empty()) last = attempts->front();
+  return MakeView(cert, live.ok() ? &*live : nullptr, last ? &*last : nullptr, with_versions);
+}
+
+Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert,
+                                             const store::Version* live_version,
+                                             const store::Attempt* last_attempt,
+                                             bool with_versions) {
   TimePoint now = clock_->Now();
   CertificateView view;
   view.name = cert.spec.name;
@@ -151,14 +171,10 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert, boo
   view.challenges = cert.spec.challenges;
   view.deploy = cert.spec.deploy_targets;
   view.live_directory = layout_.LiveDir(cert.spec.name);
-  auto live = inventory_->LiveVersion(cert.spec.name);
-  if (live.ok()) {
-    view.live = ToView(*live);
-  } else if (live.status().code() != ErrorCode::kNotFound) {
-    return live.status();
-  }
-  auto attempts = inventory_->ListAttempts(cert.spec.name, 1);
-  if (attempts.ok() && !attempts->empty()) view.last_attempt = ToView(attempts->front());
+  Result<store::Version> live = live_version ? Result<store::Version>(*live_version)
+                                             : Status(ErrorCode::kNotFound, "no live version");
+  if (live.ok()) view.live = ToView(*live);
+  if (last_attempt) view.last_attempt = ToView(*last_attempt);
 
   DueInput due;
   due.now = now;
@@ -174,6 +190,12 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert, boo
     auto lkt = ParseKeyType(live->key_type);
     if (lkt.ok()) facts.key_type = *lkt;
     due.live = facts;
+    due.ari = StoredAriSchedule(cert.renewal_info, live->n);
+    if (due.ari) {
+      view.renewal_info = CertificateView::RenewalInfo{
+          due.ari->window.start, due.ari->window.end, due.ari->chosen,
+          cert.renewal_info->next_fetch_at, cert.renewal_info->explanation_url};
+    }
   }
   due.renew_before = config_.renewal.renew_before;
   due.jitter_fraction = StableJitterFraction(cert.spec.name);
@@ -204,7 +226,11 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert, boo
   }
   if (!next) {
     next = decision.renew_at;
-    why = decision.due ? "due: " + decision.reason : "renewal window";
+    why = decision.due ? "due: " + decision.reason
+          : due.ari && decision.renew_at == due.ari->chosen
+              ? "renewal information window " + FormatRfc3339(due.ari->window.start) +
+                    " to " + FormatRfc3339(due.ari->window.end)
+              : "renewal window";
   }
   view.next_attempt = next;
   view.next_attempt_reason = why;
@@ -217,12 +243,21 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert, boo
 }
 
 Result<std::vector<CertificateView>> EngineImpl::List() {
+  // Three reads for the whole inventory, not three per certificate.
   CK_ASSIGN_OR_RETURN(auto certs, inventory_->ListCertificates(false));
+  CK_ASSIGN_OR_RETURN(auto versions, inventory_->AllCurrentVersions());
+  CK_ASSIGN_OR_RETURN(auto attempts, inventory_->LatestAttempts());
   std::vector<CertificateView> out;
   out.reserve(certs.size());
   for (const auto& c : certs) {
-    CK_ASSIGN_OR_RETURN(CertificateView v, MakeView(c, false));
-    out.push_back(std::move(v));
+    const store::Version* live = nullptr;
+    if (auto v = versions.find(c.spec.name); v != versions.end() && v->second.live) {
+      live = &*v->second.live;
+    }
+    auto a = attempts.find(c.spec.name);
+    CK_ASSIGN_OR_RETURN(CertificateView view,
+                        MakeView(c, live, a == attempts.end() ? nullptr : &a->second, false));
+    out.push_back(std::move(view));
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include "acme/client.h"
 #include "hooks/material.h"
 #include "lifecycle/backoff.h"
+#include "lifecycle/due.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/solver_set.h"
 #include "lifecycle/state_layout.h"
@@ -26,7 +27,9 @@ namespace certkeeper::lifecycle {
 
 class EngineImpl : public Engine {
  public:
-  EngineImpl(Config config, Clock* clock, std::unique_ptr<store::Inventory> inventory);
+  // http null: the client builds its libcurl transport from config.acme.
+  EngineImpl(Config config, Clock* clock, std::unique_ptr<store::Inventory> inventory,
+             std::shared_ptr<acme::HttpClient> http);
 
   Result<CertificateOutcome> Issue(const CertificateSpec& spec) override;
   Result<RunReport> Renew(const RenewOptions& options) override;
@@ -54,6 +57,18 @@ class EngineImpl : public Engine {
   Result<PrivateKey> LoadOrCreateAccountKey(const std::string& path);
   Result<SolverSet*> Solvers();
 
+  // Renewal information (engine_ari.cc). RememberDirectory stores what the CA's
+  // directory offers (once per process); RenewalInfoUrl answers from the
+  // inventory when it is fresh, otherwise fetches the directory (once per
+  // run, also when that fails). RefreshRenewalInfo fetches the window for the
+  // live version when its next fetch time has come, stores it and returns what
+  // applies now (nullopt when the CA offers no renewal information).
+  void RememberDirectory(const acme::Directory& directory);
+  Result<std::string> RenewalInfoUrl();
+  std::optional<store::RenewalInfoRecord> RefreshRenewalInfo(
+      const std::string& name, const store::Version& live,
+      const std::optional<store::RenewalInfoRecord>& stored);
+
   // Issues one certificate as one recorded attempt, then deploys it.
   CertificateOutcome IssueAndDeploy(const CertificateSpec& spec, const std::string& reason);
   // Deploys version n (already recorded) and records the outcome. Returns the
@@ -69,12 +84,18 @@ class EngineImpl : public Engine {
   // The certificate, or kNotFound with a message for people.
   Result<store::Certificate> FindManaged(const std::string& name);
   Result<CertificateView> MakeView(const store::Certificate& cert, bool with_versions);
+  // The same from facts already read (live version and newest attempt; null
+  // when there is none).
+  Result<CertificateView> MakeView(const store::Certificate& cert,
+                                   const store::Version* live, const store::Attempt* last_attempt,
+                                   bool with_versions);
 
   Config config_;
   Clock* clock_;
   StateLayout layout_;
   std::unique_ptr<store::Inventory> inventory_;
   std::unique_ptr<store::RunLock> lock_;
+  std::shared_ptr<acme::HttpClient> http_;
   std::mutex client_mu_;
   std::unique_ptr<acme::Client> client_;
   bool account_ready_ = false;
@@ -82,7 +103,17 @@ class EngineImpl : public Engine {
   UniformRandom random_;
   // CA health within one run: consecutive "CA unavailable" failures.
   std::atomic<int> ca_unavailable_streak_{0};
+  std::atomic<int> ari_unavailable_streak_{0};
+  std::mutex ari_mu_;
+  std::optional<std::string> renewal_info_url_;  // guarded by ari_mu_
+  Status directory_error_;                       // guarded by ari_mu_
+  bool directory_recorded_ = false;              // guarded by ari_mu_
 };
+
+// The stored renewal window and chosen time when they belong to the live
+// version `live_version` and a fetch succeeded; nullopt otherwise.
+std::optional<AriSchedule> StoredAriSchedule(
+    const std::optional<store::RenewalInfoRecord>& info, int live_version);
 
 // store <-> lifecycle conversions.
 store::CertificateSpec ToStoreSpec(const CertificateSpec& spec, const Config& config);

@@ -49,7 +49,8 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
   // Reach the CA before anything is recorded: a wrong URL, a TLS failure or a
   // server that is not an ACME server changes nothing.
   CK_ASSIGN_OR_RETURN(acme::Client * client, BareClient());
-  CK_RETURN_IF_ERROR(client->GetDirectory().status());
+  CK_ASSIGN_OR_RETURN(acme::Directory directory, client->GetDirectory());
+  RememberDirectory(directory);
   // The account too (key file permissions, registration, terms of service).
   CK_RETURN_IF_ERROR(AccountClient().status());
   CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
@@ -221,6 +222,8 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
     return fail(issued.status());
   }
   ca_unavailable_streak_ = 0;
+  // The order fetched the directory: remember what it offers (no request).
+  if (auto dir = (*client)->GetDirectory(); dir.ok()) RememberDirectory(*dir);
 
   // Files first, then the record: the commit point.
   auto n = inventory_->NextVersionNumber(spec.name);

@@ -132,6 +132,7 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
     }
   }
   ca_unavailable_streak_ = 0;
+  ari_unavailable_streak_ = 0;
   RunReport report;
   report.certificates.resize(selected.size());
   if (!selected.empty()) {
@@ -231,6 +232,14 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
       facts.revoked = true;
       facts.domains = latest->domains;
       due.live = facts;
+    }
+    // RFC 9773: the CA's renewal window replaces the local one when it offers
+    // one. A dry run uses what is stored and asks nothing.
+    if (live.ok()) {
+      std::optional<store::RenewalInfoRecord> ari =
+          in_inventory ? known->second.renewal_info : std::nullopt;
+      if (!options.dry_run) ari = RefreshRenewalInfo(spec.name, *live, ari);
+      due.ari = StoredAriSchedule(ari, live->n);
     }
     due.renew_before = config_.renewal.renew_before;
     due.jitter_fraction = StableJitterFraction(spec.name);

@@ -122,6 +122,17 @@ Result<IssueResult> Issuer::Issue(const IssueInput& input, const IssueHooks& hoo
       request.identifiers = spec.domains;
       request.replaces = input.replaces;
       auto created = client_->NewOrder(request);
+      // RFC 9773 §5: a CA that considers the certificate replaced already
+      // (say, by an order of an interrupted run) rejects "replaces"; the
+      // renewal itself is still wanted.
+      if (!created.ok() && !request.replaces.empty() && created.status().problem() != nullptr &&
+          created.status().problem()->Is("alreadyReplaced")) {
+        log::Warn("the CA says the certificate was already replaced; ordering without "
+                  "\"replaces\"",
+                  {{"certificate", spec.name}});
+        request.replaces.clear();
+        created = client_->NewOrder(request);
+      }
       if (!created.ok()) {
         Step(hooks, "order", "", "", store::StepResult::kFailed, created.status().ToString());
         return created.status().Annotate("new order");

@@ -3,9 +3,13 @@
 // time; a CA that refuses connections ends the run quickly with the rest of the
 // certificates deferred; a run killed with SIGKILL while its order is being
 // finalized or while a deploy target runs is completed by the next run, and the
-// inventory matches the files afterwards.
+// inventory matches the files afterwards. Renewal information (RFC 9773), which
+// Pebble lacks, is added by the proxy: its window decides when to renew, the CA
+// is asked again only after its Retry-After, and a renewal names the
+// certificate it replaces.
 #include <filesystem>
 
+#include "acme/client.h"
 #include "base/crypto.h"
 #include "tests/e2e/renew_support.h"
 
@@ -195,6 +199,72 @@ TEST_F(RenewFaultsTest, RunKilledDuringDeployIsCompletedByTheNextRun) {
   auto info = ParseCertificatePem(*fs::ReadFile(state_ + "/live/c00/cert.pem"));
   ASSERT_TRUE(info.ok());
   EXPECT_TRUE(CertificateCovers(*info, "www.c00.renew.test"));
+}
+
+TEST_F(RenewFaultsTest, RenewalInformationFromTheCaDecidesWhenToRenew) {
+  std::vector<Managed> certs = ManyCertificates(2);
+  // A window a month away; ask again after an hour.
+  proxy_->SetFaults("renewalInfo 2592000 2764800 3600\n");
+  Configure({certs[0]});
+  ASSERT_EQ(Run({"renew", "--all"}).exit_code, 0);
+
+  proxy_->ResetLog();
+  TimePoint asked = RealClock()->Now();
+  CommandResult first = Run({"--json", "renew", "--all"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_EQ(Outcomes(first.out)["c00"], "not-due") << first.out;
+  EXPECT_EQ(proxy_->Count("GET", "renewalInfo"), 1);
+  EXPECT_EQ(proxy_->Count("POST", "newOrder"), 0);
+
+  CommandResult shown = Run({"--json", "show", "c00"});
+  json show = json::parse(shown.out, nullptr, false);
+  ASSERT_TRUE(show.is_object() && show["renewal_info"].is_object()) << shown.out;
+  auto renew_at = ParseRfc3339(show["renewal_info"]["renew_at"].get<std::string>());
+  auto next_fetch = ParseRfc3339(show["renewal_info"]["next_fetch"].get<std::string>());
+  ASSERT_TRUE(renew_at.ok() && next_fetch.ok()) << shown.out;
+  EXPECT_GE(*renew_at, asked + std::chrono::hours(24 * 30) - std::chrono::minutes(1));
+  EXPECT_LE(*renew_at, asked + std::chrono::hours(24 * 32) + std::chrono::minutes(1));
+  EXPECT_GE(*next_fetch, asked + std::chrono::minutes(59));
+  EXPECT_EQ(show["next_attempt"], show["renewal_info"]["renew_at"]) << shown.out;
+  EXPECT_NE(show["next_attempt_reason"].get<std::string>().find("renewal information"),
+            std::string::npos)
+      << shown.out;
+
+  // The next timer run, before the CA's Retry-After: no request at all.
+  proxy_->ResetLog();
+  ASSERT_EQ(Run({"renew", "--all"}).exit_code, 0);
+  EXPECT_TRUE(proxy_->Requests().empty()) << proxy_->Requests().front();
+
+  // The CA moves the window into the past (say, ahead of a mass revocation).
+  // c01 is issued now and asks for its window on the run after; c00 is not
+  // asked again before its Retry-After.
+  proxy_->SetFaults("renewalInfo -172800 -86400 3600\n");
+  Configure(certs);
+  ASSERT_EQ(Run({"renew", "--all"}).exit_code, 0);
+  auto c01_pem = fs::ReadFile(state_ + "/live/c01/cert.pem");
+  ASSERT_TRUE(c01_pem.ok());
+  auto c01_id = acme::AriCertificateId(*c01_pem);
+  ASSERT_TRUE(c01_id.ok()) << c01_id.status().ToString();
+
+  proxy_->ResetLog();
+  CommandResult moved = Run({"--json", "renew", "--all"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.out << moved.err;
+  auto outcomes = Outcomes(moved.out);
+  EXPECT_EQ(outcomes["c00"], "not-due") << moved.out;
+  EXPECT_EQ(outcomes["c01"], "renewed") << moved.out;
+  EXPECT_EQ(proxy_->Count("GET", "renewalInfo"), 1);
+  // RFC 9773 §5: the new order names the certificate it replaces.
+  bool replaces = false;
+  for (const std::string& line : proxy_->Requests()) {
+    if (line.rfind("POST newOrder ", 0) == 0) {
+      EXPECT_NE(line.find(" replaces=" + *c01_id), std::string::npos) << line;
+      replaces = true;
+    }
+  }
+  EXPECT_TRUE(replaces);
+  json c01 = json::parse(Run({"--json", "show", "c01"}).out, nullptr, false);
+  ASSERT_TRUE(c01.is_object());
+  EXPECT_EQ(c01["version"], 2);
 }
 
 }  // namespace

@@ -18,8 +18,14 @@
 //   KIND stall         hold the request (without forwarding it) until the rule
 //                      is removed from the file, at most 120 s, then forward it
 // KIND is one of newOrder, finalize, newNonce, any (Pebble's endpoint paths).
+// One more rule adds ACME Renewal Information (RFC 9773), which Pebble lacks:
+//   renewalInfo START END [RETRY_AFTER]
+//                      the directory gains "renewalInfo", and every renewalInfo
+//                      GET is answered with the window [now+START, now+END]
+//                      (seconds, may be negative) and that Retry-After
 // Every request is appended to the log file as "METHOD KIND PATH", before any
-// fault is applied, so tests count what reached the CA's front door.
+// fault is applied, so tests count what reached the CA's front door; a newOrder
+// that carries "replaces" (RFC 9773 §5) is logged with " replaces=ID".
 // "READY" is printed on stdout once the listener is bound.
 #include <csignal>
 #include <chrono>
@@ -35,6 +41,7 @@
 #include <vector>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -51,8 +58,9 @@ struct Options {
 
 struct Rule {
   std::string kind;
-  std::string action;  // "429", "503", "stall"
-  int seconds = 0;
+  std::string action;  // "429", "503", "stall"; renewalInfo: the window start
+  int seconds = 0;     // renewalInfo: the window end
+  int retry_after = 0;  // renewalInfo only
 };
 
 httplib::Server* g_server = nullptr;
@@ -105,6 +113,7 @@ std::string KindOf(const std::string& path) {
   if (starts("/chalZ/")) return "challenge";
   if (starts("/certZ/")) return "certificate";
   if (starts("/revoke-cert")) return "revokeCert";
+  if (starts("/renewal-info/")) return "renewalInfo";
   return "other";
 }
 
@@ -118,7 +127,7 @@ std::vector<Rule> ReadRules(const std::string& path) {
     std::istringstream words(line);
     Rule r;
     if (!(words >> r.kind >> r.action)) continue;
-    words >> r.seconds;
+    words >> r.seconds >> r.retry_after;
     rules.push_back(r);
   }
   return rules;
@@ -146,6 +155,45 @@ void Problem(httplib::Response& res, int status, const std::string& type,
                   "application/problem+json");
 }
 
+std::string Rfc3339(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The "replaces" member of a JWS-signed newOrder payload, or "".
+std::string ReplacesOf(const std::string& jws_body) {
+  auto jws = nlohmann::json::parse(jws_body, nullptr, false);
+  if (!jws.is_object() || !jws.contains("payload") || !jws["payload"].is_string()) return "";
+  // base64url without padding (RFC 7515 §2); anything else ends the payload.
+  std::string payload;
+  unsigned bits = 0;
+  int count = 0;
+  for (char c : jws["payload"].get<std::string>()) {
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '-'             ? 62
+            : c == '_'             ? 63
+                                   : -1;
+    if (v < 0) break;
+    bits = (bits << 6) | static_cast<unsigned>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      payload += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  auto order = nlohmann::json::parse(payload, nullptr, false);
+  if (!order.is_object() || !order.contains("replaces") || !order["replaces"].is_string()) {
+    return "";
+  }
+  return order["replaces"];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,9 +214,33 @@ int main(int argc, char** argv) {
     {
       std::lock_guard<std::mutex> lock(log_mu);
       std::ofstream log(opt.log, std::ios::app);
-      log << req.method << " " << kind << " " << req.path << "\n";
+      log << req.method << " " << kind << " " << req.path;
+      if (kind == "newOrder") {
+        std::string replaces = ReplacesOf(req.body);
+        if (!replaces.empty()) log << " replaces=" << replaces;
+      }
+      log << "\n";
     }
     std::vector<Rule> rules = ReadRules(opt.control);
+    const Rule* ari = nullptr;
+    for (const Rule& r : rules) {
+      if (r.kind == "renewalInfo") ari = &r;
+    }
+    if (kind == "renewalInfo") {
+      if (!ari) {
+        Problem(res, 404, "malformed", "no renewal information here");
+        return;
+      }
+      auto now = std::chrono::system_clock::now();
+      nlohmann::json window = {
+          {"suggestedWindow",
+           {{"start", Rfc3339(now + std::chrono::seconds(std::atoi(ari->action.c_str())))},
+            {"end", Rfc3339(now + std::chrono::seconds(ari->seconds))}}}};
+      if (ari->retry_after > 0) res.set_header("Retry-After", std::to_string(ari->retry_after));
+      res.status = 200;
+      res.set_content(window.dump(), "application/json");
+      return;
+    }
     if (const Rule* rule = Match(rules, kind)) {
       if (rule->action == "429") {
         res.set_header("Retry-After", std::to_string(rule->seconds));
@@ -234,6 +306,9 @@ int main(int argc, char** argv) {
     }
     std::string body = up->body;
     ReplaceAll(body, upstream_authority, own_authority);
+    if (kind == "directory" && ari && !body.empty() && body.front() == '{') {
+      body.insert(1, "\"renewalInfo\":\"https://" + own_authority + "/renewal-info/\",");
+    }
     std::string type = up->get_header_value("Content-Type");
     res.set_content(body, type.empty() ? "application/octet-stream" : type);
   };
