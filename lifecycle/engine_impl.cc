@@ -160,7 +160,7 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert, boo
 }
 
 Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert,
-                                             const store::Version* live_version,
+                                             const store::Version* live,
                                              const store::Attempt* last_attempt,
                                              bool with_versions) {
   TimePoint now = clock_->Now();
@@ -171,9 +171,7 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert,
   view.challenges = cert.spec.challenges;
   view.deploy = cert.spec.deploy_targets;
   view.live_directory = layout_.LiveDir(cert.spec.name);
-  Result<store::Version> live = live_version ? Result<store::Version>(*live_version)
-                                             : Status(ErrorCode::kNotFound, "no live version");
-  if (live.ok()) view.live = ToView(*live);
+  if (live) view.live = ToView(*live);
   if (last_attempt) view.last_attempt = ToView(*last_attempt);
 
   DueInput due;
@@ -181,7 +179,7 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert,
   due.domains = cert.spec.domains;
   auto kt = ParseKeyType(cert.spec.key_type);
   if (kt.ok()) due.key_type = *kt;
-  if (live.ok()) {
+  if (live) {
     LiveVersionFacts facts;
     facts.not_before = live->not_before;
     facts.not_after = live->not_after;
@@ -202,7 +200,7 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert,
   DueDecision decision = ComputeDue(due);
 
   const store::Schedule& sched = cert.schedule;
-  if (!live.ok()) {
+  if (!live) {
     view.status = sched.consecutive_failures > 0 ? "failing" : "pending";
     view.status_reason = "no version issued yet";
   } else if (live->not_after <= now) {

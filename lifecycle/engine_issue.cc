@@ -49,8 +49,7 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
   // Reach the CA before anything is recorded: a wrong URL, a TLS failure or a
   // server that is not an ACME server changes nothing.
   CK_ASSIGN_OR_RETURN(acme::Client * client, BareClient());
-  CK_ASSIGN_OR_RETURN(acme::Directory directory, client->GetDirectory());
-  RememberDirectory(directory);
+  CK_RETURN_IF_ERROR(client->GetDirectory().status());
   // The account too (key file permissions, registration, terms of service).
   CK_RETURN_IF_ERROR(AccountClient().status());
   CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
