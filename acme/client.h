@@ -144,6 +144,10 @@ class Client {
   // RFC 9773 §4.2: unauthenticated GET of the renewal window.
   // kFailedPrecondition when the directory has no renewalInfo.
   Result<RenewalInfo> GetRenewalInfo(std::string_view cert_pem);
+  // The same at a renewalInfo URL the caller took from this CA's directory
+  // earlier (no directory request); it must use the directory's scheme.
+  Result<RenewalInfo> GetRenewalInfo(std::string_view renewal_info_url,
+                                     std::string_view cert_pem);
 
   const RequestStats& stats() const { return stats_; }
   RequestStats& mutable_stats() { return stats_; }

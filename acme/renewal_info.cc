@@ -111,8 +111,14 @@ Result<RenewalInfo> Client::GetRenewalInfo(std::string_view cert_pem) {
                   "directory)")
         .Where(directory.url);
   }
+  return GetRenewalInfo(directory.renewal_info, cert_pem);
+}
+
+Result<RenewalInfo> Client::GetRenewalInfo(std::string_view renewal_info_url,
+                                           std::string_view cert_pem) {
+  std::string url(renewal_info_url);
+  CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, kWhat));
   CK_ASSIGN_OR_RETURN(std::string id, AriCertificateId(cert_pem));
-  std::string url = directory.renewal_info;
   if (url.back() != '/') url += '/';
   url += id;
   CK_ASSIGN_OR_RETURN(HttpResponse response, Get(RequestKind::kRenewalInfo, url));

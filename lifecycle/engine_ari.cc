@@ -85,7 +85,8 @@ std::optional<store::RenewalInfoRecord> EngineImpl::RefreshRenewalInfo(
   }
   auto client = BareClient();
   if (!client.ok()) return current;
-  auto info = (*client)->GetRenewalInfo(files->cert_pem);
+  // At the remembered URL: no directory request when nothing else needs one.
+  auto info = (*client)->GetRenewalInfo(*url, files->cert_pem);
 
   store::RenewalInfoRecord next = current.value_or(store::RenewalInfoRecord{});
   next.version = live.n;

@@ -152,6 +152,9 @@ TEST_F(EngineAriTest, WindowIsFetchedStoredAndAskedAgainOnlyAfterRetryAfter) {
   clock_->Advance(hours(7));
   EXPECT_EQ(RenewOne(*second).outcome, "not-due");
   EXPECT_EQ(ari_urls_.size(), 2u);
+  // At the remembered renewalInfo URL: the directory was fetched once, by the
+  // first run.
+  EXPECT_EQ(ca_->CountPath("/dir"), 1);
   auto again = second->Show("web");
   ASSERT_TRUE(again.ok() && again->renewal_info.has_value());
   EXPECT_EQ(again->renewal_info->renew_at, ri.renew_at);
