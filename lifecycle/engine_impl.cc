@@ -224,11 +224,10 @@ Result<CertificateView> EngineImpl::MakeView(const store::Certificate& cert,
   }
   if (!next) {
     next = decision.renew_at;
+    // The window itself is in renewal_info.
     why = decision.due ? "due: " + decision.reason
-          : due.ari && decision.renew_at == due.ari->chosen
-              ? "renewal information window " + FormatRfc3339(due.ari->window.start) +
-                    " to " + FormatRfc3339(due.ari->window.end)
-              : "renewal window";
+          : due.ari && decision.renew_at == due.ari->chosen ? "the CA's renewal information window"
+                                                            : "renewal window";
   }
   view.next_attempt = next;
   view.next_attempt_reason = why;
