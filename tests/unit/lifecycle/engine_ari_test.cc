@@ -297,6 +297,28 @@ TEST_F(EngineAriTest, BrokenRenewalInfoFallsBackToTheLocalWindowAndHonoursRetryA
   }
 }
 
+TEST_F(EngineAriTest, AnUnavailableCaIsAskedAtMostThreeTimesPerRun) {
+  for (const char* name : {"a", "b", "c", "d", "e", "f"}) ImportCertificate(name);
+  HttpResponse down;
+  down.status = 503;
+  down.headers.Add("Content-Type", "application/problem+json");
+  down.body = R"({"type":"urn:ietf:params:acme:error:serverInternal","status":503})";
+  ari_answer_ = down;
+  RenewOptions options;
+  options.all = true;
+  auto report = engine_->Renew(options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->certificates.size(), 6u);
+  for (const auto& c : report->certificates) EXPECT_EQ(c.outcome, "not-due") << c.name;
+  EXPECT_EQ(ari_urls_.size(), 3u);
+
+  // The next run tries again (a CA down for one run is not down forever); the
+  // three asked already wait for their next fetch time.
+  report = engine_->Renew(options);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(ari_urls_.size(), 6u);
+}
+
 TEST_F(EngineAriTest, DryRunAsksTheCaNothing) {
   ImportCertificate("web");
   CertificateOutcome out = RenewOne(*engine_, /*dry_run=*/true);
