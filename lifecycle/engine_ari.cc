@@ -30,6 +30,13 @@ std::optional<AriSchedule> StoredAriSchedule(
   return AriSchedule{AriWindow{*info->window_start, *info->window_end}, *info->chosen_at};
 }
 
+void EngineImpl::ForgetDirectory() {
+  std::lock_guard<std::mutex> lock(ari_mu_);
+  renewal_info_url_.reset();
+  directory_error_ = Status::Ok();
+  directory_recorded_ = false;
+}
+
 void EngineImpl::RememberDirectory(const acme::Directory& directory) {
   std::lock_guard<std::mutex> lock(ari_mu_);
   renewal_info_url_ = directory.renewal_info;

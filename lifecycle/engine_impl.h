@@ -58,11 +58,13 @@ class EngineImpl : public Engine {
   Result<SolverSet*> Solvers();
 
   // Renewal information (engine_ari.cc). RememberDirectory stores what the CA's
-  // directory offers (once per process); RenewalInfoUrl answers from the
+  // directory offers (once per run); RenewalInfoUrl answers from the
   // inventory when it is fresh, otherwise fetches the directory (once per
-  // run, also when that fails). RefreshRenewalInfo fetches the window for the
+  // run, also when that fails); ForgetDirectory starts a new run, so an
+  // engine that lives for many runs neither keeps a failure nor a stale URL. RefreshRenewalInfo fetches the window for the
   // live version when its next fetch time has come, stores it and returns what
   // applies now (nullopt when the CA offers no renewal information).
+  void ForgetDirectory();
   void RememberDirectory(const acme::Directory& directory);
   Result<std::string> RenewalInfoUrl();
   std::optional<store::RenewalInfoRecord> RefreshRenewalInfo(

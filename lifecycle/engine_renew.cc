@@ -133,6 +133,7 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
   }
   ca_unavailable_streak_ = 0;
   ari_unavailable_streak_ = 0;
+  ForgetDirectory();
   RunReport report;
   report.certificates.resize(selected.size());
   if (!selected.empty()) {
