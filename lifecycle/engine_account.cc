@@ -7,6 +7,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "lifecycle/engine_impl.h"
 
 namespace certkeeper::lifecycle {
@@ -165,6 +166,12 @@ Result<acme::Client*> EngineImpl::AccountClient() {
   client->SetAccountKey(key, "");
   CK_ASSIGN_OR_RETURN(acme::Directory dir, client->GetDirectory());
   acme::NewAccountRequest request;
+  // The contact goes into a JSON payload, which holds UTF-8 only (RFC 8259
+  // §8.1); --email can carry any bytes.
+  if (!IsValidUtf8(config_.acme.email)) {
+    return Status(ErrorCode::kInvalidArgument, "the account email address is not valid UTF-8")
+        .Hint("check --email or email in [acme]");
+  }
   if (!config_.acme.email.empty()) request.contact.push_back("mailto:" + config_.acme.email);
   request.terms_of_service_agreed = config_.acme.agree_tos;
   if (!dir.meta.terms_of_service.empty() && !config_.acme.agree_tos) {

@@ -222,5 +222,22 @@ TEST_F(EngineAccountTest, AnsweredRolloverSwitchesKeysAndLeavesNoPendingFile) {
   EXPECT_EQ(wire_->only_return_existing, 0);
 }
 
+TEST(EngineAccountContact, EmailThatIsNotUtf8IsAClearErrorNotAnAbort) {
+  fs::TempDir dir;
+  auto ca = std::make_shared<FakeCa>("");
+  FakeClock clock(FromUnixSeconds(1767225600));
+  Config config;
+  config.state_dir = dir.path() + "/state";
+  config.acme.server = ca->directory_url();
+  config.acme.agree_tos = true;
+  config.acme.email = "ops\xff@example.com";
+  auto engine = Engine::Open(config, &clock, ca);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto account = (*engine)->RegisterAccount();
+  ASSERT_FALSE(account.ok());
+  EXPECT_EQ(account.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(ca->CountPath("/new-acct"), 0);
+}
+
 }  // namespace
 }  // namespace certkeeper::lifecycle
