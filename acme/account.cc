@@ -124,4 +124,27 @@ Status Client::RolloverKey(const PrivateKey& new_key) {
   return Status::Ok();
 }
 
+Result<std::string> Client::FindAccountUrl(const PrivateKey& key) {
+  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
+  PostOptions options;
+  options.jwk_key = &key;
+  Result<HttpResponse> response = Post(RequestKind::kNewAccount, directory.new_account,
+                                        R"({"onlyReturnExisting":true})", options);
+  if (!response.ok()) {
+    const Problem* problem = response.status().problem();
+    if (problem != nullptr && problem->Is("accountDoesNotExist")) {
+      return Status(ErrorCode::kNotFound, "the CA knows no account for this key")
+          .Where(directory.new_account);
+    }
+    return response.status();
+  }
+  std::string url = response->headers.Get("Location").value_or("");
+  if (url.empty()) {
+    return Status(ErrorCode::kProtocol, "newAccount response has no Location header")
+        .Where(directory.new_account);
+  }
+  CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, "account"));
+  return url;
+}
+
 }  // namespace certkeeper::acme

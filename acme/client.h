@@ -105,8 +105,15 @@ class Client {
   Result<Account> GetAccount();
   Result<Account> DeactivateAccount();  // §7.3.6; the account is unusable after
   // §7.3.5: inner JWS signed with new_key, outer with the current key. On
-  // success the client signs with new_key from then on.
+  // success the client signs with new_key from then on. An error whose
+  // problem() has a 4xx status is a definite refusal; any other error (no
+  // answer, 5xx, a malformed answer) leaves it unknown whether the CA switched.
   Status RolloverKey(const PrivateKey& new_key);
+  // §7.3.1: which account `key` is bound to, asked with a newAccount request
+  // {"onlyReturnExisting": true} signed by that key. Returns the account URL,
+  // or kNotFound when the CA answers accountDoesNotExist. Changes neither the
+  // client's key nor its account URL.
+  Result<std::string> FindAccountUrl(const PrivateKey& key);
 
   // Orders (RFC 8555 §7.4). Identifiers are validated and canonicalized.
   Result<Order> NewOrder(const NewOrderRequest& request);

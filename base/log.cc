@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+
 namespace certkeeper::log {
 
 namespace {
@@ -30,22 +32,6 @@ std::string_view LevelName(Level level) {
     case Level::kError: return "error";
   }
   return "info";
-}
-
-// Values from the network can hold anything: keep text logs on one line.
-std::string OneLine(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '\n' || c == '\r') {
-      out += "\\n";
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out += '?';
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -78,8 +64,8 @@ void Write(Level level, std::string_view message, const Fields& fields) {
   } else {
     line = "certkeeper: ";
     if (level != Level::kInfo) line += std::string(LevelName(level)) + ": ";
-    line += OneLine(message);
-    for (const auto& [k, v] : fields) line += " " + k + "=" + OneLine(v);
+    line += EscapeForTerminal(message);
+    for (const auto& [k, v] : fields) line += " " + k + "=" + EscapeForTerminal(v);
     line += "\n";
   }
   fwrite(line.data(), 1, line.size(), stderr);

@@ -1,5 +1,8 @@
 // Logs narrate: one line per step a user would care about, on stderr, as text or
-// (with --json) as one JSON object per line. Never log a private key.
+// (with --json) as one JSON object per line. Never log a private key. Values
+// can come from the network or a hook: text lines escape them with
+// EscapeForTerminal (one line each, no terminal controls), JSON lines replace
+// invalid UTF-8 with U+FFFD.
 #ifndef CERTKEEPER_BASE_LOG_H_
 #define CERTKEEPER_BASE_LOG_H_
 

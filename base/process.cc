@@ -10,8 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+
+#include "base/internal/process_poll.h"
+#include "base/text.h"
 
 extern char** environ;
 
@@ -20,6 +24,17 @@ namespace certkeeper {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+
+std::atomic<internal::PollFunction> g_poll{nullptr};
+
+int Poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
+  internal::PollFunction f = g_poll.load();
+  return f != nullptr ? f(fds, nfds, timeout_ms) : ::poll(fds, nfds, timeout_ms);
+}
+
+// Bytes kept beyond the output limit, so that the cut can be moved back to the
+// start of a multibyte character instead of splitting it.
+constexpr size_t kUtf8Slack = 3;
 
 // Resolves a program name the way execvp would, but in the parent, so that the
 // child only calls execve.
@@ -54,22 +69,46 @@ Result<std::string> ResolveProgram(const std::string& name) {
 }
 
 void AppendCapped(std::string& out, const char* data, size_t n, size_t cap, bool& truncated) {
-  if (out.size() >= cap) {
+  size_t keep = cap + kUtf8Slack;
+  if (out.size() >= keep) {
     truncated = true;
     return;
   }
-  size_t take = std::min(n, cap - out.size());
+  size_t take = std::min(n, keep - out.size());
   out.append(data, take);
-  if (take < n) truncated = true;
+  if (take < n || out.size() > cap) truncated = true;
+}
+
+// What a program printed is stored, logged and put into JSON: cut at a
+// character boundary within the limit, then made valid UTF-8.
+std::string FinishCapture(const std::string& raw, size_t cap, bool truncated) {
+  std::string out = SanitizeUtf8(truncated ? Utf8Prefix(raw, cap) : raw);
+  if (truncated) out += "\n[output truncated]";
+  return out;
+}
+
+// Kills the child's process group and reaps the child, so no error path
+// leaves a running or zombie process behind.
+void KillAndReap(pid_t pid, int* wstatus) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+  while (waitpid(pid, wstatus, 0) < 0 && errno == EINTR) {
+  }
 }
 
 std::string Tail(const std::string& s, size_t n) {
-  std::string t = s.size() > n ? "..." + s.substr(s.size() - n) : s;
+  std::string t = s.size() > n ? "..." + std::string(Utf8Suffix(s, n)) : s;
   while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
   return t;
 }
 
 }  // namespace
+
+namespace internal {
+PollFunction SetProcessPollForTesting(PollFunction poll_function) {
+  return g_poll.exchange(poll_function);
+}
+}  // namespace internal
 
 std::string ProcessResult::Describe() const {
   if (timed_out) return "timed out and was killed";
@@ -190,9 +229,7 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
     }
     auto now = SteadyClock::now();
     if (!exited && now >= deadline) {
-      kill(-pid, SIGKILL);
-      kill(pid, SIGKILL);
-      waitpid(pid, &wstatus, 0);
+      KillAndReap(pid, &wstatus);
       exited = true;
       result.timed_out = true;
       drain_deadline = now + std::chrono::milliseconds(100);
@@ -210,8 +247,19 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
     int wait_ms = static_cast<int>(std::clamp<int64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count(), 0, 50));
     if (exited) wait_ms = std::min(wait_ms, 20);
-    int pr = poll(fds, nfds, wait_ms);
-    if (pr < 0 && errno != EINTR) break;
+    int pr = Poll(fds, static_cast<nfds_t>(nfds), wait_ms);
+    if (pr < 0 && errno != EINTR) {
+      // EINTR loops with the time that is left; anything else means the
+      // outcome cannot be observed, which must not read as success.
+      int err = errno;
+      if (!exited) KillAndReap(pid, &wstatus);
+      for (int fd : {in_fd, out_fd, err_fd}) {
+        if (fd >= 0) close(fd);
+      }
+      return Status(ErrorCode::kIo, std::string("poll: ") + strerror(err))
+          .Where(spec.argv[0])
+          .Hint("the program was killed; its outcome is unknown");
+    }
     char buf[8192];
     auto pump = [&](int idx, int& fd, std::string& sink, bool& truncated) {
       if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
@@ -241,8 +289,8 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
   for (int fd : {in_fd, out_fd, err_fd}) {
     if (fd >= 0) close(fd);
   }
-  if (out_truncated) result.stdout_data += "\n[output truncated]";
-  if (err_truncated) result.stderr_data += "\n[output truncated]";
+  result.stdout_data = FinishCapture(result.stdout_data, spec.max_output, out_truncated);
+  result.stderr_data = FinishCapture(result.stderr_data, spec.max_output, err_truncated);
   if (!result.timed_out) {
     if (WIFEXITED(wstatus)) result.exit_code = WEXITSTATUS(wstatus);
     if (WIFSIGNALED(wstatus)) result.signal = WTERMSIG(wstatus);

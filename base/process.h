@@ -21,13 +21,17 @@ struct ProcessSpec {
   std::string stdin_data;
   std::string working_dir;  // empty: inherit
   std::chrono::milliseconds timeout{60000};
-  size_t max_output = 64 * 1024;  // per stream; the rest is dropped and noted
+  // Per stream; the rest is dropped and noted. The cut falls on a character
+  // boundary at or below the limit.
+  size_t max_output = 64 * 1024;
 };
 
 struct ProcessResult {
   int exit_code = -1;   // valid when the process exited
   int signal = 0;       // non-zero when killed by a signal
   bool timed_out = false;
+  // What the program printed, as valid UTF-8: every invalid sequence is
+  // replaced by U+FFFD, because it ends up in the inventory and in JSON.
   std::string stdout_data;
   std::string stderr_data;
   bool success() const { return !timed_out && signal == 0 && exit_code == 0; }
@@ -36,8 +40,9 @@ struct ProcessResult {
 };
 
 // Runs the program to completion (or until the timeout, when its whole process
-// group is killed with SIGKILL). The Result is an error only when the program
-// could not be started; a non-zero exit is reported in ProcessResult.
+// group is killed with SIGKILL). The Result is an error when the program could
+// not be started, or when waiting for it failed (the process group is then
+// killed and the child reaped); a non-zero exit is reported in ProcessResult.
 Result<ProcessResult> RunProcess(const ProcessSpec& spec);
 
 // Like RunProcess, but a non-zero exit, a signal or a timeout is an error whose

@@ -15,6 +15,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/names.h"
+#include "base/text.h"
 #include "cli/config_file.h"
 #include "cli/output.h"
 #include "lifecycle/engine.h"
@@ -114,7 +115,7 @@ class App {
       std::cerr << RenderOutcome(o) << std::flush;
     }
   }
-  void PrintJson(const json& j) { std::cout << j.dump(2) << "\n" << std::flush; }
+  void PrintJson(const json& j) { std::cout << DumpJson(j) << "\n" << std::flush; }
   Status LoadConfig();
   int ExitFor(const Status& s) {
     if (s.code() == ErrorCode::kLocked) return kExitLocked;
@@ -152,7 +153,7 @@ int App::Fail(const Status& s, int code) {
   if (g_.json) {
     PrintJson(json{{"error", ErrorJson(s)}});
   } else {
-    std::cerr << "certkeeper: error: " << s.ToUserString() << "\n";
+    std::cerr << RenderError(s) << std::flush;
   }
   return code;
 }
@@ -459,7 +460,7 @@ int App::CmdRevoke(const std::vector<std::string>& args, const po::variables_map
   if (g_.json) {
     PrintJson(json{{"name", args[0]}, {"outcome", "revoked"}, {"reason", o_.reason}});
   } else {
-    Print(args[0] + ": revoked (reason " + o_.reason + ")\n");
+    Print(EscapeForTerminal(args[0]) + ": revoked (reason " + EscapeForTerminal(o_.reason) + ")\n");
   }
   return kExitOk;
 }
@@ -493,7 +494,7 @@ int App::CmdCheck() {
   } else if (findings->empty()) {
     Print("All certificates pass the audit.\n");
   } else {
-    for (const auto& f : *findings) Print(f.certificate + ": " + f.severity + ": " + f.message + "\n");
+    for (const auto& f : *findings) Print(RenderFinding(f));
   }
   return findings->empty() ? kExitOk : kExitFailed;
 }
@@ -511,7 +512,7 @@ int App::CmdImport(const std::vector<std::string>& args) {
   if (g_.json) {
     PrintJson(json{{"imported", *names}});
   } else {
-    for (const auto& n : *names) Print("imported " + n + "\n");
+    for (const auto& n : *names) Print("imported " + EscapeForTerminal(n) + "\n");
   }
   return kExitOk;
 }

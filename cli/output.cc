@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "base/status.h"
+#include "base/text.h"
 
 namespace certkeeper::cli {
 
@@ -15,9 +16,12 @@ json TimeOrNull(const std::optional<TimePoint>& t) {
   return t ? json(FormatRfc3339(*t)) : json(nullptr);
 }
 
+// Every string a table or a line shows goes through E().
+std::string E(std::string_view s) { return EscapeForTerminal(s); }
+
 std::string Join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + E(v[i]);
   return out;
 }
 
@@ -170,14 +174,18 @@ json ErrorJson(const Status& s) {
   return j;
 }
 
+std::string DumpJson(const json& j, int indent) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
 std::string RenderList(const std::vector<lifecycle::CertificateView>& certs, TimePoint now) {
   if (certs.empty()) return "No certificates in the inventory. Add one with `certkeeper issue NAME -d DOMAIN`.\n";
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "STATUS", "EXPIRES", "LEFT", "DOMAINS", "NEXT"}};
   for (const auto& c : certs) {
     std::string next = c.next_attempt ? FormatRfc3339(*c.next_attempt) : "-";
-    if (!c.next_attempt_reason.empty()) next += " (" + c.next_attempt_reason + ")";
-    rows.push_back({c.name, c.status, c.live ? FormatRfc3339(c.live->not_after) : "-",
+    if (!c.next_attempt_reason.empty()) next += " (" + E(c.next_attempt_reason) + ")";
+    rows.push_back({E(c.name), E(c.status), c.live ? FormatRfc3339(c.live->not_after) : "-",
                     DaysLeft(c, now), Join(c.domains, ","), next});
   }
   return Table(rows);
@@ -185,39 +193,39 @@ std::string RenderList(const std::vector<lifecycle::CertificateView>& certs, Tim
 
 std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
   std::ostringstream out;
-  out << "Certificate " << c.name << "\n";
-  out << "  status:      " << c.status;
-  if (!c.status_reason.empty()) out << " (" << c.status_reason << ")";
+  out << "Certificate " << E(c.name) << "\n";
+  out << "  status:      " << E(c.status);
+  if (!c.status_reason.empty()) out << " (" << E(c.status_reason) << ")";
   out << "\n  domains:     " << Join(c.domains, ", ") << "\n";
-  out << "  key type:    " << c.key_type << "\n";
+  out << "  key type:    " << E(c.key_type) << "\n";
   out << "  challenges:  " << (c.challenges.empty() ? "(all configured)" : Join(c.challenges, ", "))
       << "\n";
   out << "  deploy:      " << (c.deploy.empty() ? "(none)" : Join(c.deploy, ", ")) << "\n";
   if (c.live) {
-    out << "  live:        version " << c.live->n << ", serial " << c.live->serial << "\n";
+    out << "  live:        version " << c.live->n << ", serial " << E(c.live->serial) << "\n";
     out << "  valid:       " << FormatRfc3339(c.live->not_before) << " .. "
         << FormatRfc3339(c.live->not_after) << " (" << DaysLeft(c, now) << " left)\n";
-    out << "  issuer:      " << c.live->issuer << "\n";
-    out << "  sha256:      " << c.live->fingerprint << "\n";
-    out << "  files:       " << c.live_directory << "/{cert,chain,fullchain,privkey}.pem\n";
+    out << "  issuer:      " << E(c.live->issuer) << "\n";
+    out << "  sha256:      " << E(c.live->fingerprint) << "\n";
+    out << "  files:       " << E(c.live_directory) << "/{cert,chain,fullchain,privkey}.pem\n";
   } else {
     out << "  live:        (no version issued yet)\n";
   }
   out << "  next renewal: "
       << (c.next_attempt ? FormatRfc3339(*c.next_attempt) : std::string("-"));
-  if (!c.next_attempt_reason.empty()) out << " (" << c.next_attempt_reason << ")";
+  if (!c.next_attempt_reason.empty()) out << " (" << E(c.next_attempt_reason) << ")";
   out << "\n";
   if (c.renewal_info) {
     const auto& r = *c.renewal_info;
     out << "  CA window:   " << FormatRfc3339(r.window_start) << " .. "
         << FormatRfc3339(r.window_end) << ", renew at " << FormatRfc3339(r.renew_at)
         << ", asked again after " << FormatRfc3339(r.next_fetch) << "\n";
-    if (!r.explanation_url.empty()) out << "  CA note:     " << r.explanation_url << "\n";
+    if (!r.explanation_url.empty()) out << "  CA note:     " << E(r.explanation_url) << "\n";
   }
   if (c.last_attempt) {
     out << "  last attempt: " << FormatRfc3339(c.last_attempt->started_at) << " "
-        << c.last_attempt->outcome;
-    if (!c.last_attempt->error_detail.empty()) out << ": " << c.last_attempt->error_detail;
+        << E(c.last_attempt->outcome);
+    if (!c.last_attempt->error_detail.empty()) out << ": " << E(c.last_attempt->error_detail);
     out << "\n";
   }
   if (!c.versions.empty()) {
@@ -225,7 +233,7 @@ std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
     std::vector<std::vector<std::string>> rows = {
         {"  N", "STATE", "SERIAL", "NOT_BEFORE", "NOT_AFTER"}};
     for (const auto& v : c.versions) {
-      rows.push_back({"  " + std::to_string(v.n), v.state, v.serial,
+      rows.push_back({"  " + std::to_string(v.n), E(v.state), E(v.serial),
                       FormatRfc3339(v.not_before), FormatRfc3339(v.not_after)});
     }
     out << Table(rows);
@@ -237,24 +245,24 @@ std::string RenderHistory(const std::vector<lifecycle::AttemptView>& attempts) {
   if (attempts.empty()) return "No attempts recorded.\n";
   std::ostringstream out;
   for (const auto& a : attempts) {
-    out << "#" << a.id << "  " << FormatRfc3339(a.started_at) << "  " << a.outcome;
-    if (!a.reason.empty()) out << "  (" << a.reason << ")";
+    out << "#" << a.id << "  " << FormatRfc3339(a.started_at) << "  " << E(a.outcome);
+    if (!a.reason.empty()) out << "  (" << E(a.reason) << ")";
     out << "\n";
     if (!a.error_detail.empty() || !a.error_type.empty()) {
       out << "    error: ";
-      if (!a.error_type.empty()) out << "[" << a.error_type << "] ";
-      out << a.error_detail << "\n";
+      if (!a.error_type.empty()) out << "[" << E(a.error_type) << "] ";
+      out << E(a.error_detail) << "\n";
     }
     if (a.retry_after) out << "    retry after: " << FormatRfc3339(*a.retry_after) << "\n";
     for (const auto& s : a.steps) {
-      out << "    - " << s.kind;
-      if (!s.challenge.empty()) out << " " << s.challenge;
-      if (!s.identifier.empty()) out << " " << s.identifier;
-      out << ": " << s.result;
-      if (!s.error.empty()) out << ": " << s.error;
+      out << "    - " << E(s.kind);
+      if (!s.challenge.empty()) out << " " << E(s.challenge);
+      if (!s.identifier.empty()) out << " " << E(s.identifier);
+      out << ": " << E(s.result);
+      if (!s.error.empty()) out << ": " << E(s.error);
       // The first line of what a solver or hook said, e.g. which file it wrote.
       std::string said = s.output.substr(0, s.output.find('\n'));
-      if (!said.empty() && said.size() <= 160) out << " (" << said << ")";
+      if (!said.empty() && said.size() <= 160) out << " (" << E(said) << ")";
       out << "\n";
     }
   }
@@ -262,24 +270,32 @@ std::string RenderHistory(const std::vector<lifecycle::AttemptView>& attempts) {
 }
 
 std::string RenderOutcome(const lifecycle::CertificateOutcome& o) {
-  std::string line = o.name + ": " + o.outcome;
+  std::string line = E(o.name) + ": " + E(o.outcome);
   if (o.version) {
-    line += " (version " + std::to_string(o.version->n) + ", serial " + o.version->serial +
+    line += " (version " + std::to_string(o.version->n) + ", serial " + E(o.version->serial) +
             ", expires " + FormatRfc3339(o.version->not_after) + ")";
   }
-  if (!o.reason.empty()) line += ": " + o.reason;
-  if (!o.error.ok()) line += "\n  error: " + o.error.ToUserString();
+  if (!o.reason.empty()) line += ": " + E(o.reason);
+  if (!o.error.ok()) line += "\n  error: " + EscapeLinesForTerminal(o.error.ToUserString());
   return line + "\n";
 }
 
 std::string RenderAccount(const lifecycle::AccountView& a) {
   std::ostringstream out;
-  out << "Account at " << a.server << "\n"
-      << "  url:      " << a.url << "\n"
-      << "  status:   " << a.status << "\n"
-      << "  contact:  " << (a.email.empty() ? "(none)" : a.email) << "\n"
-      << "  key:      " << a.key_path << " (" << a.key_type << ")\n";
+  out << "Account at " << E(a.server) << "\n"
+      << "  url:      " << E(a.url) << "\n"
+      << "  status:   " << E(a.status) << "\n"
+      << "  contact:  " << (a.email.empty() ? "(none)" : E(a.email)) << "\n"
+      << "  key:      " << E(a.key_path) << " (" << E(a.key_type) << ")\n";
   return out.str();
+}
+
+std::string RenderError(const Status& s) {
+  return "certkeeper: error: " + EscapeLinesForTerminal(s.ToUserString()) + "\n";
+}
+
+std::string RenderFinding(const lifecycle::CheckFinding& f) {
+  return E(f.certificate) + ": " + E(f.severity) + ": " + E(f.message) + "\n";
 }
 
 }  // namespace certkeeper::cli

@@ -20,11 +20,22 @@ nlohmann::json ToJson(const lifecycle::CertificateOutcome& o);
 nlohmann::json ToJson(const lifecycle::AccountView& a);
 nlohmann::json ErrorJson(const Status& s);
 
+// The text of a --json document. A string that is not valid UTF-8 (an
+// inventory row written before output was sanitized at capture) is written with
+// U+FFFD in its place: one bad row must not make the whole document fail.
+std::string DumpJson(const nlohmann::json& j, int indent = 2);
+
+// Human-readable output escapes every string that came from outside (CA
+// problem details, hook output, certificate subjects, URLs) with
+// EscapeForTerminal (base/text.h), on a terminal or not: logs and files read
+// later on a terminal are as dangerous. --json carries the raw strings.
 std::string RenderList(const std::vector<lifecycle::CertificateView>& certs, TimePoint now);
 std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now);
 std::string RenderHistory(const std::vector<lifecycle::AttemptView>& attempts);
 std::string RenderOutcome(const lifecycle::CertificateOutcome& o);
 std::string RenderAccount(const lifecycle::AccountView& a);
+std::string RenderError(const Status& s);  // "certkeeper: error: ...\n"
+std::string RenderFinding(const lifecycle::CheckFinding& f);
 
 }  // namespace certkeeper::cli
 

@@ -1,6 +1,7 @@
 #include "hooks/deploy_target.h"
 
 #include "base/log.h"
+#include "base/text.h"
 #include "hooks/command_target.h"
 #include "hooks/files_target.h"
 #include "hooks/ssh_target.h"
@@ -52,8 +53,10 @@ Status RecordStep(DeployContext& context, std::string target, std::string kind,
       .kind = std::move(kind),
       .description = std::move(description),
       .ok = status.ok(),
-      .error = status.ok() ? std::string() : status.ToString(),
-      .output = std::move(output),
+      // Steps are stored and printed as JSON, which holds UTF-8 only; a
+      // target's output and messages are whatever its programs printed.
+      .error = status.ok() ? std::string() : SanitizeUtf8(status.ToString()),
+      .output = SanitizeUtf8(output),
       .elapsed = elapsed,
   });
   return status;
@@ -72,7 +75,7 @@ Status RunRecorded(DeployContext& context, const std::string& target, std::strin
   Status status;
   if (!run->success()) {
     std::string tail = run->stderr_data;
-    if (tail.size() > 2000) tail = "..." + tail.substr(tail.size() - 2000);
+    if (tail.size() > 2000) tail = "..." + std::string(Utf8Suffix(tail, 2000));
     while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
     status = Status(run->timed_out ? ErrorCode::kDeadlineExceeded : ErrorCode::kIo,
                     spec.argv.front() + ": " + run->Describe() +

@@ -1,11 +1,105 @@
 // The ACME account: one key per CA under STATE/accounts/<ca-id>/, the account
 // URL in the inventory, so that a run with a stored account sends no account
 // request at all (RFC 8555 §7.3: the kid is all a request needs).
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "lifecycle/engine_impl.h"
 
 namespace certkeeper::lifecycle {
+
+namespace {
+
+// A rollover writes the new key here before it asks the CA, and the file stays
+// until the CA's answer is known: a lost answer to a keyChange the CA applied
+// must not leave the account bound to a key that no longer exists.
+std::string PendingKeyPath(const std::string& key_path) { return key_path + ".new"; }
+
+// RFC 8555 §7.3.5: a problem document with a 4xx status means the CA refused
+// the change; without one (transport error, timeout, 5xx, garbage) the CA may
+// have applied it.
+bool DefinitelyRefused(const Status& s) {
+  const Problem* p = s.problem();
+  return p != nullptr && p->status >= 400 && p->status < 500;
+}
+
+// Makes the pending key the account key: the replaced key is kept beside it as
+// account.key.old, then the pending file (already 0600 and synced) is renamed
+// over account.key and the directory synced, so a crash leaves one of the two.
+Status PromotePendingKey(const std::string& key_path) {
+  std::string pending = PendingKeyPath(key_path);
+  CK_ASSIGN_OR_RETURN(std::string old_pem, fs::ReadFile(key_path));
+  CK_RETURN_IF_ERROR(fs::WritePrivateFile(key_path + ".old", old_pem));
+  if (rename(pending.c_str(), key_path.c_str()) != 0) {
+    return Status(ErrorCode::kIo, std::string("promote the new account key: ") +
+                                      strerror(errno))
+        .Where(pending);
+  }
+  return fs::SyncDir(fs::DirName(key_path));
+}
+
+struct SettledKey {
+  PrivateKey key;
+  std::string event_kind;
+  std::string event_message;
+};
+
+// A rollover whose outcome is unknown left the pending key behind: asks the CA
+// which of the two keys the account is bound to (RFC 8555 §7.3.1), keeps that
+// one and drops the other. Anything but a clear answer is an error and keeps
+// both files, so the next run asks again.
+Result<SettledKey> SettlePendingRollover(acme::Client& client, const store::Account& account,
+                                         PrivateKey current) {
+  std::string pending = PendingKeyPath(account.key_path);
+  const std::string what = "settle an unfinished account key rollover";
+  CK_RETURN_IF_ERROR(fs::CheckPrivateFileMode(pending).Annotate(what));
+  CK_ASSIGN_OR_RETURN(std::string pem, fs::ReadFile(pending));
+  auto new_key = PrivateKey::FromPem(pem);
+  if (!new_key.ok()) {
+    return new_key.status().Annotate(what).Where(pending).Hint(
+        "the file must hold the PEM private key written by `certkeeper account rollover`");
+  }
+  const std::string hint =
+      "the CA may have switched the account to " + pending +
+      "; both keys are kept until the CA says which one it accepts";
+  Result<std::string> with_new = client.FindAccountUrl(*new_key);
+  if (with_new.ok()) {
+    if (*with_new != account.account_url) {
+      return Status(ErrorCode::kProtocol, what + ": the new key belongs to account " +
+                                              *with_new + ", not " + account.account_url)
+          .Where(pending)
+          .Hint(hint);
+    }
+    CK_RETURN_IF_ERROR(PromotePendingKey(account.key_path).Annotate(what));
+    log::Info("account key rollover confirmed by the CA",
+              {{"account", account.account_url}, {"previous_key", account.key_path + ".old"}});
+    return SettledKey{std::move(*new_key), "account-key-rollover",
+                      "account " + account.account_url +
+                          ": new key (the CA's answer to keyChange had been lost)"};
+  }
+  if (with_new.status().code() != ErrorCode::kNotFound) {
+    return with_new.status().Annotate(what + ": ask the CA about the new key").Hint(hint);
+  }
+  Result<std::string> with_old = client.FindAccountUrl(current);
+  if (!with_old.ok() || *with_old != account.account_url) {
+    Status s = with_old.ok() ? Status(ErrorCode::kProtocol, "the old key belongs to account " +
+                                                                *with_old)
+                             : with_old.status();
+    return s.Annotate(what + ": ask the CA about the old key").Hint(hint);
+  }
+  CK_RETURN_IF_ERROR(fs::RemoveAll(pending).Annotate(what));
+  log::Info("account key rollover did not happen; the old key stays",
+            {{"account", account.account_url}, {"removed", pending}});
+  return SettledKey{std::move(current), "account-key-rollover-abandoned",
+                    "account " + account.account_url +
+                        ": the CA kept the old key; the unused new key was removed"};
+}
+
+}  // namespace
 
 std::map<std::string, int64_t> EngineImpl::RequestCounts() {
   std::lock_guard<std::mutex> lock(client_mu_);
@@ -56,6 +150,12 @@ Result<acme::Client*> EngineImpl::AccountClient() {
   // A key without its file is unusable: never trust the row alone.
   if (stored.ok() && fs::Exists(stored->key_path)) {
     CK_ASSIGN_OR_RETURN(PrivateKey key, LoadOrCreateAccountKey(stored->key_path));
+    if (fs::Exists(PendingKeyPath(stored->key_path))) {
+      CK_ASSIGN_OR_RETURN(SettledKey settled,
+                          SettlePendingRollover(*client, *stored, std::move(key)));
+      Event("", settled.event_kind, settled.event_message);
+      key = std::move(settled.key);
+    }
     client->SetAccountKey(key, stored->account_url);
     account_ready_ = true;
     return client;
@@ -66,6 +166,12 @@ Result<acme::Client*> EngineImpl::AccountClient() {
   client->SetAccountKey(key, "");
   CK_ASSIGN_OR_RETURN(acme::Directory dir, client->GetDirectory());
   acme::NewAccountRequest request;
+  // The contact goes into a JSON payload, which holds UTF-8 only (RFC 8259
+  // §8.1); --email can carry any bytes.
+  if (!IsValidUtf8(config_.acme.email)) {
+    return Status(ErrorCode::kInvalidArgument, "the account email address is not valid UTF-8")
+        .Hint("check --email or email in [acme]");
+  }
   if (!config_.acme.email.empty()) request.contact.push_back("mailto:" + config_.acme.email);
   request.terms_of_service_agreed = config_.acme.agree_tos;
   if (!dir.meta.terms_of_service.empty() && !config_.acme.agree_tos) {
@@ -139,18 +245,23 @@ Result<AccountView> EngineImpl::RolloverAccountKey() {
   CK_ASSIGN_OR_RETURN(std::string pem, new_key.ToPem());
   // The new key is on disk before the CA knows it, so a crash in between
   // leaves both keys available; the path switches only after the CA agreed.
-  std::string new_path = a.key_path + ".new";
+  std::string new_path = PendingKeyPath(a.key_path);
   CK_RETURN_IF_ERROR(fs::WritePrivateFile(new_path, pem));
   Status s = client->RolloverKey(new_key);
   if (!s.ok()) {
-    (void)fs::RemoveAll(new_path);
+    if (!DefinitelyRefused(s)) {
+      log::Warn("account key rollover outcome unknown; keeping the new key",
+                {{"account", a.account_url}, {"new_key", new_path}});
+      return s.Annotate("account key rollover")
+          .Hint("the CA's answer was lost, so it may have switched the account to " +
+                new_path + "; the next command that uses the account asks the CA which key "
+                "it accepts and keeps that one");
+    }
+    CK_RETURN_IF_ERROR(fs::RemoveAll(new_path).Annotate("remove the refused new account key"));
     return s.Annotate("account key rollover");
   }
   std::string old_path = a.key_path + ".old";
-  CK_ASSIGN_OR_RETURN(std::string old_pem, fs::ReadFile(a.key_path));
-  CK_RETURN_IF_ERROR(fs::WritePrivateFile(old_path, old_pem));
-  CK_RETURN_IF_ERROR(fs::WritePrivateFile(a.key_path, pem));
-  (void)fs::RemoveAll(new_path);
+  CK_RETURN_IF_ERROR(PromotePendingKey(a.key_path).Annotate("account key rollover"));
   Event("", "account-key-rollover", "account " + a.account_url + ": new key");
   log::Info("account key rolled over", {{"account", a.account_url}, {"previous_key", old_path}});
   AccountView v = MakeAccountView(a);

@@ -207,6 +207,39 @@ TEST_F(CliIssueTest, AccountShowRolloverAndIssueWithTheNewKey) {
   ExpectValidLiveCertificate("afterroll", {"afterroll.example.com"});
 }
 
+// What a rollover whose keyChange answer was lost leaves on disk: the old key
+// as account.key, the new one as account.key.new. The next command asks Pebble
+// (onlyReturnExisting) which key it accepts and keeps that one.
+TEST_F(CliIssueTest, UnfinishedRolloverIsSettledWithTheCa) {
+  CommandResult reg = Run({"--json", "account", "register"});
+  ASSERT_EQ(reg.exit_code, 0) << reg.err;
+  std::string key_path = json::parse(reg.out)["key_path"];
+  std::string pending = key_path + ".new";
+  auto first_key = fs::ReadFile(key_path);
+  ASSERT_TRUE(first_key.ok());
+
+  // The CA switched, the answer was lost.
+  ASSERT_EQ(Run({"account", "rollover"}).exit_code, 0);
+  auto second_key = fs::ReadFile(key_path);
+  ASSERT_TRUE(second_key.ok());
+  ASSERT_TRUE(fs::WritePrivateFile(pending, *second_key).ok());
+  ASSERT_TRUE(fs::WritePrivateFile(key_path, *first_key).ok());
+  CommandResult shown = Run({"--json", "account", "show"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(*fs::ReadFile(key_path), *second_key);
+  EXPECT_FALSE(fs::Exists(pending));
+
+  // The request never reached the CA: the new key is unknown there.
+  auto unused = PrivateKey::Generate(KeyType::kEc256);
+  ASSERT_TRUE(unused.ok());
+  ASSERT_TRUE(fs::WritePrivateFile(pending, *unused->ToPem()).ok());
+  shown = Run({"--json", "account", "show"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(*fs::ReadFile(key_path), *second_key);
+  EXPECT_FALSE(fs::Exists(pending));
+  ASSERT_EQ(Run({"issue", "settled", "-d", "settled.example.com"}).exit_code, 0);
+}
+
 TEST_F(CliIssueTest, DeactivatedAccountIsReported) {
   ASSERT_EQ(Run({"account", "register"}).exit_code, 0);
   json deactivated = RunJson({"account", "deactivate"});
