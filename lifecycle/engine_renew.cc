@@ -315,6 +315,12 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
          {store::CertificateScope(spec.name), store::AccountScope(account_url)}) {
       auto limit = ca_limits.find(scope);
       if (limit != ca_limits.end() && limit->second.until > now) {
+        if (limit->second.until > now + acme::kMaxRetryAfter && !options.dry_run) {
+          store::CaLimit bounded = limit->second;
+          bounded.until = now + acme::kMaxRetryAfter;
+          Status s = inventory_->SetCaLimit(bounded);
+          if (!s.ok()) log::Warn("cannot record CA limit", {{"error", s.ToString()}});
+        }
         return ca_wait(limit->second.until, " (" + limit->second.reason + ")");
       }
     }
