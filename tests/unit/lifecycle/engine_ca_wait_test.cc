@@ -11,6 +11,7 @@
 
 #include "base/fs.h"
 #include "lifecycle/engine.h"
+#include "store/sqlite_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
 
@@ -126,6 +127,31 @@ TEST_F(EngineCaWaitTest, RateLimitPastExpiryIsAFailureThatSaysSoEveryRun) {
   ASSERT_TRUE(history.ok()) << history.status().ToString();
   ASSERT_FALSE(history->empty());
   EXPECT_EQ(history->front().outcome, "failed");
+}
+
+// An inventory written before Retry-After was bounded may hold a wait a year
+// out: the next run cuts it to a week once (so it ends), and a certificate
+// with plenty of life left is deferred, not failed.
+TEST_F(EngineCaWaitTest, YearLongStoredWaitIsCutToAWeekOnce) {
+  ImportCertificate(60 * kDay);
+  engine_.reset();
+  {
+    auto inventory = store::SqliteInventory::Open(config_.state_dir + "/certkeeper.db");
+    ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
+    store::Schedule sched;
+    sched.ca_retry_after = now_ + 365 * kDay;
+    ASSERT_TRUE((*inventory)->SetSchedule("web", sched).ok());
+  }
+  CertificateOutcome first = NextRun(/*force=*/true);
+  EXPECT_EQ(first.outcome, "deferred") << first.error.ToString();
+  EXPECT_NE(first.reason.find(FormatRfc3339(now_ + 7 * kDay)), std::string::npos)
+      << first.reason;
+  clock_->Advance(kDay);
+  CertificateOutcome next = NextRun(/*force=*/true);
+  EXPECT_EQ(next.outcome, "deferred") << next.error.ToString();
+  EXPECT_NE(next.reason.find(FormatRfc3339(now_ + 7 * kDay)), std::string::npos)
+      << next.reason;
+  EXPECT_EQ(ca_->CountPath("/new-order"), 0);
 }
 
 TEST_F(EngineCaWaitTest, ShortRateLimitWellBeforeExpiryIsADeferral) {
