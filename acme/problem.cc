@@ -162,7 +162,8 @@ Result<Problem> ParseProblemAt(const json& doc, int http_status) {
 }  // namespace
 
 Result<Problem> ParseProblem(const json& doc, int http_status) {
-  // Depth and count first, iteratively bounded, before the recursive parse.
+  // Depth and count first, by a walk that stops at kMaxSubproblemDepth, so the
+  // parse below (one recursion per level) never meets a deeper document.
   if (doc.is_object()) {
     size_t count = 0;
     CK_RETURN_IF_ERROR(CheckSubproblems(doc, 0, count));
