@@ -41,6 +41,34 @@ Result<RevocationReason> ParseRevocationReason(std::string_view name) {
             "cessationOfOperation, privilegeWithdrawn");
 }
 
+Status CheckDirectoryUrl(std::string_view url, bool allow_insecure_http) {
+  const std::string scheme = UrlScheme(url);
+  const std::string_view rest = url.substr(std::min(url.size(), scheme.size() + 3));
+  const bool has_host = !scheme.empty() && url.substr(scheme.size(), 3) == "://" &&
+                        !rest.empty() && rest.front() != '/';
+  if (scheme == "https" && has_host) return Status::Ok();
+  if (scheme == "http" && has_host) {
+    if (allow_insecure_http) return Status::Ok();
+    return Status(ErrorCode::kInvalidArgument,
+                  "the ACME directory URL uses plain http://: requests, nonces and "
+                  "certificates would travel unprotected (RFC 8555 §6.1 requires HTTPS)")
+        .Where(std::string(url))
+        .Hint("use the CA's https:// URL; for a test CA only, set acme.allow_insecure_http "
+              "= true or pass --allow-insecure-http");
+  }
+  return Status(ErrorCode::kInvalidArgument, "the ACME directory URL must be an https:// URL")
+      .Where(std::string(url))
+      .Hint("pass the full directory URL, e.g. https://acme.example/directory");
+}
+
+Status CheckRequestTimeout(std::chrono::milliseconds timeout) {
+  if (timeout.count() > 0 && timeout <= kMaxRequestTimeout) return Status::Ok();
+  return Status(ErrorCode::kInvalidArgument,
+                "the ACME request timeout must be more than 0 and at most 10 minutes, not " +
+                    std::to_string(timeout.count()) + " ms")
+      .Hint("set acme.timeout to a duration like \"30s\"");
+}
+
 Client::Client(ClientOptions options, std::shared_ptr<HttpClient> http, std::string scheme)
     : options_(std::move(options)),
       clock_(options_.clock != nullptr ? options_.clock : RealClock()),
@@ -51,12 +79,12 @@ Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options,
                                                std::shared_ptr<HttpClient> http) {
-  std::string scheme = UrlScheme(options.directory_url);
-  if (scheme != "https" && scheme != "http") {
-    return Status(ErrorCode::kInvalidArgument, "the ACME directory URL must be http(s)")
-        .Where(options.directory_url)
-        .Hint("pass the full directory URL, e.g. https://acme.example/directory");
+  CK_RETURN_IF_ERROR(CheckDirectoryUrl(options.directory_url, options.allow_insecure_http));
+  CK_RETURN_IF_ERROR(CheckRequestTimeout(options.timeout));
+  if (options.connect_timeout.count() <= 0 || options.connect_timeout > kMaxRequestTimeout) {
+    return Status(ErrorCode::kInvalidArgument, "invalid ACME client connect timeout");
   }
+  std::string scheme = UrlScheme(options.directory_url);
   if (options.max_bad_nonce_retries < 0 || options.poll_initial.count() <= 0 ||
       options.poll_max < options.poll_initial) {
     return Status(ErrorCode::kInvalidArgument, "invalid ACME client retry/poll options");

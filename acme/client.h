@@ -43,7 +43,21 @@ struct ClientOptions {
   // Adaptive polling: first re-check after poll_initial, doubling up to poll_max.
   std::chrono::milliseconds poll_initial{2};
   std::chrono::milliseconds poll_max{1000};
+  // Plain http:// directory URLs are refused unless this is set: only for a
+  // test CA on a trusted network (RFC 8555 §6.1 requires HTTPS).
+  bool allow_insecure_http = false;
 };
+
+// The longest per-request timeout accepted: a request that needs longer is a
+// CA that is down, and a larger value (or zero, which libcurl reads as "no
+// timeout") would let one hung connection stall a whole `renew --all`.
+inline constexpr std::chrono::milliseconds kMaxRequestTimeout = std::chrono::minutes(10);
+
+// kInvalidArgument naming the URL unless `url` is an absolute https:// URL with
+// a host, or an http:// one and `allow_insecure_http` is set.
+Status CheckDirectoryUrl(std::string_view url, bool allow_insecure_http);
+// kInvalidArgument unless 0 < timeout <= kMaxRequestTimeout.
+Status CheckRequestTimeout(std::chrono::milliseconds timeout);
 
 struct NewAccountRequest {
   std::vector<std::string> contact{};  // "mailto:ops@example.com"

@@ -1,10 +1,10 @@
 #include "acme/problem.h"
 
-#include <time.h>
+#include "acme/internal/json_fields.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -37,7 +37,28 @@ int MonthIndex(std::string_view name) {
   return -1;
 }
 
-std::optional<TimePoint> ParseHttpDate(std::string_view value) {
+bool IsLeapYear(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int64_t year, int month0) {
+  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month0 == 1 && IsLeapYear(year) ? 29 : kDays[static_cast<size_t>(month0)];
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil); exact in int64_t for every year this parser accepts.
+int64_t DaysFromCivil(int64_t y, int m /*1..12*/, int d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// An HTTP-date (RFC 9110 §5.6.7) as seconds since the Unix epoch. Computed
+// without time_t or time_point, so year 9999 cannot overflow anything.
+std::optional<int64_t> ParseHttpDate(std::string_view value) {
+  if (value.size() > 64) return std::nullopt;
   std::string text(value);
   char weekday[16] = {0};
   char month[4] = {0};
@@ -55,40 +76,63 @@ std::optional<TimePoint> ParseHttpDate(std::string_view value) {
   if (!parsed &&
       std::sscanf(text.c_str(), "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d %3s%n", weekday,
                   &day, month, &year, &hour, &minute, &second, zone, &consumed) == 8 &&
-      consumed == static_cast<int>(text.size())) {
+      consumed == static_cast<int>(text.size()) && year >= 0) {
     // RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is in the past.
     year += year < 70 ? 2000 : 1900;
     parsed = true;
   }
   // asctime: "Sun Nov  6 08:49:37 1994"
   if (!parsed &&
-      std::sscanf(text.c_str(), "%3s %3s %d %2d:%2d:%2d %4d%n", weekday, month, &day,
+      std::sscanf(text.c_str(), "%3s %3s %2d %2d:%2d:%2d %4d%n", weekday, month, &day,
                   &hour, &minute, &second, &year, &consumed) == 7 &&
       consumed == static_cast<int>(text.size())) {
     std::strcpy(zone, "GMT");
     parsed = true;
   }
   if (!parsed || std::string_view(zone) != "GMT") return std::nullopt;
-  int mon = MonthIndex(month);
-  if (mon < 0 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60 ||
-      year < 1970) {
+  const int mon = MonthIndex(month);
+  if (mon < 0 || year < 1900 || year > 9999 || day < 1 || day > DaysInMonth(year, mon) ||
+      hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) {
     return std::nullopt;
   }
-  struct tm tm {};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  time_t t = timegm(&tm);
-  if (t == static_cast<time_t>(-1)) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(t);
+  return DaysFromCivil(year, mon + 1, day) * 86400 + hour * 3600 + minute * 60 + second;
 }
 
-}  // namespace
+// Delay-seconds (RFC 9110 §10.2.3: 1*DIGIT), saturating at `limit` instead of
+// overflowing, whatever the number of digits.
+std::optional<int64_t> ParseDelaySeconds(std::string_view value, int64_t limit) {
+  int64_t seconds = 0;
+  for (char c : value) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    if (seconds < limit) seconds = seconds * 10 + (c - '0');
+  }
+  return std::min(seconds, limit);
+}
 
-Result<Problem> ParseProblem(const json& doc, int http_status) {
+Status CheckSubproblems(const json& doc, int depth, size_t& count) {
+  auto it = doc.find("subproblems");
+  if (it == doc.end() || it->is_null()) return Status::Ok();
+  if (!it->is_array()) return BadMember("subproblems");
+  if (it->empty()) return Status::Ok();
+  if (depth >= kMaxSubproblemDepth) {
+    return Status(ErrorCode::kProtocol,
+                  "malformed problem document: subproblems nested deeper than " +
+                      std::to_string(kMaxSubproblemDepth) + " levels");
+  }
+  count += it->size();
+  if (count > kMaxSubproblems) {
+    return Status(ErrorCode::kProtocol, "malformed problem document: more than " +
+                                            std::to_string(kMaxSubproblems) +
+                                            " subproblems");
+  }
+  for (const json& sub : *it) {
+    if (!sub.is_object()) continue;  // reported by ParseProblemAt
+    CK_RETURN_IF_ERROR(CheckSubproblems(sub, depth + 1, count));
+  }
+  return Status::Ok();
+}
+
+Result<Problem> ParseProblemAt(const json& doc, int http_status) {
   if (!doc.is_object()) {
     return Status(ErrorCode::kProtocol, "malformed problem document: not a JSON object");
   }
@@ -107,12 +151,24 @@ Result<Problem> ParseProblem(const json& doc, int http_status) {
   if (auto it = doc.find("subproblems"); it != doc.end() && !it->is_null()) {
     if (!it->is_array()) return BadMember("subproblems");
     for (const json& sub : *it) {
-      CK_ASSIGN_OR_RETURN(Problem p, ParseProblem(sub, 0));
+      CK_ASSIGN_OR_RETURN(Problem p, ParseProblemAt(sub, 0));
       if (p.status == 0) p.status = problem.status;
       problem.subproblems.push_back(std::move(p));
     }
   }
   return problem;
+}
+
+}  // namespace
+
+Result<Problem> ParseProblem(const json& doc, int http_status) {
+  // Depth and count first, by a walk that stops at kMaxSubproblemDepth, so the
+  // parse below (one recursion per level) never meets a deeper document.
+  if (doc.is_object()) {
+    size_t count = 0;
+    CK_RETURN_IF_ERROR(CheckSubproblems(doc, 0, count));
+  }
+  return ParseProblemAt(doc, http_status);
 }
 
 std::optional<TimePoint> ParseRetryAfter(std::string_view value, TimePoint now) {
@@ -123,27 +179,33 @@ std::optional<TimePoint> ParseRetryAfter(std::string_view value, TimePoint now) 
     value.remove_suffix(1);
   }
   if (value.empty()) return std::nullopt;
+  constexpr int64_t kMaxSeconds =
+      std::chrono::duration_cast<std::chrono::seconds>(kMaxRetryAfter).count();
   if (std::isdigit(static_cast<unsigned char>(value.front()))) {
-    int64_t seconds = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
-    // A year is far beyond any sensible wait; clamp rather than overflow.
-    constexpr int64_t kMaxSeconds = 366LL * 24 * 3600;
-    if (seconds > kMaxSeconds) seconds = kMaxSeconds;
-    return now + std::chrono::seconds(seconds);
+    auto seconds = ParseDelaySeconds(value, kMaxSeconds);
+    if (!seconds) return std::nullopt;
+    return now + std::chrono::seconds(*seconds);
   }
-  return ParseHttpDate(value);
+  auto at = ParseHttpDate(value);
+  if (!at) return std::nullopt;
+  const int64_t now_s = ToUnixSeconds(now);
+  if (*at <= now_s) return now;
+  if (*at - now_s >= kMaxSeconds) return now + kMaxRetryAfter;
+  return now + std::chrono::seconds(*at - now_s);
 }
 
 Status ErrorResponseStatus(std::string_view operation, const std::string& url,
                            const HttpResponse& response, TimePoint now) {
   std::optional<Problem> problem;
+  std::string malformed;  // why a JSON body is not a usable problem document
   std::string content_type = response.headers.Get("Content-Type").value_or("");
   if (IsJsonContentType(content_type)) {
-    json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_discarded()) {
-      auto parsed = ParseProblem(doc, response.status);
-      if (parsed.ok()) problem = std::move(*parsed);
+    auto doc = internal::ParseJsonText(response.body);
+    auto parsed = doc.ok() ? ParseProblem(*doc, response.status) : Result<Problem>(doc.status());
+    if (parsed.ok()) {
+      problem = std::move(*parsed);
+    } else {
+      malformed = parsed.status().message();
     }
   }
   std::optional<TimePoint> retry_after;
@@ -165,6 +227,8 @@ Status ErrorResponseStatus(std::string_view operation, const std::string& url,
   if (problem) {
     message += ": " + problem->ShortType();
     if (!problem->detail.empty()) message += ": " + problem->detail;
+  } else if (!malformed.empty()) {
+    message += " with an unusable problem document: " + malformed;
   } else {
     message += " without a problem document (Content-Type \"" + content_type + "\")";
   }

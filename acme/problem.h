@@ -15,13 +15,36 @@
 
 namespace certkeeper::acme {
 
+// RFC 8555 §6.7.1 defines one level of subproblems (one per identifier). A CA
+// document nested deeper, or listing more, than this is refused: each level is
+// a recursion, and a ~450 KB document of 25,000 levels would exhaust the stack.
+inline constexpr int kMaxSubproblemDepth = 4;
+// Counted over all levels; an order holds at most a few hundred identifiers.
+inline constexpr size_t kMaxSubproblems = 1000;
+
 // Parses a problem document. Missing members stay empty; `status` falls back to
 // http_status. Subproblems (RFC 8555 §6.7.1) keep their identifier value.
-// Fails with kProtocol when `doc` is not an object or a member has the wrong type.
+// Fails with kProtocol when `doc` is not an object, a member has the wrong type,
+// subproblems nest deeper than kMaxSubproblemDepth or number more than
+// kMaxSubproblems.
 Result<Problem> ParseProblem(const nlohmann::json& doc, int http_status);
 
-// Retry-After (RFC 9110 §10.2.3): delta-seconds or an HTTP-date (IMF-fixdate,
-// plus the obsolete RFC 850 and asctime forms). nullopt when malformed.
+// The longest wait a CA can impose with one Retry-After. Let's Encrypt's
+// longest limits are weekly; a longer wait is shortened to this, so a CA (or a
+// proxy in front of it) can never stop renewals for longer than a week with a
+// single answer. The lifecycle layer bounds it further by the certificate's
+// remaining life.
+inline constexpr Duration kMaxRetryAfter = std::chrono::hours(24 * 7);
+
+// Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. All three date
+// forms are accepted, as RFC 9110 §5.6.7 requires of recipients: IMF-fixdate
+// ("Sun, 06 Nov 1994 08:49:37 GMT"), the obsolete RFC 850 form
+// ("Sunday, 06-Nov-94 08:49:37 GMT") and asctime ("Sun Nov  6 08:49:37 1994"),
+// with years 1900..9999 and calendar-valid days.
+// The result lies in [now, now + kMaxRetryAfter] for every input: a date in the
+// past means now, a longer wait (any number of digits, any year up to 9999) is
+// shortened; nothing overflows. nullopt when malformed (negative, fractional,
+// empty, an unknown zone or month, trailing text).
 std::optional<TimePoint> ParseRetryAfter(std::string_view value, TimePoint now);
 
 // Builds the Status for an error response to `operation` at `url`:

@@ -166,6 +166,8 @@ Result<Duration> ParseDuration(std::string_view text) {
   } else {
     return bad();
   }
+  // The nanosecond Duration ends after ~292 years; "100000000d" must not wrap.
+  if (seconds > int64_t{100} * 366 * 86400) return bad();
   return std::chrono::duration_cast<Duration>(std::chrono::seconds(seconds));
 }
 

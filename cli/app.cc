@@ -12,6 +12,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include "acme/client.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/names.h"
@@ -58,6 +59,7 @@ struct Globals {
   std::string ca_bundle;
   std::string email;
   bool agree_tos = false;
+  bool allow_insecure_http = false;
   bool json = false;
   bool verbose = false;
   bool quiet = false;
@@ -75,6 +77,8 @@ po::options_description GlobalOptions(Globals& g) {
       ("ca-bundle", po::value(&g.ca_bundle), "extra PEM trust anchors for the ACME server's TLS")
       ("email", po::value(&g.email), "account contact address (overrides the config)")
       ("agree-tos", po::bool_switch(&g.agree_tos), "agree to the CA's terms of service")
+      ("allow-insecure-http", po::bool_switch(&g.allow_insecure_http),
+       "accept a plain http:// ACME directory URL (test CAs only)")
       ("json", po::bool_switch(&g.json), "machine-readable output on stdout")
       ("verbose,v", po::bool_switch(&g.verbose), "log every request and step")
       ("quiet,q", po::bool_switch(&g.quiet), "log only warnings and errors")
@@ -181,6 +185,12 @@ Status App::LoadConfig() {
   if (!g_.ca_bundle.empty()) config_.acme.ca_bundle = g_.ca_bundle;
   if (!g_.email.empty()) config_.acme.email = g_.email;
   if (g_.agree_tos) config_.acme.agree_tos = true;
+  if (g_.allow_insecure_http) config_.acme.allow_insecure_http = true;
+  // The merged settings: a --server URL is checked like the file's.
+  if (!config_.acme.server.empty()) {
+    CK_RETURN_IF_ERROR(acme::CheckDirectoryUrl(config_.acme.server,
+                                               config_.acme.allow_insecure_http));
+  }
   if (!config_.acme.ca_bundle.empty() && !fs::Exists(config_.acme.ca_bundle)) {
     return Status(ErrorCode::kInvalidArgument, "CA bundle file does not exist")
         .Where(config_.acme.ca_bundle)

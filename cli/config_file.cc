@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include "acme/client.h"
 #include "base/fs.h"
 #include "base/names.h"
 
@@ -82,7 +83,13 @@ class TableReader {
     const toml::node* n = Take(key);
     if (!n) return Status::Ok();
     if (n->is_integer()) {
-      out = std::chrono::seconds(*n->value<int64_t>());
+      // Beyond ~292 years the nanosecond Duration would overflow.
+      constexpr int64_t kMaxSeconds = int64_t{100} * 366 * 86400;
+      int64_t seconds = *n->value<int64_t>();
+      if (seconds < -kMaxSeconds || seconds > kMaxSeconds) {
+        return Error(*n, key, "is out of range");
+      }
+      out = std::chrono::seconds(seconds);
       return Status::Ok();
     }
     if (!n->is_string()) return Error(*n, key, "must be a duration like \"120s\"");
@@ -272,6 +279,40 @@ Status ParseDeploy(const toml::table& table, const std::string& source, size_t i
   return hooks::Validate(out).Annotate(source);
 }
 
+// [acme]. The server URL and the timeout are checked here too, so that a
+// mistake names its line (the engine checks the merged settings again).
+Status ParseAcme(const toml::table& table, const std::string& source,
+                 lifecycle::AcmeSettings& out) {
+  TableReader a(table, "acme", source);
+  CK_RETURN_IF_ERROR(a.String("server", out.server));
+  CK_RETURN_IF_ERROR(a.String("ca_bundle", out.ca_bundle));
+  CK_RETURN_IF_ERROR(a.String("issuer_roots", out.issuer_roots));
+  CK_RETURN_IF_ERROR(a.String("email", out.email));
+  CK_RETURN_IF_ERROR(a.Bool("agree_tos", out.agree_tos));
+  CK_RETURN_IF_ERROR(a.Bool("allow_insecure_http", out.allow_insecure_http));
+  Duration timeout = out.timeout;
+  CK_RETURN_IF_ERROR(a.DurationValue("timeout", timeout));
+  if (const toml::node* n = table.get("timeout")) {
+    // Zero would mean "no timeout" to libcurl: one hung connection would stall
+    // every certificate after it.
+    if (timeout <= Duration::zero() || timeout > acme::kMaxRequestTimeout) {
+      return a.Error(*n, "timeout", "must be more than 0 and at most 10 minutes");
+    }
+  }
+  out.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  if (const toml::node* n = table.get("server"); n && !out.server.empty()) {
+    Status url = acme::CheckDirectoryUrl(out.server, out.allow_insecure_http);
+    if (!url.ok()) {
+      return a.Error(*n, "server", url.message())
+          .Hint(out.server.rfind("http://", 0) == 0
+                    ? "use the CA's https:// URL; for a test CA only, set "
+                      "allow_insecure_http = true in [acme]"
+                    : url.hint());
+    }
+  }
+  return a.Finish();
+}
+
 }  // namespace
 
 Result<lifecycle::Config> ParseConfig(std::string_view text, const std::string& source) {
@@ -293,15 +334,7 @@ Result<lifecycle::Config> ParseConfig(std::string_view text, const std::string& 
   CK_RETURN_IF_ERROR(r.Table("acme", acme));
   if (acme) {
     TableReader a(*acme, "acme", source);
-    CK_RETURN_IF_ERROR(a.String("server", config.acme.server));
-    CK_RETURN_IF_ERROR(a.String("ca_bundle", config.acme.ca_bundle));
-    CK_RETURN_IF_ERROR(a.String("issuer_roots", config.acme.issuer_roots));
-    CK_RETURN_IF_ERROR(a.String("email", config.acme.email));
-    CK_RETURN_IF_ERROR(a.Bool("agree_tos", config.acme.agree_tos));
-    Duration timeout = config.acme.timeout;
-    CK_RETURN_IF_ERROR(a.DurationValue("timeout", timeout));
-    config.acme.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-    CK_RETURN_IF_ERROR(a.Finish());
+    CK_RETURN_IF_ERROR(ParseAcme(*acme, source, config.acme));
   }
 
   const toml::table* solvers = nullptr;

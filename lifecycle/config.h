@@ -24,7 +24,10 @@ struct AcmeSettings {
   std::string issuer_roots;
   std::string email;      // account contact; optional
   bool agree_tos = false;
-  std::chrono::milliseconds timeout{30000};  // per HTTP request
+  // Per HTTP request; MUST be in (0, acme::kMaxRequestTimeout] (10 minutes).
+  std::chrono::milliseconds timeout{30000};
+  // A plain http:// server URL is refused unless this is set (a test CA only).
+  bool allow_insecure_http = false;
 };
 
 // One [solvers.<type>] table. Which fields apply depends on the type.

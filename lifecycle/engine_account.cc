@@ -116,6 +116,7 @@ Result<acme::Client*> EngineImpl::BareClient() {
     options.ca_bundle_file = config_.acme.ca_bundle;
     options.clock = clock_;
     options.timeout = config_.acme.timeout;
+    options.allow_insecure_http = config_.acme.allow_insecure_http;
     CK_ASSIGN_OR_RETURN(client_, acme::Client::Create(options, http_));
   }
   return client_.get();

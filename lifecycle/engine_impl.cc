@@ -131,7 +131,10 @@ Status EngineImpl::RequireServer() const {
     return Status(ErrorCode::kInvalidArgument, "no ACME server configured")
         .Hint("pass --server URL or set server in the [acme] section of the config file");
   }
-  return Status::Ok();
+  // Checked before anything is recorded or asked (acme::Client checks again).
+  CK_RETURN_IF_ERROR(
+      acme::CheckDirectoryUrl(config_.acme.server, config_.acme.allow_insecure_http));
+  return acme::CheckRequestTimeout(config_.acme.timeout);
 }
 
 void EngineImpl::AddStep(int64_t attempt_id, store::AttemptStep step) {

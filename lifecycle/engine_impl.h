@@ -79,6 +79,13 @@ class EngineImpl : public Engine {
   Result<hooks::Material> LoadMaterial(const CertificateSpec& spec, int n);
   void RecordFailure(const CertificateSpec& spec, int64_t attempt_id, const Status& error,
                      std::optional<TimePoint> not_after);
+  // `error` itself, or, when it is a CA rate limit whose wait runs into the
+  // live version's expiry (lifecycle/ca_wait.h), an error that says so.
+  Status ExplainCaWait(Status error, const Result<store::Version>& live) const;
+  // Reports (and, unless a dry run, records) a certificate whose CA-imposed
+  // wait runs into its expiry as failed with `error`.
+  void FailIntoExpiry(const CertificateSpec& spec, TimePoint now, bool dry_run, Status error,
+                      CertificateOutcome& out);
   void AddStep(int64_t attempt_id, store::AttemptStep step);
   void Event(const std::string& certificate, const std::string& kind,
              const std::string& message);

@@ -11,6 +11,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "lifecycle/ca_wait.h"
 #include "lifecycle/engine_impl.h"
 #include "lifecycle/issuer.h"
 #include "lifecycle/registered_domain.h"
@@ -56,15 +57,30 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
   return IssueAndDeploy(spec, "issue requested");
 }
 
+Status EngineImpl::ExplainCaWait(Status error, const Result<store::Version>& live) const {
+  FailureRetryAfter wait = ClassifyRetryAfter(error, clock_->Now());
+  if (!wait.ca_limit_until || !live.ok()) return error;
+  CaWaitDecision d =
+      BoundCaWait({clock_->Now(), *wait.ca_limit_until, live->not_before, live->not_after});
+  if (!d.runs_into_expiry) return error;
+  Status explained = CaWaitRunsIntoExpiry(d, live->not_after, error.message());
+  if (!error.where().empty()) explained.Where(error.where());
+  if (const Problem* p = error.problem()) explained.WithProblem(*p);
+  return explained;
+}
+
 void EngineImpl::RecordFailure(const CertificateSpec& spec, int64_t attempt_id,
                                const Status& error, std::optional<TimePoint> not_after) {
   TimePoint now = clock_->Now();
+  // Only a rateLimited problem is a CA limit that outlives this run (RFC 8555
+  // §6.6); any other Retry-After (a 503) is a short floor for the backoff.
+  FailureRetryAfter wait = ClassifyRetryAfter(error, now);
   store::AttemptEnd end;
   end.finished_at = now;
   end.outcome = store::AttemptOutcome::kFailed;
   end.error_type = ErrorType(error);
   end.error_detail = error.ToString();
-  end.retry_after = error.retry_after();
+  end.retry_after = wait.backoff_floor;
   if (attempt_id > 0) {
     Status s = inventory_->FinishAttempt(attempt_id, end);
     if (!s.ok()) log::Warn("cannot record attempt end", {{"error", s.ToString()}});
@@ -76,24 +92,25 @@ void EngineImpl::RecordFailure(const CertificateSpec& spec, int64_t attempt_id,
   in.consecutive_failures = sched.consecutive_failures;
   in.now = now;
   in.not_after = not_after;
-  in.retry_after = error.retry_after();
+  in.retry_after = wait.backoff_floor;
   in.random = random_;
   sched.next_attempt_at = NextAttemptAfterFailure(in);
   sched.deferred_reason = "backoff after " + std::to_string(sched.consecutive_failures) +
                           " failure" + (sched.consecutive_failures > 1 ? "s" : "");
-  if (error.retry_after()) {
-    sched.ca_retry_after = error.retry_after();
-    sched.deferred_reason = "CA asked to retry after " + FormatRfc3339(*error.retry_after());
+  if (wait.ca_limit_until) {
+    sched.ca_retry_after = wait.ca_limit_until;
+    sched.deferred_reason = "CA asked to retry after " + FormatRfc3339(*wait.ca_limit_until);
     const Problem* p = error.problem();
     // An account-wide limit stops every certificate of that account.
-    if (error.code() == ErrorCode::kRateLimited && p && p->detail.find("account") != std::string::npos &&
-        client_ && !client_->account_url().empty()) {
+    if (p && p->detail.find("account") != std::string::npos && client_ &&
+        !client_->account_url().empty()) {
       store::CaLimit limit;
       limit.server = config_.acme.server;
       limit.scope = store::AccountScope(client_->account_url());
-      limit.until = *error.retry_after();
+      limit.until = *wait.ca_limit_until;
       limit.reason = p->detail;
-      (void)inventory_->SetCaLimit(limit);
+      Status s = inventory_->SetCaLimit(limit);
+      if (!s.ok()) log::Warn("cannot record CA limit", {{"error", s.ToString()}});
     }
   }
   Status s = inventory_->SetSchedule(spec.name, sched);
@@ -126,6 +143,9 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   if (live.ok()) live_not_after = live->not_after;
 
   auto fail = [&](Status error) {
+    // A rate limit that would hold the renewal past the certificate's expiry
+    // says so (and stays a failure in the next runs, see Renew).
+    error = ExplainCaWait(std::move(error), live);
     RecordFailure(spec, id, error, live_not_after);
     // A CA that cannot be reached fails every certificate the same way; the
     // renewal loop stops asking it after a few of these in a row.

@@ -12,8 +12,10 @@
 #include <set>
 #include <thread>
 
+#include "acme/problem.h"
 #include "base/log.h"
 #include "lifecycle/budget.h"
+#include "lifecycle/ca_wait.h"
 #include "lifecycle/due.h"
 #include "lifecycle/engine_impl.h"
 #include "lifecycle/registered_domain.h"
@@ -55,6 +57,34 @@ BudgetPolicy PolicyFrom(const BudgetSettings& s) {
 }
 
 }  // namespace
+
+void EngineImpl::FailIntoExpiry(const CertificateSpec& spec, TimePoint now, bool dry_run,
+                                Status error, CertificateOutcome& out) {
+  out.outcome = "failed";
+  out.reason = error.message();
+  log::Warn("certificate cannot wait for the CA",
+            {{"certificate", spec.name}, {"error", error.ToString()}});
+  if (!dry_run) {
+    // Recorded for `history`; the schedule stays as the CA set it.
+    store::Attempt a;
+    a.certificate = spec.name;
+    a.started_at = now;
+    a.server = config_.acme.server;
+    a.reason = "CA limit runs into expiry";
+    auto id = inventory_->StartAttempt(a);
+    if (id.ok()) {
+      store::AttemptEnd end;
+      end.finished_at = now;
+      end.outcome = store::AttemptOutcome::kFailed;
+      end.error_type = "caLimitRunsIntoExpiry";
+      end.error_detail = error.ToString();
+      end.retry_after = error.retry_after();
+      Status s = inventory_->FinishAttempt(*id, end);
+      if (!s.ok()) log::Warn("cannot record attempt end", {{"error", s.ToString()}});
+    }
+  }
+  out.error = std::move(error);
+}
 
 Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
   if (!options.dry_run) {
@@ -254,18 +284,44 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
 
     // Only a certificate that would reach the CA can be held back by it: a
     // certificate that is not due reports "not-due" whatever the CA said.
-    // A CA's Retry-After binds even --force (RFC 8555 §6.6).
+    // A CA's Retry-After binds even --force (RFC 8555 §6.6), but a wait that
+    // would let the live certificate run out is a failure, not a deferral.
+    auto ca_wait = [&](TimePoint until, const std::string& why) {
+      CaWaitInput w;
+      w.now = now;
+      w.until = until;
+      if (live.ok()) {
+        w.not_before = live->not_before;
+        w.not_after = live->not_after;
+      }
+      CaWaitDecision d = BoundCaWait(w);
+      if (!d.runs_into_expiry) {
+        return defer("CA asked to retry after " + FormatRfc3339(d.until) + why, std::nullopt,
+                     false);
+      }
+      FailIntoExpiry(spec, now, options.dry_run,
+                     CaWaitRunsIntoExpiry(d, live->not_after, "CA limit" + why), out);
+    };
     if (sched.ca_retry_after && *sched.ca_retry_after > now) {
-      return defer("CA asked to retry after " + FormatRfc3339(*sched.ca_retry_after),
-                   std::nullopt, false);
+      // A wait stored before Retry-After was bounded may lie a year out.
+      if (*sched.ca_retry_after > now + acme::kMaxRetryAfter && !options.dry_run) {
+        sched.ca_retry_after = now + acme::kMaxRetryAfter;
+        Status s = inventory_->SetSchedule(spec.name, sched);
+        if (!s.ok()) log::Warn("cannot record schedule", {{"error", s.ToString()}});
+      }
+      return ca_wait(*sched.ca_retry_after, "");
     }
     for (const std::string& scope :
          {store::CertificateScope(spec.name), store::AccountScope(account_url)}) {
       auto limit = ca_limits.find(scope);
       if (limit != ca_limits.end() && limit->second.until > now) {
-        return defer("CA limit until " + FormatRfc3339(limit->second.until) + ": " +
-                         limit->second.reason,
-                     std::nullopt, false);
+        if (limit->second.until > now + acme::kMaxRetryAfter && !options.dry_run) {
+          store::CaLimit bounded = limit->second;
+          bounded.until = now + acme::kMaxRetryAfter;
+          Status s = inventory_->SetCaLimit(bounded);
+          if (!s.ok()) log::Warn("cannot record CA limit", {{"error", s.ToString()}});
+        }
+        return ca_wait(limit->second.until, " (" + limit->second.reason + ")");
       }
     }
     if (!options.force && sched.next_attempt_at && *sched.next_attempt_at > now) {

@@ -1,5 +1,7 @@
 #include "acme/internal/json_fields.h"
 
+#include <algorithm>
+
 #include "acme/resources.h"
 #include "base/encoding.h"
 
@@ -18,7 +20,47 @@ constexpr size_t kMinTokenLength = 22;  // 22 * 6 = 132 bits >= 128 bits
 constexpr size_t kMaxTokenLength = 256;
 constexpr size_t kMaxUrlLength = 4096;
 
+// The deepest array/object nesting in `text`, stopping once it exceeds
+// `limit`. Brackets inside strings (with their escapes) do not count.
+int NestingDepth(std::string_view text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) break;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
+
+Result<json> ParseJsonText(std::string_view text) {
+  if (NestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
+    return Status(ErrorCode::kProtocol, "JSON nested deeper than " +
+                                            std::to_string(kMaxJsonDepth) + " levels");
+  }
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return Status(ErrorCode::kProtocol, "not valid JSON (truncated or malformed, " +
+                                            std::to_string(text.size()) + " bytes)");
+  }
+  return doc;
+}
 
 Result<json> ParseJsonBody(const HttpResponse& response, const std::string& url) {
   std::string content_type = response.headers.Get("Content-Type").value_or("");
@@ -28,14 +70,13 @@ Result<json> ParseJsonBody(const HttpResponse& response, const std::string& url)
         .Where(url)
         .Hint("check that the server URL points at an ACME server");
   }
-  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    return Status(ErrorCode::kProtocol,
-                  "response body is not valid JSON (truncated or malformed, " +
-                      std::to_string(response.body.size()) + " bytes, Content-Type \"" +
-                      content_type + "\")")
+  auto parsed = ParseJsonText(response.body);
+  if (!parsed.ok()) {
+    return Status(ErrorCode::kProtocol, "response body is " + parsed.status().message() +
+                                            " (Content-Type \"" + content_type + "\")")
         .Where(url);
   }
+  json doc = std::move(*parsed);
   if (!doc.is_object()) {
     return Status(ErrorCode::kProtocol, "response body is JSON but not an object")
         .Where(url);

@@ -18,6 +18,17 @@
 
 namespace certkeeper::acme::internal {
 
+// Nesting deeper than this is refused before parsing: ACME documents nest a
+// few levels (an order's identifiers, a problem's subproblems), while code that
+// walks or copies a parsed value recurses once per level.
+inline constexpr int kMaxJsonDepth = 32;
+
+// Parses `text` (a body from the CA) as JSON. kProtocol when it does not parse
+// or arrays/objects nest deeper than kMaxJsonDepth (checked by a linear scan
+// first, so no input of any depth reaches a recursive walk). Every JSON body
+// acme/ receives goes through here.
+Result<nlohmann::json> ParseJsonText(std::string_view text);
+
 // The response body as a JSON object. kProtocol naming the URL and the
 // Content-Type when the type is not JSON, the body does not parse (truncated)
 // or is not an object.

@@ -323,7 +323,7 @@ TEST(CurlTransportE2eTest, SizeLimitNonJsonAndRefusedConnections) {
   ASSERT_TRUE(fits.ok()) << fits.status().ToString();
   EXPECT_EQ(fits->body.size(), size_t{2 << 20});
 
-  auto client = Client::Create({.directory_url = base + "/dir"});
+  auto client = Client::Create({.directory_url = base + "/dir", .allow_insecure_http = true});
   ASSERT_TRUE(client.ok());
   auto directory = (*client)->GetDirectory();
   ASSERT_FALSE(directory.ok());
@@ -332,7 +332,8 @@ TEST(CurlTransportE2eTest, SizeLimitNonJsonAndRefusedConnections) {
 
   int closed_port = testing::PickFreePort();
   auto refused = Client::Create(
-      {.directory_url = "http://127.0.0.1:" + std::to_string(closed_port) + "/dir"});
+      {.directory_url = "http://127.0.0.1:" + std::to_string(closed_port) + "/dir",
+       .allow_insecure_http = true});
   ASSERT_TRUE(refused.ok());
   auto unreachable = (*refused)->GetDirectory();
   ASSERT_FALSE(unreachable.ok());

@@ -316,6 +316,16 @@ TEST_F(CliIssueTest, UnreachableDirectoryIsAClearError) {
   EXPECT_TRUE(NothingWrittenFor("down"));
 }
 
+TEST_F(CliIssueTest, PlainHttpServerNeedsTheExplicitFlag) {
+  int port = testing::PickFreePort();
+  CommandResult r = Run({"--server", "http://127.0.0.1:" + std::to_string(port) + "/dir",
+                         "issue", "plain", "-d", "plain.example.com"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("plain http://"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-insecure-http"), std::string::npos) << r.err;
+  EXPECT_TRUE(NothingWrittenFor("plain"));
+}
+
 // A server that answers the directory with something that is not ACME.
 TEST_F(CliIssueTest, GarbageFromTheCaIsAClearError) {
   const std::pair<const char*, const char*> bodies[] = {
@@ -331,7 +341,8 @@ TEST_F(CliIssueTest, GarbageFromTheCaIsAClearError) {
     int port = server.bind_to_any_port("127.0.0.1");
     std::thread t([&]() { server.listen_after_bind(); });
     CommandResult r = Run({"--server", "http://127.0.0.1:" + std::to_string(port) + "/dir",
-                           "issue", "garbage", "-d", "garbage.example.com"});
+                           "--allow-insecure-http", "issue", "garbage", "-d",
+                           "garbage.example.com"});
     server.stop();
     t.join();
     EXPECT_NE(r.exit_code, 0) << body;

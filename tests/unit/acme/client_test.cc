@@ -383,6 +383,39 @@ TEST(ClientCreateTest, RejectsBadDirectoryUrl) {
             ErrorCode::kInvalidArgument);
 }
 
+TEST(ClientCreateTest, PlainHttpOnlyWhenAllowed) {
+  auto ca = std::make_shared<FakeCa>("");
+  auto refused = Client::Create({.directory_url = "http://127.0.0.1:14000/dir"}, ca);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("plain http://"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().hint().find("--allow-insecure-http"), std::string::npos);
+  EXPECT_TRUE(Client::Create({.directory_url = "http://127.0.0.1:14000/dir",
+                              .allow_insecure_http = true},
+                             ca)
+                  .ok());
+  // The option allows http, nothing else.
+  EXPECT_FALSE(
+      Client::Create({.directory_url = "ftp://x/dir", .allow_insecure_http = true}, ca).ok());
+  EXPECT_FALSE(Client::Create({.directory_url = "https:///dir"}, ca).ok());
+  EXPECT_TRUE(Client::Create({.directory_url = "https://ca.test/dir"}, ca).ok());
+}
+
+TEST(ClientCreateTest, TimeoutMustBePositiveAndBounded) {
+  auto ca = std::make_shared<FakeCa>("");
+  for (auto t : {std::chrono::milliseconds(0), std::chrono::milliseconds(-1),
+                 std::chrono::milliseconds(std::chrono::minutes(11))}) {
+    auto c = Client::Create({.directory_url = "https://ca.test/dir", .timeout = t}, ca);
+    ASSERT_FALSE(c.ok()) << t.count();
+    EXPECT_EQ(c.status().code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(Client::Create({.directory_url = "https://ca.test/dir",
+                              .timeout = std::chrono::minutes(10)},
+                             ca)
+                  .ok());
+}
+
 TEST(RevocationReasonTest, Names) {
   EXPECT_EQ(*ParseRevocationReason("keyCompromise"), RevocationReason::kKeyCompromise);
   EXPECT_EQ(*ParseRevocationReason("superseded"), RevocationReason::kSuperseded);

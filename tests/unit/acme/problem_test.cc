@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "acme/internal/json_fields.h"
 #include "acme/resources.h"
 
 namespace certkeeper::acme {
@@ -69,23 +70,142 @@ TEST_P(RetryAfterTest, Parses) {
   EXPECT_EQ(ToUnixSeconds(*t), *GetParam().expected_unix);
 }
 
+// now = 2001-09-09T01:46:40Z; kWeek = the protocol-layer bound.
+constexpr int64_t kNowUnix = 1'000'000'000;
+constexpr int64_t kWeek = 7 * 86400;
+
 INSTANTIATE_TEST_SUITE_P(
     Forms, RetryAfterTest,
     ::testing::Values(
-        RetryAfterCase{"DeltaSeconds", "120", 1'000'000'120},
-        RetryAfterCase{"DeltaWithSpaces", " 5 ", 1'000'000'005},
-        RetryAfterCase{"Zero", "0", 1'000'000'000},
-        RetryAfterCase{"ImfFixdate", "Sun, 06 Nov 1994 08:49:37 GMT", 784111777},
-        RetryAfterCase{"Rfc850", "Sunday, 06-Nov-94 08:49:37 GMT", 784111777},
-        RetryAfterCase{"Asctime", "Sun Nov  6 08:49:37 1994", 784111777},
-        RetryAfterCase{"HugeDeltaIsClamped", "99999999999", 1'000'000'000 + 366 * 86400},
+        RetryAfterCase{"DeltaSeconds", "120", kNowUnix + 120},
+        RetryAfterCase{"DeltaWithSpaces", " 5 ", kNowUnix + 5},
+        RetryAfterCase{"Zero", "0", kNowUnix},
+        RetryAfterCase{"DeltaJustUnderAWeek", "604799", kNowUnix + kWeek - 1},
+        RetryAfterCase{"DeltaOfAYearIsAWeek", "31536000", kNowUnix + kWeek},
+        RetryAfterCase{"HugeDeltaIsAWeek", "99999999999", kNowUnix + kWeek},
+        RetryAfterCase{"FortyDigitsIsAWeek", "9999999999999999999999999999999999999999",
+                       kNowUnix + kWeek},
+        RetryAfterCase{"ImfFixdate", "Mon, 10 Sep 2001 01:46:40 GMT", kNowUnix + 86400},
+        RetryAfterCase{"Rfc850", "Monday, 10-Sep-01 01:46:40 GMT", kNowUnix + 86400},
+        RetryAfterCase{"Asctime", "Mon Sep 10 01:46:40 2001", kNowUnix + 86400},
+        RetryAfterCase{"AsctimeOneDigitDay", "Sun Sep  9 02:46:40 2001", kNowUnix + 3600},
+        RetryAfterCase{"LeapDay", "Tue, 29 Feb 2000 00:00:00 GMT", kNowUnix},
+        RetryAfterCase{"PastDateIsNow", "Sun, 06 Nov 1994 08:49:37 GMT", kNowUnix},
+        RetryAfterCase{"PastRfc850IsNow", "Sunday, 06-Nov-94 08:49:37 GMT", kNowUnix},
+        RetryAfterCase{"PastAsctimeIsNow", "Sun Nov  6 08:49:37 1994", kNowUnix},
+        RetryAfterCase{"Year2100IsAWeek", "Fri, 01 Jan 2100 00:00:00 GMT", kNowUnix + kWeek},
+        RetryAfterCase{"After2262IsAWeek", "Sat, 01 Jan 2263 00:00:00 GMT", kNowUnix + kWeek},
+        RetryAfterCase{"Year9999IsAWeek", "Fri, 31 Dec 9999 23:59:59 GMT", kNowUnix + kWeek},
+        RetryAfterCase{"Year10000", "Sat, 01 Jan 10000 00:00:00 GMT", std::nullopt},
+        RetryAfterCase{"Year1899", "Sun, 31 Dec 1899 00:00:00 GMT", std::nullopt},
+        RetryAfterCase{"NoLeapDay", "Wed, 29 Feb 2001 00:00:00 GMT", std::nullopt},
+        RetryAfterCase{"Day31OfApril", "Tue, 31 Apr 2001 00:00:00 GMT", std::nullopt},
+        RetryAfterCase{"Hour24", "Mon, 10 Sep 2001 24:00:00 GMT", std::nullopt},
+        RetryAfterCase{"NegativeDay", "Mon, -1 Sep 2001 00:00:00 GMT", std::nullopt},
+        RetryAfterCase{"TrailingText", "Mon, 10 Sep 2001 01:46:40 GMT x", std::nullopt},
         RetryAfterCase{"Negative", "-5", std::nullopt},
         RetryAfterCase{"Fraction", "1.5", std::nullopt},
+        RetryAfterCase{"DigitsThenText", "120s", std::nullopt},
         RetryAfterCase{"Garbage", "soon", std::nullopt},
         RetryAfterCase{"NotGmt", "Sun, 06 Nov 1994 08:49:37 PST", std::nullopt},
         RetryAfterCase{"BadMonth", "Sun, 06 Foo 1994 08:49:37 GMT", std::nullopt},
         RetryAfterCase{"Empty", "", std::nullopt}),
     [](const ::testing::TestParamInfo<RetryAfterCase>& info) { return info.param.name; });
+
+// Whatever the CA sends, the wait lies in [now, now + kMaxRetryAfter], also
+// with "now" late in the representable range.
+TEST(RetryAfterBoundTest, NeverBeyondAWeekNorBeforeNow) {
+  const char* values[] = {"0", "604800", "18446744073709551616", "99999999999999999999",
+                          "Fri, 31 Dec 9999 23:59:59 GMT", "Thu, 01 Jan 1970 00:00:00 GMT",
+                          "Sat, 01 Jan 2263 00:00:00 GMT"};
+  for (TimePoint now : {FromUnixSeconds(1'000'000'000), FromUnixSeconds(9'000'000'000)}) {
+    for (const char* v : values) {
+      auto t = ParseRetryAfter(v, now);
+      ASSERT_TRUE(t.has_value()) << v;
+      EXPECT_GE(*t, now) << v;
+      EXPECT_LE(*t, now + kMaxRetryAfter) << v;
+    }
+  }
+}
+
+// A document of `levels` nested subproblems, as text.
+std::string NestedProblem(int levels) {
+  std::string open = R"({"type":"urn:ietf:params:acme:error:malformed","subproblems":[)";
+  std::string text;
+  text.reserve(static_cast<size_t>(levels) * (open.size() + 2) + 64);
+  for (int i = 0; i < levels; ++i) text += open;
+  text += R"({"type":"urn:ietf:params:acme:error:malformed"})";
+  for (int i = 0; i < levels; ++i) text += "]}";
+  return text;
+}
+
+TEST(ParseProblemTest, DeeplyNestedSubproblemsAreRefusedNotACrash) {
+  const std::string text = NestedProblem(25'000);
+  EXPECT_GT(text.size(), 1'000'000u);
+  // nlohmann's parser is iterative; the walk over the parsed value is not.
+  json doc = json::parse(text, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded());
+  auto p = ParseProblem(doc, 400);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), ErrorCode::kProtocol);
+  EXPECT_NE(p.status().message().find("nested deeper"), std::string::npos)
+      << p.status().message();
+
+  // A body from the CA is refused before it is parsed.
+  HttpResponse r;
+  r.status = 400;
+  r.headers.Add("Content-Type", "application/problem+json");
+  r.body = text;
+  Status s = ErrorResponseStatus("POST newOrder", "https://ca.test/new-order", r,
+                                 FromUnixSeconds(2'000'000'000));
+  EXPECT_EQ(s.code(), ErrorCode::kProtocol);
+  EXPECT_NE(s.message().find("nested deeper"), std::string::npos) << s.message();
+  EXPECT_EQ(s.problem(), nullptr);
+  auto body = internal::ParseJsonText(text);
+  EXPECT_FALSE(body.ok());
+}
+
+TEST(ParseProblemTest, SubproblemsUpToTheBoundsAreRead) {
+  auto shallow = ParseProblem(json::parse(NestedProblem(kMaxSubproblemDepth)), 400);
+  ASSERT_TRUE(shallow.ok()) << shallow.status().ToString();
+  EXPECT_FALSE(ParseProblem(json::parse(NestedProblem(kMaxSubproblemDepth + 1)), 400).ok());
+
+  json flat = {{"type", "urn:ietf:params:acme:error:rejectedIdentifier"},
+               {"subproblems", json::array()}};
+  for (size_t i = 0; i < kMaxSubproblems; ++i) {
+    flat["subproblems"].push_back(
+        {{"type", "urn:ietf:params:acme:error:rejectedIdentifier"},
+         {"identifier", {{"type", "dns"}, {"value", "n" + std::to_string(i) + ".example"}}}});
+  }
+  auto at_bound = ParseProblem(flat, 400);
+  ASSERT_TRUE(at_bound.ok()) << at_bound.status().ToString();
+  EXPECT_EQ(at_bound->subproblems.size(), kMaxSubproblems);
+}
+
+TEST(ParseProblemTest, TenThousandSubproblemsAreRefused) {
+  std::string text = R"({"type":"urn:ietf:params:acme:error:malformed","subproblems":[)";
+  for (int i = 0; i < 10'000; ++i) {
+    text += (i ? "," : "");
+    text += R"({"type":"urn:ietf:params:acme:error:malformed","detail":"x"})";
+  }
+  text += "]}";
+  auto p = ParseProblem(json::parse(text), 400);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), ErrorCode::kProtocol);
+  EXPECT_NE(p.status().message().find("subproblems"), std::string::npos)
+      << p.status().message();
+}
+
+TEST(ParseJsonTextTest, NestingIsBoundedOutsideStringsOnly) {
+  std::string deep(internal::kMaxJsonDepth, '[');
+  deep += std::string(internal::kMaxJsonDepth, ']');
+  EXPECT_TRUE(internal::ParseJsonText(deep).ok());
+  EXPECT_FALSE(internal::ParseJsonText("[" + deep + "]").ok());
+  // Brackets (and escaped quotes) inside strings are text.
+  std::string in_string = R"({"detail":"\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})";
+  EXPECT_TRUE(internal::ParseJsonText(in_string).ok());
+  EXPECT_FALSE(internal::ParseJsonText("{\"a\":").ok());
+}
 
 HttpResponse MakeResponse(int status, std::string content_type, std::string body,
                           std::string retry_after = "") {

@@ -118,6 +118,28 @@ TEST(ConfigFile, RejectsMistakesWithKeyAndLine) {
       {"bad deploy type", "[[deploy]]\nname = \"d\"\ntype = \"ftp\"\n", "deploy \"d\""},
       {"syntax error", "[acme\nserver = 1\n", "t.toml:1"},
       {"renew_before_days out of range", "[renewal]\nrenew_before_days = -3\n", "between 0 and"},
+      {"timeout zero", "[acme]\nserver = \"https://a/dir\"\ntimeout = 0\n",
+       "t.toml:3: acme.timeout: must be more than 0 and at most 10 minutes"},
+      {"timeout zero as a string", "[acme]\ntimeout = \"0s\"\n", "t.toml:2: acme.timeout: must be more"},
+      {"timeout negative", "[acme]\ntimeout = -30\n", "t.toml:2: acme.timeout: must be more"},
+      {"timeout of an hour", "[acme]\ntimeout = \"1h\"\n", "t.toml:2: acme.timeout: must be more"},
+      {"timeout that would overflow", "[acme]\ntimeout = 9223372036854775807\n",
+       "t.toml:2: acme.timeout: is out of range"},
+      {"timeout string that would overflow", "[acme]\ntimeout = \"100000000d\"\n",
+       "t.toml:2: acme.timeout: not a duration"},
+      {"plain http server", "[acme]\nemail = \"a@b.c\"\nserver = \"http://ca.example/dir\"\n",
+       "t.toml:3: acme.server: the ACME directory URL uses plain http://"},
+      {"plain http server, option false",
+       "[acme]\nserver = \"http://127.0.0.1:14000/dir\"\nallow_insecure_http = false\n",
+       "t.toml:2: acme.server: the ACME directory URL uses plain http://"},
+      {"ftp server", "[acme]\nserver = \"ftp://ca.example/dir\"\nallow_insecure_http = true\n",
+       "t.toml:2: acme.server: the ACME directory URL must be an https:// URL"},
+      {"server without a scheme", "[acme]\nserver = \"ca.example/dir\"\n",
+       "t.toml:2: acme.server: the ACME directory URL must be an https:// URL"},
+      {"server without a host", "[acme]\nserver = \"https:///dir\"\n",
+       "t.toml:2: acme.server: the ACME directory URL must be an https:// URL"},
+      {"allow_insecure_http not a bool", "[acme]\nallow_insecure_http = \"yes\"\n",
+       "t.toml:2: acme.allow_insecure_http: must be true or false"},
   };
   for (const BadConfig& c : cases) {
     auto config = ParseConfig(c.text, "t.toml");
@@ -126,6 +148,23 @@ TEST(ConfigFile, RejectsMistakesWithKeyAndLine) {
     EXPECT_NE(config.status().ToString().find(c.expected), std::string::npos)
         << c.meaning << ": " << config.status().ToString();
   }
+}
+
+TEST(ConfigFile, PlainHttpServerOnlyWithTheExplicitOption) {
+  auto config = ParseConfig(
+      "[acme]\nserver = \"http://127.0.0.1:14000/dir\"\nallow_insecure_http = true\n"
+      "timeout = \"10m\"\n",
+      "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToUserString();
+  EXPECT_TRUE(config->acme.allow_insecure_http);
+  EXPECT_EQ(config->acme.timeout, std::chrono::minutes(10));
+  auto refused = ParseConfig("[acme]\nserver = \"http://127.0.0.1:14000/dir\"\n", "t.toml");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().hint().find("allow_insecure_http = true"), std::string::npos)
+      << refused.status().hint();
+  auto https = ParseConfig("[acme]\nserver = \"HTTPS://ca.example/dir\"\n", "t.toml");
+  ASSERT_TRUE(https.ok()) << https.status().ToUserString();
+  EXPECT_FALSE(https->acme.allow_insecure_http);
 }
 
 TEST(ConfigFile, MissingFileSaysHowToFixIt) {
