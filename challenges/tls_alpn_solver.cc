@@ -18,8 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <atomic>
-#include <list>
+#include <vector>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -35,7 +34,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxConnections = 32;
+// Connections at once. Idle ones cost a descriptor each; a handshake in flight
+// an SSL object of tens of KB: this bounds memory to a few MB.
+constexpr size_t kMaxConnections = 256;
+constexpr int kAcceptsPerRound = 64;
+// How long a connection that has sent nothing is kept (when shorter than the
+// handshake timeout): a validating CA sends its ClientHello at once.
+constexpr auto kSilentTimeout = std::chrono::milliseconds(3000);
 // How long a finished connection waits for the peer's close_notify.
 constexpr auto kLingerTimeout = std::chrono::milliseconds(500);
 
@@ -255,8 +260,8 @@ class TlsAlpnSolver::Listener {
     return Status::Ok();
   }
 
-  // Wakes every thread and joins them; each waits in poll() with the wake pipe,
-  // so this returns within one poll round.
+  // Wakes the thread and joins it; it waits in poll() with the wake pipe, so
+  // this returns within one poll round, every client socket closed.
   void Stop() {
     if (!acceptor_.joinable()) return;
     char byte = 1;
@@ -277,9 +282,16 @@ class TlsAlpnSolver::Listener {
   }
 
  private:
+  enum class Phase { kSilent, kHandshake, kShutdown };
+  // One client. The SSL object (tens of KB) is made only once the client has
+  // sent something, so idle connections cost a descriptor and this struct.
   struct Connection {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
+    int fd = -1;
+    Phase phase = Phase::kSilent;
+    SslPtr ssl;
+    Clock::time_point accepted;
+    Clock::time_point deadline;
+    short events = POLLIN;
   };
 
   // RFC 8737 §3: only acme-tls/1 clients with one of our names get an answer.
@@ -326,66 +338,123 @@ class TlsAlpnSolver::Listener {
     return SSL_TLSEXT_ERR_OK;
   }
 
+  // One thread multiplexes every handshake with poll(), so that no number of
+  // idle or slow clients below the cap can hold the listener; at the cap a new
+  // client closes the oldest silent one (or the oldest of all).
   void AcceptLoop() {
-    std::list<Connection> connections;
-    auto reap = [&connections](bool all) {
-      for (auto it = connections.begin(); it != connections.end();) {
-        if (all || it->done->load()) {
-          it->thread.join();
-          it = connections.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    };
+    std::vector<pollfd> fds;
     while (true) {
-      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-      int rc = poll(fds, 2, 1000);
+      Clock::time_point now = Clock::now();
+      int timeout = 1000;
+      fds.clear();
+      fds.push_back({wake_[0], POLLIN, 0});
+      fds.push_back({listen_fd_, POLLIN, 0});
+      for (const Connection& c : connections_) {
+        fds.push_back({c.fd, c.events, 0});
+        timeout = std::min(timeout, RemainingMs(c.deadline) + 1);
+      }
+      int rc = poll(fds.data(), fds.size(), timeout);
       if (rc < 0 && errno != EINTR) {
         log::Error(std::string("tls-alpn-01: poll failed: ") + strerror(errno));
         break;
       }
-      if (fds[1].revents != 0) break;
-      reap(false);
-      if (rc <= 0 || fds[0].revents == 0) continue;
-      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (fd < 0) continue;  // EAGAIN, ECONNABORTED, EMFILE: try again later
-      if (connections.size() >= kMaxConnections) {
-        log::Warn("tls-alpn-01: too many connections at once; one refused");
-        close(fd);
-        continue;
+      if (rc > 0 && fds[0].revents != 0) break;
+      now = Clock::now();
+      for (size_t i = 0; rc > 0 && i < connections_.size(); ++i) {
+        if (fds[i + 2].revents != 0) Advance(connections_[i], now);
       }
-      auto done = std::make_shared<std::atomic<bool>>(false);
-      connections.push_back({std::thread([this, fd, done] {
-                               Serve(fd);
-                               done->store(true);
-                             }),
-                             done});
+      for (Connection& c : connections_) {
+        if (c.fd >= 0 && now >= c.deadline) Close(c);
+      }
+      std::erase_if(connections_, [](const Connection& c) { return c.fd < 0; });
+      if (rc > 0 && fds[1].revents != 0) AcceptSome(now);
     }
-    reap(true);
+    for (Connection& c : connections_) Close(c);
+    connections_.clear();
   }
 
-  // One connection: the handshake (which presents the certificate), then
-  // close_notify. No application data is read or written (RFC 8737 §3).
-  void Serve(int fd) {
-    Clock::time_point deadline = Clock::now() + handshake_timeout_;
-    SslPtr ssl(SSL_new(ctx_.get()));
-    if (ssl && SSL_set_fd(ssl.get(), fd) == 1) {
-      bool ok = DriveSsl(ssl.get(), fd, wake_[0], deadline, SSL_accept);
-      if (ok) {
-        const char* sni = SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name);
-        log::Debug("tls-alpn-01: challenge certificate served", {{"sni", sni ? sni : ""}});
-        // Send close_notify, then give the peer a moment to send its own, so
-        // that closing does not reset the connection under unread data.
-        Clock::time_point linger = std::min(deadline, Clock::now() + kLingerTimeout);
-        if (SSL_shutdown(ssl.get()) == 0) {
-          DriveSsl(ssl.get(), fd, wake_[0], linger, SSL_shutdown);
-        }
+  void AcceptSome(Clock::time_point now) {
+    for (int i = 0; i < kAcceptsPerRound; ++i) {
+      if (connections_.size() >= kMaxConnections) EvictOldest();
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) {
+        // Out of descriptors: make room for the next round.
+        if ((errno == EMFILE || errno == ENFILE) && !connections_.empty()) EvictOldest();
+        return;  // EAGAIN, ECONNABORTED, ...: try again next round
       }
-      ERR_clear_error();
+      Connection c;
+      c.fd = fd;
+      c.accepted = now;
+      // A client that has sent nothing gets less time than a handshake.
+      c.deadline = now + std::min(handshake_timeout_, kSilentTimeout);
+      connections_.push_back(std::move(c));
     }
-    ssl.reset();
-    close(fd);
+  }
+
+  void EvictOldest() {
+    auto key = [](const Connection& c) {
+      return std::make_pair(c.phase != Phase::kSilent, c.accepted);
+    };
+    auto oldest = std::min_element(
+        connections_.begin(), connections_.end(),
+        [&key](const Connection& a, const Connection& b) { return key(a) < key(b); });
+    if (oldest == connections_.end()) return;
+    Close(*oldest);
+    connections_.erase(oldest);
+  }
+
+  // One step of a connection: the handshake (which presents the certificate),
+  // then close_notify. No application data is read or written (RFC 8737 §3).
+  void Advance(Connection& c, Clock::time_point now) {
+    if (c.phase == Phase::kSilent) {
+      c.ssl.reset(SSL_new(ctx_.get()));
+      if (!c.ssl || SSL_set_fd(c.ssl.get(), c.fd) != 1) {
+        Close(c);
+        return;
+      }
+      c.phase = Phase::kHandshake;
+      c.deadline = c.accepted + handshake_timeout_;
+    }
+    if (c.phase == Phase::kHandshake) {
+      int rc = SSL_accept(c.ssl.get());
+      if (rc != 1) {
+        WaitOrClose(c, rc);
+        return;
+      }
+      const char* sni = SSL_get_servername(c.ssl.get(), TLSEXT_NAMETYPE_host_name);
+      log::Debug("tls-alpn-01: challenge certificate served", {{"sni", sni ? sni : ""}});
+      // Send close_notify, then give the peer a moment to send its own, so
+      // that closing does not reset the connection under unread data.
+      c.phase = Phase::kShutdown;
+      c.deadline = std::min(c.deadline, now + kLingerTimeout);
+    }
+    int rc = SSL_shutdown(c.ssl.get());
+    if (rc == 1) {
+      Close(c);
+    } else if (rc == 0) {
+      c.events = POLLIN;  // close_notify sent; the peer's is awaited
+    } else {
+      WaitOrClose(c, rc);
+    }
+  }
+
+  // After an SSL call returned rc: wait for the socket it needs, or close.
+  static void WaitOrClose(Connection& c, int rc) {
+    int err = SSL_get_error(c.ssl.get(), rc);
+    if (err == SSL_ERROR_WANT_READ) {
+      c.events = POLLIN;
+    } else if (err == SSL_ERROR_WANT_WRITE) {
+      c.events = POLLOUT;
+    } else {
+      Close(c);
+    }
+  }
+
+  static void Close(Connection& c) {
+    c.ssl.reset();
+    ERR_clear_error();
+    if (c.fd >= 0) close(c.fd);
+    c.fd = -1;
   }
 
   int listen_fd_;
@@ -393,6 +462,7 @@ class TlsAlpnSolver::Listener {
   int wake_[2] = {-1, -1};
   SslCtxPtr ctx_;
   std::thread acceptor_;
+  std::vector<Connection> connections_;  // only touched by acceptor_
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<ChallengeCert>> certs_;
 };

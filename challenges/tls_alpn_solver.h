@@ -39,13 +39,15 @@ struct TlsAlpnOptions {
 // no_application_protocol alert, with an unknown or missing SNI with an
 // unrecognized_name alert. No application data is ever exchanged.
 //
-// Each connection is handled on its own short-lived thread with a bounded
-// handshake time, so a silent client cannot hold the listener; the number of
-// connections at once is bounded too.
+// One thread multiplexes every connection's non-blocking handshake with poll(),
+// so idle or slow clients cannot hold the listener: each has handshake_timeout
+// to finish (at most 3 s while it has sent nothing), at most 256 are open at
+// once, and at the cap a new client closes the oldest one that has sent nothing
+// (or else the oldest). Memory stays within a few MB.
 //
 // The listener runs from the first Present until CleanUp has removed the last
 // identifier (or the solver is destroyed); Present may be called again while it
-// runs. Stopping wakes every thread, joins them and closes the listening socket,
+// runs. Stopping wakes the thread, joins it and closes the listening socket,
 // so the port is free when CleanUp returns.
 //
 // Self-checks: SelfCheck binds and releases the listen address. Present connects
