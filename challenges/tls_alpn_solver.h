@@ -15,6 +15,8 @@
 
 namespace certkeeper::challenges {
 
+class TlsAlpnListener;
+
 // The ALPN protocol name of RFC 8737 §6.2 and the OID of the id-pe-acmeIdentifier
 // certificate extension (RFC 8737 §6.1).
 inline constexpr std::string_view kAcmeTlsAlpnProtocol = "acme-tls/1";
@@ -73,7 +75,6 @@ class TlsAlpnSolver : public Solver {
   bool listening() const { return listener_ != nullptr; }
 
  private:
-  class Listener;
   TlsAlpnSolver(const TlsAlpnOptions& options, ListenAddress address);
   Status Stop();
   // Connects as a validating server would and checks what is served.
@@ -82,7 +83,7 @@ class TlsAlpnSolver : public Solver {
 
   TlsAlpnOptions options_;
   ListenAddress address_;
-  std::unique_ptr<Listener> listener_;
+  std::unique_ptr<TlsAlpnListener> listener_;
   int bound_port_ = 0;
   std::vector<SolverNote> notes_;
 };

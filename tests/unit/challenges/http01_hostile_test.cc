@@ -228,10 +228,13 @@ TEST(Http01HostileTest, FloodsAreCutOffWithinMemoryBudget) {
   FloodResult headers = Flood(port, "GET / HTTP/1.1\r\nHost: flood\r\n", HeaderChunk(),
                               kFloodBytes, rss);
   endless.join();
+  ::testing::Test::RecordProperty("endless_line_bytes_taken", std::to_string(endless_line.sent));
+  ::testing::Test::RecordProperty("header_flood_bytes_taken", std::to_string(headers.sent));
   EXPECT_EQ(endless_line.last, Socket::Sent::kClosed)
       << "the server took " << endless_line.sent << " bytes of one request line";
   EXPECT_EQ(headers.last, Socket::Sent::kClosed)
       << "the server took " << headers.sent << " bytes of headers";
+  ::testing::Test::RecordProperty("rss_growth_kib", std::to_string(rss.GrowthKib()));
   EXPECT_LT(rss.GrowthKib(), 32 * 1024) << "RSS grew by " << rss.GrowthKib() << " KiB";
   ExpectTokenServed(port, "after the floods");
   EXPECT_TRUE(solver->CleanUp({{"hostile.example.com", false, kToken, kKeyAuthorization}}).ok());
@@ -287,6 +290,7 @@ TEST(Http01HostileTest, SlowAndIdleClientsDoNotStarveTheToken) {
   ExpectTokenServed(port, "after the flood");
   stop.Set();
   trickle.join();
+  ::testing::Test::RecordProperty("rss_growth_kib", std::to_string(rss.GrowthKib()));
   EXPECT_LT(rss.GrowthKib(), 32 * 1024) << "RSS grew by " << rss.GrowthKib() << " KiB";
   idle.clear();
   tricklers.clear();
