@@ -136,7 +136,6 @@ class Http01Server::Loop {
   // nothing to close.
   bool AcceptSome(Clock::time_point now) {
     for (int i = 0; i < kAcceptsPerRound; ++i) {
-      if (connections_.size() >= limits_.max_connections && !EvictOldest()) return false;
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -145,6 +144,8 @@ class Http01Server::Loop {
         }
         return true;  // EAGAIN, or a connection that went away
       }
+      // Room is made only for a connection actually accepted.
+      if (connections_.size() >= limits_.max_connections) EvictOldest();
       Connection c;
       c.fd = fd;
       c.accepted = now;

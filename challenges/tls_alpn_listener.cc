@@ -30,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 // an SSL object of tens of KB: this bounds memory to a few MB.
 constexpr size_t kMaxConnections = 256;
 constexpr int kAcceptsPerRound = 64;
+// How long accepting pauses when the process is out of file descriptors.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // How long a connection that has sent nothing is kept (when shorter than the
 // handshake timeout): a validating CA sends its ClientHello at once.
 constexpr auto kSilentTimeout = std::chrono::milliseconds(3000);
@@ -200,12 +202,14 @@ class TlsAlpnListener::Impl {
   // client closes the oldest silent one (or the oldest of all).
   void AcceptLoop() {
     std::vector<pollfd> fds;
+    Clock::time_point accept_paused_until;
     while (true) {
       Clock::time_point now = Clock::now();
-      int timeout = 1000;
+      const bool accepting = now >= accept_paused_until;
+      int timeout = accepting ? 1000 : RemainingMs(accept_paused_until) + 1;
       fds.clear();
       fds.push_back({wake_[0], POLLIN, 0});
-      fds.push_back({listen_fd_, POLLIN, 0});
+      fds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
       for (const Connection& c : connections_) {
         fds.push_back({c.fd, c.events, 0});
         timeout = std::min(timeout, RemainingMs(c.deadline) + 1);
@@ -224,21 +228,28 @@ class TlsAlpnListener::Impl {
         if (c.fd >= 0 && now >= c.deadline) Close(c);
       }
       std::erase_if(connections_, [](const Connection& c) { return c.fd < 0; });
-      if (rc > 0 && fds[1].revents != 0) AcceptSome(now);
+      if (rc > 0 && fds[1].revents != 0 && !AcceptSome(now)) {
+        accept_paused_until = now + kAcceptPause;
+      }
     }
     for (Connection& c : connections_) Close(c);
     connections_.clear();
   }
 
-  void AcceptSome(Clock::time_point now) {
+  // Accepts pending clients; false when out of descriptors with none of ours
+  // to close, so that the loop pauses accepting instead of spinning.
+  bool AcceptSome(Clock::time_point now) {
     for (int i = 0; i < kAcceptsPerRound; ++i) {
-      if (connections_.size() >= kMaxConnections) EvictOldest();
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0) {
-        // Out of descriptors: make room for the next round.
-        if ((errno == EMFILE || errno == ENFILE) && !connections_.empty()) EvictOldest();
-        return;  // EAGAIN, ECONNABORTED, ...: try again next round
+        if (errno == EMFILE || errno == ENFILE) {
+          if (connections_.empty()) return false;
+          EvictOldest();  // make room for the next round
+        }
+        return true;  // EAGAIN, ECONNABORTED, ...: try again next round
       }
+      // Room is made only for a connection actually accepted.
+      if (connections_.size() >= kMaxConnections) EvictOldest();
       Connection c;
       c.fd = fd;
       c.accepted = now;
@@ -246,6 +257,7 @@ class TlsAlpnListener::Impl {
       c.deadline = now + std::min(handshake_timeout_, kSilentTimeout);
       connections_.push_back(std::move(c));
     }
+    return true;
   }
 
   void EvictOldest() {
