@@ -58,8 +58,8 @@ Result<std::string> Dns01Solver::Target(const std::string& identifier) {
   return target;
 }
 
-Result<std::vector<dns::ServerAddress>> Dns01Solver::ServersToCheck(const std::string& fqdn,
-                                                                    TimePoint deadline) {
+Result<std::vector<dns::ServerAddress>> Dns01Solver::ServersToCheck(
+    const std::string& fqdn, TimePoint deadline) {
   CK_ASSIGN_OR_RETURN(dns::ServerAddress resolver, Resolver());
   if (options_.resolver) return std::vector<dns::ServerAddress>{resolver};
   dns::DnsLookup lookup(client_.get(), options_.query_timeout, clock_, deadline);

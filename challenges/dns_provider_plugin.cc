@@ -53,10 +53,13 @@ Status FstatAndCheck(int fd, uid_t user, const std::string& path, const std::str
                      bool want_dir) {
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    return PluginError(library, "cannot load the library: cannot stat " + path + ": " + strerror(errno), "");
+    return PluginError(library,
+                       "cannot load the library: cannot stat " + path + ": " + strerror(errno),
+                       "check the path");
   }
   if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-    return PluginError(library, path + (want_dir ? " is not a directory" : " is not a regular file"),
+    return PluginError(library,
+                       path + (want_dir ? " is not a directory" : " is not a regular file"),
                        "point `library` at the plugin's .so file");
   }
   return CheckOwnerAndMode(st, user, path, library);
@@ -70,7 +73,8 @@ Status CheckConfiguredParents(const std::string& library, uid_t user) {
     std::string dir = library.substr(0, slash);
     struct stat st;
     if (stat(dir.c_str(), &st) != 0) {
-      return PluginError(library, "cannot load the library: cannot stat " + dir + ": " + strerror(errno),
+      return PluginError(library,
+                         "cannot load the library: cannot stat " + dir + ": " + strerror(errno),
                          "check the path");
     }
     CK_RETURN_IF_ERROR(CheckOwnerAndMode(st, user, dir, library));
@@ -92,7 +96,11 @@ Result<int> OpenTrustedLibrary(const std::string& library, uid_t user) {
   // Walk the resolved path from / through directory descriptors without
   // following links, so that what is checked is what is opened.
   int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return PluginError(library, std::string("cannot load the library: cannot open /: ") + strerror(errno), "");
+  if (dir < 0) {
+    return PluginError(library,
+                       std::string("cannot load the library: cannot open /: ") + strerror(errno),
+                       "");
+  }
   Status checked = FstatAndCheck(dir, user, "/", library, true);
   size_t start = 1;
   while (checked.ok()) {
@@ -106,7 +114,9 @@ Result<int> OpenTrustedLibrary(const std::string& library, uid_t user) {
     close(dir);
     dir = -1;
     if (next < 0) {
-      return PluginError(library, "cannot load the library: cannot open " + so_far + ": " + strerror(errno),
+      return PluginError(library,
+                         "cannot load the library: cannot open " + so_far + ": " +
+                             strerror(errno),
                          "the path changed while it was checked, or is not readable");
     }
     checked = FstatAndCheck(next, user, so_far, library, !last);
