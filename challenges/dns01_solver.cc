@@ -58,10 +58,11 @@ Result<std::string> Dns01Solver::Target(const std::string& identifier) {
   return target;
 }
 
-Result<std::vector<dns::ServerAddress>> Dns01Solver::ServersToCheck(const std::string& fqdn) {
+Result<std::vector<dns::ServerAddress>> Dns01Solver::ServersToCheck(
+    const std::string& fqdn, TimePoint deadline) {
   CK_ASSIGN_OR_RETURN(dns::ServerAddress resolver, Resolver());
   if (options_.resolver) return std::vector<dns::ServerAddress>{resolver};
-  dns::DnsLookup lookup(client_.get(), options_.query_timeout);
+  dns::DnsLookup lookup(client_.get(), options_.query_timeout, clock_, deadline);
   CK_ASSIGN_OR_RETURN(std::string zone, lookup.FindZone(resolver, fqdn, true));
   return lookup.AuthoritativeServers(resolver, zone);
 }
@@ -111,12 +112,16 @@ Status Dns01Solver::WaitForPropagation(const std::vector<Record>& records) {
     dns::ServerAddress server;
     std::string last_seen;
   };
+  // One deadline for everything the check sends, the lookup of the servers to
+  // ask included.
+  TimePoint start = clock_->Now();
+  TimePoint deadline = start + options_.propagation_timeout;
   std::vector<Pending> pending;
   std::map<std::string, std::vector<dns::ServerAddress>> servers_by_name;
   for (const Record& r : records) {
     auto it = servers_by_name.find(r.fqdn);
     if (it == servers_by_name.end()) {
-      Result<std::vector<dns::ServerAddress>> servers = ServersToCheck(r.fqdn);
+      Result<std::vector<dns::ServerAddress>> servers = ServersToCheck(r.fqdn, deadline);
       if (!servers.ok()) {
         return Status(servers.status()).Annotate("dns-01 propagation check of " + r.fqdn);
       }
@@ -125,9 +130,7 @@ Status Dns01Solver::WaitForPropagation(const std::vector<Record>& records) {
     for (const dns::ServerAddress& s : it->second) pending.push_back({&r, s, "nothing yet"});
   }
   bool recursive = options_.resolver.has_value();
-  dns::DnsLookup lookup(client_.get(), options_.query_timeout);
-  TimePoint start = clock_->Now();
-  TimePoint deadline = start + options_.propagation_timeout;
+  dns::DnsLookup lookup(client_.get(), options_.query_timeout, clock_, deadline);
   Duration interval = options_.first_poll_interval;
   while (true) {
     for (auto it = pending.begin(); it != pending.end();) {
@@ -149,7 +152,7 @@ Status Dns01Solver::WaitForPropagation(const std::vector<Record>& records) {
     if (pending.empty()) return Status::Ok();
     TimePoint now = clock_->Now();
     if (now >= deadline) break;
-    clock_->SleepFor(std::min(interval, deadline - now));
+    clock_->SleepFor(std::min<Duration>(interval, deadline - now));
     interval = std::min<Duration>(interval * 2, options_.max_poll_interval);
   }
   std::string missing;

@@ -68,7 +68,9 @@ struct Dns01Options {
 // values at one name, both present at once), at the end of the CNAME chain of
 // the record name (at most dns::kMaxCnameChain links), then polls with growing
 // intervals until every value is visible: at the configured resolver, or else at
-// every authoritative server of the zone. CleanUp removes every value Present
+// the zone's authoritative servers (at most dns::kMaxNsAddresses addresses of
+// its first dns::kMaxNsHosts NS hosts). Every query of the check, the lookup of
+// those servers included, ends by propagation_timeout. CleanUp removes every value Present
 // wrote for these tasks, also after Present failed half way; it is idempotent.
 class Dns01Solver : public Solver {
  public:
@@ -89,7 +91,9 @@ class Dns01Solver : public Solver {
   };
   Result<dns::ServerAddress> Resolver();
   Result<std::string> Target(const std::string& identifier);
-  Result<std::vector<dns::ServerAddress>> ServersToCheck(const std::string& fqdn);
+  // The servers to poll; no query runs past deadline.
+  Result<std::vector<dns::ServerAddress>> ServersToCheck(const std::string& fqdn,
+                                                         TimePoint deadline);
   Status WaitForPropagation(const std::vector<Record>& records);
   void CollectProviderNotes();
 

@@ -26,7 +26,19 @@ bool NoData(const Message& m) {
 
 Result<Message> DnsLookup::Ask(const ServerAddress& server, std::string_view name, uint16_t type,
                                bool rd) {
-  return Query(*client_, server, name, type, rd, timeout_);
+  std::chrono::milliseconds timeout = timeout_;
+  if (clock_ != nullptr) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - clock_->Now());
+    if (left.count() <= 0) {
+      return Status(ErrorCode::kDeadlineExceeded,
+                    "DNS query " + TypeName(type) + " " + std::string(name) +
+                        " not sent: the time for the check is up")
+          .Where(server.ToString());
+    }
+    timeout = std::min(timeout, left);
+  }
+  return Query(*client_, server, name, type, rd, timeout);
 }
 
 Result<std::string> DnsLookup::FollowCname(const ServerAddress& server, std::string_view name,
@@ -94,7 +106,8 @@ Result<std::vector<ServerAddress>> DnsLookup::AuthoritativeServers(const ServerA
   for (const ResourceRecord& rr : m.answers) {
     if (rr.type != kTypeNs || rr.name != apex) continue;
     CK_ASSIGN_OR_RETURN(std::string host, DecodeNameRdata(rr.rdata));
-    hosts.push_back(host);
+    if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
+    if (hosts.size() == kMaxNsHosts) break;
   }
   if (hosts.empty()) {
     return Status(ErrorCode::kNotFound, "zone " + apex + " has no NS records")
@@ -103,10 +116,13 @@ Result<std::vector<ServerAddress>> DnsLookup::AuthoritativeServers(const ServerA
   std::vector<ServerAddress> out;
   auto add = [&](const std::string& ip) {
     ServerAddress a{ip, 53};
-    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    if (out.size() < kMaxNsAddresses && std::find(out.begin(), out.end(), a) == out.end()) {
+      out.push_back(a);
+    }
   };
   std::string failures;
   for (const std::string& host : hosts) {
+    if (out.size() >= kMaxNsAddresses) break;
     bool found = false;
     for (const ResourceRecord& rr : m.additionals) {
       if (rr.name != host || (rr.type != kTypeA && rr.type != kTypeAaaa)) continue;

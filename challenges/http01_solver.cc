@@ -1,7 +1,6 @@
 #include "challenges/http01_solver.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <map>
@@ -13,20 +12,14 @@
 #include <httplib.h>
 
 #include "base/log.h"
+#include "challenges/http01_server.h"
 
 namespace certkeeper::challenges {
 
 namespace {
 
 constexpr std::string_view kChallengePrefix = "/.well-known/acme-challenge/";
-// Bounds on how long one client may hold a worker; they also bound how long
-// stopping the server waits for workers to finish.
-constexpr int kReadTimeoutSeconds = 2;
-constexpr int kKeepAliveSeconds = 1;
-constexpr auto kStartTimeout = std::chrono::seconds(5);
-constexpr auto kStopTimeout = std::chrono::seconds(10);
-
-// Tokens served, shared between the solver and the server's handler threads.
+// Tokens served, shared between the solver and the server's thread.
 struct TokenTable {
   std::mutex mu;
   std::map<std::string, std::string> key_authorizations;  // token -> key auth
@@ -63,17 +56,8 @@ std::optional<std::vector<std::string>> ResolveWithin(const std::string& name,
 }  // namespace
 
 struct Http01Solver::Server {
-  // Shared with the thread, which keeps them alive should it outlive the solver
-  // (a stop that timed out detaches it).
-  std::shared_ptr<httplib::Server> http = std::make_shared<httplib::Server>();
   std::shared_ptr<TokenTable> tokens = std::make_shared<TokenTable>();
-  struct Done {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-  };
-  std::shared_ptr<Done> done = std::make_shared<Done>();
-  std::thread thread;
+  std::unique_ptr<Http01Server> http;
 };
 
 Result<std::unique_ptr<Http01Solver>> Http01Solver::Create(const Http01Options& options) {
@@ -105,83 +89,28 @@ Status Http01Solver::SelfCheck(const std::vector<ChallengeTask>& tasks) {
 
 Status Http01Solver::Start() {
   auto server = std::make_unique<Server>();
-  httplib::Server& http = *server->http;
-  const bool v6_wildcard = address_.ipv6 && address_.IsWildcard();
-  // The default options add SO_REUSEPORT, which would let us share a port that
-  // another program listens on instead of reporting it as taken.
-  http.set_socket_options([v6_wildcard](socket_t fd) {
-    int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    if (v6_wildcard) {
-      int no = 0;
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));
-    }
-  });
-  http.set_read_timeout(kReadTimeoutSeconds, 0);
-  http.set_write_timeout(kReadTimeoutSeconds, 0);
-  http.set_keep_alive_timeout(kKeepAliveSeconds);
-  http.set_keep_alive_max_count(10);
-  http.set_payload_max_length(64 * 1024);
-  http.new_task_queue = [] { return new httplib::ThreadPool(4); };
-
-  // RFC 8555 §8.3: the validation request is a GET; HEAD is answered alike.
-  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" || req.method == "HEAD") {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    res.status = 405;
-    res.set_header("Allow", "GET, HEAD");
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  CK_ASSIGN_OR_RETURN(int fd, BindListener(address_, kHttp01));
+  Result<int> port = BoundPort(fd);
+  if (!port.ok()) {
+    close(fd);
+    Status error = port.status();
+    return std::move(error.Annotate("http-01").Where(address_.ToString()));
+  }
   std::shared_ptr<TokenTable> tokens = server->tokens;
-  http.Get(R"(/\.well-known/acme-challenge/([^/]+))",
-           [tokens](const httplib::Request& req, httplib::Response& res) {
-             std::string token = req.matches[1];
-             std::lock_guard<std::mutex> lock(tokens->mu);
-             auto it = tokens->key_authorizations.find(token);
-             if (it == tokens->key_authorizations.end()) {
-               res.status = 404;
-               return;
-             }
-             res.status = 200;
-             res.set_content(it->second, "text/plain");
-           });
-  http.Get(".*", [](const httplib::Request&, httplib::Response& res) { res.status = 404; });
-
-  int port = address_.port;
-  bool bound = port == 0 ? (port = http.bind_to_any_port(address_.host)) > 0
-                         : http.bind_to_port(address_.host, port);
-  if (!bound) {
-    // Bind once more ourselves to learn why (in use, permission, ...).
-    Status why = CheckCanBind(address_, kHttp01);
-    if (!why.ok()) return why;
-    return Status(ErrorCode::kUnavailable, "http-01: cannot listen on " + address_.ToString())
-        .Where(address_.ToString());
-  }
-
-  std::shared_ptr<httplib::Server> http_ref = server->http;
-  std::shared_ptr<Server::Done> done = server->done;
-  server->thread = std::thread([http_ref, done] {
-    http_ref->listen_after_bind();
-    std::lock_guard<std::mutex> lock(done->mu);
-    done->done = true;
-    done->cv.notify_all();
-  });
-  // Wait for the accept loop, so that a failure to start is reported here.
-  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  while (!http.is_running()) {
-    std::unique_lock<std::mutex> lock(done->mu);
-    if (done->done || std::chrono::steady_clock::now() > deadline) break;
-    done->cv.wait_for(lock, std::chrono::milliseconds(1));
-  }
-  bound_port_ = port;
+  TokenLookup lookup = [tokens](std::string_view token) -> std::optional<std::string> {
+    std::lock_guard<std::mutex> lock(tokens->mu);
+    auto it = tokens->key_authorizations.find(std::string(token));
+    if (it == tokens->key_authorizations.end()) return std::nullopt;
+    return it->second;
+  };
+  Http01ServerLimits limits;
+  limits.max_connections = options_.max_connections;
+  limits.request_timeout = options_.request_timeout;
+  Result<std::unique_ptr<Http01Server>> http = Http01Server::Start(fd, std::move(lookup), limits);
+  if (!http.ok()) return http.status().Where(address_.ToString());
+  server->http = std::move(*http);
+  bound_port_ = *port;
   server_ = std::move(server);
-  if (!http_ref->is_running()) {
-    (void)Stop();
-    return Status(ErrorCode::kInternal,
-                  "http-01: the server on " + address_.ToString() + " did not start")
-        .Where(address_.ToString());
-  }
   log::Info("http-01 server listening",
             {{"listen", address_.WithPort(bound_port_).ToString()}});
   return Status::Ok();
@@ -189,33 +118,10 @@ Status Http01Solver::Start() {
 
 Status Http01Solver::Stop() {
   if (server_ == nullptr) return Status::Ok();
-  std::unique_ptr<Server> server = std::move(server_);
   std::string where = address_.WithPort(bound_port_).ToString();
+  // The server's thread ends within one poll round and closes every socket.
+  server_.reset();
   bound_port_ = 0;
-  // Server::stop acts only once the accept loop runs; until then, wait for it.
-  bool finished;
-  {
-    auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
-    bool stop_sent = false;
-    std::unique_lock<std::mutex> lock(server->done->mu);
-    while (!server->done->done && std::chrono::steady_clock::now() < deadline) {
-      if (!stop_sent && server->http->is_running()) {
-        server->http->stop();
-        stop_sent = true;
-      }
-      server->done->cv.wait_for(lock, std::chrono::milliseconds(stop_sent ? 100 : 1));
-    }
-    finished = server->done->done;
-  }
-  if (!finished) {
-    // The thread holds its own references to the server; let it finish alone.
-    server->thread.detach();
-    return Status(ErrorCode::kDeadlineExceeded,
-                  "http-01: the server on " + address_.ToString() +
-                      " did not stop within 10s; its port may stay in use")
-        .Where(address_.ToString());
-  }
-  server->thread.join();
   log::Info("http-01 server stopped", {{"listen", where}});
   return Status::Ok();
 }

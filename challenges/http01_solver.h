@@ -4,6 +4,7 @@
 #define CERTKEEPER_CHALLENGES_HTTP01_SOLVER_H_
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,11 +30,20 @@ struct Http01Options {
   // Resolves an identifier to numeric addresses for the self-fetch; empty means
   // ResolveAddresses (getaddrinfo), bounded by resolve_budget. A seam for tests.
   std::function<std::vector<std::string>(const std::string&)> resolve;
+  // Bounds on clients (see Http01ServerLimits): connections at once (the oldest
+  // unfinished one is closed for a new one), and the time from accept to the
+  // end of the response.
+  size_t max_connections = 512;
+  std::chrono::milliseconds request_timeout{10000};
 };
 
 // Serves exactly GET (and HEAD) /.well-known/acme-challenge/<token> for the
 // tokens of the tasks presented, with the key authorization as a text/plain body.
-// Unknown tokens and other paths get 404, other methods 405.
+// Unknown tokens and other paths get 404, other methods 405. Any host can reach
+// the listener during validation, so it reads at most 8 KiB of request head per
+// connection and never a body, answers one request per connection, closes each
+// connection at request_timeout and holds at most max_connections (see
+// challenges/http01_server.h).
 //
 // The listener runs on its own thread from the first Present until CleanUp has
 // removed the last token (or the solver is destroyed); Present may be called
@@ -65,7 +75,7 @@ class Http01Solver : public Solver {
   bool listening() const;
 
  private:
-  struct Server;  // the HTTP server and its thread
+  struct Server;  // the HTTP server and the tokens it serves
   Http01Solver(const Http01Options& options, ListenAddress address);
   Status Start();
   Status Stop();

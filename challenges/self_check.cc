@@ -140,6 +140,8 @@ Status ListenError(const ListenAddress& address, std::string_view solver_type, i
       .Hint(std::move(hint));
 }
 
+constexpr int kListenBacklog = 1024;
+
 Result<int> BindListener(const ListenAddress& address, std::string_view solver_type) {
   sockaddr_storage storage = {};
   socklen_t length = 0;
@@ -165,7 +167,11 @@ Result<int> BindListener(const ListenAddress& address, std::string_view solver_t
     int no = 0;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));
   }
-  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 || listen(fd, 64) != 0) {
+  // A long accept queue, so that a burst of connections from anyone does not
+  // make the kernel drop the CA's SYN while the server catches up (the servers
+  // bound what they hold once accepted).
+  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
+      listen(fd, kListenBacklog) != 0) {
     int err = errno;
     close(fd);
     return ListenError(address, solver_type, err);

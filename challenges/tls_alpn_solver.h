@@ -15,6 +15,8 @@
 
 namespace certkeeper::challenges {
 
+class TlsAlpnListener;
+
 // The ALPN protocol name of RFC 8737 §6.2 and the OID of the id-pe-acmeIdentifier
 // certificate extension (RFC 8737 §6.1).
 inline constexpr std::string_view kAcmeTlsAlpnProtocol = "acme-tls/1";
@@ -39,13 +41,15 @@ struct TlsAlpnOptions {
 // no_application_protocol alert, with an unknown or missing SNI with an
 // unrecognized_name alert. No application data is ever exchanged.
 //
-// Each connection is handled on its own short-lived thread with a bounded
-// handshake time, so a silent client cannot hold the listener; the number of
-// connections at once is bounded too.
+// One thread multiplexes every connection's non-blocking handshake with poll(),
+// so idle or slow clients cannot hold the listener: each has handshake_timeout
+// to finish (at most 3 s while it has sent nothing), at most 256 are open at
+// once, and at the cap a new client closes the oldest one that has sent nothing
+// (or else the oldest). Memory stays within a few MB.
 //
 // The listener runs from the first Present until CleanUp has removed the last
 // identifier (or the solver is destroyed); Present may be called again while it
-// runs. Stopping wakes every thread, joins them and closes the listening socket,
+// runs. Stopping wakes the thread, joins it and closes the listening socket,
 // so the port is free when CleanUp returns.
 //
 // Self-checks: SelfCheck binds and releases the listen address. Present connects
@@ -71,7 +75,6 @@ class TlsAlpnSolver : public Solver {
   bool listening() const { return listener_ != nullptr; }
 
  private:
-  class Listener;
   TlsAlpnSolver(const TlsAlpnOptions& options, ListenAddress address);
   Status Stop();
   // Connects as a validating server would and checks what is served.
@@ -80,7 +83,7 @@ class TlsAlpnSolver : public Solver {
 
   TlsAlpnOptions options_;
   ListenAddress address_;
-  std::unique_ptr<Listener> listener_;
+  std::unique_ptr<TlsAlpnListener> listener_;
   int bound_port_ = 0;
   std::vector<SolverNote> notes_;
 };

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <map>
 #include <mutex>
@@ -155,6 +158,88 @@ TEST(PluginProviderTest, LibraryWithoutTheEntryPointIsRefused) {
   EXPECT_NE(not_plugin.status().message().find("exports no certkeeper_dns_plugin_v1"),
             std::string::npos)
       << not_plugin.status().message();
+}
+
+// A fresh 0700 directory under /tmp holding a copy of the example plugin;
+// removed with everything in it by the destructor.
+class PluginCopy {
+ public:
+  PluginCopy() {
+    char tmpl[] = "/tmp/certkeeper-plugin-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed";
+      return;
+    }
+    dir_ = tmpl;
+    path_ = dir_ + "/libplugin.so";
+    std::error_code ec;
+    std::filesystem::copy_file(CERTKEEPER_EXAMPLE_DNS_PLUGIN, path_, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(chmod(path_.c_str(), 0755), 0);
+  }
+  ~PluginCopy() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  const std::string& dir() const { return dir_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+void ExpectRefused(const std::string& path, const std::string& why) {
+  auto provider = PluginDnsProvider::Load(path, {{"url", "http://127.0.0.1:1"}});
+  ASSERT_FALSE(provider.ok()) << path;
+  EXPECT_EQ(provider.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(provider.status().message().find(why), std::string::npos)
+      << provider.status().message();
+  EXPECT_FALSE(provider.status().hint().empty());
+}
+
+TEST(PluginProviderTest, TrustedCopyLoads) {
+  PluginCopy copy;
+  auto provider = PluginDnsProvider::Load(copy.path(), {{"url", "http://127.0.0.1:1"}});
+  EXPECT_TRUE(provider.ok()) << provider.status().ToString();
+}
+
+TEST(PluginProviderTest, GroupWritablePluginIsRefused) {
+  PluginCopy copy;
+  ASSERT_EQ(chmod(copy.path().c_str(), 0775), 0);
+  ExpectRefused(copy.path(), copy.path() + " is group or world writable");
+}
+
+TEST(PluginProviderTest, PluginInWorldWritableDirectoryIsRefused) {
+  PluginCopy copy;
+  ASSERT_EQ(chmod(copy.dir().c_str(), 0777), 0);
+  ExpectRefused(copy.path(), copy.dir() + " is group or world writable");
+}
+
+TEST(PluginProviderTest, PluginThroughSymlinkIsCheckedAtItsTarget) {
+  PluginCopy copy;
+  std::string link = copy.dir() + "/link.so";
+  ASSERT_EQ(symlink(copy.path().c_str(), link.c_str()), 0);
+  EXPECT_TRUE(PluginDnsProvider::Load(link, {{"url", "http://127.0.0.1:1"}}).ok());
+  ASSERT_EQ(chmod(copy.path().c_str(), 0777), 0);
+  ExpectRefused(link, copy.path() + " is group or world writable");
+}
+
+TEST(PluginProviderTest, PluginOwnedByAnotherUserIsRefused) {
+  PluginCopy copy;
+  constexpr uid_t kNobody = 65534;
+  if (geteuid() == 0) {
+    ASSERT_EQ(chown(copy.path().c_str(), kNobody, kNobody), 0);
+    ExpectRefused(copy.path(), copy.path() + " is owned by uid 65534");
+    return;
+  }
+  // Unprivileged: the copy is ours, so it belongs to "another user" when the
+  // loader runs on behalf of nobody.
+  Result<int> fd = OpenTrustedLibrary(copy.path(), kNobody);
+  ASSERT_FALSE(fd.ok());
+  EXPECT_NE(fd.status().message().find("is owned by uid " + std::to_string(geteuid())),
+            std::string::npos)
+      << fd.status().message();
 }
 
 }  // namespace

@@ -211,6 +211,37 @@ TEST(TlsAlpnSolverTest, SilentClientNeitherBlocksOthersNorStop) {
   close(silent2);
 }
 
+// Idle TCP connections and half-sent handshakes, more than any fixed pool of
+// handshake slots, must not lock the CA's handshake out.
+TEST(TlsAlpnSolverTest, IdleAndSlowClientsDoNotLockOutTheHandshake) {
+  auto solver = MakeSolver();
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokenA")};
+  ASSERT_TRUE(solver->Present(tasks).ok());
+  int port = solver->bound_port();
+  std::vector<int> hostile;
+  // Beyond the listener's cap of 256: the oldest idle ones make room.
+  for (int i = 0; i < 256 + 32; ++i) hostile.push_back(ConnectTcp(port));
+  // A TLS record header announcing a ClientHello that never comes.
+  for (int i = 0; i < 16; ++i) {
+    int fd = ConnectTcp(port);
+    hostile.push_back(fd);
+    if (fd >= 0) {
+      EXPECT_EQ(send(fd, "\x16\x03\x01\x02\x00\x01", 6, MSG_NOSIGNAL), 6);
+    }
+  }
+  for (int fd : hostile) EXPECT_GE(fd, 0);
+  auto started = std::chrono::steady_clock::now();
+  Handshake h = Connect(port, "a.example.com", "acme-tls/1");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  ASSERT_TRUE(h.ok);
+  EXPECT_EQ(h.alpn, "acme-tls/1");
+  EXPECT_EQ(DnsNames(h.cert.get()), std::vector<std::string>{"a.example.com"});
+  for (int fd : hostile) {
+    if (fd >= 0) close(fd);
+  }
+  ASSERT_TRUE(solver->CleanUp(tasks).ok());
+}
+
 TEST(TlsAlpnSolverTest, CleanUpFreesThePortAndBusyPortFailsClearly) {
   auto solver = MakeSolver();
   std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokenA")};
