@@ -70,6 +70,10 @@ Status UntrustedSymlink(const std::string& where, const struct stat& link,
             "configure the real directory instead, or have root create the link");
 }
 
+std::string StartName(const std::string& path) {
+  return !path.empty() && path.front() == '/' ? "/" : "";
+}
+
 Result<UniqueFd> OpenStart(const std::string& path) {
   const char* start = !path.empty() && path.front() == '/' ? "/" : ".";
   int fd = open(start, kWalkFlags);
@@ -107,11 +111,11 @@ Result<UniqueFd> CreateDir(int parent, const std::string& name, mode_t mode,
 }
 
 // The walk behind OpenDirectory, OpenDirectoryAt and MakeDirectories.
-Result<Dir> Walk(UniqueFd cur, const std::string& path, const std::string& display,
-                 const mode_t* create_mode) {
+// `walked` is where the walk starts, for messages ("" for the working directory).
+Result<Dir> Walk(UniqueFd cur, const std::string& path, std::string walked,
+                 const std::string& display, const mode_t* create_mode) {
   std::deque<std::string> parts;
   SplitInto(path, parts, false);
-  std::string walked = !path.empty() && path.front() == '/' ? "/" : "";
   int symlinks = 0;
   int retries = 0;
   while (!parts.empty()) {
@@ -155,9 +159,10 @@ Result<Dir> Walk(UniqueFd cur, const std::string& path, const std::string& displ
     std::string to(target.data(), static_cast<size_t>(n));
     if (to.front() == '/') {
       CK_ASSIGN_OR_RETURN(cur, OpenStart(to));
+      walked = "/";
     }
+    // The target's components are walked next, from the link's directory (or "/").
     SplitInto(to, parts, true);
-    walked = here;
   }
   int fd = openat(cur.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return DirErrno("cannot open directory", display, errno);
@@ -191,7 +196,7 @@ Result<Dir> OpenDirectory(const std::string& path) {
     return Status(ErrorCode::kInvalidArgument, "empty directory path");
   }
   CK_ASSIGN_OR_RETURN(UniqueFd start, OpenStart(path));
-  return Walk(std::move(start), path, path, nullptr);
+  return Walk(std::move(start), path, StartName(path), path, nullptr);
 }
 
 Result<Dir> OpenDirectoryAt(const Dir& base, const std::string& path) {
@@ -200,13 +205,13 @@ Result<Dir> OpenDirectoryAt(const Dir& base, const std::string& path) {
   if (path.front() == '/') return OpenDirectory(path);
   int fd = openat(base.fd(), ".", kWalkFlags);
   if (fd < 0) return DirErrno("cannot open directory", base.path(), errno);
-  return Walk(UniqueFd(fd), path, display, nullptr);
+  return Walk(UniqueFd(fd), path, base.path(), display, nullptr);
 }
 
 Result<Dir> MakeDirectories(const std::string& path, mode_t mode) {
   if (path.empty()) return Status(ErrorCode::kInvalidArgument, "empty directory path");
   CK_ASSIGN_OR_RETURN(UniqueFd start, OpenStart(path));
-  return Walk(std::move(start), path, path, &mode);
+  return Walk(std::move(start), path, StartName(path), path, &mode);
 }
 
 Result<Dir> MakeDirAt(const Dir& parent, const std::string& name, mode_t mode,
