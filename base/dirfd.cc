@@ -165,7 +165,11 @@ Result<Dir> Walk(UniqueFd cur, const std::string& path, std::string walked,
     SplitInto(to, parts, true);
   }
   int fd = openat(cur.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return DirErrno("cannot open directory", display, errno);
+  if (fd < 0) {
+    // Searchable but not readable: the O_PATH fd still serves the *at calls.
+    if (errno == EACCES) return Dir(std::move(cur), display);
+    return DirErrno("cannot open directory", display, errno);
+  }
   return Dir(UniqueFd(fd), display);
 }
 

@@ -90,7 +90,9 @@ bool TrustedSymlink(const struct stat& link, const struct stat& parent);
 // Opens the directory at path ("/"-anchored when absolute, else from the
 // working directory) without following untrusted symlinks. kNotFound when a
 // component is missing, kPermissionDenied for an untrusted symlink,
-// kFailedPrecondition when a component is not a directory.
+// kFailedPrecondition when a component is not a directory. A directory the
+// process may search but not read is returned as an O_PATH descriptor: good
+// for the *at functions, not for SyncDirAt or fchmod.
 Result<Dir> OpenDirectory(const std::string& path);
 // The same, for a path relative to base (or absolute).
 Result<Dir> OpenDirectoryAt(const Dir& base, const std::string& path);
