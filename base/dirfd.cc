@@ -212,6 +212,14 @@ Result<Dir> OpenDirectoryAt(const Dir& base, const std::string& path) {
   return Walk(UniqueFd(fd), path, base.path(), display, nullptr);
 }
 
+Result<Dir> MakeDirsAt(const Dir& base, const std::string& path, mode_t mode) {
+  if (path.empty()) return Status(ErrorCode::kInvalidArgument, "empty directory path");
+  if (path.front() == '/') return MakeDirectories(path, mode);
+  int fd = openat(base.fd(), ".", kWalkFlags);
+  if (fd < 0) return DirErrno("cannot open directory", base.path(), errno);
+  return Walk(UniqueFd(fd), path, base.path(), base.PathOf(path), &mode);
+}
+
 Result<Dir> MakeDirectories(const std::string& path, mode_t mode) {
   if (path.empty()) return Status(ErrorCode::kInvalidArgument, "empty directory path");
   CK_ASSIGN_OR_RETURN(UniqueFd start, OpenStart(path));

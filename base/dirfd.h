@@ -99,6 +99,8 @@ Result<Dir> OpenDirectoryAt(const Dir& base, const std::string& path);
 // mkdir -p: opens path like OpenDirectory and creates the missing components
 // with MakeDirAt's rules (mode set with fchmod on the created directory's fd).
 Result<Dir> MakeDirectories(const std::string& path, mode_t mode);
+// The same, for a path relative to base (or absolute).
+Result<Dir> MakeDirsAt(const Dir& base, const std::string& path, mode_t mode);
 
 // Opens the directory `name` inside parent, creating it when missing. A
 // directory created here is made with mkdirat (mode 0700), opened with

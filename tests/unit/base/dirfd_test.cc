@@ -147,6 +147,18 @@ TEST_F(DirFdTest, MakeDirsSetsTheModeOnTheCreatedDirectoriesOnly) {
   EXPECT_EQ(LstatOf(root_ + "/a/b").st_mode & 07777, 0755u);
   ASSERT_TRUE(MakeDirs(elsewhere_, 0700).ok());  // existing: left as it is
   EXPECT_EQ(LstatOf(elsewhere_).st_mode & 07777, 0755u);
+
+  Result<Dir> a = OpenDirectory(root_ + "/a");
+  ASSERT_TRUE(a.ok());
+  Result<Dir> deep = MakeDirsAt(*a, "c/d", 0700);
+  ASSERT_TRUE(deep.ok()) << deep.status().ToString();
+  EXPECT_EQ(deep->path(), root_ + "/a/c/d");
+  EXPECT_EQ(LstatOf(root_ + "/a/c/d").st_mode & 07777, 0700u);
+  // A symlink in the way (made by root, but in a directory others can write).
+  ASSERT_EQ(chmod((root_ + "/a").c_str(), 0777), 0);
+  ASSERT_EQ(symlink(elsewhere_.c_str(), (root_ + "/a/e").c_str()), 0);
+  EXPECT_FALSE(MakeDirsAt(*a, "e/f", 0700).ok());
+  ExpectElsewhereUntouched();
 }
 
 TEST_F(DirFdTest, MakeDirAtRefusesASymlinkAndNeverChmodsItsTarget) {
