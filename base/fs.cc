@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <random>
 
+#include "base/dirfd.h"
+
 namespace certkeeper::fs {
 
 namespace {
@@ -161,21 +163,9 @@ bool Exists(const std::string& path) {
 
 Status MakeDirs(const std::string& path, mode_t mode) {
   if (path.empty()) return Status::Ok();
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (partial.empty()) continue;
-    if (mkdir(partial.c_str(), mode) != 0) {
-      if (errno != EEXIST) return ErrnoStatus("cannot create directory", partial, errno);
-      struct stat st;
-      if (stat(partial.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return Status(ErrorCode::kIo, "exists and is not a directory").Where(partial);
-      }
-    }
-  }
-  return Status::Ok();
+  // Through directory descriptors (base/dirfd.h): a created directory gets its
+  // mode with fchmod on its own fd, and no untrusted symlink is followed.
+  return MakeDirectories(path, mode).status();
 }
 
 Status CheckPrivateFileMode(const std::string& path) {

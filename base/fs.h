@@ -41,7 +41,10 @@ Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode)
 Result<std::string> ReadFile(const std::string& path);
 bool Exists(const std::string& path);
 
-// mkdir -p with mode for the directories it creates.
+// mkdir -p. The directories it creates get exactly `mode` (fchmod on the new
+// directory's fd, so the umask does not apply), and the walk follows only
+// trusted symlinks (see base/dirfd.h): a symlink planted by another user in the
+// path is refused, a directory replaced right after mkdir is never chmod'ed.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 
 // Fails with kPermissionDenied when a private key file can be read or written by

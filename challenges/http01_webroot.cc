@@ -1,8 +1,6 @@
 #include "challenges/http01_webroot.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/dirfd.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "challenges/self_check.h"
@@ -29,20 +28,6 @@ Status Errno(std::string what, const std::string& path, int err) {
       .Where(path);
 }
 
-Result<std::string> RealPath(const std::string& path) {
-  char buf[PATH_MAX];
-  if (realpath(path.c_str(), buf) == nullptr) {
-    return Errno("cannot resolve path", path, errno);
-  }
-  return std::string(buf);
-}
-
-bool IsInside(const std::string& root, const std::string& path) {
-  if (path == root) return true;
-  std::string prefix = root == "/" ? root : root + "/";
-  return path.compare(0, prefix.size(), prefix) == 0;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Http01WebrootSolver>> Http01WebrootSolver::Create(std::string webroot) {
@@ -55,66 +40,71 @@ Result<std::unique_ptr<Http01WebrootSolver>> Http01WebrootSolver::Create(std::st
 
 std::vector<SolverNote> Http01WebrootSolver::TakeNotes() { return std::exchange(notes_, {}); }
 
-Result<std::string> Http01WebrootSolver::CanonicalWebroot() const {
-  Result<std::string> root = RealPath(webroot_);
+Result<fs::Dir> Http01WebrootSolver::OpenWebroot() const {
+  Result<fs::Dir> root = fs::OpenDirectory(webroot_);
   if (!root.ok()) {
-    return root.status().Hint("create the web server's document root or fix the webroot "
-                              "setting in [solvers.http-01]");
-  }
-  struct stat st;
-  if (stat(root->c_str(), &st) != 0) return Errno("cannot stat", *root, errno);
-  if (!S_ISDIR(st.st_mode)) {
-    return Status(ErrorCode::kInvalidArgument, "http-01 webroot: not a directory")
-        .Where(*root)
-        .Hint("webroot must be the web server's document root directory");
+    Status s = std::move(root).status().Annotate("http-01 webroot");
+    if (s.code() == ErrorCode::kNotFound) {
+      s.Hint("create the web server's document root or fix the webroot setting in "
+             "[solvers.http-01]");
+    } else if (s.code() == ErrorCode::kFailedPrecondition) {
+      s.Hint("webroot must be the web server's document root directory");
+    }
+    return s;
   }
   return root;
 }
 
 Status Http01WebrootSolver::SelfCheck(const std::vector<ChallengeTask>& tasks) {
   for (const ChallengeTask& task : tasks) CK_RETURN_IF_ERROR(ValidateTask(task, kHttp01));
-  CK_ASSIGN_OR_RETURN(std::string root, CanonicalWebroot());
-  if (access(root.c_str(), W_OK | X_OK) != 0) {
-    return Errno("the webroot is not writable", root, errno)
+  CK_ASSIGN_OR_RETURN(fs::Dir root, OpenWebroot());
+  if (faccessat(root.fd(), ".", W_OK | X_OK, 0) != 0) {
+    return Errno("the webroot is not writable", webroot_, errno)
         .Hint("run as a user that may write to the document root");
   }
-  notes_.push_back({"", "http-01 webroot " + root + " is a writable directory"});
+  notes_.push_back({"", "http-01 webroot " + webroot_ + " is a writable directory"});
   return Status::Ok();
 }
 
-Result<std::string> Http01WebrootSolver::EnsureDirectory(const std::string& root,
-                                                         const std::string& parent,
-                                                         const std::string& name) {
-  std::string path = fs::JoinPath(parent, name);
-  struct stat st;
-  if (lstat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return Errno("cannot stat", path, errno);
-    if (mkdir(path.c_str(), kDirMode) != 0) return Errno("cannot create directory", path, errno);
-    created_dirs_.push_back(path);
-    // mkdir honours the umask; the web server must be able to enter the directory.
-    if (chmod(path.c_str(), kDirMode) != 0) return Errno("cannot chmod", path, errno);
-    return path;
+Result<fs::Dir> Http01WebrootSolver::EnsureDirectory(const fs::Dir& parent,
+                                                     const std::string& name,
+                                                     bool* created) {
+  *created = false;
+  // An existing name: a directory, or a trusted symlink (fs::TrustedSymlink).
+  Result<fs::Dir> dir = fs::OpenDirectoryAt(parent, name);
+  if (!dir.ok() && dir.status().code() == ErrorCode::kNotFound) {
+    // mkdirat + O_NOFOLLOW open + owner check + fchmod on the new fd; a
+    // symlink planted right after the open above is refused there.
+    dir = fs::MakeDirAt(parent, name, kDirMode, created);
   }
-  if (S_ISLNK(st.st_mode)) {
-    CK_ASSIGN_OR_RETURN(std::string target, RealPath(path));
-    if (!IsInside(root, target)) {
-      return Status(ErrorCode::kPermissionDenied,
-                    "http-01 webroot: " + name + " is a symlink to " + target +
-                        ", outside the webroot " + root)
-          .Where(path)
-          .Hint("token files are only written inside the webroot: replace the symlink "
-                "by a directory, or set webroot to the directory the web server serves");
+  if (!dir.ok()) {
+    Status s = std::move(dir).status().Annotate("http-01 webroot");
+    if (s.hint().empty() || s.code() == ErrorCode::kFailedPrecondition) {
+      s.Hint("token files are written only into real directories below the webroot: "
+             "remove or rename " + parent.PathOf(name) +
+             " (or let root create it as a directory)");
     }
-    if (stat(target.c_str(), &st) != 0) return Errno("cannot stat", target, errno);
-    path = target;
+    return s;
   }
-  if (!S_ISDIR(st.st_mode)) {
-    return Status(ErrorCode::kFailedPrecondition,
-                  "http-01 webroot: exists and is not a directory")
-        .Where(path)
-        .Hint("remove or rename it so that token files can be written below it");
+  if (*created) return dir;
+  CK_ASSIGN_OR_RETURN(bool inside, fs::IsBeneath(*dir, root_));
+  if (!inside) {
+    return Status(ErrorCode::kPermissionDenied,
+                  "http-01 webroot: " + name + " leads outside the webroot " + webroot_)
+        .Where(parent.PathOf(name))
+        .Hint("token files are only written inside the webroot: replace the symlink "
+              "by a directory, or set webroot to the directory the web server serves");
   }
-  return path;
+  return dir;
+}
+
+Status Http01WebrootSolver::OpenChallengeDirectory() {
+  if (challenge_.is_open()) return Status::Ok();
+  CK_ASSIGN_OR_RETURN(root_, OpenWebroot());
+  CK_ASSIGN_OR_RETURN(well_known_, EnsureDirectory(root_, ".well-known", &created_well_known_));
+  CK_ASSIGN_OR_RETURN(challenge_,
+                      EnsureDirectory(well_known_, "acme-challenge", &created_challenge_));
+  return Status::Ok();
 }
 
 Status Http01WebrootSolver::Present(const std::vector<ChallengeTask>& tasks) {
@@ -128,20 +118,16 @@ Status Http01WebrootSolver::Present(const std::vector<ChallengeTask>& tasks) {
     return s;
   };
 
-  Result<std::string> root = CanonicalWebroot();
-  if (!root.ok()) return root.status();
-  Result<std::string> well_known = EnsureDirectory(*root, *root, ".well-known");
-  if (!well_known.ok()) return undo(well_known.status());
-  Result<std::string> dir = EnsureDirectory(*root, *well_known, "acme-challenge");
-  if (!dir.ok()) return undo(dir.status());
+  Status opened = OpenChallengeDirectory();
+  if (!opened.ok()) return undo(std::move(opened));
 
   for (const ChallengeTask& task : tasks) {
-    std::string path = fs::JoinPath(*dir, task.token);
+    std::string path = challenge_.PathOf(task.token);
     fs::WriteOptions options;
     options.mode = kFileMode;
-    Status s = fs::WriteFileAtomic(path, task.key_authorization, options);
+    Status s = fs::WriteFileAt(challenge_, task.token, task.key_authorization, options);
     if (!s.ok()) return undo(std::move(s).Annotate("http-01 webroot"));
-    auto same = [&](const WrittenFile& f) { return f.path == path; };
+    auto same = [&](const WrittenFile& f) { return f.token == task.token; };
     if (std::find_if(written_.begin(), written_.end(), same) == written_.end()) {
       written_.push_back({task.token, path});
     }
@@ -160,8 +146,10 @@ Status Http01WebrootSolver::RemoveFiles(const std::vector<std::string>& tokens) 
       kept.push_back(std::move(file));
       continue;
     }
-    if (unlink(file.path.c_str()) != 0 && errno != ENOENT) {
-      if (first_error.ok()) first_error = Errno("cannot remove token file", file.path, errno);
+    // Through the descriptor Present wrote with: whatever the path leads to now.
+    Status s = fs::UnlinkAt(challenge_, file.token);
+    if (!s.ok()) {
+      if (first_error.ok()) first_error = std::move(s).Annotate("http-01 webroot");
       kept.push_back(std::move(file));
     }
   }
@@ -170,15 +158,22 @@ Status Http01WebrootSolver::RemoveFiles(const std::vector<std::string>& tokens) 
 }
 
 void Http01WebrootSolver::RemoveCreatedDirectories() {
-  // Innermost first; a directory someone else put files into stays.
-  while (!created_dirs_.empty()) {
-    const std::string& dir = created_dirs_.back();
-    if (rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+  // Innermost first; a directory someone else put files into stays. rmdir by
+  // name inside the parent's fd: a symlink swapped in is not followed.
+  auto remove = [](const fs::Dir& parent, const char* name, bool& created) {
+    if (!created || !parent.is_open()) return;
+    Status s = fs::RemoveDirAt(parent, name);
+    if (!s.ok() && s.code() != ErrorCode::kNotFound) {
       log::Debug("http-01 webroot: directory left in place",
-                 {{"path", dir}, {"reason", strerror(errno)}});
+                 {{"path", parent.PathOf(name)}, {"reason", s.message()}});
     }
-    created_dirs_.pop_back();
-  }
+    created = false;
+  };
+  challenge_.Close();
+  remove(well_known_, "acme-challenge", created_challenge_);
+  well_known_.Close();
+  remove(root_, ".well-known", created_well_known_);
+  root_.Close();
 }
 
 Status Http01WebrootSolver::CleanUp(const std::vector<ChallengeTask>& tasks) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/dirfd.h"
 #include "base/status.h"
 #include "challenges/solver.h"
 
@@ -17,10 +18,22 @@ namespace certkeeper::challenges {
 // as its content (file 0644, written atomically; missing directories created
 // 0755) for the web server to serve.
 //
-// Nothing is ever written outside the webroot: the webroot is canonicalized
-// (realpath), tokens must be base64url (so no '/' and no ".."), and a
-// .well-known or acme-challenge that is a symlink must resolve to a directory
-// inside the webroot, or Present refuses to write.
+// The document root is usually writable by the web server's user, and
+// certkeeper runs as root, so nothing is done there by path: the webroot is
+// opened once (fs::OpenDirectory: no untrusted symlink in its path is
+// followed), .well-known and acme-challenge are opened or created relative to
+// it (mkdirat, then fchmod on the created directory's fd), and the token files
+// are written and removed relative to the acme-challenge descriptor, which
+// stays open from Present to the CleanUp that removes the last token. Moving
+// or replacing a directory in between does not redirect any write or removal.
+//
+// Nothing is ever written outside the webroot: tokens must be base64url (so no
+// '/' and no ".."); a .well-known or acme-challenge that is a symlink is
+// followed only when root (or the user certkeeper runs as) owns it and its
+// directory and nobody else can write that directory (fs::TrustedSymlink) —
+// an administrator's link, not one the web server's user planted — and it must
+// still lead to a directory inside the webroot (checked on descriptors), or
+// Present refuses to write.
 //
 // CleanUp removes exactly the files Present wrote for the given tasks, and then,
 // when no file of ours is left, the directories Present created if they are
@@ -44,19 +57,24 @@ class Http01WebrootSolver : public Solver {
  private:
   struct WrittenFile {
     std::string token;
-    std::string path;
+    std::string path;  // for messages
   };
   explicit Http01WebrootSolver(std::string webroot) : webroot_(std::move(webroot)) {}
-  Result<std::string> CanonicalWebroot() const;
-  // The directory `name` inside parent (both canonical), created when missing.
-  Result<std::string> EnsureDirectory(const std::string& root, const std::string& parent,
-                                      const std::string& name);
+  Result<fs::Dir> OpenWebroot() const;
+  // Opens root_, well_known_ and challenge_ when they are not open yet.
+  Status OpenChallengeDirectory();
+  // The directory `name` inside parent, created when missing (*created says so).
+  Result<fs::Dir> EnsureDirectory(const fs::Dir& parent, const std::string& name,
+                                  bool* created);
   Status RemoveFiles(const std::vector<std::string>& tokens);
+  // Best effort: removes the empty directories Present created and closes them.
   void RemoveCreatedDirectories();
 
   std::string webroot_;
+  fs::Dir root_, well_known_, challenge_;  // open while a token of ours exists
+  bool created_well_known_ = false;
+  bool created_challenge_ = false;
   std::vector<WrittenFile> written_;
-  std::vector<std::string> created_dirs_;  // in creation order
   std::vector<SolverNote> notes_;
 };
 

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstdio>
 
+#include "base/dirfd.h"
 #include "base/fs.h"
 #include "hooks/remote_shell.h"
 #include "hooks/rendered_files.h"
@@ -27,6 +27,12 @@ std::string OctalMode(mode_t mode) {
 
 Status ErrnoError(std::string what, const std::string& path, int err) {
   return Status(ErrorCode::kIo, std::move(what) + ": " + strerror(err)).Where(path);
+}
+
+fs::WriteOptions PrivateMode() {
+  fs::WriteOptions options;
+  options.mode = 0600;
+  return options;
 }
 
 }  // namespace
@@ -55,55 +61,73 @@ Result<gid_t> ResolveGroup(const std::string& name) {
   return found->gr_gid;
 }
 
+namespace {
+
+// Opens (or creates) "<directory>/.certkeeper-prev" through the deploy
+// directory's fd. Whoever can write the deploy directory could have planted a
+// symlink or a directory of their own there; both are refused, because writing
+// into either would let them choose where root creates, chmods and deletes.
+Result<fs::Dir> OpenBackupDir(const fs::Dir& dir) {
+  std::string path = dir.PathOf(kPreviousDirName);
+  Result<fs::Dir> backup = fs::MakeDirAt(dir, kPreviousDirName, 0700);
+  if (!backup.ok()) {
+    Status s = backup.status();
+    if (s.code() == ErrorCode::kPermissionDenied || s.code() == ErrorCode::kFailedPrecondition) {
+      s.Hint("certkeeper keeps the previous files in its own directory " + path +
+             "; this one was not made by certkeeper (someone who can write " + dir.path() +
+             " may have planted it): check it, remove it, and deploy again");
+    }
+    return s;
+  }
+  CK_RETURN_IF_ERROR(fs::CheckOwnedDirectory(*backup, /*others_may_write=*/true));
+  // Ours (root's or the running user's): make sure nobody else can read the
+  // copies of the keys, through the fd we hold, never by path.
+  if (fchmod(backup->fd(), 0700) != 0) return ErrnoError("cannot chmod", path, errno);
+  return backup;
+}
+
+}  // namespace
+
 Status FilesTarget::SavePrevious(const std::vector<std::string>& names,
                                  DeployContext& context) {
-  std::string backup_dir = fs::JoinPath(config_.directory, kPreviousDirName);
-  Status made = fs::MakeDirs(backup_dir, 0700);
-  if (made.ok() && chmod(backup_dir.c_str(), 0700) != 0) {
-    made = ErrnoError("cannot chmod", backup_dir, errno);
-  }
-  if (!made.ok()) {
+  std::string backup_path = dir_.PathOf(kPreviousDirName);
+  Result<fs::Dir> backup = OpenBackupDir(dir_);
+  if (!backup.ok()) {
     return RecordStep(context, config_.name, "install",
-                      "keep the previous files in " + backup_dir, made);
+                      "keep the previous files in " + backup_path, backup.status());
   }
   for (const std::string& file : names) {
     Previous prev;
-    prev.path = fs::JoinPath(config_.directory, file);
-    std::string backup = fs::JoinPath(backup_dir, file);
-    struct stat st;
-    Status status;
-    if (lstat(prev.path.c_str(), &st) != 0) {
-      if (errno != ENOENT) status = ErrnoError("cannot stat", prev.path, errno);
-      if (status.ok() && unlink(backup.c_str()) != 0 && errno != ENOENT) {
-        status = ErrnoError("cannot remove stale copy", backup, errno);
+    prev.name = file;
+    prev.path = dir_.PathOf(file);
+    // One open with O_NOFOLLOW; type, content, mode and owner all come from it.
+    Result<fs::Entry> entry = fs::ReadEntryAt(dir_, file);
+    Status status = entry.status();
+    if (entry.ok()) {
+      switch (entry->type) {
+        case fs::Entry::Type::kAbsent:
+          status = fs::UnlinkAt(*backup, file);
+          break;
+        case fs::Entry::Type::kSymlink:
+          prev.kind = Previous::Kind::kSymlink;
+          prev.content = std::move(entry->content);
+          status = fs::SymlinkAt(*backup, prev.content, file);
+          break;
+        case fs::Entry::Type::kFile:
+          prev.kind = Previous::Kind::kFile;
+          prev.mode = entry->st.st_mode & 07777;
+          prev.uid = entry->st.st_uid;
+          prev.gid = entry->st.st_gid;
+          prev.content = std::move(entry->content);
+          status = fs::WriteFileAt(*backup, file, prev.content, PrivateMode());
+          break;
+        case fs::Entry::Type::kOther:
+          status = Status(ErrorCode::kFailedPrecondition,
+                          "exists and is neither a file nor a symlink")
+                       .Where(prev.path)
+                       .Hint("move it away or choose another file name");
+          break;
       }
-    } else if (S_ISLNK(st.st_mode)) {
-      prev.kind = Previous::Kind::kSymlink;
-      std::vector<char> target(PATH_MAX + 1);
-      ssize_t n = readlink(prev.path.c_str(), target.data(), target.size() - 1);
-      if (n < 0) {
-        status = ErrnoError("cannot read symlink", prev.path, errno);
-      } else {
-        prev.content.assign(target.data(), static_cast<size_t>(n));
-        status = fs::ReplaceSymlink(prev.content, backup);
-      }
-    } else if (S_ISREG(st.st_mode)) {
-      prev.kind = Previous::Kind::kFile;
-      prev.mode = st.st_mode & 07777;
-      prev.uid = st.st_uid;
-      prev.gid = st.st_gid;
-      Result<std::string> content = fs::ReadFile(prev.path);
-      if (content.ok()) {
-        prev.content = std::move(*content);
-        status = fs::WritePrivateFile(backup, prev.content);
-      } else {
-        status = content.status();
-      }
-    } else {
-      status = Status(ErrorCode::kFailedPrecondition,
-                      "exists and is neither a file nor a symlink")
-                   .Where(prev.path)
-                   .Hint("move it away or choose another file name");
     }
     if (!status.ok()) {
       return RecordStep(context, config_.name, "install",
@@ -117,6 +141,7 @@ Status FilesTarget::SavePrevious(const std::vector<std::string>& names,
 Status FilesTarget::Deploy(const Material& material, DeployContext& context) {
   previous_.clear();
   written_ = 0;
+  dir_ = fs::Dir();
   fs::WriteOptions base_options;
   if (!config_.owner.empty()) {
     Result<uid_t> uid = ResolveUser(config_.owner);
@@ -135,13 +160,19 @@ Status FilesTarget::Deploy(const Material& material, DeployContext& context) {
     return RecordStep(context, config_.name, "install", "prepare the files",
                       files.status());
   }
-  struct stat st;
-  if (stat(config_.directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return RecordStep(context, config_.name, "install", "find " + config_.directory,
-                      Status(ErrorCode::kNotFound, "the target directory does not exist")
-                          .Where(config_.directory)
-                          .Hint("create it, or fix `directory` in the deploy target"));
+  // Opened once; install and rollback work through this fd only, so a
+  // directory (or a parent) swapped for a symlink later is not followed.
+  Result<fs::Dir> dir = fs::OpenDirectory(config_.directory);
+  if (!dir.ok()) {
+    Status s = dir.status();
+    if (s.code() == ErrorCode::kNotFound) {
+      s = Status(ErrorCode::kNotFound, "the target directory does not exist: " + s.message())
+              .Where(config_.directory)
+              .Hint("create it, or fix `directory` in the deploy target");
+    }
+    return RecordStep(context, config_.name, "install", "find " + config_.directory, s);
   }
+  dir_ = std::move(*dir);
 
   std::vector<std::string> names;
   for (const RenderedFile& file : *files) names.push_back(file.name);
@@ -150,14 +181,13 @@ Status FilesTarget::Deploy(const Material& material, DeployContext& context) {
   for (const RenderedFile& file : *files) {
     fs::WriteOptions options = base_options;
     options.mode = file.mode;
-    std::string path = fs::JoinPath(config_.directory, file.name);
     // Counted before the write: a failed write may still have replaced the file.
     ++written_;
     CK_RETURN_IF_ERROR(RecordStep(
         context, config_.name, "install",
-        "write " + path + " (" + std::string(MaterialKindName(file.kind)) + ", " +
-            OctalMode(file.mode) + ")",
-        fs::WriteFileAtomic(path, file.content, options)));
+        "write " + dir_.PathOf(file.name) + " (" + std::string(MaterialKindName(file.kind)) +
+            ", " + OctalMode(file.mode) + ")",
+        fs::WriteFileAt(dir_, file.name, file.content, options)));
   }
   return Reload(context, "reload");
 }
@@ -165,17 +195,15 @@ Status FilesTarget::Deploy(const Material& material, DeployContext& context) {
 Status FilesTarget::Restore(const Previous& previous) {
   switch (previous.kind) {
     case Previous::Kind::kFile:
-      return fs::WriteFileAtomic(previous.path, previous.content,
-                                 fs::WriteOptions{.mode = previous.mode,
-                                                  .owner = previous.uid,
-                                                  .group = previous.gid});
+      return fs::WriteFileAt(dir_, previous.name, previous.content,
+                             fs::WriteOptions{.mode = previous.mode,
+                                              .owner = previous.uid,
+                                              .group = previous.gid});
     case Previous::Kind::kSymlink:
-      return fs::ReplaceSymlink(previous.content, previous.path);
+      return fs::SymlinkAt(dir_, previous.content, previous.name);
     case Previous::Kind::kAbsent:
-      if (unlink(previous.path.c_str()) != 0 && errno != ENOENT) {
-        return ErrnoError("cannot remove", previous.path, errno);
-      }
-      return fs::SyncDir(config_.directory);
+      CK_RETURN_IF_ERROR(fs::UnlinkAt(dir_, previous.name));
+      return fs::SyncDirAt(dir_);
   }
   return Status::Ok();
 }

@@ -9,7 +9,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -171,7 +173,7 @@ TEST_F(DeploySshTest, PushesFilesRunsRemoteReloadVerifiesAndRollsBack) {
   CommandResult r = Run({"issue", "remote"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* file : {"fullchain.pem", "privkey.pem"}) {
-    EXPECT_EQ(Read(remote_dir_ + "/" + file), Archived(1, file)) << file;
+    EXPECT_EQ(Read(remote_dir_ + "/" + file), Read(state_ + "/live/remote/" + file)) << file;
   }
   EXPECT_FALSE(fs::Exists(remote_dir_ + "/cert.pem"));
   ExpectNginxDirHolds(1);
@@ -215,6 +217,58 @@ TEST_F(DeploySshTest, PushesFilesRunsRemoteReloadVerifiesAndRollsBack) {
   ASSERT_FALSE(rollback.empty());
   for (const json& step : rollback) EXPECT_EQ(step["result"], "ok") << step.dump(2);
 
+}
+
+// Another user of the remote host who can write remote_directory plants
+// symlinks there. A symlink at .certkeeper-prev fails the deploy before any
+// file is touched, and its target (a directory elsewhere) keeps its mode and
+// content; symlinks at the live names are replaced by the new files, never
+// written through.
+TEST_F(DeploySshTest, SymlinksPlantedInTheRemoteDirectoryAreNotFollowed) {
+  std::string elsewhere = dir_.path() + "/elsewhere";
+  std::filesystem::create_directories(elsewhere);
+  ASSERT_EQ(chmod(elsewhere.c_str(), 0755), 0);
+  ASSERT_TRUE(fs::WriteFileAtomic(elsewhere + "/victim", "not yours").ok());
+  ASSERT_TRUE(fs::WriteFileAtomic(elsewhere + "/.complete", "").ok());
+  auto expect_elsewhere_untouched = [&]() {
+    struct stat st;
+    ASSERT_EQ(stat(elsewhere.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0755u);
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(elsewhere)) {
+      names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{".complete", "victim"}));
+    EXPECT_EQ(Read(elsewhere + "/victim"), "not yours");
+  };
+  auto plant = [](const std::string& target, const std::string& link) {
+    ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0) << link;
+    if (geteuid() == 0) {
+      ASSERT_EQ(lchown(link.c_str(), 65534, 65534), 0);
+    }
+  };
+  std::string prev = remote_dir_ + "/.certkeeper-prev";
+  plant(elsewhere, prev);
+  WriteConfig({"edge"});
+  CommandResult r = Run({"issue", "remote"});
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find(".certkeeper-prev"), std::string::npos) << r.out << r.err;
+  expect_elsewhere_untouched();
+  EXPECT_FALSE(fs::Exists(remote_dir_ + "/fullchain.pem"));
+
+  ASSERT_EQ(unlink(prev.c_str()), 0);
+  plant(elsewhere, remote_dir_ + "/fullchain.pem");
+  plant(elsewhere + "/victim", remote_dir_ + "/privkey.pem");
+  r = Run({"renew", "--force", "remote"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* file : {"fullchain.pem", "privkey.pem"}) {
+    struct stat st;
+    ASSERT_EQ(lstat((remote_dir_ + "/" + file).c_str(), &st), 0) << file;
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << file;
+    EXPECT_EQ(Read(remote_dir_ + "/" + file), Read(state_ + "/live/remote/" + file)) << file;
+  }
+  expect_elsewhere_untouched();
 }
 
 }  // namespace

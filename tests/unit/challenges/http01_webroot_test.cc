@@ -17,6 +17,7 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
+constexpr uid_t kNobody = 65534;
 constexpr char kThumbprint[] = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
 
 ChallengeTask Task(std::string identifier, std::string token) {
@@ -143,6 +144,66 @@ TEST_F(Http01WebrootTest, FollowsSymlinksThatStayInside) {
   ASSERT_TRUE(solver_->CleanUp(tasks).ok());
   EXPECT_FALSE(stdfs::exists(webroot_ + "/shared/challenges/tokA"));
   EXPECT_TRUE(stdfs::is_directory(webroot_ + "/shared/challenges"));
+}
+
+// The web server's user owns the document root and plants a symlink of its own
+// at .well-known: even one that points inside the webroot is refused, since it
+// could point anywhere a moment later.
+TEST_F(Http01WebrootTest, RefusesWellKnownSymlinkAnotherUserOwns) {
+  if (geteuid() != 0) GTEST_SKIP() << "lchown to another user needs root";
+  ASSERT_TRUE(stdfs::create_directories(webroot_ + "/shared/acme-challenge"));
+  stdfs::create_symlink("shared", webroot_ + "/.well-known");
+  ASSERT_EQ(lchown((webroot_ + "/.well-known").c_str(), kNobody, kNobody), 0);
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokA")};
+  Status s = solver_->Present(tasks);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kPermissionDenied) << s.ToString();
+  EXPECT_NE(s.message().find("symlink"), std::string::npos) << s.ToString();
+  EXPECT_EQ(s.where(), webroot_ + "/.well-known");
+  EXPECT_TRUE(Listing(webroot_ + "/shared/acme-challenge").empty());
+  EXPECT_TRUE(solver_->CleanUp(tasks).ok());
+}
+
+// A link made by root, but in a directory everybody can write: someone else
+// could have replaced it, so it is not followed either.
+TEST_F(Http01WebrootTest, RefusesAcmeChallengeSymlinkInAWorldWritableDirectory) {
+  ASSERT_TRUE(stdfs::create_directories(webroot_ + "/.well-known/real"));
+  ASSERT_EQ(chmod((webroot_ + "/.well-known").c_str(), 0777), 0);
+  stdfs::create_symlink("real", ChallengeDir());
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokA")};
+  Status s = solver_->Present(tasks);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("group or others"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(Listing(webroot_ + "/.well-known/real").empty());
+}
+
+// acme-challenge is swapped for a symlink between Present and CleanUp: the
+// removal goes through the directory Present wrote into, so the file of the
+// same name behind the symlink survives.
+TEST_F(Http01WebrootTest, CleanUpDoesNotFollowADirectorySwappedForASymlink) {
+  std::vector<ChallengeTask> tasks = {Task("a.example.com", "tokA")};
+  ASSERT_TRUE(solver_->Present(tasks).ok());
+  std::ofstream(outside_ + "/tokA") << "not yours";
+  std::string moved = webroot_ + "/.well-known/moved";
+  ASSERT_EQ(rename(ChallengeDir().c_str(), moved.c_str()), 0);
+  stdfs::create_symlink(outside_, ChallengeDir());
+
+  ASSERT_TRUE(solver_->CleanUp(tasks).ok());
+  EXPECT_EQ(Slurp(outside_ + "/tokA"), "not yours");
+  EXPECT_FALSE(stdfs::exists(moved + "/tokA"));
+  EXPECT_TRUE(stdfs::is_symlink(ChallengeDir()));  // rmdir does not follow it either
+}
+
+// The same swap before a second Present: its token goes to the directory
+// already open, not through the new symlink.
+TEST_F(Http01WebrootTest, LaterPresentWritesIntoTheDirectoryAlreadyOpen) {
+  ASSERT_TRUE(solver_->Present({Task("a.example.com", "tokA")}).ok());
+  std::string moved = webroot_ + "/.well-known/moved";
+  ASSERT_EQ(rename(ChallengeDir().c_str(), moved.c_str()), 0);
+  stdfs::create_symlink(outside_, ChallengeDir());
+  ASSERT_TRUE(solver_->Present({Task("b.example.com", "tokB")}).ok());
+  EXPECT_TRUE(Listing(outside_).empty());
+  EXPECT_TRUE(stdfs::exists(moved + "/tokB"));
 }
 
 TEST_F(Http01WebrootTest, LeavesNothingBehindWhenPresentFailsHalfWay) {

@@ -89,12 +89,13 @@ class SshScriptsTest : public ::testing::Test {
   }
   std::string Path(const std::string& name) { return fs::JoinPath(dir_, name); }
   void Upload(const std::string& name, const std::string& content, mode_t mode) {
-    ProcessResult r = RunSh(SshUploadScript(dir_, name, mode), content);
+    ProcessResult r = RunSh(SshUploadScript(dir_, stage_, name, mode), content);
     ASSERT_TRUE(r.success()) << r.stderr_data;
   }
 
   fs::TempDir tmp_;
   std::string dir_;
+  std::string stage_ = SshStageName();
   // Names a shell would misread if they were not quoted.
   std::vector<std::string> names_ = {"-fullchain $(id).pem", "it's key.pem"};
 };
@@ -107,7 +108,7 @@ TEST_F(SshScriptsTest, InstallReplacesAndRollbackRestores) {
   EXPECT_EQ(*fs::ReadFile(Path(names_[0])), "old chain");
   EXPECT_FALSE(fs::Exists(Path(names_[1])));
 
-  ProcessResult r = RunSh(SshInstallScript(dir_, names_));
+  ProcessResult r = RunSh(SshInstallScript(dir_, stage_, names_));
   ASSERT_TRUE(r.success()) << r.stderr_data;
   EXPECT_EQ(*fs::ReadFile(Path(names_[0])), "new chain");
   EXPECT_EQ(*fs::ReadFile(Path(names_[1])), "new key");
@@ -115,8 +116,9 @@ TEST_F(SshScriptsTest, InstallReplacesAndRollbackRestores) {
   ASSERT_EQ(stat(Path(names_[1]).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(*fs::ReadFile(Path(".certkeeper-prev/" + names_[0])), "old chain");
+  EXPECT_FALSE(fs::Exists(Path(stage_)));  // the staging directory is gone
 
-  r = RunSh(SshRollbackScript(dir_, names_));
+  r = RunSh(SshRollbackScript(dir_, stage_, names_));
   ASSERT_TRUE(r.success()) << r.stderr_data;
   EXPECT_EQ(*fs::ReadFile(Path(names_[0])), "old chain");
   EXPECT_FALSE(fs::Exists(Path(names_[1])));
@@ -125,14 +127,14 @@ TEST_F(SshScriptsTest, InstallReplacesAndRollbackRestores) {
 TEST_F(SshScriptsTest, CleanupRemovesOnlyUploads) {
   ASSERT_TRUE(fs::WriteFileAtomic(Path(names_[0]), "live").ok());
   Upload(names_[0], "new", 0644);
-  ProcessResult r = RunSh(SshCleanupScript(dir_, names_));
+  ProcessResult r = RunSh(SshCleanupScript(dir_, stage_));
   ASSERT_TRUE(r.success()) << r.stderr_data;
   EXPECT_EQ(*fs::ReadFile(Path(names_[0])), "live");
-  EXPECT_FALSE(fs::Exists(Path("." + names_[0] + ".certkeeper-new")));
+  EXPECT_FALSE(fs::Exists(Path(stage_)));
 }
 
 TEST_F(SshScriptsTest, InstallStopsWhenTheDirectoryIsMissing) {
-  ProcessResult r = RunSh(SshInstallScript(fs::JoinPath(tmp_.path(), "absent"), names_));
+  ProcessResult r = RunSh(SshInstallScript(fs::JoinPath(tmp_.path(), "absent"), stage_, names_));
   EXPECT_FALSE(r.success());
 }
 
