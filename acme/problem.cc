@@ -1,6 +1,7 @@
 #include "acme/problem.h"
 
 #include "acme/internal/json_fields.h"
+#include "base/text.h"
 
 #include <algorithm>
 #include <array>
@@ -20,11 +21,21 @@ Status BadMember(std::string_view name) {
                     "\" has the wrong type");
 }
 
-Result<std::string> OptionalString(const json& doc, const char* name) {
+// Valid UTF-8 of at most max_bytes, ending in "…" when cut.
+std::string Bounded(std::string_view text, size_t max_bytes) {
+  static constexpr std::string_view kEllipsis = "\xe2\x80\xa6";  // U+2026
+  std::string clean = SanitizeUtf8(text);
+  if (clean.size() <= max_bytes) return clean;
+  return std::string(Utf8Prefix(clean, max_bytes - kEllipsis.size())) + std::string(kEllipsis);
+}
+
+// The member as bounded text; the JSON parser already refused invalid UTF-8,
+// the sanitizing is for documents built some other way.
+Result<std::string> OptionalString(const json& doc, const char* name, size_t max_bytes) {
   auto it = doc.find(name);
   if (it == doc.end() || it->is_null()) return std::string();
   if (!it->is_string()) return BadMember(name);
-  return it->get<std::string>();
+  return Bounded(it->get_ref<const std::string&>(), max_bytes);
 }
 
 int MonthIndex(std::string_view name) {
@@ -137,8 +148,8 @@ Result<Problem> ParseProblemAt(const json& doc, int http_status) {
     return Status(ErrorCode::kProtocol, "malformed problem document: not a JSON object");
   }
   Problem problem;
-  CK_ASSIGN_OR_RETURN(problem.type, OptionalString(doc, "type"));
-  CK_ASSIGN_OR_RETURN(problem.detail, OptionalString(doc, "detail"));
+  CK_ASSIGN_OR_RETURN(problem.type, OptionalString(doc, "type", kMaxProblemTypeBytes));
+  CK_ASSIGN_OR_RETURN(problem.detail, OptionalString(doc, "detail", kMaxProblemDetailBytes));
   problem.status = http_status;
   if (auto it = doc.find("status"); it != doc.end() && !it->is_null()) {
     if (!it->is_number_integer()) return BadMember("status");
@@ -146,7 +157,8 @@ Result<Problem> ParseProblemAt(const json& doc, int http_status) {
   }
   if (auto it = doc.find("identifier"); it != doc.end() && !it->is_null()) {
     if (!it->is_object()) return BadMember("identifier");
-    CK_ASSIGN_OR_RETURN(problem.identifier, OptionalString(*it, "value"));
+    CK_ASSIGN_OR_RETURN(problem.identifier,
+                        OptionalString(*it, "value", kMaxProblemIdentifierBytes));
   }
   if (auto it = doc.find("subproblems"); it != doc.end() && !it->is_null()) {
     if (!it->is_array()) return BadMember("subproblems");
@@ -169,6 +181,10 @@ Result<Problem> ParseProblem(const json& doc, int http_status) {
     CK_RETURN_IF_ERROR(CheckSubproblems(doc, 0, count));
   }
   return ParseProblemAt(doc, http_status);
+}
+
+std::string QuoteHeaderValue(std::string_view value) {
+  return "\"" + EscapeForTerminal(Bounded(value, kMaxQuotedHeaderBytes)) + "\"";
 }
 
 std::optional<TimePoint> ParseRetryAfter(std::string_view value, TimePoint now) {
@@ -230,7 +246,8 @@ Status ErrorResponseStatus(std::string_view operation, const std::string& url,
   } else if (!malformed.empty()) {
     message += " with an unusable problem document: " + malformed;
   } else {
-    message += " without a problem document (Content-Type \"" + content_type + "\")";
+    message += " without a problem document (Content-Type " + QuoteHeaderValue(content_type) +
+               ")";
   }
   Status status(code, std::move(message));
   status.Where(url);

@@ -22,8 +22,20 @@ inline constexpr int kMaxSubproblemDepth = 4;
 // Counted over all levels; an order holds at most a few hundred identifiers.
 inline constexpr size_t kMaxSubproblems = 1000;
 
+// What is kept of a problem document's text: a CA (or a proxy in front of it)
+// can send a detail of any length, and it ends up in error messages and in
+// every stored attempt. Longer text is cut on a UTF-8 character boundary and
+// ends in "…" (U+2026), so the result is at most this many bytes.
+inline constexpr size_t kMaxProblemDetailBytes = 4 * 1024;
+// "type" is a URI and the identifier a DNS name or IP address (RFC 8555 §9.7.8).
+inline constexpr size_t kMaxProblemTypeBytes = 256;
+inline constexpr size_t kMaxProblemIdentifierBytes = 256;
+// At most this much of a header value is quoted in an error message.
+inline constexpr size_t kMaxQuotedHeaderBytes = 100;
+
 // Parses a problem document. Missing members stay empty; `status` falls back to
 // http_status. Subproblems (RFC 8555 §6.7.1) keep their identifier value.
+// type, detail and identifier are valid UTF-8 and cut to the limits above.
 // Fails with kProtocol when `doc` is not an object, a member has the wrong type,
 // subproblems nest deeper than kMaxSubproblemDepth or number more than
 // kMaxSubproblems.
@@ -47,11 +59,20 @@ inline constexpr Duration kMaxRetryAfter = std::chrono::hours(24 * 7);
 // empty, an unknown zone or month, trailing text).
 std::optional<TimePoint> ParseRetryAfter(std::string_view value, TimePoint now);
 
+// A header value for an error message: its first kMaxQuotedHeaderBytes (cut
+// on a character boundary, "…" appended when cut), made valid UTF-8, with
+// control characters escaped (EscapeForTerminal), in double quotes. A header
+// holding "\r\nX: \xff" thus cannot break a one-line message or the
+// inventory's UTF-8.
+std::string QuoteHeaderValue(std::string_view value);
+
 // Builds the Status for an error response to `operation` at `url`:
 //  - kRateLimited for problem type rateLimited or HTTP 429,
 //  - kUnavailable for HTTP 5xx,
 //  - kAcme for any other problem document,
 //  - kProtocol when the body is not a problem document and the status is 4xx.
+// The message is one line when the problem's detail is; header values in it
+// are quoted with QuoteHeaderValue.
 // The problem (when present) and Retry-After are attached as data.
 Status ErrorResponseStatus(std::string_view operation, const std::string& url,
                            const HttpResponse& response, TimePoint now);

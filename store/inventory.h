@@ -127,7 +127,8 @@ class Inventory {
   // and returns its id.
   virtual Result<int64_t> StartAttempt(const Attempt& attempt) = 0;
   // Appends a step and returns its seq. Output longer than kMaxStepOutputBytes
-  // is cut and marked as cut.
+  // is cut and marked as cut; every free-text field is stored as valid UTF-8
+  // within the bounds of records.h (kMaxStoredTextBytes, ...).
   virtual Result<int> AddAttemptStep(int64_t attempt_id, const AttemptStep& step) = 0;
   // Closes a running attempt (kFailedPrecondition if it is not running).
   // end.outcome must not be kRunning.

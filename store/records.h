@@ -128,6 +128,16 @@ struct AttemptStep {
 };
 
 inline constexpr size_t kMaxStepOutputBytes = 16 * 1024;
+// Every free-text column is stored as valid UTF-8 (invalid sequences become
+// U+FFFD) and cut, on a character boundary and marked, to at most:
+//  - kMaxStoredTextBytes: error details, step errors, event messages, deferral
+//    and CA-limit reasons (a CA's problem detail can be of any length);
+//  - kMaxStoredNameBytes: error types and step identifiers;
+//  - kMaxStoredUrlBytes: the renewal-information explanation URL, which is
+//    dropped rather than cut when longer, since a cut URL points elsewhere.
+inline constexpr size_t kMaxStoredTextBytes = 8 * 1024;
+inline constexpr size_t kMaxStoredNameBytes = 1024;
+inline constexpr size_t kMaxStoredUrlBytes = 2048;
 
 // One run of the engine for one certificate: issuance, renewal or a deferral.
 struct Attempt {

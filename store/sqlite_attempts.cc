@@ -98,17 +98,6 @@ Result<std::vector<Attempt>> QueryAttempts(internal::Database& db,
   return attempts;
 }
 
-// Keeps the end of long output (where errors usually are), cut at a UTF-8
-// character boundary, behind a marker saying how much was dropped.
-std::string CapOutput(const std::string& text) {
-  if (text.size() <= kMaxStepOutputBytes) return text;
-  size_t start = text.size() - kMaxStepOutputBytes + 64;
-  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) {
-    ++start;
-  }
-  return "[" + std::to_string(start) + " bytes cut]\n" + text.substr(start);
-}
-
 Status NoAttempt(int64_t id, std::string_view operation) {
   return Status(ErrorCode::kNotFound, std::string(operation) + ": no attempt with id " +
                                           std::to_string(id));
@@ -128,7 +117,8 @@ Result<int64_t> SqliteInventory::StartAttempt(const Attempt& attempt) {
         db_->Prepare("INSERT INTO attempts (certificate, started_at, server, reason, "
                      "outcome) VALUES (?, ?, ?, ?, 'running') RETURNING id",
                      kOp));
-    stmt.BindAll(attempt.certificate, attempt.started_at, attempt.server, attempt.reason);
+    stmt.BindAll(attempt.certificate, attempt.started_at, attempt.server,
+                 internal::StoredText(attempt.reason, kMaxStoredTextBytes));
     CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return Status(ErrorCode::kInternal, std::string(kOp) + ": no id returned");
     id = stmt.Int(0);
@@ -158,8 +148,10 @@ Result<int> SqliteInventory::AddAttemptStep(int64_t attempt_id, const AttemptSte
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      kOp));
     stmt.BindAll(attempt_id, seq, step.at, step.kind, step.challenge_type,
-                 step.identifier, StepResultName(step.result), CapOutput(step.error),
-                 CapOutput(step.output));
+                 internal::StoredText(step.identifier, kMaxStoredNameBytes),
+                 StepResultName(step.result),
+                 internal::StoredText(step.error, kMaxStoredTextBytes),
+                 internal::StoredTail(step.output, kMaxStepOutputBytes));
     return stmt.Run();
   }));
   return seq;
@@ -178,8 +170,10 @@ Status SqliteInventory::FinishAttempt(int64_t attempt_id, const AttemptEnd& end)
                      "error_detail = ?, retry_after = ?, version_n = ? "
                      "WHERE id = ? AND outcome = 'running'",
                      kOp));
-    stmt.BindAll(end.finished_at, AttemptOutcomeName(end.outcome), end.error_type,
-                 CapOutput(end.error_detail), end.retry_after, end.version, attempt_id);
+    stmt.BindAll(end.finished_at, AttemptOutcomeName(end.outcome),
+                 internal::StoredText(end.error_type, kMaxStoredNameBytes),
+                 internal::StoredText(end.error_detail, kMaxStoredTextBytes), end.retry_after,
+                 end.version, attempt_id);
     CK_RETURN_IF_ERROR(stmt.Run());
     if (db_->Changes() == 1) return Status::Ok();
     CK_ASSIGN_OR_RETURN(std::vector<Attempt> found,
@@ -279,7 +273,8 @@ Result<int64_t> SqliteInventory::AddEvent(const Event& event) {
                         db_->Prepare("INSERT INTO events (at, certificate, kind, message) "
                                      "VALUES (?, ?, ?, ?) RETURNING id",
                                      kOp));
-    stmt.BindAll(event.at, event.certificate, event.kind, event.message);
+    stmt.BindAll(event.at, event.certificate, event.kind,
+                 internal::StoredText(event.message, kMaxStoredTextBytes));
     CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return Status(ErrorCode::kInternal, std::string(kOp) + ": no id returned");
     id = stmt.Int(0);

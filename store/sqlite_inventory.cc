@@ -13,6 +13,7 @@
 
 #include "base/fs.h"
 #include "base/names.h"
+#include "base/text.h"
 #include "store/internal/migrations.h"
 #include "store/internal/rows.h"
 #include "store/internal/sqlite.h"
@@ -344,7 +345,8 @@ Status SqliteInventory::SetSchedule(std::string_view name, const Schedule& sched
         "next_attempt_at = ?, consecutive_failures = ?, deferred_reason = ?, "
         "ca_retry_after = ?, updated_at = ?",
         name, "set the schedule", schedule.next_attempt_at,
-        schedule.consecutive_failures, schedule.deferred_reason,
+        schedule.consecutive_failures,
+        internal::StoredText(schedule.deferred_reason, kMaxStoredTextBytes),
         schedule.ca_retry_after, clock_->Now());
   });
 }
@@ -371,7 +373,9 @@ Status SqliteInventory::SetRenewalInfo(std::string_view name,
       end = info->window_end;
       chosen = info->chosen_at;
       next_fetch = info->next_fetch_at;
-      explanation = info->explanation_url;
+      // A cut URL would point elsewhere: one too long is not kept.
+      explanation = SanitizeUtf8(info->explanation_url);
+      if (explanation.size() > kMaxStoredUrlBytes) explanation.clear();
     }
     return UpdateCertificate(*db_,
                              "ari_version = ?, ari_window_start = ?, ari_window_end = ?, "

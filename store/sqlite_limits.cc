@@ -103,7 +103,8 @@ Status SqliteInventory::SetCaLimit(const CaLimit& limit) {
                          ") VALUES (?, ?, ?, ?) ON CONFLICT (server, scope) DO UPDATE "
                          "SET until_at = excluded.until_at, reason = excluded.reason",
                      kOp));
-    stmt.BindAll(limit.server, limit.scope, limit.until, limit.reason);
+    stmt.BindAll(limit.server, limit.scope, limit.until,
+                 internal::StoredText(limit.reason, kMaxStoredTextBytes));
     return stmt.Run();
   });
 }

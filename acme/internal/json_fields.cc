@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "acme/problem.h"
 #include "acme/resources.h"
 #include "base/encoding.h"
 
@@ -65,15 +66,16 @@ Result<json> ParseJsonText(std::string_view text) {
 Result<json> ParseJsonBody(const HttpResponse& response, const std::string& url) {
   std::string content_type = response.headers.Get("Content-Type").value_or("");
   if (!IsJsonContentType(content_type)) {
-    return Status(ErrorCode::kProtocol, "expected a JSON response, got Content-Type \"" +
-                                            content_type + "\"")
+    return Status(ErrorCode::kProtocol,
+                  "expected a JSON response, got Content-Type " + QuoteHeaderValue(content_type))
         .Where(url)
         .Hint("check that the server URL points at an ACME server");
   }
   auto parsed = ParseJsonText(response.body);
   if (!parsed.ok()) {
     return Status(ErrorCode::kProtocol, "response body is " + parsed.status().message() +
-                                            " (Content-Type \"" + content_type + "\")")
+                                            " (Content-Type " +
+                                            QuoteHeaderValue(content_type) + ")")
         .Where(url);
   }
   json doc = std::move(*parsed);

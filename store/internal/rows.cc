@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+
 namespace certkeeper::store::internal {
 
 std::string EncodeList(const std::vector<std::string>& items) {
@@ -28,6 +30,27 @@ Result<std::vector<std::string>> DecodeList(const std::string& text,
     items.push_back(item.get<std::string>());
   }
   return items;
+}
+
+namespace {
+// Room kept for the marker: "… [" and " bytes cut]" plus up to 20 digits.
+constexpr size_t kCutMarkerBytes = 40;
+}  // namespace
+
+std::string StoredText(std::string_view text, size_t max_bytes) {
+  std::string clean = SanitizeUtf8(text);
+  if (clean.size() <= max_bytes) return clean;
+  std::string_view kept = Utf8Prefix(clean, max_bytes - kCutMarkerBytes);
+  return std::string(kept) + "\u2026 [" + std::to_string(clean.size() - kept.size()) +
+         " bytes cut]";
+}
+
+std::string StoredTail(std::string_view text, size_t max_bytes) {
+  std::string clean = SanitizeUtf8(text);
+  if (clean.size() <= max_bytes) return clean;
+  std::string_view kept = Utf8Suffix(clean, max_bytes - kCutMarkerBytes);
+  return "[" + std::to_string(clean.size() - kept.size()) + " bytes cut]\n" +
+         std::string(kept);
 }
 
 Status RequireNonEmpty(std::string_view value, std::string_view field,

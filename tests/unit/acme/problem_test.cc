@@ -4,6 +4,7 @@
 
 #include "acme/internal/json_fields.h"
 #include "acme/resources.h"
+#include "base/text.h"
 
 namespace certkeeper::acme {
 namespace {
@@ -267,6 +268,62 @@ TEST(ErrorResponseStatusTest, ServerErrorsAreUnavailableOthersAcmeOrProtocol) {
                                         now);
   EXPECT_EQ(protocol.code(), ErrorCode::kProtocol);
   EXPECT_NE(protocol.message().find("text/html"), std::string::npos);
+}
+
+// A header from the CA (or a proxy in front of it) ends up in a one-line
+// error message and in the inventory: a CR LF must not start a new line there,
+// nor a stray byte make the stored text invalid UTF-8.
+TEST(ErrorResponseStatusTest, ContentTypeIsQuotedOnOneLineAsBoundedUtf8) {
+  const TimePoint now = FromUnixSeconds(2'000'000'000);
+  Status s = ErrorResponseStatus(
+      "POST newOrder", "https://ca.test/new-order",
+      MakeResponse(500, "text/html\r\nX: \xff" + std::string(100'000, 'a'), "<html>"), now);
+  EXPECT_EQ(s.code(), ErrorCode::kUnavailable);
+  const std::string& m = s.message();
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  EXPECT_EQ(m.find('\r'), std::string::npos) << m;
+  EXPECT_TRUE(IsValidUtf8(m)) << m;
+  EXPECT_LE(m.size(), 200u) << m;
+  EXPECT_NE(m.find("\"text/html\\r\\nX: "), std::string::npos) << m;
+  EXPECT_NE(m.find("\xe2\x80\xa6\")"), std::string::npos) << m;  // "…" marks the cut
+
+  Result<json> body = internal::ParseJsonBody(MakeResponse(200, "text/html\r\nX: \xff", "{}"),
+                                              "https://ca.test/dir");
+  ASSERT_FALSE(body.ok());
+  EXPECT_EQ(body.status().message().find('\n'), std::string::npos);
+  EXPECT_TRUE(IsValidUtf8(body.status().message())) << body.status().message();
+}
+
+TEST(ParseProblemTest, MegabyteTextIsCutOnACharacterBoundary) {
+  std::string detail = "head ";
+  while (detail.size() < 1024 * 1024) detail += "\xc3\xa9";  // é, two bytes
+  std::string long_name(1024 * 1024, 'x');
+  json doc{{"type", "urn:ietf:params:acme:error:" + long_name},
+           {"detail", detail},
+           {"subproblems",
+            json::array({json{{"detail", detail},
+                              {"identifier", {{"type", "dns"}, {"value", long_name}}}}})}};
+  auto p = ParseProblem(doc, 400);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_LE(p->detail.size(), kMaxProblemDetailBytes);
+  EXPECT_GT(p->detail.size(), kMaxProblemDetailBytes - 8);
+  EXPECT_TRUE(IsValidUtf8(p->detail));
+  EXPECT_EQ(p->detail.rfind("head ", 0), 0u);
+  EXPECT_EQ(p->detail.substr(p->detail.size() - 3), "\xe2\x80\xa6");
+  EXPECT_LE(p->type.size(), kMaxProblemTypeBytes);
+  ASSERT_EQ(p->subproblems.size(), 1u);
+  EXPECT_LE(p->subproblems[0].detail.size(), kMaxProblemDetailBytes);
+  EXPECT_LE(p->subproblems[0].identifier.size(), kMaxProblemIdentifierBytes);
+
+  Status s = ErrorResponseStatus(
+      "x", "u", MakeResponse(400, "application/problem+json", doc.dump()),
+      FromUnixSeconds(2'000'000'000));
+  EXPECT_LT(s.message().size(), kMaxProblemDetailBytes + kMaxProblemTypeBytes + 100);
+
+  // Short text is kept exactly.
+  auto short_doc = ParseProblem(json{{"detail", "caf\xc3\xa9"}}, 400);
+  ASSERT_TRUE(short_doc.ok());
+  EXPECT_EQ(short_doc->detail, "caf\xc3\xa9");
 }
 
 }  // namespace
