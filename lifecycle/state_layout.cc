@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "base/encoding.h"
+#include "base/fault_injection.h"
 #include "base/fs.h"
 
 namespace certkeeper::lifecycle {
@@ -84,7 +85,7 @@ Status StateLayout::WriteVersion(std::string_view name, int n, const VersionFile
   // A directory left by a run that died before recording this version is not
   // known to the inventory: replace it.
   if (fs::Exists(final_dir)) CK_RETURN_IF_ERROR(fs::RemoveAll(final_dir));
-  if (rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
+  if (fs::Rename(tmp_dir, final_dir) != 0) {
     return Status(ErrorCode::kIo, std::string("cannot rename version directory: ") +
                                       strerror(errno))
         .Where(final_dir);
