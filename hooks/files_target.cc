@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 
+#include "base/crash_point.h"
 #include "base/fs.h"
 #include "hooks/remote_shell.h"
 #include "hooks/rendered_files.h"
@@ -158,7 +159,9 @@ Status FilesTarget::Deploy(const Material& material, DeployContext& context) {
         "write " + path + " (" + std::string(MaterialKindName(file.kind)) + ", " +
             OctalMode(file.mode) + ")",
         fs::WriteFileAtomic(path, file.content, options)));
+    CrashPoint("deploy.file-installed");
   }
+  CrashPoint("deploy.installed");
   return Reload(context, "reload");
 }
 
