@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/crash_point.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/names.h"
@@ -39,9 +40,18 @@ Result<hooks::Material> EngineImpl::LoadMaterial(const CertificateSpec& spec, in
 //    delivering what was live before.
 //  - On failure n is marked deploy_failed unless n is the live version: a failed
 //    re-deploy rolls back to that same version, which therefore stays deployed.
+//  - Crash safety (docs/faults.md): a deploy intent is written before any target
+//    is touched; live/ is switched inside RunDeploy's commit, after every target
+//    verified (a failed switch rolls the targets back); only then is n recorded
+//    as deployed. A crash between the switch and the record is repaired by
+//    Reconcile() at the start of the next run. When an intent is left by an
+//    interrupted deploy, the targets may hold part of that version: the live
+//    version is delivered again first, so that the rollback material this
+//    deploy keeps is the recorded live version, not the leftovers.
 Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id) {
   auto live = inventory_->LiveVersion(spec.name);
   const bool is_live = live.ok() && live->n == n;
+  std::vector<hooks::TargetConfig> targets;
   auto record = [&](std::string kind, std::string identifier, bool ok, std::string error,
                     std::string output) {
     if (attempt_id <= 0) return;
@@ -70,8 +80,29 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
                                                           std::to_string(n));
     return fail(err, err.ToString());
   };
+  auto run = [&](const hooks::Material& material, hooks::DeployOptions options) {
+    hooks::DeployReport report = hooks::RunDeploy(targets, material, options);
+    for (const hooks::StepRecord& r : report.steps) {
+      record(r.kind == "check" ? "deploy-check" : r.kind, r.target, r.ok, r.error,
+             r.description + (r.output.empty() ? "" : "\n" + r.output));
+    }
+    return report;
+  };
+  auto switch_live = [&]() -> Status {
+    Status s = layout_.SwitchLive(spec.name, n);
+    if (!s.ok()) {
+      // The rename may have happened before the failure (a directory fsync):
+      // point live/ back at what the targets are rolled back to.
+      if (live.ok() && layout_.LiveVersionNumber(spec.name) != live->n) {
+        Status back = layout_.SwitchLive(spec.name, live->n);
+        if (!back.ok()) log::Warn("cannot point live/ back", {{"error", back.ToString()}});
+      }
+      return s.Annotate("switch live/" + spec.name);
+    }
+    CrashPoint("deploy.live-switched");
+    return Status::Ok();
+  };
 
-  std::vector<hooks::TargetConfig> targets;
   for (const std::string& name : spec.deploy) {
     const hooks::TargetConfig* t = config_.FindDeploy(name);
     if (!t) {
@@ -82,7 +113,11 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
     }
     targets.push_back(*t);
   }
-  if (!targets.empty()) {
+  if (targets.empty()) {
+    // live/ is the only target: the switch is the deploy.
+    Status s = switch_live();
+    if (!s.ok()) return fail(s, s.ToString());
+  } else {
     Result<hooks::Material> material = LoadMaterial(spec, n);
     if (!material.ok()) {
       return refuse(material.status().Annotate("load version " + std::to_string(n)));
@@ -105,13 +140,30 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
       if (!roots.ok()) return refuse(roots.status().Annotate("read acme.issuer_roots"));
       options.trust_pem = *roots;
     }
-    log::Info("deploying", {{"certificate", spec.name}, {"version", std::to_string(n)}});
-    hooks::DeployReport report = hooks::RunDeploy(targets, *material, options);
-    for (const hooks::StepRecord& r : report.steps) {
-      record(r.kind == "check" ? "deploy-check" : r.kind, r.target, r.ok, r.error,
-             r.description + (r.output.empty() ? "" : "\n" + r.output));
+    auto intent = layout_.DeployIntent(spec.name);
+    if (!intent.ok()) return refuse(intent.status());
+    if (*intent != 0 && previous && *intent != previous->version) {
+      log::Warn("an interrupted deploy may have left part of a version in the targets: "
+                "delivering the live version again first",
+                {{"certificate", spec.name}, {"interrupted", std::to_string(*intent)},
+                 {"live", std::to_string(previous->version)}});
+      hooks::DeployReport restored = run(*previous, options);
+      if (!restored.ok()) {
+        return fail(restored.error.Annotate("restore live version " +
+                                            std::to_string(previous->version) +
+                                            " after an interrupted deploy"),
+                    restored.error.ToString());
+      }
     }
+    Status intended = layout_.RecordDeployIntent(spec.name, n);
+    if (!intended.ok()) return refuse(intended.Annotate("record the deploy intent"));
+    log::Info("deploying", {{"certificate", spec.name}, {"version", std::to_string(n)}});
+    options.commit = switch_live;
+    hooks::DeployReport report = run(*material, options);
     if (!report.ok()) {
+      // The targets hold the previous version again unless the rollback failed:
+      // then the intent stays, and the next deploy restores the live version first.
+      if (report.rollback_error.ok()) ClearIntentBestEffort(spec.name);
       std::string restored;
       for (const auto& t : report.rolled_back) restored += (restored.empty() ? "" : ", ") + t;
       Status err = report.error;
@@ -123,13 +175,30 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
                            (restored.empty() ? "" : "; restored " + restored));
     }
   }
-  CK_RETURN_IF_ERROR(inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployed));
-  CK_RETURN_IF_ERROR(layout_.SwitchLive(spec.name, n));
+  // live/ points at n and every target serves it: now, and only now, n is the
+  // recorded live version. If this write fails, the next run's Reconcile()
+  // records it from live/.
+  Status recorded = inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployed);
+  if (!recorded.ok()) {
+    return recorded.Annotate("record version " + std::to_string(n) + " as deployed")
+        .Hint("live/" + spec.name + " already points at it and the targets serve it; the "
+              "next run records it");
+  }
+  CrashPoint("deploy.recorded");
+  ClearIntentBestEffort(spec.name);
   Event(spec.name, "deployed",
         "version " + std::to_string(n) +
             (targets.empty() ? " installed in live/"
                              : " delivered to " + std::to_string(targets.size()) + " target(s)"));
   return Status::Ok();
+}
+
+void EngineImpl::ClearIntentBestEffort(const std::string& name) {
+  Status s = layout_.ClearDeployIntent(name);
+  if (!s.ok()) {
+    // A stale intent costs the next deploy one extra delivery of the live version.
+    log::Warn("cannot remove the deploy intent", {{"certificate", name}, {"error", s.ToString()}});
+  }
 }
 
 Result<CertificateOutcome> EngineImpl::Deploy(const std::string& name) {

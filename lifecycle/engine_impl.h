@@ -77,6 +77,12 @@ class EngineImpl : public Engine {
   // deploy error, OK when deployed.
   Status DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id);
   Result<hooks::Material> LoadMaterial(const CertificateSpec& spec, int n);
+  void ClearIntentBestEffort(const std::string& name);
+  // Makes the inventory and live/ agree after an interrupted run, for every
+  // certificate (engine_reconcile.cc, docs/faults.md). Called once a run holds
+  // the lock, before anything else is decided. Best effort: a repair that fails
+  // is logged and retried by the next run.
+  void Reconcile();
   void RecordFailure(const CertificateSpec& spec, int64_t attempt_id, const Status& error,
                      std::optional<TimePoint> not_after);
   void AddStep(int64_t attempt_id, store::AttemptStep step);
