@@ -4,13 +4,17 @@
 // certkeeper that recorded "deployed" before switching live/) can leave.
 #include <gtest/gtest.h>
 
+#include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/fault_injection.h"
 #include "base/fs.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/state_layout.h"
@@ -114,6 +118,8 @@ struct Row {
   const char* v2_state;      // the state of version 2 afterwards
 };
 
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
 class ReconcileRows : public EngineReconcileTest,
                       public ::testing::WithParamInterface<Row> {};
 
@@ -184,6 +190,74 @@ INSTANTIATE_TEST_SUITE_P(
             },
             1, "<none>"}),
     [](const ::testing::TestParamInfo<Row>& info) { return std::string(info.param.name); });
+
+// A deploy killed half-way through installing version 2 left one file of it in
+// the target directory. The next deploy of version 2 fails at its last step
+// (live/ cannot be switched: a full disk), so its targets are rolled back: they
+// must hold the recorded live version 1 again, not the leftover file that was
+// there when that deploy started.
+TEST_F(EngineReconcileTest, RollbackAfterAnInterruptedInstallRestoresTheLiveVersion) {
+  std::string target_dir = dir_.path() + "/target";
+  ASSERT_TRUE(fs::MakeDirs(target_dir, 0700).ok());
+  hooks::TargetConfig files;
+  files.name = "files";
+  files.type = hooks::TargetType::kFiles;
+  files.directory = target_dir;
+  config_.deploy = {files};
+  CertificateSpec spec;
+  spec.name = "web";
+  spec.domains = {"web.example.com"};
+  spec.deploy = {"files"};
+  config_.certificates = {spec};
+  std::string roots = dir_.path() + "/roots.pem";
+  ASSERT_TRUE(fs::WriteFileAtomic(roots, pki_.root.cert_pem).ok());
+  config_.acme.issuer_roots = roots;
+  {
+    auto engine = OpenEngine();
+    ASSERT_NE(engine, nullptr);
+    ImportVersionOne(*engine);
+    auto deployed = engine->Deploy("web");
+    ASSERT_TRUE(deployed.ok() && deployed->error.ok())
+        << (deployed.ok() ? deployed->error : deployed.status()).ToString();
+  }
+  const std::string v1 = *fs::ReadFile(layout_->VersionDir("web", 1) + "/fullchain.pem");
+  ASSERT_EQ(*fs::ReadFile(target_dir + "/fullchain.pem"), v1);
+  AddVersion(2, store::VersionState::kIssued);
+  if (HasFatalFailure()) return;
+  // What a kill after the first installed file leaves: that file, and the intent.
+  ASSERT_TRUE(fs::WriteFileAtomic(target_dir + "/fullchain.pem",
+                                  *fs::ReadFile(layout_->VersionDir("web", 2) + "/fullchain.pem"))
+                  .ok());
+  ASSERT_TRUE(layout_->RecordDeployIntent("web", 2).ok());
+
+  auto engine = OpenEngine();
+  ASSERT_NE(engine, nullptr);
+  fs::ArmFault({fs::FaultOp::kRename, 1, ENOSPC, layout_->LiveDir("web")});
+  auto deployed = engine->Deploy("web");
+  fs::DisarmFault();
+  ASSERT_TRUE(deployed.ok()) << deployed.status().ToString();
+  EXPECT_FALSE(deployed->error.ok());
+  EXPECT_NE(deployed->error.ToString().find(strerror(ENOSPC)), std::string::npos)
+      << deployed->error.ToString();
+  for (const char* file : {"fullchain.pem", "cert.pem", "chain.pem", "privkey.pem"}) {
+    EXPECT_EQ(*fs::ReadFile(target_dir + "/" + file),
+              *fs::ReadFile(layout_->VersionDir("web", 1) + "/" + file))
+        << file << " is not the live version's";
+  }
+  EXPECT_EQ(layout_->LiveVersionNumber("web"), 1);
+  EXPECT_EQ(RecordedLive(), 1);
+  EXPECT_EQ(StateOf(2), "deploy_failed");
+
+  // Without the fault the same deploy finishes.
+  auto again = engine->Deploy("web");
+  ASSERT_TRUE(again.ok() && again->error.ok())
+      << (again.ok() ? again->error : again.status()).ToString();
+  EXPECT_EQ(*fs::ReadFile(target_dir + "/fullchain.pem"),
+            *fs::ReadFile(layout_->VersionDir("web", 2) + "/fullchain.pem"));
+  EXPECT_EQ(layout_->LiveVersionNumber("web"), 2);
+  EXPECT_EQ(RecordedLive(), 2);
+  EXPECT_FALSE(fs::Exists(layout_->ArchiveDir("web") + "/deploying"));
+}
 
 }  // namespace
 }  // namespace certkeeper::lifecycle
