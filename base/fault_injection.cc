@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,14 @@ int Check(FaultOp op, std::string_view path) {
   }
   if (++s.seen != s.plan->nth) return 0;
   ++s.injected;
+  // One line on stderr, so a test log tells an injected failure from a real one
+  // (and a test can tell whether its plan fired at all).
+  static constexpr const char* kOps[] = {"write", "fsync", "rename", "mkdir"};
+  std::string line = "certkeeper: injected fault (CERTKEEPER_FAULT): " +
+                     std::string(kOps[static_cast<int>(op)]) + " " + std::string(path) + ": " +
+                     strerror(s.plan->error) + "\n";
+  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+  static_cast<void>(ignored);
   return s.plan->error;
 }
 
@@ -99,6 +108,10 @@ Result<FaultPlan> ParseFaultPlan(std::string_view text) {
   plan.path_contains = std::string(rest);
   return plan;
 }
+
+bool FaultArmed() { return g_armed.load(std::memory_order_relaxed); }
+
+int InjectedErrno(FaultOp op, std::string_view path) { return Check(op, path); }
 
 void ArmFault(const FaultPlan& plan) {
   Armed& s = State();

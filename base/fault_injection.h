@@ -12,6 +12,7 @@
 //    containing `path_contains` when it is not empty) does NOT reach the kernel:
 //    it returns -1 with errno = plan.error. Calls before and after it are real:
 //    one injected failure per plan, like a disk that fills up and is freed again.
+//    The injected failure is announced with one line on stderr.
 //  - The plan is process-wide and thread-safe. It is a test facility: the
 //    environment form CERTKEEPER_FAULT lets an end-to-end test arm it in the real
 //    certkeeper binary.
@@ -50,6 +51,12 @@ int InjectedFaultCount();
 // Reads CERTKEEPER_FAULT once; arms it when set. An unparsable value is an error
 // naming the variable (the caller refuses to run rather than run unfaulted).
 Status ArmFaultFromEnvironment();
+
+// For seams outside base/fs.cc (the inventory's SQLite VFS): whether a plan is
+// armed at all, and the errno to fail this call with (0: let it through),
+// counted like the wrappers below.
+bool FaultArmed();
+int InjectedErrno(FaultOp op, std::string_view path);
 
 // The syscalls, through the seam. `path` names the file for matching (for Write
 // and Fsync, the file the descriptor was opened for).

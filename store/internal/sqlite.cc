@@ -7,6 +7,8 @@
 
 #include <utility>
 
+#include "store/internal/fault_vfs.h"
+
 namespace certkeeper::store::internal {
 
 namespace {
@@ -69,7 +71,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &raw,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, nullptr);
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+      InventoryVfsName());
   if (rc != SQLITE_OK) {
     std::string message = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close(raw);
