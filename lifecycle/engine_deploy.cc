@@ -1,5 +1,9 @@
 // Delivering a recorded version (deploy targets, then live/<name>), revoking,
 // auditing and importing.
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <optional>
@@ -41,10 +45,10 @@ Result<hooks::Material> EngineImpl::LoadMaterial(const CertificateSpec& spec, in
 //  - On failure n is marked deploy_failed unless n is the live version: a failed
 //    re-deploy rolls back to that same version, which therefore stays deployed.
 //  - Crash safety (docs/faults.md): a deploy intent is written before any target
-//    is touched; live/ is switched inside RunDeploy's commit, after every target
-//    verified (a failed switch rolls the targets back); only then is n recorded
-//    as deployed. A crash between the switch and the record is repaired by
-//    Reconcile() at the start of the next run. When an intent is left by an
+//    is touched; in RunDeploy's commit, after every target verified, live/ is
+//    switched and then n recorded as deployed (CommitDeploy); if either fails,
+//    live/ points back and the targets are rolled back. A crash between the
+//    switch and the record is repaired by Reconcile() at the next run's start. When an intent is left by an
 //    interrupted deploy, the targets may hold part of that version: the live
 //    version is delivered again first, so that the rollback material this
 //    deploy keeps is the recorded live version, not the leftovers.
@@ -88,19 +92,9 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
     }
     return report;
   };
-  auto switch_live = [&]() -> Status {
-    Status s = layout_.SwitchLive(spec.name, n);
-    if (!s.ok()) {
-      // The rename may have happened before the failure (a directory fsync):
-      // point live/ back at what the targets are rolled back to.
-      if (live.ok() && layout_.LiveVersionNumber(spec.name) != live->n) {
-        Status back = layout_.SwitchLive(spec.name, live->n);
-        if (!back.ok()) log::Warn("cannot point live/ back", {{"error", back.ToString()}});
-      }
-      return s.Annotate("switch live/" + spec.name);
-    }
-    CrashPoint("deploy.live-switched");
-    return Status::Ok();
+  bool record_failed = false;
+  auto commit = [&]() {
+    return CommitDeploy(spec.name, n, live.ok() ? live->n : 0, &record_failed);
   };
 
   for (const std::string& name : spec.deploy) {
@@ -115,7 +109,7 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
   }
   if (targets.empty()) {
     // live/ is the only target: the switch is the deploy.
-    Status s = switch_live();
+    Status s = commit();
     if (!s.ok()) return fail(s, s.ToString());
   } else {
     Result<hooks::Material> material = LoadMaterial(spec, n);
@@ -158,12 +152,14 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
     Status intended = layout_.RecordDeployIntent(spec.name, n);
     if (!intended.ok()) return refuse(intended.Annotate("record the deploy intent"));
     log::Info("deploying", {{"certificate", spec.name}, {"version", std::to_string(n)}});
-    options.commit = switch_live;
+    options.commit = commit;
     hooks::DeployReport report = run(*material, options);
     if (!report.ok()) {
       // The targets hold the previous version again unless the rollback failed:
-      // then the intent stays, and the next deploy restores the live version first.
-      if (report.rollback_error.ok()) ClearIntentBestEffort(spec.name);
+      // then the intent stays, and the next deploy restores the live version
+      // first. It stays too when recording failed: a record that reached the
+      // disk anyway (a failed fsync) is then not taken for the truth.
+      if (report.rollback_error.ok() && !record_failed) ClearIntentBestEffort(spec.name);
       std::string restored;
       for (const auto& t : report.rolled_back) restored += (restored.empty() ? "" : ", ") + t;
       Status err = report.error;
@@ -175,21 +171,41 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
                            (restored.empty() ? "" : "; restored " + restored));
     }
   }
-  // live/ points at n and every target serves it: now, and only now, n is the
-  // recorded live version. If this write fails, the next run's Reconcile()
-  // records it from live/.
-  Status recorded = inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployed);
-  if (!recorded.ok()) {
-    return recorded.Annotate("record version " + std::to_string(n) + " as deployed")
-        .Hint("live/" + spec.name + " already points at it and the targets serve it; the "
-              "next run records it");
-  }
-  CrashPoint("deploy.recorded");
   ClearIntentBestEffort(spec.name);
   Event(spec.name, "deployed",
         "version " + std::to_string(n) +
             (targets.empty() ? " installed in live/"
                              : " delivered to " + std::to_string(targets.size()) + " target(s)"));
+  return Status::Ok();
+}
+
+Status EngineImpl::CommitDeploy(const std::string& name, int n, int live_n,
+                                bool* record_failed) {
+  auto point_back = [&]() {
+    if (layout_.LiveVersionNumber(name) == live_n) return;
+    Status back = live_n > 0 ? layout_.SwitchLive(name, live_n)
+                             : (unlink(layout_.LiveDir(name).c_str()) == 0 || errno == ENOENT
+                                    ? Status::Ok()
+                                    : Status(ErrorCode::kIo, strerror(errno))
+                                          .Where(layout_.LiveDir(name)));
+    if (!back.ok()) log::Warn("cannot point live/ back", {{"error", back.ToString()}});
+  };
+  Status s = layout_.SwitchLive(name, n);
+  if (!s.ok()) {
+    // The rename may have happened before the failure (a directory fsync).
+    point_back();
+    return s.Annotate("switch live/" + name);
+  }
+  CrashPoint("deploy.live-switched");
+  // live/ points at n and every target serves it: now, and only now, n is the
+  // recorded live version. A crash here is repaired by the next Reconcile().
+  s = inventory_->SetVersionState(name, n, store::VersionState::kDeployed);
+  if (!s.ok()) {
+    *record_failed = true;
+    point_back();
+    return s.Annotate("record version " + std::to_string(n) + " as deployed");
+  }
+  CrashPoint("deploy.recorded");
   return Status::Ok();
 }
 

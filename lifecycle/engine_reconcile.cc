@@ -8,6 +8,9 @@
 //  - K recorded as issued, newer than L, files complete: the deploy finished and
 //    only the record was lost. K is recorded as deployed (roll forward).
 //  - K revoked: left alone; revoke keeps the revoked version where it was.
+//  - L newer than K with a deploy intent for L: L's deploy failed at its record
+//    and rolled back, but the record reached the disk (a failed fsync): L is
+//    recorded as deploy_failed, and the rules apply again with the next L.
 //  - anything else (no live/, K unrecorded, K older than L, K deploy_failed, K's
 //    files incomplete): L is the truth, live/ is switched to it. Without L and
 //    without a recordable K, nothing is changed and a warning is logged.
@@ -26,9 +29,26 @@ void EngineImpl::Reconcile() {
     return;
   }
   for (const auto& [name, current] : *all) {
-    const int recorded = current.live ? current.live->n : 0;
+    int recorded = current.live ? current.live->n : 0;
     const int linked = layout_.LiveVersionNumber(name);
     if (linked == recorded) continue;
+    auto intent = layout_.DeployIntent(name);
+    if (recorded > linked && intent.ok() && *intent == recorded) {
+      // The deploy of `recorded` failed at its record and rolled back, but the
+      // record reached the disk (a failed fsync): the targets do not serve it.
+      Status s = inventory_->SetVersionState(name, recorded, store::VersionState::kDeployFailed);
+      if (!s.ok()) {
+        log::Warn("cannot record the failed deploy", {{"certificate", name}, {"error", s.ToString()}});
+        continue;
+      }
+      Event(name, "reconciled",
+            "version " + std::to_string(recorded) +
+                " was recorded as deployed by a deploy that failed and rolled back: "
+                "recorded as deploy_failed");
+      auto live = inventory_->LiveVersion(name);
+      recorded = live.ok() ? live->n : 0;
+      if (linked == recorded) continue;
+    }
     if (linked > 0) {
       Result<store::Version> v = current.latest && current.latest->n == linked
                                      ? Result<store::Version>(*current.latest)
@@ -42,6 +62,7 @@ void EngineImpl::Reconcile() {
                     {{"certificate", name}, {"error", s.ToString()}});
           continue;
         }
+        if (intent.ok() && *intent == linked) ClearIntentBestEffort(name);
         Event(name, "reconciled",
               "live/ points at version " + std::to_string(linked) +
                   ", whose deploy finished before the run was interrupted: recorded as "

@@ -165,6 +165,19 @@ INSTANTIATE_TEST_SUITE_P(
               t.AddVersion(2, store::VersionState::kDeployed);
             },
             2, "deployed"},
+        Row{"RecordedDeployedByADeployThatRolledBack",
+            [](EngineReconcileTest& t, StateLayout& layout) {
+              t.AddVersion(2, store::VersionState::kDeployed);
+              ASSERT_TRUE(layout.RecordDeployIntent("web", 2).ok());
+            },
+            1, "deploy_failed"},
+        Row{"SwitchedLiveButNotRecordedWithIntent",
+            [](EngineReconcileTest& t, StateLayout& layout) {
+              t.AddVersion(2, store::VersionState::kIssued);
+              ASSERT_TRUE(layout.RecordDeployIntent("web", 2).ok());
+              ASSERT_TRUE(layout.SwitchLive("web", 2).ok());
+            },
+            2, "deployed"},
         Row{"LiveAtAVersionNeverRecorded",
             [](EngineReconcileTest& t, StateLayout& layout) {
               t.AddVersion(2, store::VersionState::kIssued, /*record=*/false);
