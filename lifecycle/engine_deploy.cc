@@ -48,10 +48,11 @@ Result<hooks::Material> EngineImpl::LoadMaterial(const CertificateSpec& spec, in
 //    is touched; in RunDeploy's commit, after every target verified, live/ is
 //    switched and then n recorded as deployed (CommitDeploy); if either fails,
 //    live/ points back and the targets are rolled back. A crash between the
-//    switch and the record is repaired by Reconcile() at the next run's start. When an intent is left by an
-//    interrupted deploy, the targets may hold part of that version: the live
-//    version is delivered again first, so that the rollback material this
-//    deploy keeps is the recorded live version, not the leftovers.
+//    switch and the record is repaired by Reconcile() at the next run's start.
+//    When an intent is left by an interrupted deploy, the targets may hold part
+//    of that version: the live version is delivered again first, so that the
+//    rollback material this deploy keeps is the recorded live version, not the
+//    leftovers.
 Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id) {
   auto live = inventory_->LiveVersion(spec.name);
   const bool is_live = live.ok() && live->n == n;

@@ -38,7 +38,8 @@ void EngineImpl::Reconcile() {
       // record reached the disk (a failed fsync): the targets do not serve it.
       Status s = inventory_->SetVersionState(name, recorded, store::VersionState::kDeployFailed);
       if (!s.ok()) {
-        log::Warn("cannot record the failed deploy", {{"certificate", name}, {"error", s.ToString()}});
+        log::Warn("cannot record the failed deploy",
+                  {{"certificate", name}, {"error", s.ToString()}});
         continue;
       }
       Event(name, "reconciled",

@@ -58,7 +58,9 @@ int Sync(sqlite3_file* f, int flags) {
 int FileSize(sqlite3_file* f, sqlite3_int64* size) {
   return Of(f)->real()->pMethods->xFileSize(Of(f)->real(), size);
 }
-int Lock(sqlite3_file* f, int level) { return Of(f)->real()->pMethods->xLock(Of(f)->real(), level); }
+int Lock(sqlite3_file* f, int level) {
+  return Of(f)->real()->pMethods->xLock(Of(f)->real(), level);
+}
 int Unlock(sqlite3_file* f, int level) {
   return Of(f)->real()->pMethods->xUnlock(Of(f)->real(), level);
 }
