@@ -1,6 +1,7 @@
 // Directory descriptors: opening paths without following untrusted symlinks,
 // creating directories through their own descriptors.
 #include "base/dirfd.h"
+#include "base/fault_injection.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +86,7 @@ Result<UniqueFd> OpenStart(const std::string& path) {
 // appeared in between (created by someone else): the caller opens it again.
 Result<UniqueFd> CreateDir(int parent, const std::string& name, mode_t mode,
                            const std::string& where) {
-  if (mkdirat(parent, name.c_str(), 0700) != 0) {
+  if (fs::MkdirAt(parent, name.c_str(), 0700, where) != 0) {
     if (errno == EEXIST) return UniqueFd();
     return DirErrno("cannot create directory", where, errno);
   }
@@ -313,7 +314,9 @@ Status RemoveDirAt(const Dir& dir, const std::string& name) {
 }
 
 Status SyncDirAt(const Dir& dir) {
-  if (fsync(dir.fd()) != 0) return DirErrno("cannot sync directory", dir.path(), errno);
+  if (fs::Fsync(dir.fd(), dir.path()) != 0) {
+    return DirErrno("cannot sync directory", dir.path(), errno);
+  }
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/dirfd.h"
+#include "base/fault_injection.h"
 #include "base/internal/dirfd_util.h"
 
 namespace certkeeper::fs {
@@ -21,7 +22,7 @@ constexpr size_t kMaxRead = 64u << 20;
 
 Status WriteAllFd(int fd, std::string_view data, const std::string& where) {
   while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
+    ssize_t n = fs::Write(fd, data.data(), data.size(), where);
     if (n < 0) {
       if (errno == EINTR) continue;
       return DirErrno("cannot write", where, errno);
@@ -79,10 +80,12 @@ Status WriteFileAt(const Dir& dir, const std::string& name, std::string_view dat
   };
   Status s = SetModeAndOwner(fd.get(), options, where);
   if (s.ok()) s = WriteAllFd(fd.get(), data, where);
-  if (s.ok() && fsync(fd.get()) != 0) s = DirErrno("cannot sync", where, errno);
+  if (s.ok() && fs::Fsync(fd.get(), dir.PathOf(name)) != 0) {
+    s = DirErrno("cannot sync", where, errno);
+  }
   if (s.ok()) s = fd.Close(where);
   if (!s.ok()) return fail(std::move(s));
-  if (renameat(dir.fd(), tmp.c_str(), dir.fd(), name.c_str()) != 0) {
+  if (fs::RenameAt(dir.fd(), tmp.c_str(), dir.fd(), name.c_str(), dir.PathOf(name)) != 0) {
     return fail(DirErrno("cannot rename into place", dir.PathOf(name), errno));
   }
   return SyncDirAt(dir);

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "base/dirfd.h"
+#include "base/fault_injection.h"
 
 namespace certkeeper::fs {
 
@@ -36,7 +37,7 @@ std::string RandomSuffix() {
 
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
+    ssize_t n = Write(fd, data.data(), data.size(), path);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus("cannot write", path, errno);
@@ -67,7 +68,7 @@ std::string DirName(std::string_view path) {
 Status SyncDir(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot open directory", path, errno);
-  int rc = fsync(fd);
+  int rc = Fsync(fd, path);
   int err = errno;
   close(fd);
   if (rc != 0) return ErrnoStatus("cannot sync directory", path, err);
@@ -98,13 +99,13 @@ Status WriteFileAtomic(const std::string& path, std::string_view data,
   }
   Status s = WriteAll(fd, data, tmp);
   if (!s.ok()) return fail(s);
-  if (fsync(fd) != 0) return fail(ErrnoStatus("cannot sync", tmp, errno));
+  if (Fsync(fd, tmp) != 0) return fail(ErrnoStatus("cannot sync", tmp, errno));
   if (close(fd) != 0) {
     int err = errno;
     unlink(tmp.c_str());
     return ErrnoStatus("cannot close", tmp, err);
   }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
+  if (Rename(tmp, path) != 0) {
     int err = errno;
     unlink(tmp.c_str());
     return ErrnoStatus("cannot rename into place", path, err);
@@ -123,7 +124,7 @@ Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode)
   if (fchmod(fd, mode) != 0) return fail(ErrnoStatus("cannot chmod", path, errno));
   Status s = WriteAll(fd, data, path);
   if (!s.ok()) return fail(s);
-  if (fsync(fd) != 0) return fail(ErrnoStatus("cannot sync", path, errno));
+  if (Fsync(fd, path) != 0) return fail(ErrnoStatus("cannot sync", path, errno));
   if (close(fd) != 0) {
     int err = errno;
     unlink(path.c_str());
@@ -188,7 +189,7 @@ Status ReplaceSymlink(const std::string& target, const std::string& link) {
   if (symlink(target.c_str(), tmp.c_str()) != 0) {
     return ErrnoStatus("cannot create symlink", tmp, errno);
   }
-  if (rename(tmp.c_str(), link.c_str()) != 0) {
+  if (Rename(tmp, link) != 0) {
     int err = errno;
     unlink(tmp.c_str());
     return ErrnoStatus("cannot rename symlink into place", link, err);

@@ -1,5 +1,6 @@
 #include "hooks/deployer.h"
 
+#include "base/crash_point.h"
 #include "base/log.h"
 
 namespace certkeeper::hooks {
@@ -56,6 +57,7 @@ DeployReport RunDeploy(std::vector<PlannedTarget>& targets, const Material& mate
     ++started;
     const std::string& name = planned.target->name();
     Status s = planned.target->Deploy(material, context);
+    if (s.ok()) CrashPoint("deploy.reloaded");
     if (s.ok() && !planned.verify.empty()) {
       TimePoint begin = options.clock->Now();
       s = RecordStep(context, name, "verify",
@@ -72,7 +74,15 @@ DeployReport RunDeploy(std::vector<PlannedTarget>& targets, const Material& mate
       report.error.Annotate("deploy " + material.Label() + " to " + name);
       break;
     }
+    CrashPoint("deploy.verified");
     report.deployed.push_back(name);
+  }
+  if (report.error.ok() && options.commit) {
+    report.error = options.commit();
+    if (!report.error.ok()) {
+      report.error.Annotate("deploy " + material.Label());
+      report.deployed.clear();
+    }
   }
   if (report.error.ok()) return finish(report);
 

@@ -30,6 +30,11 @@ struct DeployOptions {
   bool check_material = true;          // run CheckMaterial first
   std::string trust_pem;               // CheckMaterial's extra trust anchors
   VerifyFunction verify = VerifyServedCertificates;  // a seam for tests
+  // Runs once every target is deployed and verified, before RunDeploy returns;
+  // when it fails, every target is rolled back as for a failed step. The engine
+  // switches live/ here, so that live/ never points at a version the targets do
+  // not serve, and a failed switch leaves the targets with the previous one.
+  std::function<Status()> commit;
 };
 
 struct DeployReport {
@@ -55,7 +60,9 @@ Result<std::vector<PlannedTarget>> PlanTargets(const std::vector<TargetConfig>& 
 // order: Deploy() (install + reload), then verification against its endpoints for
 // every material domain. At the first failure every target deployed so far,
 // including the failing one, is rolled back in reverse order, and the report's
-// error names the target and the step ("deploy web v3 to nginx: ...").
+// error names the target and the step ("deploy web v3 to nginx: ..."). When
+// every target verified, options.commit (if set) runs; its failure is handled
+// like a failed step of the last target.
 DeployReport RunDeploy(std::vector<PlannedTarget>& targets, const Material& material,
                        const DeployOptions& options);
 // PlanTargets + RunDeploy; a config error is reported like a failed step.

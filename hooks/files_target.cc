@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/crash_point.h"
 #include "base/dirfd.h"
 #include "base/fs.h"
 #include "hooks/remote_shell.h"
@@ -188,7 +189,9 @@ Status FilesTarget::Deploy(const Material& material, DeployContext& context) {
         "write " + dir_.PathOf(file.name) + " (" + std::string(MaterialKindName(file.kind)) +
             ", " + OctalMode(file.mode) + ")",
         fs::WriteFileAt(dir_, file.name, file.content, options)));
+    CrashPoint("deploy.file-installed");
   }
+  CrashPoint("deploy.installed");
   return Reload(context, "reload");
 }
 

@@ -1,10 +1,15 @@
 // Delivering a recorded version (deploy targets, then live/<name>), revoking,
 // auditing and importing.
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <utility>
 
+#include "base/crash_point.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/names.h"
@@ -39,9 +44,19 @@ Result<hooks::Material> EngineImpl::LoadMaterial(const CertificateSpec& spec, in
 //    delivering what was live before.
 //  - On failure n is marked deploy_failed unless n is the live version: a failed
 //    re-deploy rolls back to that same version, which therefore stays deployed.
+//  - Crash safety (docs/faults.md): a deploy intent is written before any target
+//    is touched; in RunDeploy's commit, after every target verified, live/ is
+//    switched and then n recorded as deployed (CommitDeploy); if either fails,
+//    live/ points back and the targets are rolled back. A crash between the
+//    switch and the record is repaired by Reconcile() at the next run's start.
+//    When an intent is left by an interrupted deploy, the targets may hold part
+//    of that version: the live version is delivered again first, so that the
+//    rollback material this deploy keeps is the recorded live version, not the
+//    leftovers.
 Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id) {
   auto live = inventory_->LiveVersion(spec.name);
   const bool is_live = live.ok() && live->n == n;
+  std::vector<hooks::TargetConfig> targets;
   auto record = [&](std::string kind, std::string identifier, bool ok, std::string error,
                     std::string output) {
     if (attempt_id <= 0) return;
@@ -70,8 +85,19 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
                                                           std::to_string(n));
     return fail(err, err.ToString());
   };
+  auto run = [&](const hooks::Material& material, hooks::DeployOptions options) {
+    hooks::DeployReport report = hooks::RunDeploy(targets, material, options);
+    for (const hooks::StepRecord& r : report.steps) {
+      record(r.kind == "check" ? "deploy-check" : r.kind, r.target, r.ok, r.error,
+             r.description + (r.output.empty() ? "" : "\n" + r.output));
+    }
+    return report;
+  };
+  bool record_failed = false;
+  auto commit = [&]() {
+    return CommitDeploy(spec.name, n, live.ok() ? live->n : 0, &record_failed);
+  };
 
-  std::vector<hooks::TargetConfig> targets;
   for (const std::string& name : spec.deploy) {
     const hooks::TargetConfig* t = config_.FindDeploy(name);
     if (!t) {
@@ -82,7 +108,11 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
     }
     targets.push_back(*t);
   }
-  if (!targets.empty()) {
+  if (targets.empty()) {
+    // live/ is the only target: the switch is the deploy.
+    Status s = commit();
+    if (!s.ok()) return fail(s, s.ToString());
+  } else {
     Result<hooks::Material> material = LoadMaterial(spec, n);
     if (!material.ok()) {
       return refuse(material.status().Annotate("load version " + std::to_string(n)));
@@ -105,13 +135,32 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
       if (!roots.ok()) return refuse(roots.status().Annotate("read acme.issuer_roots"));
       options.trust_pem = *roots;
     }
-    log::Info("deploying", {{"certificate", spec.name}, {"version", std::to_string(n)}});
-    hooks::DeployReport report = hooks::RunDeploy(targets, *material, options);
-    for (const hooks::StepRecord& r : report.steps) {
-      record(r.kind == "check" ? "deploy-check" : r.kind, r.target, r.ok, r.error,
-             r.description + (r.output.empty() ? "" : "\n" + r.output));
+    auto intent = layout_.DeployIntent(spec.name);
+    if (!intent.ok()) return refuse(intent.status());
+    if (*intent != 0 && previous && *intent != previous->version) {
+      log::Warn("an interrupted deploy may have left part of a version in the targets: "
+                "delivering the live version again first",
+                {{"certificate", spec.name}, {"interrupted", std::to_string(*intent)},
+                 {"live", std::to_string(previous->version)}});
+      hooks::DeployReport restored = run(*previous, options);
+      if (!restored.ok()) {
+        return fail(restored.error.Annotate("restore live version " +
+                                            std::to_string(previous->version) +
+                                            " after an interrupted deploy"),
+                    restored.error.ToString());
+      }
     }
+    Status intended = layout_.RecordDeployIntent(spec.name, n);
+    if (!intended.ok()) return refuse(intended.Annotate("record the deploy intent"));
+    log::Info("deploying", {{"certificate", spec.name}, {"version", std::to_string(n)}});
+    options.commit = commit;
+    hooks::DeployReport report = run(*material, options);
     if (!report.ok()) {
+      // The targets hold the previous version again unless the rollback failed:
+      // then the intent stays, and the next deploy restores the live version
+      // first. It stays too when recording failed: a record that reached the
+      // disk anyway (a failed fsync) is then not taken for the truth.
+      if (report.rollback_error.ok() && !record_failed) ClearIntentBestEffort(spec.name);
       std::string restored;
       for (const auto& t : report.rolled_back) restored += (restored.empty() ? "" : ", ") + t;
       Status err = report.error;
@@ -123,13 +172,50 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
                            (restored.empty() ? "" : "; restored " + restored));
     }
   }
-  CK_RETURN_IF_ERROR(inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployed));
-  CK_RETURN_IF_ERROR(layout_.SwitchLive(spec.name, n));
+  ClearIntentBestEffort(spec.name);
   Event(spec.name, "deployed",
         "version " + std::to_string(n) +
             (targets.empty() ? " installed in live/"
                              : " delivered to " + std::to_string(targets.size()) + " target(s)"));
   return Status::Ok();
+}
+
+Status EngineImpl::CommitDeploy(const std::string& name, int n, int live_n,
+                                bool* record_failed) {
+  auto point_back = [&]() {
+    if (layout_.LiveVersionNumber(name) == live_n) return;
+    Status back = live_n > 0 ? layout_.SwitchLive(name, live_n)
+                             : (unlink(layout_.LiveDir(name).c_str()) == 0 || errno == ENOENT
+                                    ? Status::Ok()
+                                    : Status(ErrorCode::kIo, strerror(errno))
+                                          .Where(layout_.LiveDir(name)));
+    if (!back.ok()) log::Warn("cannot point live/ back", {{"error", back.ToString()}});
+  };
+  Status s = layout_.SwitchLive(name, n);
+  if (!s.ok()) {
+    // The rename may have happened before the failure (a directory fsync).
+    point_back();
+    return s.Annotate("switch live/" + name);
+  }
+  CrashPoint("deploy.live-switched");
+  // live/ points at n and every target serves it: now, and only now, n is the
+  // recorded live version. A crash here is repaired by the next Reconcile().
+  s = inventory_->SetVersionState(name, n, store::VersionState::kDeployed);
+  if (!s.ok()) {
+    *record_failed = true;
+    point_back();
+    return s.Annotate("record version " + std::to_string(n) + " as deployed");
+  }
+  CrashPoint("deploy.recorded");
+  return Status::Ok();
+}
+
+void EngineImpl::ClearIntentBestEffort(const std::string& name) {
+  Status s = layout_.ClearDeployIntent(name);
+  if (!s.ok()) {
+    // A stale intent costs the next deploy one extra delivery of the live version.
+    log::Warn("cannot remove the deploy intent", {{"certificate", name}, {"error", s.ToString()}});
+  }
 }
 
 Result<CertificateOutcome> EngineImpl::Deploy(const std::string& name) {

@@ -123,6 +123,7 @@ Status EngineImpl::AcquireLock() {
     log::Warn("closed attempts left running by an interrupted run",
               {{"count", std::to_string(*closed)}});
   }
+  Reconcile();
   return Status::Ok();
 }
 

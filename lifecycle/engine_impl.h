@@ -77,6 +77,16 @@ class EngineImpl : public Engine {
   // deploy error, OK when deployed.
   Status DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id);
   Result<hooks::Material> LoadMaterial(const CertificateSpec& spec, int n);
+  // live/<name> -> n, then n recorded as deployed. On failure live/ points back
+  // at live_n (none when 0), *record_failed tells whether the switch or the
+  // record failed, and the error is returned for the caller to roll back.
+  Status CommitDeploy(const std::string& name, int n, int live_n, bool* record_failed);
+  void ClearIntentBestEffort(const std::string& name);
+  // Makes the inventory and live/ agree after an interrupted run, for every
+  // certificate (engine_reconcile.cc, docs/faults.md). Called once a run holds
+  // the lock, before anything else is decided. Best effort: a repair that fails
+  // is logged and retried by the next run.
+  void Reconcile();
   void RecordFailure(const CertificateSpec& spec, int64_t attempt_id, const Status& error,
                      std::optional<TimePoint> not_after);
   // `error` itself, or, when it is a CA rate limit whose wait runs into the

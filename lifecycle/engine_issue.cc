@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/crash_point.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "lifecycle/ca_wait.h"
@@ -212,6 +213,7 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
     pending.key_path = key_path;
     pending.created_at = clock_->Now();
     (void)inventory_->SetPendingOrder(spec.name, pending);
+    CrashPoint("issue.order-created");
     store::RequestRecord r;
     r.server = server;
     r.account_url = (*client)->account_url();
@@ -252,6 +254,7 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   VersionFiles files{*key_pem, issued->cert_pem, issued->chain_pem};
   Status s = layout_.WriteVersion(spec.name, *n, files);
   if (!s.ok()) return fail(s.Annotate("store version files"));
+  CrashPoint("issue.files-written");
   auto info = ParseCertificatePem(issued->cert_pem);
   if (!info.ok()) return fail(info.status());
   store::Version version;
@@ -289,6 +292,7 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
     return Status::Ok();
   });
   if (!s.ok()) return fail(s.Annotate("record version"));
+  CrashPoint("issue.recorded");
   (void)fs::RemoveAll(key_path);
   Event(spec.name, "issued",
         "version " + std::to_string(*n) + " serial " + version.serial + " expires " +

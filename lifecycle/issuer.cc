@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/crash_point.h"
 #include "base/log.h"
 #include "base/names.h"
 
@@ -398,6 +399,7 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInp
   const CertificateSpec& spec = *input.spec;
   acme::Order order = start;
   TimePoint deadline = clock_->Now() + input.order_timeout;
+  CrashPoint("issue.authorized");
   // Every authorization is valid now, so the order is ready (RFC 8555 §7.1.6)
   // even if the copy we hold still says pending: finalize without fetching it
   // again, and poll only if the server disagrees (orderNotReady).
@@ -415,6 +417,7 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInp
     }
     order = *finalized;
     Step(hooks, "finalize", "", "", store::StepResult::kOk);
+    CrashPoint("issue.finalized");
   }
   if (order.status == "processing" || (order.status == "valid" && order.certificate.empty())) {
     CK_ASSIGN_OR_RETURN(order, client_->PollOrder(order.url, deadline));
@@ -448,6 +451,7 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInp
   }
   Step(hooks, "download", "", "", store::StepResult::kOk, {},
        "serial " + info.serial_hex + ", expires " + FormatRfc3339(info.not_after));
+  CrashPoint("issue.downloaded");
   return result;
 }
 

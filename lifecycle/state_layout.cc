@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "base/encoding.h"
+#include "base/fault_injection.h"
 #include "base/fs.h"
 
 namespace certkeeper::lifecycle {
@@ -84,7 +85,7 @@ Status StateLayout::WriteVersion(std::string_view name, int n, const VersionFile
   // A directory left by a run that died before recording this version is not
   // known to the inventory: replace it.
   if (fs::Exists(final_dir)) CK_RETURN_IF_ERROR(fs::RemoveAll(final_dir));
-  if (rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
+  if (fs::Rename(tmp_dir, final_dir) != 0) {
     return Status(ErrorCode::kIo, std::string("cannot rename version directory: ") +
                                       strerror(errno))
         .Where(final_dir);
@@ -115,6 +116,39 @@ int StateLayout::LiveVersionNumber(std::string_view name) const {
   std::string target(buf, static_cast<size_t>(len));
   size_t slash = target.find_last_of('/');
   return std::atoi(target.c_str() + (slash == std::string::npos ? 0 : slash + 1));
+}
+
+Status StateLayout::RecordDeployIntent(std::string_view name, int n) const {
+  CK_RETURN_IF_ERROR(fs::MakeDirs(ArchiveDir(name), 0700));
+  return fs::WritePrivateFile(ArchiveDir(name) + "/deploying", std::to_string(n) + "\n");
+}
+
+Result<int> StateLayout::DeployIntent(std::string_view name) const {
+  std::string path = ArchiveDir(name) + "/deploying";
+  Result<std::string> text = fs::ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().code() == ErrorCode::kNotFound) return 0;
+    return text.status();
+  }
+  char* end = nullptr;
+  long n = std::strtol(text->c_str(), &end, 10);
+  if (n <= 0 || n > INT_MAX || end == text->c_str() || (*end != '\n' && *end != '\0')) {
+    return Status(ErrorCode::kIo, "the deploy intent does not hold a version number")
+        .Where(path)
+        .Hint("remove it; the next deploy then keeps what the targets hold for a rollback");
+  }
+  return static_cast<int>(n);
+}
+
+Status StateLayout::ClearDeployIntent(std::string_view name) const {
+  std::string path = ArchiveDir(name) + "/deploying";
+  if (unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status(ErrorCode::kIo, std::string("cannot remove the deploy intent: ") +
+                                      strerror(errno))
+        .Where(path);
+  }
+  return fs::SyncDir(ArchiveDir(name));
 }
 
 }  // namespace certkeeper::lifecycle

@@ -5,6 +5,8 @@
 //   STATE/accounts/<ca-id>/account.key  0600
 //   STATE/archive/<name>/<n>/{privkey,cert,chain,fullchain}.pem   every version
 //   STATE/live/<name> -> ../archive/<name>/<n>                   the live version
+//   STATE/archive/<name>/deploying      "<n>": a deploy of version n touched the
+//                                       targets and has not finished (docs/faults.md)
 //
 // live/<name> is a symlink switched with one rename, so a reader sees either the
 // old or the new version's complete set of files, never a mix.
@@ -54,6 +56,14 @@ class StateLayout {
   Status SwitchLive(std::string_view name, int n) const;
   // The version live/<name> points at, or 0.
   int LiveVersionNumber(std::string_view name) const;
+
+  // The deploy intent: written (atomically, fsynced) before a deploy touches
+  // any target and removed once the targets hold a consistent version again.
+  // DeployIntent returns the version of an unfinished deploy, 0 when none, and
+  // an error when the file exists but cannot be read or parsed.
+  Status RecordDeployIntent(std::string_view name, int n) const;
+  Result<int> DeployIntent(std::string_view name) const;
+  Status ClearDeployIntent(std::string_view name) const;
 
  private:
   std::string root_;

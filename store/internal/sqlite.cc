@@ -2,16 +2,37 @@
 
 #include <sqlite3.h>
 
+#include <errno.h>
+#include <string.h>
+
 #include <utility>
+
+#include "store/internal/fault_vfs.h"
 
 namespace certkeeper::store::internal {
 
 namespace {
 
+// SQLite's own words ("database or disk is full", "disk I/O error") do not say
+// which: the cause comes from the errno of the failed system call
+// (sqlite3_system_errno), or, for SQLITE_FULL without one, a full disk.
+// SQLITE_FULL is never anything but a full disk (or quota) to the user.
+std::string Cause(int rc, int system_errno) {
+  if ((rc & 0xff) == SQLITE_FULL) return strerror(system_errno == EDQUOT ? EDQUOT : ENOSPC);
+  return strerror(system_errno != 0 ? system_errno : EIO);
+}
+
 Status MakeError(int rc, std::string_view message, std::string_view operation,
-                 const std::string& path) {
+                 const std::string& path, int system_errno = 0) {
   ErrorCode code = ErrorCode::kIo;
   std::string hint;
+  std::string detail(message);
+  if ((rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR) {
+    detail += " (" + Cause(rc, system_errno) + ")";
+    if (system_errno == ENOSPC || system_errno == EDQUOT || (rc & 0xff) == SQLITE_FULL) {
+      hint = "the file system is full: free space and run again";
+    }
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -22,9 +43,6 @@ Status MakeError(int rc, std::string_view message, std::string_view operation,
       code = (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
                  ? ErrorCode::kAlreadyExists
                  : ErrorCode::kInvalidArgument;
-      break;
-    case SQLITE_FULL:
-      hint = "the file system is full: free space and run again";
       break;
     case SQLITE_READONLY:
     case SQLITE_PERM:
@@ -40,7 +58,7 @@ Status MakeError(int rc, std::string_view message, std::string_view operation,
     default:
       break;
   }
-  Status status(code, std::string(operation) + ": " + std::string(message));
+  Status status(code, std::string(operation) + ": " + detail);
   status.Where(path);
   if (!hint.empty()) status.Hint(std::move(hint));
   return status;
@@ -53,7 +71,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &raw,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, nullptr);
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+      InventoryVfsName());
   if (rc != SQLITE_OK) {
     std::string message = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close(raw);
@@ -80,7 +99,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
 Database::~Database() { sqlite3_close_v2(db_); }
 
 Status Database::Error(int rc, std::string_view operation) const {
-  return MakeError(rc, sqlite3_errmsg(db_), operation, path_);
+  return MakeError(rc, sqlite3_errmsg(db_), operation, path_, sqlite3_system_errno(db_));
 }
 
 Status Database::Exec(std::string_view sql, std::string_view operation) {
@@ -90,7 +109,7 @@ Status Database::Exec(std::string_view sql, std::string_view operation) {
   if (rc == SQLITE_OK) return Status::Ok();
   std::string detail = message ? message : sqlite3_errstr(rc);
   sqlite3_free(message);
-  return MakeError(rc, detail, operation, path_);
+  return MakeError(rc, detail, operation, path_, sqlite3_system_errno(db_));
 }
 
 Result<Statement> Database::Prepare(std::string_view sql, std::string_view operation) {

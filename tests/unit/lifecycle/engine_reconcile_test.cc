@@ -1,0 +1,276 @@
+// Reconciliation at the start of a run: whatever an interrupted run left, once a
+// run holds the lock the inventory's live version and live/<name> agree, by the
+// rules in lifecycle/engine_reconcile.cc. One row per state a crash (or an older
+// certkeeper that recorded "deployed" before switching live/) can leave.
+#include <gtest/gtest.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <functional>
+#include <ostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/fault_injection.h"
+#include "base/fs.h"
+#include "lifecycle/engine.h"
+#include "lifecycle/state_layout.h"
+#include "store/sqlite_inventory.h"
+#include "tests/unit/acme/fake_ca.h"
+#include "tests/unit/hooks/test_pki.h"
+
+namespace certkeeper::lifecycle {
+namespace {
+
+using acme::testing::FakeCa;
+
+class EngineReconcileTest : public ::testing::Test {
+ public:
+  // Version n of "web": complete files in archive/, and recorded in `state`
+  // unless record is false.
+  void AddVersion(int n, store::VersionState state, bool record = true);
+
+ protected:
+  void SetUp() override {
+    now_ = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    clock_ = std::make_unique<FakeClock>(now_);
+    pki_ = hooks::testing::TestPki::Create(now_);
+    ca_ = std::make_shared<FakeCa>(pki_.intermediate.cert_pem);
+    config_.state_dir = dir_.path() + "/state";
+    config_.acme.server = ca_->directory_url();
+    layout_ = std::make_unique<StateLayout>(config_.state_dir);
+  }
+
+  std::unique_ptr<Engine> OpenEngine() {
+    auto engine = Engine::Open(config_, clock_.get(), ca_);
+    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+    return engine.ok() ? std::move(*engine) : nullptr;
+  }
+
+  // Version 1 of "web", imported: recorded deployed, live/web -> version 1.
+  void ImportVersionOne(Engine& engine) {
+    hooks::Material m = pki_.MakeMaterial("web", {"web.example.com"}, now_);
+    std::string from = dir_.path() + "/import/web";
+    ASSERT_TRUE(fs::MakeDirs(from, 0700).ok());
+    ASSERT_TRUE(fs::WriteFileAtomic(from + "/fullchain.pem", m.fullchain_pem).ok());
+    ASSERT_TRUE(fs::WritePrivateFile(from + "/privkey.pem", m.key_pem).ok());
+    auto imported = engine.Import({from});
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  }
+
+  std::string StateOf(int n) {
+    auto inventory = store::SqliteInventory::Open(layout_->db_path());
+    if (!inventory.ok()) return inventory.status().ToString();
+    auto v = (*inventory)->GetVersion("web", n);
+    return v.ok() ? std::string(store::VersionStateName(v->state)) : "<none>";
+  }
+
+  int RecordedLive() {
+    auto inventory = store::SqliteInventory::Open(layout_->db_path());
+    if (!inventory.ok()) return -1;
+    auto v = (*inventory)->LiveVersion("web");
+    return v.ok() ? v->n : 0;
+  }
+
+  fs::TempDir dir_;
+  TimePoint now_;
+  std::unique_ptr<FakeClock> clock_;
+  hooks::testing::TestPki pki_;
+  std::shared_ptr<FakeCa> ca_;
+  Config config_;
+  std::unique_ptr<StateLayout> layout_;
+};
+
+void EngineReconcileTest::AddVersion(int n, store::VersionState state, bool record) {
+  hooks::Material m = pki_.MakeMaterial("web", {"web.example.com"}, now_, n);
+  ASSERT_TRUE(layout_->WriteVersion("web", n, {m.key_pem, m.cert_pem, m.chain_pem}).ok());
+  if (!record) return;
+  auto info = ParseCertificatePem(m.cert_pem);
+  ASSERT_TRUE(info.ok());
+  store::Version v;
+  v.certificate = "web";
+  v.n = n;
+  v.serial = info->serial_hex;
+  v.not_before = info->not_before;
+  v.not_after = info->not_after;
+  v.issuer = info->issuer;
+  v.fingerprint_sha256 = info->sha256_fingerprint;
+  v.domains = {"web.example.com"};
+  v.key_type = "ec256";
+  v.directory = layout_->VersionDir("web", n);
+  v.state = state == store::VersionState::kDeployFailed ? store::VersionState::kIssued : state;
+  auto inventory = store::SqliteInventory::Open(layout_->db_path());
+  ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
+  ASSERT_TRUE((*inventory)->AddVersion(v).ok());
+  if (state == store::VersionState::kDeployFailed) {
+    ASSERT_TRUE((*inventory)->SetVersionState("web", n, state).ok());
+  }
+}
+
+struct Row {
+  const char* name;
+  // Leaves the state an interrupted run would; version 1 is live and recorded.
+  std::function<void(EngineReconcileTest&, StateLayout&)> interrupt;
+  int live_after;            // live/web and the inventory's live version after the next run
+  const char* v2_state;      // the state of version 2 afterwards
+};
+
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
+class ReconcileRows : public EngineReconcileTest,
+                      public ::testing::WithParamInterface<Row> {};
+
+TEST_P(ReconcileRows, NextRunMakesInventoryAndLiveAgree) {
+  const Row& row = GetParam();
+  {
+    auto engine = OpenEngine();
+    ASSERT_NE(engine, nullptr);
+    ImportVersionOne(*engine);
+  }
+  ASSERT_EQ(layout_->LiveVersionNumber("web"), 1);
+  row.interrupt(*this, *layout_);
+  if (HasFatalFailure()) return;
+
+  // Any command that takes the run lock reconciles first; an empty import
+  // does nothing else.
+  auto engine = OpenEngine();
+  ASSERT_NE(engine, nullptr);
+  auto imported = engine->Import({});
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+
+  EXPECT_EQ(layout_->LiveVersionNumber("web"), row.live_after);
+  EXPECT_EQ(RecordedLive(), row.live_after);
+  EXPECT_EQ(StateOf(2), row.v2_state);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Interruptions, ReconcileRows,
+    ::testing::Values(
+        Row{"Consistent",
+            [](EngineReconcileTest& t, StateLayout&) {
+              t.AddVersion(2, store::VersionState::kIssued);
+            },
+            1, "issued"},
+        Row{"SwitchedLiveButNotRecorded",
+            [](EngineReconcileTest& t, StateLayout& layout) {
+              t.AddVersion(2, store::VersionState::kIssued);
+              ASSERT_TRUE(layout.SwitchLive("web", 2).ok());
+            },
+            2, "deployed"},
+        Row{"RecordedDeployedButLiveNotSwitched",
+            [](EngineReconcileTest& t, StateLayout&) {
+              t.AddVersion(2, store::VersionState::kDeployed);
+            },
+            2, "deployed"},
+        Row{"RecordedDeployedByADeployThatRolledBack",
+            [](EngineReconcileTest& t, StateLayout& layout) {
+              t.AddVersion(2, store::VersionState::kDeployed);
+              ASSERT_TRUE(layout.RecordDeployIntent("web", 2).ok());
+            },
+            1, "deploy_failed"},
+        Row{"SwitchedLiveButNotRecordedWithIntent",
+            [](EngineReconcileTest& t, StateLayout& layout) {
+              t.AddVersion(2, store::VersionState::kIssued);
+              ASSERT_TRUE(layout.RecordDeployIntent("web", 2).ok());
+              ASSERT_TRUE(layout.SwitchLive("web", 2).ok());
+            },
+            2, "deployed"},
+        Row{"LiveAtAVersionNeverRecorded",
+            [](EngineReconcileTest& t, StateLayout& layout) {
+              t.AddVersion(2, store::VersionState::kIssued, /*record=*/false);
+              ASSERT_TRUE(layout.SwitchLive("web", 2).ok());
+            },
+            1, "<none>"},
+        Row{"LiveAtAVersionWhoseDeployFailed",
+            [](EngineReconcileTest& t, StateLayout& layout) {
+              t.AddVersion(2, store::VersionState::kDeployFailed);
+              ASSERT_TRUE(layout.SwitchLive("web", 2).ok());
+            },
+            1, "deploy_failed"},
+        Row{"LiveAtAVersionWithIncompleteFiles",
+            [](EngineReconcileTest& t, StateLayout& layout) {
+              t.AddVersion(2, store::VersionState::kIssued);
+              ASSERT_EQ(unlink((layout.VersionDir("web", 2) + "/cert.pem").c_str()), 0);
+              ASSERT_TRUE(layout.SwitchLive("web", 2).ok());
+            },
+            1, "issued"},
+        Row{"LiveSymlinkMissing",
+            [](EngineReconcileTest&, StateLayout& layout) {
+              ASSERT_EQ(unlink(layout.LiveDir("web").c_str()), 0);
+            },
+            1, "<none>"}),
+    [](const ::testing::TestParamInfo<Row>& info) { return std::string(info.param.name); });
+
+// A deploy killed half-way through installing version 2 left one file of it in
+// the target directory. The next deploy of version 2 fails at its last step
+// (live/ cannot be switched: a full disk), so its targets are rolled back: they
+// must hold the recorded live version 1 again, not the leftover file that was
+// there when that deploy started.
+TEST_F(EngineReconcileTest, RollbackAfterAnInterruptedInstallRestoresTheLiveVersion) {
+  std::string target_dir = dir_.path() + "/target";
+  ASSERT_TRUE(fs::MakeDirs(target_dir, 0700).ok());
+  hooks::TargetConfig files;
+  files.name = "files";
+  files.type = hooks::TargetType::kFiles;
+  files.directory = target_dir;
+  config_.deploy = {files};
+  CertificateSpec spec;
+  spec.name = "web";
+  spec.domains = {"web.example.com"};
+  spec.deploy = {"files"};
+  config_.certificates = {spec};
+  std::string roots = dir_.path() + "/roots.pem";
+  ASSERT_TRUE(fs::WriteFileAtomic(roots, pki_.root.cert_pem).ok());
+  config_.acme.issuer_roots = roots;
+  {
+    auto engine = OpenEngine();
+    ASSERT_NE(engine, nullptr);
+    ImportVersionOne(*engine);
+    auto deployed = engine->Deploy("web");
+    ASSERT_TRUE(deployed.ok() && deployed->error.ok())
+        << (deployed.ok() ? deployed->error : deployed.status()).ToString();
+  }
+  const std::string v1 = *fs::ReadFile(layout_->VersionDir("web", 1) + "/fullchain.pem");
+  ASSERT_EQ(*fs::ReadFile(target_dir + "/fullchain.pem"), v1);
+  AddVersion(2, store::VersionState::kIssued);
+  if (HasFatalFailure()) return;
+  // What a kill after the first installed file leaves: that file, and the intent.
+  ASSERT_TRUE(fs::WriteFileAtomic(target_dir + "/fullchain.pem",
+                                  *fs::ReadFile(layout_->VersionDir("web", 2) + "/fullchain.pem"))
+                  .ok());
+  ASSERT_TRUE(layout_->RecordDeployIntent("web", 2).ok());
+
+  auto engine = OpenEngine();
+  ASSERT_NE(engine, nullptr);
+  fs::ArmFault({fs::FaultOp::kRename, 1, ENOSPC, layout_->LiveDir("web")});
+  auto deployed = engine->Deploy("web");
+  fs::DisarmFault();
+  ASSERT_TRUE(deployed.ok()) << deployed.status().ToString();
+  EXPECT_FALSE(deployed->error.ok());
+  EXPECT_NE(deployed->error.ToString().find(strerror(ENOSPC)), std::string::npos)
+      << deployed->error.ToString();
+  for (const char* file : {"fullchain.pem", "cert.pem", "chain.pem", "privkey.pem"}) {
+    EXPECT_EQ(*fs::ReadFile(target_dir + "/" + file),
+              *fs::ReadFile(layout_->VersionDir("web", 1) + "/" + file))
+        << file << " is not the live version's";
+  }
+  EXPECT_EQ(layout_->LiveVersionNumber("web"), 1);
+  EXPECT_EQ(RecordedLive(), 1);
+  EXPECT_EQ(StateOf(2), "deploy_failed");
+
+  // Without the fault the same deploy finishes.
+  auto again = engine->Deploy("web");
+  ASSERT_TRUE(again.ok() && again->error.ok())
+      << (again.ok() ? again->error : again.status()).ToString();
+  EXPECT_EQ(*fs::ReadFile(target_dir + "/fullchain.pem"),
+            *fs::ReadFile(layout_->VersionDir("web", 2) + "/fullchain.pem"));
+  EXPECT_EQ(layout_->LiveVersionNumber("web"), 2);
+  EXPECT_EQ(RecordedLive(), 2);
+  EXPECT_FALSE(fs::Exists(layout_->ArchiveDir("web") + "/deploying"));
+}
+
+}  // namespace
+}  // namespace certkeeper::lifecycle
