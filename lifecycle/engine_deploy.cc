@@ -2,6 +2,7 @@
 // auditing and importing.
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -39,7 +40,9 @@ Result<hooks::Material> EngineImpl::LoadMaterial(const CertificateSpec& spec, in
 //    delivering what was live before.
 //  - On failure n is marked deploy_failed unless n is the live version: a failed
 //    re-deploy rolls back to that same version, which therefore stays deployed.
+//  - Deployments never overlap (deploy_mu_), whatever --jobs says.
 Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id) {
+  std::lock_guard<std::mutex> one_at_a_time(deploy_mu_);
   auto live = inventory_->LiveVersion(spec.name);
   const bool is_live = live.ok() && live->n == n;
   auto record = [&](std::string kind, std::string identifier, bool ok, std::string error,

@@ -310,6 +310,51 @@ class KillCampaignTest : public ::testing::Test {
   int nginx_port_ = 0;
 };
 
+// With --jobs, certificates are issued concurrently but delivered one at a
+// time: deploy targets of different certificates often share a server (one
+// nginx, one reload), and a reload while another certificate's new pair is
+// half written fails on that certificate's mismatched key. Each hook below
+// holds a marker directory while it runs, for as long as a reload takes; a
+// second hook that finds the marker records the overlap and fails.
+TEST_F(KillCampaignTest, ConcurrentRenewalsDeliverOneCertificateAtATime) {
+  const std::string hook = dir_.path() + "/deliver";
+  deploy_support::Write(hook,
+                        "#!/bin/sh\n"
+                        "if ! mkdir \"$1/busy\" 2>/dev/null; then\n"
+                        "  echo \"$CERTKEEPER_NAME\" >> \"$1/overlaps\"; exit 1\n"
+                        "fi\n"
+                        "echo \"$CERTKEEPER_NAME\" >> \"$1/delivered\"\n"
+                        "sleep 0.3  # the work of a reload\n"
+                        "rmdir \"$1/busy\"\n",
+                        0700);
+  std::ostringstream f;
+  f << "state_dir = " << Toml(state_) << "\n[acme]\n"
+    << "server = " << Toml(env_->Get("ACME_DIRECTORY_URL")) << "\n"
+    << "ca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE")) << "\n"
+    << "issuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n"
+    << "email = \"ops@example.com\"\nagree_tos = true\n"
+    << "[solvers.http-01]\nwebroot = " << Toml(env_->Get("NGINX_WEBROOT")) << "\n"
+    << "[[deploy]]\nname = \"deliver\"\ntype = \"command\"\n"
+    << "command = " << Toml(std::vector<std::string>{hook, dir_.path()}) << "\n";
+  std::vector<std::string> names = {"p0", "p1", "p2", "p3"};
+  for (const std::string& name : names) {
+    f << "[[certificate]]\nname = " << Toml(name) << "\n"
+      << "domains = [" << Toml(name + kDomainSuffix) << "]\n"
+      << "challenges = [\"http-01\"]\ndeploy = [\"deliver\"]\n";
+  }
+  deploy_support::Write(config_, f.str());
+
+  CommandResult r = Run({"", "-c", config_, "renew", "--all", "--jobs", "4"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(fs::Exists(dir_.path() + "/overlaps")) << Read(dir_.path() + "/overlaps");
+  std::string delivered = Read(dir_.path() + "/delivered");
+  EXPECT_EQ(std::count(delivered.begin(), delivered.end(), '\n'), 4) << delivered;
+  for (const std::string& name : names) {
+    EXPECT_NE(delivered.find(name), std::string::npos) << delivered;
+    EXPECT_TRUE(fs::Exists(state_ + "/live/" + name + "/cert.pem")) << name;
+  }
+}
+
 // The campaign itself: see the comment at the top of the file.
 TEST_F(KillCampaignTest, EveryKillPointConvergesOnTheNextRun) {
   const auto campaign_start = Clock::now();
