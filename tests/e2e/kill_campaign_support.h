@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -60,9 +59,16 @@ struct ProcStat {
   unsigned long long start_ticks = 0;
 };
 
+// With read(2): a process that ends while its stat file is read makes the read
+// fail with ESRCH, which std::ifstream turns into an exception.
 inline std::optional<ProcStat> ReadProcStat(const std::string& stat_path) {
-  std::ifstream in(stat_path);
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int fd = open(stat_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return std::nullopt;
+  std::string stat(buf, static_cast<size_t>(n));
   size_t paren = stat.rfind(')');
   if (paren == std::string::npos) return std::nullopt;
   std::istringstream rest(stat.substr(paren + 1));
@@ -97,6 +103,13 @@ inline std::vector<testing::RecordedProcess> ChildrenOf(pid_t parent) {
     children.push_back({"child", static_cast<pid_t>(std::stoi(name)), stat->start_ticks});
   }
   return children;
+}
+
+// True while that very process runs (same PID and start time, not a zombie).
+inline bool StillRunning(const testing::RecordedProcess& process) {
+  auto stat = ReadProcStat("/proc/" + std::to_string(process.pid) + "/stat");
+  return stat && stat->start_ticks == process.start_ticks && stat->state != 'Z' &&
+         stat->state != 'X';
 }
 
 // True once every thread of pid is stopped (or the process is gone or a zombie).
@@ -234,8 +247,8 @@ inline KilledRun RunAndKill(const std::vector<std::string>& argv, const KillPoin
   run.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
   if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   for (const testing::RecordedProcess& orphan : run.orphans) {
-    if (!PollUntil([&] { return !testing::IsRunning(orphan); }, milliseconds(10000)) &&
-        testing::IsRunning(orphan)) {
+    if (!PollUntil([&] { return !StillRunning(orphan); }, milliseconds(10000)) &&
+        StillRunning(orphan)) {
       kill(orphan.pid, SIGKILL);
       ++run.orphans_stopped;
     }
