@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -53,7 +54,9 @@ Result<hooks::Material> EngineImpl::LoadMaterial(const CertificateSpec& spec, in
 //    of that version: the live version is delivered again first, so that the
 //    rollback material this deploy keeps is the recorded live version, not the
 //    leftovers.
+//  - Deployments never overlap (deploy_mu_), whatever --jobs says.
 Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id) {
+  std::lock_guard<std::mutex> one_at_a_time(deploy_mu_);
   auto live = inventory_->LiveVersion(spec.name);
   const bool is_live = live.ok() && live->n == n;
   std::vector<hooks::TargetConfig> targets;

@@ -74,7 +74,10 @@ class EngineImpl : public Engine {
   // Issues one certificate as one recorded attempt, then deploys it.
   CertificateOutcome IssueAndDeploy(const CertificateSpec& spec, const std::string& reason);
   // Deploys version n (already recorded) and records the outcome. Returns the
-  // deploy error, OK when deployed.
+  // deploy error, OK when deployed. One deployment at a time per engine, also
+  // under --jobs: targets of different certificates often share a server and
+  // its reload, and a reload while another certificate's new files are half
+  // written fails on that certificate's mismatched key and certificate.
   Status DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id);
   Result<hooks::Material> LoadMaterial(const CertificateSpec& spec, int n);
   // live/<name> -> n, then n recorded as deployed. On failure live/ points back
@@ -115,6 +118,7 @@ class EngineImpl : public Engine {
   std::unique_ptr<store::Inventory> inventory_;
   std::unique_ptr<store::RunLock> lock_;
   std::shared_ptr<acme::HttpClient> http_;
+  std::mutex deploy_mu_;  // held for the whole of DeployVersion
   std::mutex client_mu_;
   std::unique_ptr<acme::Client> client_;
   bool account_ready_ = false;
