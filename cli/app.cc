@@ -140,7 +140,17 @@ int App::Run(int argc, char** argv) {
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all_opts).positional(pos).run(), vm);
+    // No guessing of abbreviations: `issue --all` would be taken for
+    // --allow-insecure-http, and an option a command does not take must be
+    // named as such, not matched to a global one.
+    const int style = po::command_line_style::default_style &
+                      ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc, argv)
+                  .options(all_opts)
+                  .positional(pos)
+                  .style(style)
+                  .run(),
+              vm);
     po::notify(vm);
   } catch (const po::error& e) {
     // A word that is no command explains an option it "does not take" better.

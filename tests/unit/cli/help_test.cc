@@ -275,6 +275,22 @@ TEST_F(CliHelpTest, UnknownOptionOfACommandIsNamedWithThatCommandsHelp) {
   }
 }
 
+// Boost's default style completes a unique prefix: `issue --all` was taken for
+// --allow-insecure-http and `renew --dry` for --dry-run.
+TEST_F(CliHelpTest, AbbreviatedOptionsAreNotCompleted) {
+  const std::vector<std::string> cases[] = {
+      {"issue", "web", "-d", "a.example.com", "--all"},
+      {"--allow", "list"},
+      {"renew", "--all", "--dry"},
+  };
+  for (const std::vector<std::string>& args : cases) {
+    SCOPED_TRACE(args.back());
+    Ran r = Run(args);
+    EXPECT_EQ(r.code, kExitUsage);
+    EXPECT_TRUE(Has(r.err, "unrecognised option")) << r.err;
+  }
+}
+
 TEST_F(CliHelpTest, UsageErrorsAndTheBareCommandKeepTheirExitCodes) {
   Ran bare = Run({});
   EXPECT_EQ(bare.code, kExitUsage);
