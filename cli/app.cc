@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/names.h"
 #include "base/text.h"
+#include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/output.h"
 #include "lifecycle/engine.h"
@@ -27,82 +28,6 @@ namespace {
 
 namespace po = boost::program_options;
 using nlohmann::json;
-
-constexpr const char* kUsage = R"(usage: certkeeper [GLOBAL OPTIONS] COMMAND [ARGS]
-
-Commands:
-  issue NAME -d DOMAIN [-d DOMAIN ...] [--challenge LIST] [--key-type TYPE]
-        [--deploy TARGET ...]      add NAME to the inventory (or update it) and
-                                   issue now
-  renew --all | renew NAME ...  [--force] [--dry-run] [--jobs N]
-                                   renew what is due
-  list                             the inventory, one row per certificate
-  show NAME                        one certificate: versions, files, next renewal
-  history NAME                     every renewal attempt, newest first
-  revoke NAME [--reason REASON]    revoke the live version
-  deploy NAME                      run the deploy targets again for the live version
-  check                            audit expiry, chain, key match of every certificate
-  import PATH ...                  bring existing certificates into the inventory
-  account register|show|rollover|deactivate
-
-Run `certkeeper COMMAND --help` for a command's options.
-
-Exit codes: 0 success or nothing due; 1 usage or configuration error;
-2 at least one certificate failed (older versions stay live); 3 another run
-holds the lock.
-)";
-
-struct Globals {
-  std::string config_path;
-  std::string state_dir;
-  std::string server;
-  std::string ca_bundle;
-  std::string email;
-  bool agree_tos = false;
-  bool allow_insecure_http = false;
-  bool json = false;
-  bool verbose = false;
-  bool quiet = false;
-};
-
-po::options_description GlobalOptions(Globals& g) {
-  po::options_description d("Global options");
-  d.add_options()
-      ("config,c", po::value(&g.config_path),
-       "config file (env CERTKEEPER_CONFIG; default /etc/certkeeper/certkeeper.toml when present)")
-      ("state-dir", po::value(&g.state_dir),
-       "inventory and key store (env CERTKEEPER_STATE_DIR; default /var/lib/certkeeper as root, "
-       "else $XDG_STATE_HOME/certkeeper)")
-      ("server", po::value(&g.server), "ACME directory URL (overrides the config)")
-      ("ca-bundle", po::value(&g.ca_bundle), "extra PEM trust anchors for the ACME server's TLS")
-      ("email", po::value(&g.email), "account contact address (overrides the config)")
-      ("agree-tos", po::bool_switch(&g.agree_tos), "agree to the CA's terms of service")
-      ("allow-insecure-http", po::bool_switch(&g.allow_insecure_http),
-       "accept a plain http:// ACME directory URL (test CAs only)")
-      ("json", po::bool_switch(&g.json), "machine-readable output on stdout")
-      ("verbose,v", po::bool_switch(&g.verbose), "log every request and step")
-      ("quiet,q", po::bool_switch(&g.quiet), "log only warnings and errors")
-      ("help,h", "show help")
-      ("version", "show the version");
-  return d;
-}
-
-// Which argv entry is the command: the first word that is neither an option nor
-// the value of a global option that takes one.
-int FindCommand(int argc, char** argv) {
-  static const std::set<std::string> kValued = {"-c", "--config", "--state-dir", "--server",
-                                                 "--ca-bundle", "--email"};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--") return i + 1 < argc ? i + 1 : -1;
-    if (!a.empty() && a[0] == '-') {
-      if (kValued.count(a)) ++i;
-      continue;
-    }
-    return i;
-  }
-  return -1;
-}
 
 class App {
  public:
@@ -130,6 +55,10 @@ class App {
   }
   Result<std::unique_ptr<lifecycle::Engine>> OpenEngine();
 
+  // `COMMAND [ACTION] --help`, `help [COMMAND [ACTION]]` and `--help`.
+  int Help(const std::string& command, std::vector<std::string> args, bool help_option);
+  int Dispatch(const std::string& command, const std::vector<std::string>& args,
+               const po::variables_map& vm);
   int CmdIssue(const std::vector<std::string>& args, const po::variables_map& vm);
   int CmdRenew(const std::vector<std::string>& args, const po::variables_map& vm);
   int CmdList();
@@ -141,15 +70,8 @@ class App {
   int CmdImport(const std::vector<std::string>& args);
   int CmdAccount(const std::vector<std::string>& args);
 
-  struct CommandOptions {
-    std::vector<std::string> domains, deploy;
-    std::string challenge_list, key_type = "ec256", reason = "unspecified";
-    int jobs = 1;
-    bool all = false, force = false, dry_run = false;
-  };
-
-  Globals g_;
-  CommandOptions o_;
+  GlobalValues g_;
+  CommandValues o_;
   lifecycle::Config config_;
 };
 
@@ -204,49 +126,37 @@ Result<std::unique_ptr<lifecycle::Engine>> App::OpenEngine() {
 }
 
 int App::Run(int argc, char** argv) {
-  int cmd_index = FindCommand(argc, argv);
-  std::string command = cmd_index > 0 ? argv[cmd_index] : "";
-
   po::options_description globals = GlobalOptions(g_);
-  po::options_description cmd_opts("Command options");
+  int cmd_index = FindCommandIndex(argc, argv, globals);
+  std::string command = cmd_index > 0 ? argv[cmd_index] : "";
+  const bool known = command.empty() || FindCommandInfo(command) != nullptr;
+
   std::vector<std::string> args;
-  auto& domains = o_.domains;
-  auto& deploy = o_.deploy;
-  auto& challenge_list = o_.challenge_list;
-  auto& key_type = o_.key_type;
-  auto& reason = o_.reason;
-  auto& jobs = o_.jobs;
-  auto& all = o_.all;
-  auto& force = o_.force;
-  auto& dry_run = o_.dry_run;
-  if (command == "issue") {
-    cmd_opts.add_options()
-        ("domain,d", po::value(&domains)->composing(), "a domain name; repeat for more (the first is the CN)")
-        ("challenge", po::value(&challenge_list), "ordered failover list, e.g. http-01,dns-01,tls-alpn-01")
-        ("key-type", po::value(&key_type), "ec256 (default), ec384, rsa2048, rsa3072, rsa4096")
-        ("deploy", po::value(&deploy)->composing(), "deploy target name from the config; repeatable");
-  } else if (command == "renew") {
-    cmd_opts.add_options()
-        ("all", po::bool_switch(&all), "every certificate in the inventory")
-        ("force", po::bool_switch(&force), "ignore backoff and budgets (never a CA's Retry-After)")
-        ("dry-run", po::bool_switch(&dry_run), "show what would be renewed and why; change nothing")
-        ("jobs,j", po::value(&jobs), "certificates processed concurrently (default 1)");
-  } else if (command == "revoke") {
-    cmd_opts.add_options()
-        ("reason", po::value(&reason), "unspecified, keyCompromise, superseded, cessationOfOperation, affiliationChanged");
-  }
   po::options_description all_opts;
-  all_opts.add(globals).add(cmd_opts);
+  all_opts.add(globals).add(CommandOptions(command, o_));
   all_opts.add_options()("args", po::value(&args)->composing(), "arguments");
   po::positional_options_description pos;
   pos.add("args", -1);
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all_opts).positional(pos).run(), vm);
+    // No guessing of abbreviations: `issue --all` would be taken for
+    // --allow-insecure-http, and an option a command does not take must be
+    // named as such, not matched to a global one.
+    const int style = po::command_line_style::default_style &
+                      ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc, argv)
+                  .options(all_opts)
+                  .positional(pos)
+                  .style(style)
+                  .run(),
+              vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    return Fail(Status(ErrorCode::kInvalidArgument, e.what())
+    // A word that is no command explains an option it "does not take" better.
+    if (!known) return Fail(UnknownCommandError(command), kExitUsage);
+    std::string prefix = command.empty() ? "" : command + ": ";
+    return Fail(Status(ErrorCode::kInvalidArgument, prefix + e.what())
                     .Hint("run `certkeeper " + (command.empty() ? std::string("") : command + " ") +
                           "--help`"),
                 kExitUsage);
@@ -261,44 +171,30 @@ int App::Run(int argc, char** argv) {
     Print(std::string("certkeeper ") + CERTKEEPER_VERSION + "\n");
     return kExitOk;
   }
-  if (vm.count("help") || command.empty()) {
-    std::ostringstream help;
-    help << kUsage << "\n" << globals;
-    if (!cmd_opts.options().empty()) help << "\n" << cmd_opts;
-    if (command.empty() && !vm.count("help")) {
-      std::cerr << help.str();
-      return kExitUsage;
-    }
-    Print(help.str());
-    return kExitOk;
-  }
+  if (!known) return Fail(UnknownCommandError(command), kExitUsage);
   // args[0] is the command word itself.
   if (!args.empty() && args.front() == command) args.erase(args.begin());
-
-  static const std::set<std::string> kCommands = {"issue", "renew",  "list",   "show",
-                                                  "history", "revoke", "deploy", "check",
-                                                  "import", "account"};
-  if (!kCommands.count(command)) {
-    return Fail(Status(ErrorCode::kInvalidArgument, "unknown command \"" + command + "\"")
-                    .Hint("run `certkeeper --help` for the list of commands"),
-                kExitUsage);
+  if (vm.count("help") || command == "help") return Help(command, args, vm.count("help") > 0);
+  if (command.empty()) {
+    std::cerr << GlobalHelp() << std::flush;
+    return kExitUsage;
   }
   Status loaded = LoadConfig();
   if (!loaded.ok()) return Fail(loaded, kExitUsage);
+  return Dispatch(command, args, vm);
+}
 
+int App::Help(const std::string& command, std::vector<std::string> args, bool help_option) {
+  Result<std::string> text = HelpText(command, std::move(args), help_option);
+  if (!text.ok()) return Fail(text.status(), kExitUsage);
+  Print(*text);
+  return kExitOk;
+}
+
+int App::Dispatch(const std::string& command, const std::vector<std::string>& args,
+                  const po::variables_map& vm) {
   if (command == "issue") return CmdIssue(args, vm);
-  if (command == "renew") {
-    if (!all && args.empty()) {
-      return Fail(Status(ErrorCode::kInvalidArgument, "renew needs --all or certificate names")
-                      .Hint("run `certkeeper renew --all` from a timer"),
-                  kExitUsage);
-    }
-    if (jobs < 1 || jobs > 64) {
-      return Fail(Status(ErrorCode::kInvalidArgument, "--jobs must be between 1 and 64"),
-                  kExitUsage);
-    }
-    return CmdRenew(args, vm);
-  }
+  if (command == "renew") return CmdRenew(args, vm);
   if (command == "list") return CmdList();
   if (command == "show") return CmdShow(args);
   if (command == "history") return CmdHistory(args);
@@ -306,7 +202,8 @@ int App::Run(int argc, char** argv) {
   if (command == "deploy") return CmdDeploy(args);
   if (command == "check") return CmdCheck();
   if (command == "import") return CmdImport(args);
-  return CmdAccount(args);
+  if (command == "account") return CmdAccount(args);
+  return Fail(UnknownCommandError(command), kExitUsage);
 }
 
 Status NeedOneName(const std::vector<std::string>& args, const std::string& command) {
@@ -386,6 +283,15 @@ int App::CmdIssue(const std::vector<std::string>& args, const po::variables_map&
 }
 
 int App::CmdRenew(const std::vector<std::string>& args, const po::variables_map&) {
+  if (!o_.all && args.empty()) {
+    return Fail(Status(ErrorCode::kInvalidArgument, "renew needs --all or certificate names")
+                    .Hint("run `certkeeper renew --all` from a timer"),
+                kExitUsage);
+  }
+  if (o_.jobs < 1 || o_.jobs > 64) {
+    return Fail(Status(ErrorCode::kInvalidArgument, "--jobs must be between 1 and 64"),
+                kExitUsage);
+  }
   lifecycle::RenewOptions options;
   options.all = o_.all;
   options.names = args;
@@ -546,9 +452,7 @@ int App::CmdAccount(const std::vector<std::string>& args) {
   } else if (action == "deactivate") {
     account = (*engine)->DeactivateAccount();
   } else {
-    return Fail(Status(ErrorCode::kInvalidArgument, "unknown account action \"" + action + "\"")
-                    .Hint("use register, show, rollover or deactivate"),
-                kExitUsage);
+    return Fail(UnknownActionError(*FindCommandInfo("account"), action), kExitUsage);
   }
   if (!account.ok()) return Fail(account.status(), ExitFor(account.status()));
   if (g_.json) {
