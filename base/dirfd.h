@@ -27,9 +27,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/fs.h"
 #include "base/status.h"
@@ -156,6 +158,40 @@ Status UnlinkAt(const Dir& dir, const std::string& name);
 Status RemoveDirAt(const Dir& dir, const std::string& name);
 // fsync of the directory, so that creations and renames in it are durable.
 Status SyncDirAt(const Dir& dir);
+
+// The temporary names of the atomic writes: "<name>.tmp-XXXXXXXXXX"
+// (WriteFileAtomic, ReplaceSymlink) and ".<name>.tmp-XXXXXXXXXX" (WriteFileAt,
+// SymlinkAt), X being one of RandomName()'s ten [a-z0-9]. Returns the <name>
+// that entry is a temporary name of, or "" when it is not one.
+std::string TempNameTarget(std::string_view entry);
+
+// Which leftovers RemoveStaleTempsAt may remove.
+struct StaleTempFilter {
+  // Only temporary names of these names; empty: of any name (for certkeeper's
+  // own state directory, whose names vary).
+  std::vector<std::string> names;
+  // Owners whose entries count as ours besides root and the effective user
+  // (a deploy target's `owner`: its files are fchown'ed before the rename).
+  std::optional<uid_t> also_owner;
+};
+
+// The names in dir except "." and "..", in no particular order.
+Result<std::vector<std::string>> ListNamesAt(const Dir& dir);
+
+// Removes what a process killed between creating a temporary name and the
+// rename left in dir: entries whose name is a temporary name (TempNameTarget)
+// of a name the filter allows, that are regular files or symlinks (looked at
+// with fstatat(AT_SYMLINK_NOFOLLOW)) and owned by root, the effective user or
+// filter.also_owner. Removal is unlinkat(dir, entry, 0): it never follows a
+// symlink and never removes a directory, so an entry someone else planted
+// cannot make this touch anything outside dir. Entries of other owners are
+// left alone: they are not ours, whatever their name. A concurrent writer's
+// temporary file removed here only makes that writer's rename fail (an error,
+// never a mixed file); callers run this where no other certkeeper process
+// writes the same names (under the run lock, or before their own writes).
+// Returns the number of entries removed; a directory that cannot be listed
+// (search but not read permission) is reported as an error.
+Result<int> RemoveStaleTempsAt(const Dir& dir, const StaleTempFilter& filter);
 
 // Ten random characters [a-z0-9] for temporary names: unpredictable enough that
 // another user cannot create the name first.

@@ -2,8 +2,11 @@
 // never follow a symlink, removal.
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <vector>
 
@@ -175,6 +178,85 @@ Status UnlinkAt(const Dir& dir, const std::string& name) {
     return DirErrno("cannot remove", dir.PathOf(name), errno);
   }
   return Status::Ok();
+}
+
+std::string TempNameTarget(std::string_view entry) {
+  constexpr std::string_view kMarker = ".tmp-";
+  constexpr size_t kSuffix = 10;  // RandomName()
+  if (entry.size() < kMarker.size() + kSuffix + 1) return "";
+  std::string_view suffix = entry.substr(entry.size() - kSuffix);
+  for (char c : suffix) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return "";
+  }
+  entry.remove_suffix(kSuffix);
+  if (entry.substr(entry.size() - kMarker.size()) != kMarker) return "";
+  entry.remove_suffix(kMarker.size());
+  // ".<name>" (the *At writers) or "<name>" (the path writers); for a name
+  // that itself starts with '.', both readings are tried by the caller.
+  return std::string(entry);
+}
+
+namespace {
+
+bool AllowedTarget(const std::string& target, const StaleTempFilter& filter) {
+  if (target.empty() || target == "." || target == "..") return false;
+  if (filter.names.empty()) return true;
+  auto listed = [&](const std::string& n) {
+    return std::find(filter.names.begin(), filter.names.end(), n) != filter.names.end();
+  };
+  return listed(target) || (target.front() == '.' && listed(target.substr(1)));
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ListNamesAt(const Dir& dir) {
+  // A descriptor of our own for readdir: fdopendir takes ownership and moves
+  // the offset, and dir.fd() may be an O_PATH descriptor that cannot be read.
+  int raw = openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (raw < 0) return DirErrno("cannot list", dir.path(), errno);
+  DIR* listing = fdopendir(raw);
+  if (listing == nullptr) {
+    int err = errno;
+    close(raw);
+    return DirErrno("cannot list", dir.path(), err);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* d = readdir(listing)) {
+    std::string name = d->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+    errno = 0;
+  }
+  int err = errno;
+  closedir(listing);
+  if (err != 0) return DirErrno("cannot list", dir.path(), err);
+  return names;
+}
+
+Result<int> RemoveStaleTempsAt(const Dir& dir, const StaleTempFilter& filter) {
+  CK_ASSIGN_OR_RETURN(std::vector<std::string> names, ListNamesAt(dir));
+  std::vector<std::string> stale;
+  for (std::string& entry : names) {
+    if (AllowedTarget(TempNameTarget(entry), filter)) stale.push_back(std::move(entry));
+  }
+  const uid_t euid = geteuid();
+  int removed = 0;
+  for (const std::string& entry : stale) {
+    struct stat st;
+    if (fstatat(dir.fd(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) continue;
+    bool ours = st.st_uid == 0 || st.st_uid == euid ||
+                (filter.also_owner && st.st_uid == *filter.also_owner);
+    if (!ours) continue;
+    // Never AT_REMOVEDIR: a directory swapped in after the fstatat stays.
+    if (unlinkat(dir.fd(), entry.c_str(), 0) == 0) {
+      ++removed;
+    } else if (errno != ENOENT && errno != EISDIR) {
+      return DirErrno("cannot remove a leftover temporary file", dir.PathOf(entry), errno);
+    }
+  }
+  // No directory fsync: a removal lost in a crash is redone by the next run.
+  return removed;
 }
 
 }  // namespace certkeeper::fs

@@ -1,8 +1,10 @@
 #include "challenges/http01_webroot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +21,43 @@ namespace {
 
 constexpr mode_t kDirMode = 0755;
 constexpr mode_t kFileMode = 0644;
+// A token file older than this cannot belong to a validation still running:
+// the engine gives up on an authorization long before (and a CA's validation
+// takes seconds). Younger files are left, they may be another run's.
+constexpr time_t kStaleTokenAge = 60 * 60;
+// RFC 8555 §8.1: a token has at least 128 bits of entropy, so at least 22
+// base64url characters; no CA sends more than a few dozen.
+constexpr size_t kMinTokenLength = 22;
+constexpr size_t kMaxTokenLength = 256;
+
+bool LooksLikeToken(std::string_view name) {
+  if (name.size() < kMinTokenLength || name.size() > kMaxTokenLength) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+  });
+}
+
+// A token file a killed run left: ours (owned by the effective user, a regular
+// file, not followed), old, and either a temporary name of a token (a write
+// cut short) or a token whose content is that token's key authorization
+// ("<token>.<thumbprint>", RFC 8555 §8.3), which no other file in
+// acme-challenge/ has.
+bool IsStaleTokenFile(const fs::Dir& dir, const std::string& name, time_t now) {
+  std::string target = fs::TempNameTarget(name);
+  bool temp = !target.empty() && target.front() == '.' && LooksLikeToken(target.substr(1));
+  if (!temp && !LooksLikeToken(name)) return false;
+  // A cheap look first, so a large file of someone else's is never read.
+  struct stat st;
+  if (fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_size > 4096) return false;
+  Result<fs::Entry> entry = fs::ReadEntryAt(dir, name);
+  if (!entry.ok() || entry->type != fs::Entry::Type::kFile) return false;
+  if (entry->st.st_uid != geteuid()) return false;
+  if (entry->st.st_mtime > now - kStaleTokenAge) return false;
+  return temp || entry->content.rfind(name + ".", 0) == 0;
+}
+
 
 Status Errno(std::string what, const std::string& path, int err) {
   ErrorCode code = ErrorCode::kIo;
@@ -104,7 +143,31 @@ Status Http01WebrootSolver::OpenChallengeDirectory() {
   CK_ASSIGN_OR_RETURN(well_known_, EnsureDirectory(root_, ".well-known", &created_well_known_));
   CK_ASSIGN_OR_RETURN(challenge_,
                       EnsureDirectory(well_known_, "acme-challenge", &created_challenge_));
+  if (!created_challenge_) RemoveStaleTokenFiles();
   return Status::Ok();
+}
+
+void Http01WebrootSolver::RemoveStaleTokenFiles() {
+  Result<std::vector<std::string>> names = fs::ListNamesAt(challenge_);
+  if (!names.ok()) {
+    log::Debug("http-01 webroot: old token files not looked for",
+               {{"path", challenge_.path()}, {"reason", names.status().message()}});
+    return;
+  }
+  const time_t now = time(nullptr);
+  for (const std::string& name : *names) {
+    if (!IsStaleTokenFile(challenge_, name, now)) continue;
+    // unlinkat: a name swapped for a symlink or directory since the check is
+    // not followed (and a directory is not removed).
+    Status s = fs::UnlinkAt(challenge_, name);
+    if (s.ok()) {
+      log::Info("http-01 webroot: removed a token file left by an interrupted run",
+                {{"path", challenge_.PathOf(name)}});
+    } else {
+      log::Debug("http-01 webroot: old token file left in place",
+                 {{"path", challenge_.PathOf(name)}, {"reason", s.message()}});
+    }
+  }
 }
 
 Status Http01WebrootSolver::Present(const std::vector<ChallengeTask>& tasks) {

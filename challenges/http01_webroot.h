@@ -35,6 +35,14 @@ namespace certkeeper::challenges {
 // still lead to a directory inside the webroot (checked on descriptors), or
 // Present refuses to write.
 //
+// A run killed between Present and CleanUp leaves its token files; the next
+// Present that opens the existing acme-challenge directory removes those that
+// are certainly ours and certainly dead: regular files owned by the effective
+// user, named like a token (22+ base64url characters), holding that token's key
+// authorization ("<token>.", or a temporary name of a token: a write cut
+// short), and older than an hour (no validation lasts that long, so a younger
+// file may be another run's). Anything else there is left alone.
+//
 // CleanUp removes exactly the files Present wrote for the given tasks, and then,
 // when no file of ours is left, the directories Present created if they are
 // empty. When Present fails half way it removes what it wrote before returning.
@@ -67,6 +75,11 @@ class Http01WebrootSolver : public Solver {
   Result<fs::Dir> EnsureDirectory(const fs::Dir& parent, const std::string& name,
                                   bool* created);
   Status RemoveFiles(const std::vector<std::string>& tokens);
+  // Best effort, when Present opens an existing acme-challenge directory:
+  // removes the token files a killed run left (owned by the effective user,
+  // regular files, token-shaped names, content "<name>." for a token or a
+  // temporary name of one, older than an hour).
+  void RemoveStaleTokenFiles();
   // Best effort: removes the empty directories Present created and closes them.
   void RemoveCreatedDirectories();
 

@@ -13,6 +13,7 @@
 #include "base/crash_point.h"
 #include "base/dirfd.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "hooks/remote_shell.h"
 #include "hooks/rendered_files.h"
 
@@ -87,6 +88,22 @@ Result<fs::Dir> OpenBackupDir(const fs::Dir& dir) {
   return backup;
 }
 
+// Best-effort cleanup: removes the temporary files of `names` that a process
+// killed in the middle of an atomic write left in dir (a temporary private key
+// is a key copy nobody would ever remove). A failure only leaves them there, so
+// it is logged and the deploy goes on.
+void RemoveLeftoverTemps(const fs::Dir& dir, const std::vector<std::string>& names,
+                         std::optional<uid_t> owner) {
+  Result<int> removed = fs::RemoveStaleTempsAt(dir, {.names = names, .also_owner = owner});
+  if (!removed.ok()) {
+    log::Warn("leftover temporary files not removed",
+              {{"directory", dir.path()}, {"reason", removed.status().ToString()}});
+  } else if (*removed > 0) {
+    log::Info("removed temporary files left by an interrupted deploy",
+              {{"directory", dir.path()}, {"count", std::to_string(*removed)}});
+  }
+}
+
 }  // namespace
 
 Status FilesTarget::SavePrevious(const std::vector<std::string>& names,
@@ -97,6 +114,7 @@ Status FilesTarget::SavePrevious(const std::vector<std::string>& names,
     return RecordStep(context, config_.name, "install",
                       "keep the previous files in " + backup_path, backup.status());
   }
+  RemoveLeftoverTemps(*backup, names, std::nullopt);
   for (const std::string& file : names) {
     Previous prev;
     prev.name = file;
@@ -177,6 +195,7 @@ Status FilesTarget::Deploy(const Material& material, DeployContext& context) {
 
   std::vector<std::string> names;
   for (const RenderedFile& file : *files) names.push_back(file.name);
+  RemoveLeftoverTemps(dir_, names, base_options.owner);
   CK_RETURN_IF_ERROR(SavePrevious(names, context));
 
   for (const RenderedFile& file : *files) {

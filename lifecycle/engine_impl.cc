@@ -123,6 +123,16 @@ Status EngineImpl::AcquireLock() {
     log::Warn("closed attempts left running by an interrupted run",
               {{"count", std::to_string(*closed)}});
   }
+  // Temporary files of writes that run did not finish (a key among them).
+  // Best effort: a leftover that cannot be removed harms nothing but space.
+  Result<int> removed = layout_.RemoveLeftovers();
+  if (!removed.ok()) {
+    log::Warn("leftover temporary files not removed",
+              {{"state_dir", config_.state_dir}, {"reason", removed.status().ToString()}});
+  } else if (*removed > 0) {
+    log::Info("removed temporary files left by an interrupted run",
+              {{"count", std::to_string(*removed)}});
+  }
   Reconcile();
   return Status::Ok();
 }

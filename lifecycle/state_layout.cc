@@ -4,11 +4,15 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
+#include "base/dirfd.h"
 #include "base/encoding.h"
 #include "base/fault_injection.h"
 #include "base/fs.h"
@@ -17,6 +21,72 @@ namespace certkeeper::lifecycle {
 
 namespace {
 constexpr const char* kFiles[] = {"privkey.pem", "cert.pem", "chain.pem", "fullchain.pem"};
+
+// ".<n>.tmp": the directory WriteVersion fills before renaming it to <n>.
+bool IsVersionTempDir(const std::string& name) {
+  constexpr std::string_view kSuffix = ".tmp";
+  if (name.size() < 1 + 1 + kSuffix.size() || name.front() != '.') return false;
+  if (name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) return false;
+  std::string_view digits(name.data() + 1, name.size() - 1 - kSuffix.size());
+  return std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Removes a half-written version directory: its files (WriteNewFile names,
+// nothing below them), then the directory. Entries are unlinked through the
+// directory's fd; a symlink is removed, never followed.
+Status RemoveVersionTempDir(const fs::Dir& archive, const std::string& name) {
+  CK_ASSIGN_OR_RETURN(fs::Dir tmp, fs::OpenDirectoryAt(archive, name));
+  CK_ASSIGN_OR_RETURN(std::vector<std::string> entries, fs::ListNamesAt(tmp));
+  for (const std::string& entry : entries) CK_RETURN_IF_ERROR(fs::UnlinkAt(tmp, entry));
+  tmp.Close();
+  return fs::RemoveDirAt(archive, name);
+}
+
+// The temporary files in each subdirectory of parent (accounts/<ca-id>,
+// archive/<name>), and in archive/<name> the half-written version directories.
+Result<int> RemoveLeftoversBelow(const fs::Dir& parent, bool versions) {
+  CK_ASSIGN_OR_RETURN(std::vector<std::string> subdirs, fs::ListNamesAt(parent));
+  int removed = 0;
+  for (const std::string& sub : subdirs) {
+    struct stat st;
+    if (fstatat(parent.fd(), sub.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+      continue;
+    }
+    CK_ASSIGN_OR_RETURN(fs::Dir dir, fs::OpenDirectoryAt(parent, sub));
+    CK_ASSIGN_OR_RETURN(int n, fs::RemoveStaleTempsAt(dir, {}));
+    removed += n;
+    if (!versions) continue;
+    CK_ASSIGN_OR_RETURN(std::vector<std::string> entries, fs::ListNamesAt(dir));
+    for (const std::string& entry : entries) {
+      if (!IsVersionTempDir(entry)) continue;
+      if (fstatat(dir.fd(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+          !S_ISDIR(st.st_mode)) {
+        continue;
+      }
+      CK_RETURN_IF_ERROR(RemoveVersionTempDir(dir, entry));
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+}  // namespace
+
+Result<int> StateLayout::RemoveLeftovers() const {
+  CK_ASSIGN_OR_RETURN(fs::Dir root, fs::OpenDirectory(root_));
+  int removed = 0;
+  CK_ASSIGN_OR_RETURN(fs::Dir live, fs::OpenDirectoryAt(root, "live"));
+  CK_ASSIGN_OR_RETURN(int n, fs::RemoveStaleTempsAt(live, {}));
+  removed += n;
+  CK_ASSIGN_OR_RETURN(fs::Dir accounts, fs::OpenDirectoryAt(root, "accounts"));
+  CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(accounts, /*versions=*/false));
+  removed += n;
+  CK_ASSIGN_OR_RETURN(fs::Dir archive, fs::OpenDirectoryAt(root, "archive"));
+  CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(archive, /*versions=*/true));
+  removed += n;
+  return removed;
 }
 
 Status StateLayout::Prepare() const {

@@ -54,6 +54,14 @@ class StateLayout {
   Result<VersionFiles> ReadVersion(std::string_view name, int n) const;
   // Points live/<name> at archive/<name>/<n> atomically.
   Status SwitchLive(std::string_view name, int n) const;
+  // Removes what a run killed in the middle of a write left in the state
+  // directory: temporary files and symlinks of the atomic writes
+  // ("<name>.tmp-XXXXXXXXXX") in live/, accounts/<ca-id>/ and archive/<name>/,
+  // and the half-written version directories archive/<name>/.<n>.tmp. MUST be
+  // called with the run lock held (no other run may be writing them). Works
+  // through directory fds and never follows a symlink. Returns how many
+  // entries were removed.
+  Result<int> RemoveLeftovers() const;
   // The version live/<name> points at, or 0.
   int LiveVersionNumber(std::string_view name) const;
 
