@@ -70,8 +70,9 @@ std::optional<TimePoint> ParseHttpDate(std::string_view value) {
   }
   if (!parsed || std::string_view(zone) != "GMT") return std::nullopt;
   int mon = MonthIndex(month);
+  // Years past kMaxTimePointYear would overflow the TimePoint conversion.
   if (mon < 0 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60 ||
-      year < 1970) {
+      year < 1970 || year > kMaxTimePointYear) {
     return std::nullopt;
   }
   struct tm tm {};
