@@ -28,6 +28,7 @@
 #include "base/encoding.h"
 #include "base/log.h"
 #include "base/names.h"
+#include "challenges/tls_alpn_hello.h"
 
 namespace certkeeper::challenges {
 
@@ -144,43 +145,6 @@ Result<std::shared_ptr<ChallengeCert>> MakeChallengeCert(const std::string& name
   out->der.assign(reinterpret_cast<char*>(der), static_cast<size_t>(der_len));
   OPENSSL_free(der);
   return out;
-}
-
-// Finds a protocol in a wire-format ALPN list (RFC 7301 §3.1: length-prefixed
-// names); returns its offset, or -1.
-long FindAlpn(const unsigned char* list, size_t len, std::string_view proto) {
-  size_t i = 0;
-  while (i < len) {
-    size_t n = list[i];
-    if (n == 0 || i + 1 + n > len) return -1;
-    if (std::string_view(reinterpret_cast<const char*>(list + i + 1), n) == proto) {
-      return static_cast<long>(i);
-    }
-    i += 1 + n;
-  }
-  return -1;
-}
-
-// The host_name of a server_name extension (RFC 6066 §3), lower case; empty
-// when absent or malformed.
-std::string SniFromExtension(const unsigned char* p, size_t len) {
-  if (len < 2) return "";
-  size_t list_len = (size_t{p[0]} << 8) | p[1];
-  if (list_len + 2 != len) return "";
-  size_t i = 2;
-  while (i + 3 <= len) {
-    unsigned type = p[i];
-    size_t n = (size_t{p[i + 1]} << 8) | p[i + 2];
-    if (i + 3 + n > len) return "";
-    if (type == 0) {
-      std::string name(reinterpret_cast<const char*>(p + i + 3), n);
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return static_cast<char>(tolower(c)); });
-      return name;
-    }
-    i += 3 + n;
-  }
-  return "";
 }
 
 bool SetNonBlocking(int fd) {
