@@ -88,6 +88,12 @@ Result<TimePoint> ParseRfc3339(std::string_view text) {
       second > 60) {
     return bad();
   }
+  if (year < kMinTimePointYear || year > kMaxTimePointYear) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "RFC 3339 timestamp \"" + std::string(text.substr(0, 64)) +
+                      "\" is outside the years " + std::to_string(kMinTimePointYear) + "-" +
+                      std::to_string(kMaxTimePointYear) + " that certkeeper can represent");
+  }
   std::chrono::nanoseconds fraction{0};
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
@@ -166,8 +172,12 @@ Result<Duration> ParseDuration(std::string_view text) {
   } else {
     return bad();
   }
-  // The nanosecond Duration ends after ~292 years; "100000000d" must not wrap.
-  if (seconds > int64_t{100} * 366 * 86400) return bad();
+  // Bounded before the conversion: Duration counts nanoseconds in 64 bits.
+  if (seconds > std::chrono::duration_cast<std::chrono::seconds>(kMaxDuration).count()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "duration \"" + std::string(text.substr(0, 64)) + "\" is longer than " +
+                      "100 years");
+  }
   return std::chrono::duration_cast<Duration>(std::chrono::seconds(seconds));
 }
 

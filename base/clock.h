@@ -40,14 +40,22 @@ class FakeClock : public Clock {
   TimePoint now_;
 };
 
+// TimePoint counts nanoseconds in 64 bits: it holds 1677-09-21 to 2262-04-11.
+// Parsers of outside times MUST reject years outside [kMinTimePointYear,
+// kMaxTimePointYear] instead of converting them (the conversion overflows).
+inline constexpr int kMinTimePointYear = 1678;
+inline constexpr int kMaxTimePointYear = 2261;
+
 // RFC 3339 in UTC with a 'Z' and whole seconds: "2026-11-24T09:13:38Z".
 std::string FormatRfc3339(TimePoint t);
-// Accepts RFC 3339 with 'Z' or a numeric offset and optional fractional seconds.
+// Accepts RFC 3339 with 'Z' or a numeric offset and optional fractional seconds,
+// years kMinTimePointYear to kMaxTimePointYear.
 Result<TimePoint> ParseRfc3339(std::string_view text);
 // Seconds since the Unix epoch, the form the inventory stores.
 int64_t ToUnixSeconds(TimePoint t);
 TimePoint FromUnixSeconds(int64_t s);
-// "42s", "5m", "2h", "3d", or a bare number of seconds.
+// "42s", "5m", "2h", "3d", or a bare number of seconds; at most kMaxDuration.
+inline constexpr std::chrono::hours kMaxDuration{24 * 365 * 100};
 Result<Duration> ParseDuration(std::string_view text);
 // "3d 4h", "12m", "8s": for people.
 std::string FormatDurationHuman(Duration d);

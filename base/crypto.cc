@@ -147,8 +147,18 @@ Result<TimePoint> AsnTimeToTimePoint(const ASN1_TIME* t, std::string_view field)
     return Status(ErrorCode::kInvalidArgument,
                   "certificate " + std::string(field) + " is not a valid time");
   }
+  // RFC 5280 §4.1.2.5 gives 99991231235959Z the meaning "no expiration"; such
+  // years do not fit a TimePoint, and converting them would overflow.
+  int year_value = tm.tm_year + 1900;
+  if (year_value < kMinTimePointYear || year_value > kMaxTimePointYear) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "certificate " + std::string(field) + " is in the year " +
+                      std::to_string(year_value) + ", outside the years " +
+                      std::to_string(kMinTimePointYear) + "-" +
+                      std::to_string(kMaxTimePointYear) + " that certkeeper can represent");
+  }
   using namespace std::chrono;
-  year_month_day ymd{year{tm.tm_year + 1900}, month{static_cast<unsigned>(tm.tm_mon + 1)},
+  year_month_day ymd{year{year_value}, month{static_cast<unsigned>(tm.tm_mon + 1)},
                      day{static_cast<unsigned>(tm.tm_mday)}};
   return time_point_cast<system_clock::duration>(
       sys_days{ymd} + hours{tm.tm_hour} + minutes{tm.tm_min} + seconds{tm.tm_sec});

@@ -333,7 +333,10 @@ TEST_F(CliIssueTest, GarbageFromTheCaIsAClearError) {
       {"{\"newNonce\": \"http://127.0.0.1/nonce\", \"newAcc", "application/json"},
       {"[1, 2, 3]", "application/json"},
   };
-  for (const auto& [body, type] : bodies) {
+  // Not a structured binding: clang 14 cannot capture those in a lambda.
+  for (const auto& body_and_type : bodies) {
+    const char* body = body_and_type.first;
+    const char* type = body_and_type.second;
     httplib::Server server;
     server.Get("/dir", [&](const httplib::Request&, httplib::Response& res) {
       res.set_content(body, type);

@@ -173,10 +173,12 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
         {"NGINX_PORT", std::to_string(PickFreePort())},
         {"SSHD_PORT", std::to_string(PickFreePort())},
     };
-    for (const auto& [name, value] : options.env) {
+    for (const auto& override_kv : options.env) {
+      // Not a structured binding: clang 14 cannot capture those in a lambda.
+      const std::string& name = override_kv.first;
       auto same = [&](const auto& kv) { return kv.first == name; };
       spec.env.erase(std::remove_if(spec.env.begin(), spec.env.end(), same), spec.env.end());
-      spec.env.emplace_back(name, value);
+      spec.env.emplace_back(name, override_kv.second);
     }
     spec.timeout = kUpTimeout;
 

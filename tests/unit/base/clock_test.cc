@@ -35,6 +35,35 @@ TEST(Rfc3339, RejectsGarbage) {
   }
 }
 
+// TimePoint ends in 2262: a later year (an ACME "expires" of 9999, say) used to
+// overflow the conversion to nanoseconds instead of being rejected.
+TEST(Rfc3339, RejectsYearsATimePointCannotHold) {
+  for (const char* text : {"9999-12-31T23:59:59Z", "2262-04-12T00:00:00Z", "3026-11-24T09:33:38Z",
+                           "1677-01-01T00:00:00Z", "0000-01-01T00:00:00+01:00",
+                           // found by order_fuzz and renewal_info_fuzz
+                           "1013-12-02T10:02:21Z", "1013-12-20T10:02:21.5+02:00"}) {
+    auto t = ParseRfc3339(text);
+    ASSERT_FALSE(t.ok()) << text;
+    EXPECT_NE(t.status().message().find("outside the years"), std::string::npos) << text;
+  }
+  auto last = ParseRfc3339("2261-12-31T23:59:59Z");
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_EQ(FormatRfc3339(*last), "2261-12-31T23:59:59Z");
+}
+
+// 1e9 days used to overflow Duration (nanoseconds in 64 bits).
+TEST(Duration, RejectsDurationsADurationCannotHold) {
+  for (const char* text : {"1000000000d", "100000000d", "1000000000h", "36600d",
+                           // found by config_fuzz (propagation_timeout)
+                           "00000000000000000000000000000000798735813m"}) {
+    auto d = ParseDuration(text);
+    ASSERT_FALSE(d.ok()) << text;
+    EXPECT_NE(d.status().message().find("longer than 100 years"), std::string::npos) << text;
+  }
+  EXPECT_EQ(*ParseDuration("36500d"), std::chrono::duration_cast<Duration>(kMaxDuration));
+  EXPECT_TRUE(ParseDuration("1000000000s").ok());
+}
+
 TEST(Duration, ParsesUnits) {
   using namespace std::chrono;
   EXPECT_EQ(*ParseDuration("120s"), duration_cast<Duration>(seconds(120)));

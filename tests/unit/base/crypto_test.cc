@@ -401,6 +401,22 @@ TEST_F(PkiTest, DerRoundTrip) {
   EXPECT_FALSE(ParseCertificateDer("").ok());
 }
 
+// RFC 5280 §4.1.2.5: 99991231235959Z means "no well-defined expiration date".
+// A TimePoint ends in 2262, so inspecting such a certificate used to overflow
+// the conversion of notAfter; now it is an error naming the field.
+TEST_F(PkiTest, NotAfterBeyondWhatATimePointHoldsIsAnError) {
+  PrivateKey key = MustGenerate(KeyType::kEc256);
+  TimePoint now = WholeSeconds(system_clock::now());
+  X509Ptr x = MakeCert({"Forever", true, "DNS:forever.example", now - kDay, now + kDay, "05"},
+                       key, nullptr, key);
+  ASSERT_EQ(ASN1_TIME_set_string(X509_getm_notAfter(x.get()), "99991231235959Z"), 1);
+  ASSERT_GT(X509_sign(x.get(), key.get(), EVP_sha256()), 0);
+  auto info = ParseCertificatePem(PemOf(x.get()));
+  ASSERT_FALSE(info.ok());
+  EXPECT_NE(info.status().message().find("notAfter is in the year 9999"), std::string::npos)
+      << info.status().ToString();
+}
+
 TEST_F(PkiTest, SplitPemCertificates) {
   std::string bundle = "leaf follows\n" + pki_->leaf_pem + "\n" + pki_->inter_pem +
                        "# comment\n" + pki_->root_pem;
