@@ -306,9 +306,10 @@ INSTANTIATE_TEST_SUITE_P(
         // Disk faults while deploying: the targets are rolled back.
         FaultRow{"BackupWriteNoSpace", Kind::kFault, "write:1:ENOSPC:/.certkeeper-prev/",
                  After::kOld, After::kOld, kNoSpace},
-        FaultRow{"TargetFullchainWriteNoSpace", Kind::kFault, "write:1:ENOSPC:{certs}/{cert}.tmp",
+        FaultRow{"TargetFullchainWriteNoSpace", Kind::kFault,
+                 "write:1:ENOSPC:{certs}/.{cert}.tmp",
                  After::kOld, After::kOld, kNoSpace},
-        FaultRow{"TargetKeyWriteIoError", Kind::kFault, "write:1:EIO:{certs}/{key}.tmp",
+        FaultRow{"TargetKeyWriteIoError", Kind::kFault, "write:1:EIO:{certs}/.{key}.tmp",
                  After::kOld, After::kOld, kIoError},
         FaultRow{"TargetKeyRenameNoSpace", Kind::kFault, "rename:1:ENOSPC:{certs}/{key}",
                  After::kOld, After::kOld, kNoSpace},
