@@ -126,7 +126,7 @@ TEST(ConfigFile, RejectsMistakesWithKeyAndLine) {
       {"timeout that would overflow", "[acme]\ntimeout = 9223372036854775807\n",
        "t.toml:2: acme.timeout: is out of range"},
       {"timeout string that would overflow", "[acme]\ntimeout = \"100000000d\"\n",
-       "t.toml:2: acme.timeout: not a duration"},
+       "t.toml:2: acme.timeout: duration \"100000000d\" is longer than 100 years"},
       {"plain http server", "[acme]\nemail = \"a@b.c\"\nserver = \"http://ca.example/dir\"\n",
        "t.toml:3: acme.server: the ACME directory URL uses plain http://"},
       {"plain http server, option false",
