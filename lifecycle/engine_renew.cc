@@ -409,7 +409,8 @@ void EngineImpl::ReportUnfinishedDeliveries(RunReport& report) const {
   // An interrupted delivery that could not be finished fails the run, also
   // when its certificate was not selected or had nothing to do; a later
   // delivery of it in this run that succeeded finished it after all.
-  for (const auto& [name, error] : unfinished_deliveries_) {
+  for (const auto& unfinished : unfinished_deliveries_) {
+    const std::string& name = unfinished.first;
     auto found = std::find_if(report.certificates.begin(), report.certificates.end(),
                               [&](const CertificateOutcome& o) { return o.name == name; });
     if (found != report.certificates.end() &&
@@ -423,7 +424,7 @@ void EngineImpl::ReportUnfinishedDeliveries(RunReport& report) const {
     }
     found->outcome = "failed";
     found->reason = "an interrupted deploy could not be finished";
-    found->error = error;
+    found->error = unfinished.second;
   }
 }
 
