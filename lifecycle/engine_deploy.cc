@@ -90,10 +90,7 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
   };
   auto run = [&](const hooks::Material& material, hooks::DeployOptions options) {
     hooks::DeployReport report = hooks::RunDeploy(targets, material, options);
-    for (const hooks::StepRecord& r : report.steps) {
-      record(r.kind == "check" ? "deploy-check" : r.kind, r.target, r.ok, r.error,
-             r.description + (r.output.empty() ? "" : "\n" + r.output));
-    }
+    RecordDeploySteps(attempt_id, report);
     return report;
   };
   bool record_failed = false;
@@ -101,15 +98,10 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
     return CommitDeploy(spec.name, n, live.ok() ? live->n : 0, &record_failed);
   };
 
-  for (const std::string& name : spec.deploy) {
-    const hooks::TargetConfig* t = config_.FindDeploy(name);
-    if (!t) {
-      return refuse(Status(ErrorCode::kInvalidArgument,
-                           "deploy target \"" + name + "\" is not defined in the config")
-                        .Hint("define it as a [[deploy]] table, or remove it from the "
-                              "certificate"));
-    }
-    targets.push_back(*t);
+  if (auto configured = DeployTargets(spec); configured.ok()) {
+    targets = std::move(*configured);
+  } else {
+    return refuse(configured.status());
   }
   if (targets.empty()) {
     // live/ is the only target: the switch is the deploy.
@@ -183,6 +175,35 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
   return Status::Ok();
 }
 
+Result<std::vector<hooks::TargetConfig>> EngineImpl::DeployTargets(
+    const CertificateSpec& spec) const {
+  std::vector<hooks::TargetConfig> targets;
+  for (const std::string& name : spec.deploy) {
+    const hooks::TargetConfig* t = config_.FindDeploy(name);
+    if (!t) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "deploy target \"" + name + "\" is not defined in the config")
+          .Hint("define it as a [[deploy]] table, or remove it from the certificate");
+    }
+    targets.push_back(*t);
+  }
+  return targets;
+}
+
+void EngineImpl::RecordDeploySteps(int64_t attempt_id, const hooks::DeployReport& report) {
+  if (attempt_id <= 0) return;
+  for (const hooks::StepRecord& r : report.steps) {
+    store::AttemptStep step;
+    step.at = clock_->Now();
+    step.kind = r.kind == "check" ? "deploy-check" : r.kind;
+    step.identifier = r.target;
+    step.result = r.ok ? store::StepResult::kOk : store::StepResult::kFailed;
+    step.error = r.error;
+    step.output = r.description + (r.output.empty() ? "" : "\n" + r.output);
+    AddStep(attempt_id, std::move(step));
+  }
+}
+
 Status EngineImpl::CommitDeploy(const std::string& name, int n, int live_n,
                                 bool* record_failed) {
   auto point_back = [&]() {
@@ -222,6 +243,14 @@ void EngineImpl::ClearIntentBestEffort(const std::string& name) {
 }
 
 Result<CertificateOutcome> EngineImpl::Deploy(const std::string& name) {
+  CK_RETURN_IF_ERROR(AcquireLock());
+  FinishInterruptedDeliveries();
+  CK_ASSIGN_OR_RETURN(CertificateOutcome outcome, DeployNewest(name));
+  if (outcome.error.ok()) outcome.error = UnfinishedDeliveriesError(name);
+  return outcome;
+}
+
+Result<CertificateOutcome> EngineImpl::DeployNewest(const std::string& name) {
   CK_RETURN_IF_ERROR(AcquireLock());
   CK_ASSIGN_OR_RETURN(store::Certificate cert, inventory_->GetCertificate(name));
   CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(cert.spec));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "acme/client.h"
+#include "hooks/deployer.h"
 #include "hooks/material.h"
 #include "lifecycle/backoff.h"
 #include "lifecycle/due.h"
@@ -79,6 +80,14 @@ class EngineImpl : public Engine {
   // its reload, and a reload while another certificate's new files are half
   // written fails on that certificate's mismatched key and certificate.
   Status DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id);
+  // Deploy() without finishing interrupted deliveries first and without their
+  // errors: the delivery of one certificate within a run (renew).
+  Result<CertificateOutcome> DeployNewest(const std::string& name);
+  // The configured targets of spec.deploy, in order; kInvalidArgument names one
+  // that is not defined.
+  Result<std::vector<hooks::TargetConfig>> DeployTargets(const CertificateSpec& spec) const;
+  // Records report's steps in attempt_id (nothing when attempt_id <= 0).
+  void RecordDeploySteps(int64_t attempt_id, const hooks::DeployReport& report);
   Result<hooks::Material> LoadMaterial(const CertificateSpec& spec, int n);
   // live/<name> -> n, then n recorded as deployed. On failure live/ points back
   // at live_n (none when 0), *record_failed tells whether the switch or the
@@ -90,6 +99,30 @@ class EngineImpl : public Engine {
   // the lock, before anything else is decided. Best effort: a repair that fails
   // is logged and retried by the next run.
   void Reconcile();
+  // Finishes every delivery an interrupted run left (a deploy intent in
+  // archive/<name>/deploying; engine_reconcile.cc, docs/faults.md). MUST be
+  // called by every command that delivers, once it holds the lock and before
+  // it delivers anything: the targets of such a certificate may hold part of
+  // a version (a new certificate beside the old key), and a server shared with
+  // other certificates refuses their reloads until it is repaired. For each
+  // one, serially: the recorded live version is delivered again (without one,
+  // the interrupted version, when it is recorded), as its own attempt with an
+  // event; a newer version is delivered later by the normal path. Runs once
+  // per engine; what cannot be finished is logged, kept in
+  // unfinished_deliveries_ for the run's report, and its intent stays.
+  void FinishInterruptedDeliveries();
+  Status FinishInterruptedDelivery(const std::string& name, int interrupted,
+                                   const store::CurrentVersions& current);
+  // Delivers the live version live_n to spec's targets again and removes the
+  // deploy intent when every target verified; the intent stays on failure.
+  // Neither live/ nor the inventory changes. Holds deploy_mu_.
+  Status RestoreLiveVersion(const CertificateSpec& spec, int live_n, int64_t attempt_id);
+  // OK, or the error of an interrupted delivery of a certificate other than
+  // `except` that FinishInterruptedDeliveries could not finish.
+  Status UnfinishedDeliveriesError(const std::string& except) const;
+  // Marks each certificate in unfinished_deliveries_ failed in report (added
+  // when not selected), unless a delivery of it in the run succeeded.
+  void ReportUnfinishedDeliveries(RunReport& report) const;
   void RecordFailure(const CertificateSpec& spec, int64_t attempt_id, const Status& error,
                      std::optional<TimePoint> not_after);
   // `error` itself, or, when it is a CA rate limit whose wait runs into the
@@ -118,7 +151,11 @@ class EngineImpl : public Engine {
   std::unique_ptr<store::Inventory> inventory_;
   std::unique_ptr<store::RunLock> lock_;
   std::shared_ptr<acme::HttpClient> http_;
-  std::mutex deploy_mu_;  // held for the whole of DeployVersion
+  std::mutex deploy_mu_;  // held for the whole of DeployVersion and RestoreLiveVersion
+  // Set by FinishInterruptedDeliveries before a run's parallel phase; only
+  // read afterwards.
+  bool deliveries_finished_ = false;
+  std::map<std::string, Status> unfinished_deliveries_;
   std::mutex client_mu_;
   std::unique_ptr<acme::Client> client_;
   bool account_ready_ = false;

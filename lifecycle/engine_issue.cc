@@ -48,6 +48,7 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
   CK_ASSIGN_OR_RETURN(SolverSet * solvers, Solvers());
   CK_RETURN_IF_ERROR(ChallengeRoutes(spec, solvers->Types()).status());
   CK_RETURN_IF_ERROR(AcquireLock());
+  FinishInterruptedDeliveries();
   // Reach the CA before anything is recorded: a wrong URL, a TLS failure or a
   // server that is not an ACME server changes nothing.
   CK_ASSIGN_OR_RETURN(acme::Client * client, BareClient());
@@ -55,7 +56,9 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
   // The account too (key file permissions, registration, terms of service).
   CK_RETURN_IF_ERROR(AccountClient().status());
   CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
-  return IssueAndDeploy(spec, "issue requested");
+  CertificateOutcome outcome = IssueAndDeploy(spec, "issue requested");
+  if (outcome.error.ok()) outcome.error = UnfinishedDeliveriesError(spec.name);
+  return outcome;
 }
 
 Status EngineImpl::ExplainCaWait(Status error, const Result<store::Version>& live) const {

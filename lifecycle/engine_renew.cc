@@ -99,6 +99,8 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
       }
       return Status::Ok();
     }));
+    // Serially, before anything below reads the versions or delivers.
+    FinishInterruptedDeliveries();
   }
   std::vector<CertificateSpec> selected;
   // With --all, the certificates (with their schedules) and their latest and
@@ -232,7 +234,7 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
         out.reason = "version " + std::to_string(latest->n) + " is issued but not deployed";
         return;
       }
-      auto deployed = Deploy(spec.name);
+      auto deployed = DeployNewest(spec.name);
       if (deployed.ok()) {
         out = *deployed;
         if (out.error.ok()) return;
@@ -399,7 +401,31 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
     }
     for (auto& t : workers) t.join();
   }
+  if (!options.dry_run) ReportUnfinishedDeliveries(report);
   return report;
+}
+
+void EngineImpl::ReportUnfinishedDeliveries(RunReport& report) const {
+  // An interrupted delivery that could not be finished fails the run, also
+  // when its certificate was not selected or had nothing to do; a later
+  // delivery of it in this run that succeeded finished it after all.
+  for (const auto& unfinished : unfinished_deliveries_) {
+    const std::string& name = unfinished.first;
+    auto found = std::find_if(report.certificates.begin(), report.certificates.end(),
+                              [&](const CertificateOutcome& o) { return o.name == name; });
+    if (found != report.certificates.end() &&
+        (!found->error.ok() || found->outcome == "renewed" || found->outcome == "issued" ||
+         found->outcome == "deployed")) {
+      continue;
+    }
+    if (found == report.certificates.end()) {
+      found = report.certificates.insert(report.certificates.end(), CertificateOutcome{});
+      found->name = name;
+    }
+    found->outcome = "failed";
+    found->reason = "an interrupted deploy could not be finished";
+    found->error = unfinished.second;
+  }
 }
 
 }  // namespace certkeeper::lifecycle

@@ -272,5 +272,98 @@ TEST_F(EngineReconcileTest, RollbackAfterAnInterruptedInstallRestoresTheLiveVers
   EXPECT_FALSE(fs::Exists(layout_->ArchiveDir("web") + "/deploying"));
 }
 
+// Two certificates whose targets share one server: "api"'s reload succeeds
+// only while "web"'s target holds a consistent version (as nginx refuses a
+// reload while one key does not match its certificate). A deploy of "web" v2
+// was killed after its first file. The next run that delivers anything
+// delivers "web"'s live version again first; when that fails, the run says so.
+class InterruptedDeliveryTest : public EngineReconcileTest,
+                                public ::testing::WithParamInterface<bool> {};
+
+TEST_P(InterruptedDeliveryTest, AnotherCertificatesDeployFinishesTheInterruptedOneFirst) {
+  const bool restore_fails = GetParam();
+  const std::string web_dir = dir_.path() + "/web-target", api_dir = dir_.path() + "/api-target";
+  ASSERT_TRUE(fs::MakeDirs(web_dir, 0700).ok());
+  ASSERT_TRUE(fs::MakeDirs(api_dir, 0700).ok());
+  hooks::TargetConfig web_files;
+  web_files.name = "web-files";
+  web_files.directory = web_dir;
+  web_files.reload = {restore_fails ? "/bin/false" : "/bin/true"};
+  hooks::TargetConfig api_files;
+  api_files.name = "api-files";
+  api_files.directory = api_dir;
+  // When "web" cannot be repaired, "api" is on a server of its own, so that its
+  // deploy succeeds and what fails the run is "web" alone.
+  api_files.reload = {"/usr/bin/cmp", "-s", web_dir + "/fullchain.pem",
+                      layout_->VersionDir("web", 1) + "/fullchain.pem"};
+  if (restore_fails) api_files.reload = {"/bin/true"};
+  config_.deploy = {web_files, api_files};
+  CertificateSpec web, api;
+  web.name = "web";
+  web.domains = {"web.example.com"};
+  web.deploy = {"web-files"};
+  api.name = "api";
+  api.domains = {"api.example.com"};
+  api.deploy = {"api-files"};
+  config_.certificates = {web, api};
+  std::string roots = dir_.path() + "/roots.pem";
+  ASSERT_TRUE(fs::WriteFileAtomic(roots, pki_.root.cert_pem).ok());
+  config_.acme.issuer_roots = roots;
+  {
+    auto engine = OpenEngine();
+    ASSERT_NE(engine, nullptr);
+    ImportVersionOne(*engine);
+    hooks::Material m = pki_.MakeMaterial("api", {"api.example.com"}, now_);
+    std::string from = dir_.path() + "/import/api";
+    ASSERT_TRUE(fs::MakeDirs(from, 0700).ok());
+    ASSERT_TRUE(fs::WriteFileAtomic(from + "/fullchain.pem", m.fullchain_pem).ok());
+    ASSERT_TRUE(fs::WritePrivateFile(from + "/privkey.pem", m.key_pem).ok());
+    ASSERT_TRUE(engine->Import({from}).ok());
+  }
+  for (const char* file : {"fullchain.pem", "cert.pem", "chain.pem", "privkey.pem"}) {
+    ASSERT_TRUE(fs::WriteFileAtomic(web_dir + "/" + file,
+                                    *fs::ReadFile(layout_->VersionDir("web", 1) + "/" + file))
+                    .ok());
+  }
+  AddVersion(2, store::VersionState::kIssued);
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(fs::WriteFileAtomic(web_dir + "/fullchain.pem",
+                                  *fs::ReadFile(layout_->VersionDir("web", 2) + "/fullchain.pem"))
+                  .ok());
+  ASSERT_TRUE(layout_->RecordDeployIntent("web", 2).ok());
+
+  auto engine = OpenEngine();
+  ASSERT_NE(engine, nullptr);
+  auto deployed = engine->Deploy("api");
+  ASSERT_TRUE(deployed.ok()) << deployed.status().ToString();
+  if (restore_fails) {
+    // "web" could not be repaired: the run fails and names it; its intent stays.
+    EXPECT_EQ(deployed->outcome, "deployed");
+    EXPECT_FALSE(deployed->error.ok());
+    EXPECT_NE(deployed->error.ToString().find("web"), std::string::npos)
+        << deployed->error.ToString() << "\nhint: " << deployed->error.hint();
+    EXPECT_TRUE(fs::Exists(layout_->ArchiveDir("web") + "/deploying"));
+    return;
+  }
+  EXPECT_TRUE(deployed->error.ok()) << deployed->error.ToString();
+  EXPECT_EQ(deployed->outcome, "deployed");
+  EXPECT_EQ(*fs::ReadFile(web_dir + "/fullchain.pem"),
+            *fs::ReadFile(layout_->VersionDir("web", 1) + "/fullchain.pem"));
+  EXPECT_FALSE(fs::Exists(layout_->ArchiveDir("web") + "/deploying"));
+  EXPECT_EQ(RecordedLive(), 1);
+  EXPECT_EQ(StateOf(2), "issued");  // delivered later by the normal path
+  auto history = engine->History("web");
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  ASSERT_FALSE(history->empty());
+  EXPECT_EQ(history->front().reason,
+            "restore version 1 after the deploy of version 2 was interrupted");
+  EXPECT_EQ(history->front().outcome, "success");
+}
+
+INSTANTIATE_TEST_SUITE_P(Restore, InterruptedDeliveryTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return std::string(info.param ? "Fails" : "Succeeds");
+                         });
+
 }  // namespace
 }  // namespace certkeeper::lifecycle
