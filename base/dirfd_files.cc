@@ -20,6 +20,7 @@ namespace {
 
 using internal::CheckName;
 using internal::DirErrno;
+using internal::ReadAllFd;
 
 constexpr size_t kMaxRead = 64u << 20;
 
@@ -48,6 +49,10 @@ Status SetModeAndOwner(int fd, const WriteOptions& options, const std::string& w
   return Status::Ok();
 }
 
+}  // namespace
+
+namespace internal {
+
 Result<std::string> ReadAllFd(int fd, const std::string& where) {
   std::string out;
   char buf[16384];
@@ -65,7 +70,7 @@ Result<std::string> ReadAllFd(int fd, const std::string& where) {
   }
 }
 
-}  // namespace
+}  // namespace internal
 
 Status WriteFileAt(const Dir& dir, const std::string& name, std::string_view data,
                    const WriteOptions& options) {

@@ -12,6 +12,7 @@
 
 #include "base/dirfd.h"
 #include "base/fault_injection.h"
+#include "base/internal/dirfd_util.h"
 
 namespace certkeeper::fs {
 
@@ -136,23 +137,7 @@ Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode)
 Result<std::string> ReadFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot read", path, errno);
-  std::string out;
-  char buf[16384];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      return ErrnoStatus("cannot read", path, err);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (64u << 20)) {
-      close(fd);
-      return Status(ErrorCode::kInvalidArgument, "file is larger than 64 MiB").Where(path);
-    }
-  }
+  Result<std::string> out = internal::ReadAllFd(fd, path);
   close(fd);
   return out;
 }

@@ -51,8 +51,8 @@ int RemainingMs(Clock::time_point deadline) {
 
 }  // namespace
 
-// The listening socket, its accept thread and the certificates by name. Shared
-// with OpenSSL callbacks through the SSL_CTX's app data.
+// The listening socket, its accept thread and the certificates by name, which
+// the handshake callbacks (challenges/tls_alpn_hello.h) reach through lookup_.
 class TlsAlpnListener::Impl {
  public:
   Impl(int listen_fd, std::chrono::milliseconds handshake_timeout)
@@ -70,12 +70,7 @@ class TlsAlpnListener::Impl {
     }
     ctx_.reset(SSL_CTX_new(TLS_server_method()));
     if (!ctx_) return SslError("cannot create the TLS context");
-    SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION);
-    SSL_CTX_set_session_cache_mode(ctx_.get(), SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ctx_.get(), 0);
-    SSL_CTX_set_options(ctx_.get(), SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
-    SSL_CTX_set_client_hello_cb(ctx_.get(), &Impl::OnClientHello, this);
-    SSL_CTX_set_alpn_select_cb(ctx_.get(), &Impl::OnAlpn, this);
+    SetUpChallengeContext(ctx_.get(), &lookup_);
     if (!SetNonBlocking(listen_fd_)) {
       return Status(ErrorCode::kIo, std::string("tls-alpn-01: fcntl failed: ") + strerror(errno));
     }
@@ -116,50 +111,6 @@ class TlsAlpnListener::Impl {
     Clock::time_point deadline;
     short events = POLLIN;
   };
-
-  // RFC 8737 §3: only acme-tls/1 clients with one of our names get an answer.
-  // Checked on the raw ClientHello so that clients without any ALPN extension
-  // (whom the ALPN callback never sees) are refused as well.
-  static int OnClientHello(SSL* ssl, int* alert, void* arg) {
-    auto* self = static_cast<Impl*>(arg);
-    const unsigned char* data = nullptr;
-    size_t len = 0;
-    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
-                                  &data, &len) != 1 ||
-        len < 2 || FindAlpn(data + 2, len - 2, kAcmeTlsAlpnProtocol) < 0) {
-      *alert = SSL_AD_NO_APPLICATION_PROTOCOL;
-      return SSL_CLIENT_HELLO_ERROR;
-    }
-    std::string sni;
-    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &data, &len) == 1) {
-      sni = SniFromExtension(data, len);
-    }
-    std::shared_ptr<ChallengeCert> cert;
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      auto it = self->certs_.find(sni);
-      if (it != self->certs_.end()) cert = it->second;
-    }
-    if (cert == nullptr) {
-      *alert = SSL_AD_UNRECOGNIZED_NAME;
-      return SSL_CLIENT_HELLO_ERROR;
-    }
-    if (SSL_use_certificate(ssl, cert->cert.get()) != 1 ||
-        SSL_use_PrivateKey(ssl, cert->key.get()) != 1) {
-      *alert = SSL_AD_INTERNAL_ERROR;
-      return SSL_CLIENT_HELLO_ERROR;
-    }
-    return SSL_CLIENT_HELLO_SUCCESS;
-  }
-
-  static int OnAlpn(SSL*, const unsigned char** out, unsigned char* out_len,
-                    const unsigned char* in, unsigned int in_len, void*) {
-    long at = FindAlpn(in, in_len, kAcmeTlsAlpnProtocol);
-    if (at < 0) return SSL_TLSEXT_ERR_ALERT_FATAL;
-    *out = in + at + 1;
-    *out_len = in[at];
-    return SSL_TLSEXT_ERR_OK;
-  }
 
   // One thread multiplexes every handshake with poll(), so that no number of
   // idle or slow clients below the cap can hold the listener; at the cap a new
@@ -293,6 +244,12 @@ class TlsAlpnListener::Impl {
   int listen_fd_;
   std::chrono::milliseconds handshake_timeout_;
   int wake_[2] = {-1, -1};
+  // The handshake callbacks' view of certs_; declared before ctx_, which uses it.
+  ChallengeCertLookup lookup_ = [this](const std::string& sni) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = certs_.find(sni);
+    return it != certs_.end() ? it->second : nullptr;
+  };
   SslCtxPtr ctx_;
   std::thread acceptor_;
   std::vector<Connection> connections_;  // only touched by acceptor_

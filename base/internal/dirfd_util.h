@@ -1,4 +1,4 @@
-// Shared by base/dirfd*.cc only.
+// Shared by base/dirfd*.cc and base/fs.cc only.
 #ifndef CERTKEEPER_BASE_INTERNAL_DIRFD_UTIL_H_
 #define CERTKEEPER_BASE_INTERNAL_DIRFD_UTIL_H_
 
@@ -30,6 +30,11 @@ inline Status CheckName(const std::string& name, const std::string& dir) {
   }
   return Status::Ok();
 }
+
+// Reads `fd` to its end (retrying EINTR); more than 64 MiB is an error, so a
+// file that keeps growing cannot exhaust memory. `where` names it in errors.
+// Defined in base/dirfd_files.cc.
+Result<std::string> ReadAllFd(int fd, const std::string& where);
 
 }  // namespace certkeeper::fs::internal
 

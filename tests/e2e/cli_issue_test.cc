@@ -12,6 +12,7 @@
 
 #include "base/crypto.h"
 #include "base/fs.h"
+#include "tests/e2e/e2e_support.h"
 #include "tests/support/testenv.h"
 
 namespace certkeeper {
@@ -22,20 +23,9 @@ using testing::CommandResult;
 using testing::RunCertkeeper;
 using testing::TestEnv;
 
-class CliIssueTest : public ::testing::Test {
+class CliIssueTest : public e2e_support::CertkeeperSuite {
  protected:
-  static void SetUpTestSuite() { env_ = TestEnv::Start().release(); }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
-    WriteConfig("");
-  }
+  void SetUpTest() override { WriteConfig(""); }
 
   // A config for the test environment; `extra` is appended verbatim.
   void WriteConfig(const std::string& extra) {
@@ -50,11 +40,6 @@ class CliIssueTest : public ::testing::Test {
       << "[solvers.http-01]\n"
       << "listen = \"127.0.0.1:" << env_->Get("PEBBLE_HTTP_PORT") << "\"\n"
       << extra;
-  }
-
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"-c", config_});
-    return RunCertkeeper(args);
   }
 
   json RunJson(std::vector<std::string> args) {
@@ -93,14 +78,7 @@ class CliIssueTest : public ::testing::Test {
   bool NothingWrittenFor(const std::string& name) {
     return !fs::Exists(state_ + "/live/" + name) && !fs::Exists(state_ + "/archive/" + name);
   }
-
-  static TestEnv* env_;
-  fs::TempDir dir_;
-  std::string state_;
-  std::string config_;
 };
-
-TestEnv* CliIssueTest::env_ = nullptr;
 
 TEST_F(CliIssueTest, IssuesSingleDomainEc256AndListsIt) {
   CommandResult r = Run({"issue", "web", "-d", "single.example.com", "--challenge", "http-01"});

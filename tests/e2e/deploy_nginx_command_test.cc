@@ -25,6 +25,7 @@
 #include "base/crypto.h"
 #include "base/fs.h"
 #include "tests/e2e/deploy_support.h"
+#include "tests/e2e/e2e_support.h"
 #include "tests/support/testenv.h"
 
 namespace certkeeper {
@@ -32,30 +33,14 @@ namespace {
 
 using nlohmann::json;
 using testing::CommandResult;
-using testing::RunCertkeeper;
-using testing::TestEnv;
 
 using namespace deploy_support;  // NOLINT: test helpers
 
-class DeployNginxTest : public ::testing::Test {
+class DeployNginxTest : public e2e_support::CertkeeperSuite {
  protected:
-  static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
-    options.nginx = true;
-    env_ = TestEnv::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
+  static void SetUpTestSuite() { StartEnv(WithNginx()); }
 
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
-    nginx_cert_ = env_->Get("NGINX_CERT");
-    nginx_key_ = env_->Get("NGINX_KEY");
-    nginx_port_ = std::stoi(env_->Get("NGINX_PORT"));
+  void SetUpTest() override {
     // A command hook that appends "VERSION FINGERPRINT" to argv[1] and fails
     // (exit 3, with a message on stderr) when the version is argv[2].
     recorder_ = dir_.path() + "/recorder";
@@ -77,13 +62,7 @@ class DeployNginxTest : public ::testing::Test {
                    int fail_version = 0) {
     if (reload.empty()) reload = SplitOnSpaces(env_->Get("NGINX_RELOAD"));
     std::ofstream f(config_, std::ios::trunc);
-    f << "state_dir = " << Toml(state_) << "\n"
-      << "[acme]\n"
-      << "server = " << Toml(env_->Get("ACME_DIRECTORY_URL")) << "\n"
-      << "ca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE")) << "\n"
-      << "issuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n"
-      << "email = \"ops@example.com\"\nagree_tos = true\n"
-      << "[solvers.http-01]\nwebroot = " << Toml(env_->Get("NGINX_WEBROOT")) << "\n"
+    f << NginxWebrootConfigHead()
       << "[[certificate]]\nname = \"site\"\n"
       << "domains = [\"site.example.com\", \"www.site.example.com\"]\n"
       << "challenges = [\"http-01\"]\n"
@@ -100,11 +79,6 @@ class DeployNginxTest : public ::testing::Test {
       << "command = " << Toml({recorder_, record_log_, std::to_string(fail_version)}) << "\n";
   }
 
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"-c", config_});
-    return RunCertkeeper(args);
-  }
-
   json RunJson(std::vector<std::string> args, int expected_exit = 0) {
     args.insert(args.begin(), "--json");
     CommandResult r = Run(args);
@@ -119,20 +93,6 @@ class DeployNginxTest : public ::testing::Test {
   std::string SerialOf(int n) {
     auto info = ParseCertificatePem(Archived(n, "cert.pem"));
     return info.ok() ? info->serial_hex : "<unparsable version " + std::to_string(n) + ">";
-  }
-
-  // After a reload nginx's old workers may answer a few more connections: waits
-  // (bounded) until three fresh connections in a row get `serial` for both names.
-  bool ServesEventually(const std::string& serial) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    int consecutive = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      bool both = ServedSerial(nginx_port_, "site.example.com") == serial &&
-                  ServedSerial(nginx_port_, "www.site.example.com") == serial;
-      consecutive = both ? consecutive + 1 : 0;
-      if (consecutive >= 3) return true;
-    }
-    return false;
   }
 
   // The version live/<name> points at ("" when it is not a symlink).
@@ -172,14 +132,9 @@ class DeployNginxTest : public ::testing::Test {
     return nullptr;
   }
 
-  static TestEnv* env_;
-  fs::TempDir dir_;
-  std::string state_, config_, nginx_cert_, nginx_key_, recorder_, record_log_;
+  std::string recorder_, record_log_;
   std::string name_ = "site";
-  int nginx_port_ = 0;
 };
-
-TestEnv* DeployNginxTest::env_ = nullptr;
 
 TEST_F(DeployNginxTest, IssueInstallsReloadsAndVerifiesInNginx) {
   WriteConfig({"nginx"});
@@ -370,12 +325,7 @@ TEST_F(DeployNginxTest, CommandHookGetsVerbatimEnvironmentAndNoShell) {
   argv.insert(argv.end(), hostile_args.begin(), hostile_args.end());
   {
     std::ofstream f(config_);
-    f << "state_dir = " << Toml(state_) << "\n"
-      << "[acme]\nserver = " << Toml(env_->Get("ACME_DIRECTORY_URL")) << "\n"
-      << "ca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE")) << "\n"
-      << "issuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n"
-      << "email = \"ops@example.com\"\nagree_tos = true\n"
-      << "[solvers.http-01]\nwebroot = " << Toml(env_->Get("NGINX_WEBROOT")) << "\n"
+    f << NginxWebrootConfigHead()
       << "[[certificate]]\nname = " << Toml(name_) << "\n"
       << "domains = [\"hook.example.com\", \"www.hook.example.com\"]\n"
       << "challenges = [\"http-01\"]\ndeploy = [\"hook\"]\n"

@@ -27,6 +27,7 @@
 #include "base/crypto.h"
 #include "base/fs.h"
 #include "tests/e2e/deploy_support.h"
+#include "tests/e2e/e2e_support.h"
 #include "tests/support/testenv.h"
 
 namespace certkeeper {
@@ -35,27 +36,18 @@ namespace {
 using nlohmann::json;
 using testing::CommandResult;
 using testing::RunCertkeeper;
-using testing::TestEnv;
 
 using namespace deploy_support;  // NOLINT: test helpers
 
-class DeploySshTest : public ::testing::Test {
+class DeploySshTest : public e2e_support::CertkeeperSuite {
  protected:
   static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
+    testing::TestEnvOptions options = WithNginx();
     options.sshd = true;
-    options.nginx = true;
-    env_ = TestEnv::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
+    StartEnv(options);
   }
 
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
+  void SetUpTest() override {
     // Quotes, spaces and a command substitution: every remote command quotes it.
     remote_dir_ = env_->Get("SSHD_REMOTE_DIR") + "/" +
                   ::testing::UnitTest::GetInstance()->current_test_info()->name() +
@@ -63,7 +55,6 @@ class DeploySshTest : public ::testing::Test {
     std::filesystem::create_directories(remote_dir_);
     marker_ = remote_dir_ + "/reloaded by certkeeper";
     nginx_dir_ = env_->Get("NGINX_CERT_DIR");
-    nginx_port_ = std::stoi(env_->Get("NGINX_PORT"));
   }
 
   // "edge": full chain and key into remote_dir_, then a remote touch of marker_.
@@ -79,12 +70,7 @@ class DeploySshTest : public ::testing::Test {
              "\nknown_hosts = " + Toml(env_->Get("SSHD_KNOWN_HOSTS")) + "\ntimeout = \"30s\"\n";
     };
     std::ofstream f(config_, std::ios::trunc);
-    f << "state_dir = " << Toml(state_) << "\n"
-      << "[acme]\nserver = " << Toml(env_->Get("ACME_DIRECTORY_URL")) << "\n"
-      << "ca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE")) << "\n"
-      << "issuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n"
-      << "email = \"ops@example.com\"\nagree_tos = true\n"
-      << "[solvers.http-01]\nwebroot = " << Toml(env_->Get("NGINX_WEBROOT")) << "\n"
+    f << NginxWebrootConfigHead()
       << "[[certificate]]\nname = \"remote\"\n"
       << "domains = [\"remote.example.com\"]\nchallenges = [\"http-01\"]\n"
       << "deploy = " << Toml(deploy) << "\n"
@@ -97,11 +83,6 @@ class DeploySshTest : public ::testing::Test {
       << "files = { fullchain = \"fullchain.pem\", key = \"privkey.pem\" }\n"
       << "remote_reload = " << Toml(nginx_reload) << "\n"
       << "verify = [\"127.0.0.1:" << nginx_port_ << "\"]\nverify_timeout = \"3s\"\n";
-  }
-
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"-c", config_});
-    return RunCertkeeper(args);
   }
 
   json RunJson(std::vector<std::string> args) {
@@ -157,13 +138,8 @@ class DeploySshTest : public ::testing::Test {
     return "<no version " + std::to_string(n) + ">";
   }
 
-  static TestEnv* env_;
-  fs::TempDir dir_;
-  std::string state_, config_, remote_dir_, marker_, nginx_dir_;
-  int nginx_port_ = 0;
+  std::string remote_dir_, marker_, nginx_dir_;
 };
-
-TestEnv* DeploySshTest::env_ = nullptr;
 
 // One session, few files: every ssh connection costs seconds on a loaded
 // machine. Issue to both targets, then a failed verification rolled back over

@@ -30,6 +30,7 @@
 #include "base/crypto.h"
 #include "base/fs.h"
 #include "tests/e2e/deploy_support.h"
+#include "tests/e2e/e2e_support.h"
 #include "tests/support/testenv.h"
 
 namespace certkeeper {
@@ -37,8 +38,6 @@ namespace {
 
 using nlohmann::json;
 using testing::CommandResult;
-using testing::RunCertkeeper;
-using testing::TestEnv;
 
 using namespace deploy_support;  // NOLINT: test helpers
 
@@ -70,34 +69,17 @@ std::string Replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
-class FaultPointsBase : public ::testing::Test {
+class FaultPointsBase : public e2e_support::CertkeeperSuite {
  protected:
   static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
-    options.nginx = true;
+    testing::TestEnvOptions options = WithNginx();
     options.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}};
-    env_ = TestEnv::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
+    StartEnv(options);
   }
 
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
-    nginx_cert_ = env_->Get("NGINX_CERT");
-    nginx_key_ = env_->Get("NGINX_KEY");
-    nginx_port_ = std::stoi(env_->Get("NGINX_PORT"));
+  void SetUpTest() override {
     std::ofstream f(config_, std::ios::trunc);
-    f << "state_dir = " << Toml(state_) << "\n"
-      << "[acme]\n"
-      << "server = " << Toml(env_->Get("ACME_DIRECTORY_URL")) << "\n"
-      << "ca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE")) << "\n"
-      << "issuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n"
-      << "email = \"ops@example.com\"\nagree_tos = true\n"
-      << "[solvers.http-01]\nwebroot = " << Toml(env_->Get("NGINX_WEBROOT")) << "\n"
+    f << NginxWebrootConfigHead()
       << "[[certificate]]\nname = \"site\"\n"
       << "domains = [\"site.example.com\", \"www.site.example.com\"]\n"
       << "challenges = [\"http-01\"]\n"
@@ -110,11 +92,6 @@ class FaultPointsBase : public ::testing::Test {
       << "reload = " << Toml(SplitOnSpaces(env_->Get("NGINX_RELOAD"))) << "\n"
       << "verify = [\"127.0.0.1:" << nginx_port_ << "\"]\n"
       << "verify_timeout = \"3s\"\n";
-  }
-
-  CommandResult Run(std::vector<std::string> args, const testing::EnvVars& env = {}) {
-    args.insert(args.begin(), {"-c", config_});
-    return RunCertkeeper(args, env);
   }
 
   std::string Archived(int n, const std::string& file) {
@@ -173,34 +150,13 @@ class FaultPointsBase : public ::testing::Test {
         << nginx_key_ << " is not version " << n << "'s key";
   }
 
-  // After a reload old workers may answer a few more connections: waits
-  // (bounded) until three fresh connections in a row get `serial` for both names.
-  bool ServesEventually(const std::string& serial) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    int consecutive = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      bool both = ServedSerial(nginx_port_, "site.example.com") == serial &&
-                  ServedSerial(nginx_port_, "www.site.example.com") == serial;
-      consecutive = both ? consecutive + 1 : 0;
-      if (consecutive >= 3) return true;
-    }
-    return false;
-  }
-
   std::string Expand(const std::string& value) {
     std::string out = Replace(value, "{state}", state_);
     out = Replace(out, "{certs}", env_->Get("NGINX_CERT_DIR"));
     out = Replace(out, "{cert}", BaseName(nginx_cert_));
     return Replace(out, "{key}", BaseName(nginx_key_));
   }
-
-  static TestEnv* env_;
-  fs::TempDir dir_;
-  std::string state_, config_, nginx_cert_, nginx_key_;
-  int nginx_port_ = 0;
 };
-
-TestEnv* FaultPointsBase::env_ = nullptr;
 
 class FaultPointsTest : public FaultPointsBase,
                         public ::testing::WithParamInterface<FaultRow> {};

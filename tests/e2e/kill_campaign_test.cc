@@ -31,6 +31,7 @@
 #include "base/process.h"
 #include "store/sqlite_inventory.h"
 #include "tests/e2e/deploy_support.h"
+#include "tests/e2e/e2e_support.h"
 #include "tests/e2e/kill_campaign_support.h"
 #include "tests/support/testenv.h"
 
@@ -41,7 +42,6 @@ using deploy_support::Read;
 using deploy_support::Toml;
 using nlohmann::json;
 using testing::CommandResult;
-using testing::TestEnv;
 
 enum class Phase { kRenew, kDeploy, kIssue };
 const char* PhaseName(Phase p) {
@@ -95,24 +95,9 @@ int FailedParts() {
 constexpr int kRenewCertificates = 6;
 constexpr const char* kDomainSuffix = ".kill.test";
 
-class KillCampaignTest : public ::testing::Test {
+class KillCampaignTest : public e2e_support::CertkeeperSuite {
  protected:
-  static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
-    options.nginx = true;
-    env_ = TestEnv::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
-    nginx_port_ = std::stoi(env_->Get("NGINX_PORT"));
-  }
+  static void SetUpTestSuite() { StartEnv(WithNginx()); }
 
   std::string SiteDir(const std::string& name) { return env_->Get("NGINX_CERT_DIR") + "/" + name; }
 
@@ -146,12 +131,7 @@ class KillCampaignTest : public ::testing::Test {
   // the first kRenewCertificates names are configured certificates.
   void WriteConfig(const std::vector<std::string>& names) {
     std::ostringstream f;
-    f << "state_dir = " << Toml(state_) << "\n[acme]\n"
-      << "server = " << Toml(env_->Get("ACME_DIRECTORY_URL")) << "\n"
-      << "ca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE")) << "\n"
-      << "issuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n"
-      << "email = \"ops@example.com\"\nagree_tos = true\n"
-      << "[solvers.http-01]\nwebroot = " << Toml(env_->Get("NGINX_WEBROOT")) << "\n"
+    f << NginxWebrootConfigHead()
       << "[renewal.budgets]\nnew_orders_per_3h = 0\n"
       << "certificates_per_registered_domain_per_week = 0\n"
       << "duplicate_certificates_per_week = 0\n";
@@ -298,11 +278,7 @@ class KillCampaignTest : public ::testing::Test {
     close(fd);
   }
 
-  static inline TestEnv* env_ = nullptr;
   bool keep_going_ = EnvInt("CERTKEEPER_KILL_KEEP_GOING", 0) != 0;
-  fs::TempDir dir_;
-  std::string state_, config_;
-  int nginx_port_ = 0;
 };
 
 // With --jobs, certificates are issued concurrently but delivered one at a
@@ -323,12 +299,7 @@ TEST_F(KillCampaignTest, ConcurrentRenewalsDeliverOneCertificateAtATime) {
                         "rmdir \"$1/busy\"\n",
                         0700);
   std::ostringstream f;
-  f << "state_dir = " << Toml(state_) << "\n[acme]\n"
-    << "server = " << Toml(env_->Get("ACME_DIRECTORY_URL")) << "\n"
-    << "ca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE")) << "\n"
-    << "issuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n"
-    << "email = \"ops@example.com\"\nagree_tos = true\n"
-    << "[solvers.http-01]\nwebroot = " << Toml(env_->Get("NGINX_WEBROOT")) << "\n"
+  f << NginxWebrootConfigHead()
     << "[[deploy]]\nname = \"deliver\"\ntype = \"command\"\n"
     << "command = " << Toml(std::vector<std::string>{hook, dir_.path()}) << "\n";
   std::vector<std::string> names = {"p0", "p1", "p2", "p3"};

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "tests/e2e/e2e_support.h"
 #include "tests/support/testenv.h"
 
 namespace certkeeper::renew_test {
@@ -236,24 +237,17 @@ inline std::map<std::string, std::string> Outcomes(const std::string& json_text)
 
 // The fixture both renewal binaries use: one Pebble per binary, and per test a
 // fresh state directory, config file and fault proxy in front of Pebble.
-class RenewSession : public ::testing::Test {
+class RenewSession : public e2e_support::CertkeeperSuite {
  protected:
   // Requests are counted at the proxy: Pebble must not reject nonces at
   // random, or a retried POST would count twice.
   static void SetUpTestSuite() {
     testing::TestEnvOptions options;
     options.env = {{"PEBBLE_WFE_NONCEREJECT", "0"}};
-    env_ = TestEnv::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
+    StartEnv(options);
   }
 
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
+  void SetUpTest() override {
     proxy_ = std::make_unique<FaultProxy>(*env_, dir_.path());
     ASSERT_TRUE(proxy_->ready()) << ReadText(dir_.path() + "/proxy.out");
   }
@@ -262,15 +256,6 @@ class RenewSession : public ::testing::Test {
     WriteText(config_, MakeConfig(*env_, state_, proxy_->url(), certs, extra));
   }
 
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"-c", config_});
-    return testing::RunCertkeeper(args);
-  }
-
-  static inline TestEnv* env_ = nullptr;
-  fs::TempDir dir_;
-  std::string state_;
-  std::string config_;
   std::unique_ptr<FaultProxy> proxy_;
 };
 

@@ -1,9 +1,8 @@
 // A TLS ClientHello as the TLS-ALPN-01 listener receives it (RFC 8737 §3): raw
-// bytes from a memory BIO into an OpenSSL server context set up like the
-// listener's in challenges/tls_alpn_solver.cc (TLS >= 1.2, no tickets, no
-// renegotiation, a ClientHello callback that requires ALPN "acme-tls/1" and a
-// known SNI before it sets the challenge certificate, an ALPN select callback),
-// using the listener's extension parsers (challenges/tls_alpn_hello.cc).
+// bytes from a memory BIO into an OpenSSL server context set up by the
+// listener's own SetUpChallengeContext (challenges/tls_alpn_hello.h), with one
+// challenge certificate, so that its ClientHello and ALPN callbacks and their
+// extension parsers run on the input.
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -12,6 +11,9 @@
 #include <openssl/x509v3.h>
 
 #include <cctype>
+#include <memory>
+#include <string>
+#include <string_view>
 
 #include "challenges/tls_alpn_hello.h"
 #include "challenges/tls_alpn_solver.h"
@@ -25,78 +27,39 @@ namespace {
 constexpr std::string_view kName = "example.com";
 
 struct Server {
-  SSL_CTX* ctx = nullptr;
-  X509* cert = nullptr;
-  EVP_PKEY* key = nullptr;
+  SslCtxPtr ctx;
+  std::shared_ptr<ChallengeCert> cert = std::make_shared<ChallengeCert>();
+  ChallengeCertLookup lookup;
 };
 
 // A self-signed P-256 certificate for kName, like the listener's (without the
 // acmeIdentifier extension, which the handshake does not look at).
-void MakeCertificate(Server& s) {
-  s.key = EVP_EC_gen("P-256");
-  s.cert = X509_new();
-  ASN1_INTEGER_set(X509_get_serialNumber(s.cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(s.cert), 0);
-  X509_gmtime_adj(X509_getm_notAfter(s.cert), 3600);
-  X509_set_pubkey(s.cert, s.key);
-  X509_set_issuer_name(s.cert, X509_get_subject_name(s.cert));
+void MakeCertificate(ChallengeCert& c) {
+  c.key.reset(EVP_EC_gen("P-256"));
+  c.cert.reset(X509_new());
+  X509* x = c.cert.get();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, c.key.get());
+  X509_set_issuer_name(x, X509_get_subject_name(x));
   X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name,
                                             "DNS:example.com");
-  X509_add_ext(s.cert, san, -1);
+  X509_add_ext(x, san, -1);
   X509_EXTENSION_free(san);
-  X509_sign(s.cert, s.key, EVP_sha256());
-}
-
-int OnClientHello(SSL* ssl, int* alert, void* arg) {
-  auto* s = static_cast<Server*>(arg);
-  const unsigned char* data = nullptr;
-  size_t len = 0;
-  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
-                                &data, &len) != 1 ||
-      len < 2 || FindAlpn(data + 2, len - 2, kAcmeTlsAlpnProtocol) < 0) {
-    *alert = SSL_AD_NO_APPLICATION_PROTOCOL;
-    return SSL_CLIENT_HELLO_ERROR;
-  }
-  std::string sni;
-  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &data, &len) == 1) {
-    sni = SniFromExtension(data, len);
-    CK_FUZZ_CHECK(sni.size() + 5 <= len || sni.empty());
-    for (char c : sni) CK_FUZZ_CHECK(!std::isupper(static_cast<unsigned char>(c)));
-  }
-  if (sni != kName) {
-    *alert = SSL_AD_UNRECOGNIZED_NAME;
-    return SSL_CLIENT_HELLO_ERROR;
-  }
-  if (SSL_use_certificate(ssl, s->cert) != 1 || SSL_use_PrivateKey(ssl, s->key) != 1) {
-    *alert = SSL_AD_INTERNAL_ERROR;
-    return SSL_CLIENT_HELLO_ERROR;
-  }
-  return SSL_CLIENT_HELLO_SUCCESS;
-}
-
-int OnAlpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
-           unsigned int in_len, void*) {
-  long at = FindAlpn(in, in_len, kAcmeTlsAlpnProtocol);
-  if (at < 0) return SSL_TLSEXT_ERR_ALERT_FATAL;
-  CK_FUZZ_CHECK(static_cast<size_t>(at) + 1 + in[at] <= in_len);
-  *out = in + at + 1;
-  *out_len = in[at];
-  CK_FUZZ_CHECK(std::string_view(reinterpret_cast<const char*>(*out), *out_len) ==
-                kAcmeTlsAlpnProtocol);
-  return SSL_TLSEXT_ERR_OK;
+  X509_sign(x, c.key.get(), EVP_sha256());
 }
 
 Server& GetServer() {
   static Server* s = [] {
     auto* server = new Server;
-    MakeCertificate(*server);
-    server->ctx = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_set_min_proto_version(server->ctx, TLS1_2_VERSION);
-    SSL_CTX_set_session_cache_mode(server->ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(server->ctx, 0);
-    SSL_CTX_set_options(server->ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
-    SSL_CTX_set_client_hello_cb(server->ctx, &OnClientHello, server);
-    SSL_CTX_set_alpn_select_cb(server->ctx, &OnAlpn, server);
+    MakeCertificate(*server->cert);
+    server->lookup = [server](const std::string& sni) -> std::shared_ptr<ChallengeCert> {
+      for (char c : sni) CK_FUZZ_CHECK(!std::isupper(static_cast<unsigned char>(c)));
+      return sni == kName ? server->cert : nullptr;
+    };
+    server->ctx.reset(SSL_CTX_new(TLS_server_method()));
+    SetUpChallengeContext(server->ctx.get(), &server->lookup);
     return server;
   }();
   return *s;
@@ -111,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CK_FUZZ_CHECK(SniFromExtension(data, size).size() <= size);
 
   Server& server = GetServer();
-  SSL* ssl = SSL_new(server.ctx);
+  SSL* ssl = SSL_new(server.ctx.get());
   BIO* in = BIO_new(BIO_s_mem());
   BIO* out = BIO_new(BIO_s_mem());
   BIO_write(in, data, static_cast<int>(size));
@@ -123,6 +86,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int rc = SSL_do_handshake(ssl);
     if (rc == 1 || SSL_get_error(ssl, rc) != SSL_ERROR_WANT_READ) break;
   }
+  // Whatever the ALPN callback selected is acme-tls/1.
+  const unsigned char* selected = nullptr;
+  unsigned int selected_len = 0;
+  SSL_get0_alpn_selected(ssl, &selected, &selected_len);
+  CK_FUZZ_CHECK(selected_len == 0 ||
+                std::string_view(reinterpret_cast<const char*>(selected), selected_len) ==
+                    kAcmeTlsAlpnProtocol);
   SSL_free(ssl);
   ERR_clear_error();
   return 0;

@@ -11,27 +11,16 @@
 #include <gtest/gtest.h>
 
 #include "base/fs.h"
+#include "tests/support/fs_helpers.h"
 
 namespace certkeeper::fs {
 namespace {
 
 namespace stdfs = std::filesystem;
-
-constexpr uid_t kNobody = 65534;
-
-std::set<std::string> ListDir(const std::string& dir) {
-  std::set<std::string> names;
-  for (const auto& entry : stdfs::directory_iterator(dir)) {
-    names.insert(entry.path().filename().string());
-  }
-  return names;
-}
-
-struct stat LstatOf(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(lstat(path.c_str(), &st), 0) << path;
-  return st;
-}
+using test_fs::kNobody;
+using test_fs::ListDir;
+using test_fs::LstatOf;
+using test_fs::PlantSymlink;
 
 WriteOptions Mode(mode_t mode) {
   WriteOptions options;
@@ -48,13 +37,6 @@ class DirFdTest : public ::testing::Test {
     ASSERT_TRUE(stdfs::create_directory(elsewhere_));
     ASSERT_EQ(chmod(elsewhere_.c_str(), 0755), 0);
     ASSERT_TRUE(WriteFileAtomic(elsewhere_ + "/victim", "victim").ok());
-  }
-  // The planted symlink is owned by another user, as if that user made it.
-  void PlantForeignSymlink(const std::string& target, const std::string& link) {
-    ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0) << link;
-    if (geteuid() == 0) {
-      ASSERT_EQ(lchown(link.c_str(), kNobody, kNobody), 0);
-    }
   }
   void ExpectElsewhereUntouched() {
     EXPECT_EQ(LstatOf(elsewhere_).st_mode & 07777, 0755u);
@@ -86,7 +68,7 @@ TEST(UniqueFdTest, ClosesOnceAndMovesOwnership) {
 
 TEST_F(DirFdTest, OpenDirectoryRefusesASymlinkAnotherUserOwns) {
   if (geteuid() != 0) GTEST_SKIP() << "lchown to another user needs root";
-  PlantForeignSymlink(elsewhere_, root_ + "/link");
+  PlantSymlink(elsewhere_, root_ + "/link", /*foreign=*/true);
   Result<Dir> dir = OpenDirectory(root_ + "/link");
   ASSERT_FALSE(dir.ok());
   EXPECT_EQ(dir.status().code(), ErrorCode::kPermissionDenied) << dir.status().ToString();

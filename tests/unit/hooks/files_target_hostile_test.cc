@@ -12,6 +12,8 @@
 #include "base/fs.h"
 #include "hooks/deploy_target.h"
 #include "hooks/files_target.h"
+#include "tests/support/fs_helpers.h"
+#include "tests/unit/hooks/hooks_test_util.h"
 #include "tests/unit/hooks/test_pki.h"
 
 namespace certkeeper::hooks {
@@ -19,27 +21,11 @@ namespace {
 
 namespace stdfs = std::filesystem;
 using testing::TestPki;
-
-constexpr uid_t kNobody = 65534;
-
-std::set<std::string> ListDir(const std::string& dir) {
-  std::set<std::string> names;
-  for (const auto& entry : stdfs::directory_iterator(dir)) {
-    names.insert(entry.path().filename().string());
-  }
-  return names;
-}
-
-struct stat LstatOf(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(lstat(path.c_str(), &st), 0) << path;
-  return st;
-}
-
-std::string Read(const std::string& path) {
-  auto content = fs::ReadFile(path);
-  return content.ok() ? *content : "<" + content.status().ToString() + ">";
-}
+using test_fs::kNobody;
+using test_fs::ListDir;
+using test_fs::LstatOf;
+using test_fs::PlantSymlink;
+using test_fs::ReadOrError;
 
 class FilesTargetHostileTest : public ::testing::Test {
  protected:
@@ -52,12 +38,7 @@ class FilesTargetHostileTest : public ::testing::Test {
     ASSERT_TRUE(stdfs::create_directory(elsewhere_));
     ASSERT_EQ(chmod(elsewhere_.c_str(), 0755), 0);
     ASSERT_TRUE(fs::WriteFileAtomic(elsewhere_ + "/fullchain.pem", "not yours").ok());
-    config_.name = "local";
-    config_.type = TargetType::kFiles;
-    config_.directory = dir_;
-    config_.mode = 0640;
-    config_.files = {{MaterialKind::kFullchain, "fullchain.pem"},
-                     {MaterialKind::kKey, "privkey.pem"}};
+    config_ = testing::LocalFilesTarget(dir_);
   }
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
@@ -66,14 +47,7 @@ class FilesTargetHostileTest : public ::testing::Test {
   void ExpectElsewhereUntouched() {
     EXPECT_EQ(LstatOf(elsewhere_).st_mode & 07777, 0755u);
     EXPECT_EQ(ListDir(elsewhere_), (std::set<std::string>{"fullchain.pem"}));
-    EXPECT_EQ(Read(elsewhere_ + "/fullchain.pem"), "not yours");
-  }
-
-  void PlantSymlink(const std::string& target, const std::string& link, bool foreign) {
-    ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0) << link;
-    if (foreign && geteuid() == 0) {
-      ASSERT_EQ(lchown(link.c_str(), kNobody, kNobody), 0);
-    }
+    EXPECT_EQ(ReadOrError(elsewhere_ + "/fullchain.pem"), "not yours");
   }
 
   fs::TempDir tmp_;
@@ -98,7 +72,7 @@ TEST_F(FilesTargetHostileTest, PlantedPreviousDirSymlinkIsRefusedAndItsTargetUnt
   EXPECT_NE(s.hint().find("remove it"), std::string::npos) << s.ToUserString();
   ExpectElsewhereUntouched();
   // Nothing was installed either: the previous files could not be kept.
-  EXPECT_EQ(Read(Path("privkey.pem")), "old key");
+  EXPECT_EQ(ReadOrError(Path("privkey.pem")), "old key");
   EXPECT_FALSE(fs::Exists(Path("fullchain.pem")));
   EXPECT_TRUE(target.Rollback(context_).ok());
   ExpectElsewhereUntouched();
@@ -119,7 +93,7 @@ TEST_F(FilesTargetHostileTest, PreviousDirOwnedByAnotherUserIsRefused) {
   EXPECT_EQ(LstatOf(prev).st_mode & 07777, 0777u);
   EXPECT_EQ(LstatOf(prev).st_uid, kNobody);
   EXPECT_EQ(ListDir(prev), (std::set<std::string>{"privkey.pem"}));
-  EXPECT_EQ(Read(prev + "/privkey.pem"), "theirs");
+  EXPECT_EQ(ReadOrError(prev + "/privkey.pem"), "theirs");
   EXPECT_FALSE(fs::Exists(Path("fullchain.pem")));
 }
 
@@ -143,7 +117,7 @@ TEST_F(FilesTargetHostileTest, SymlinksAtInstalledNamesAreReplacedNotFollowed) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(S_ISREG(LstatOf(Path("fullchain.pem")).st_mode));
   EXPECT_TRUE(S_ISREG(LstatOf(Path("privkey.pem")).st_mode));
-  EXPECT_EQ(Read(Path("fullchain.pem")), material_.fullchain_pem);
+  EXPECT_EQ(ReadOrError(Path("fullchain.pem")), material_.fullchain_pem);
   EXPECT_EQ(LstatOf(Path("privkey.pem")).st_mode & 07777, 0640u);
   ExpectElsewhereUntouched();
   // The copies are symlinks too, inside .certkeeper-prev; nothing was read through them.
@@ -169,10 +143,10 @@ TEST_F(FilesTargetHostileTest, RollbackStaysInTheDirectoryItInstalledInto) {
 
   Status s = target.Rollback(context_);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(Read(moved + "/fullchain.pem"), "old chain");
+  EXPECT_EQ(ReadOrError(moved + "/fullchain.pem"), "old chain");
   EXPECT_FALSE(fs::Exists(moved + "/privkey.pem"));
-  EXPECT_EQ(Read(elsewhere_ + "/privkey.pem"), "not yours either");
-  EXPECT_EQ(Read(elsewhere_ + "/fullchain.pem"), "not yours");
+  EXPECT_EQ(ReadOrError(elsewhere_ + "/privkey.pem"), "not yours either");
+  EXPECT_EQ(ReadOrError(elsewhere_ + "/fullchain.pem"), "not yours");
   EXPECT_EQ(ListDir(elsewhere_), (std::set<std::string>{"fullchain.pem", "privkey.pem"}));
 }
 
@@ -197,7 +171,7 @@ TEST_F(FilesTargetHostileTest, DirectoryPathThroughARootSymlinkWorks) {
   FilesTarget target(config_);
   Status s = target.Deploy(material_, context_);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(Read(Path("fullchain.pem")), material_.fullchain_pem);
+  EXPECT_EQ(ReadOrError(Path("fullchain.pem")), material_.fullchain_pem);
 }
 
 }  // namespace

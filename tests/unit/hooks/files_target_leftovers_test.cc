@@ -10,20 +10,15 @@
 #include "base/fs.h"
 #include "hooks/deploy_target.h"
 #include "hooks/files_target.h"
+#include "tests/support/fs_helpers.h"
+#include "tests/unit/hooks/hooks_test_util.h"
 #include "tests/unit/hooks/test_pki.h"
 
 namespace certkeeper::hooks {
 namespace {
 
 using testing::TestPki;
-
-std::set<std::string> ListDir(const std::string& dir) {
-  std::set<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.insert(entry.path().filename().string());
-  }
-  return names;
-}
+using test_fs::ListDir;
 
 void Plant(const std::string& path, mode_t mode = 0600) {
   ASSERT_TRUE(fs::WriteNewFile(path, "stale\n", mode).ok()) << path;
@@ -36,12 +31,7 @@ class FilesTargetLeftoversTest : public ::testing::Test {
     dir_ = fs::JoinPath(tmp_.path(), "certs");
     prev_ = fs::JoinPath(dir_, kPreviousDirName);
     ASSERT_TRUE(fs::MakeDirs(prev_, 0700).ok());
-    config_.name = "local";
-    config_.type = TargetType::kFiles;
-    config_.directory = dir_;
-    config_.mode = 0640;
-    config_.files = {{MaterialKind::kFullchain, "fullchain.pem"},
-                     {MaterialKind::kKey, "privkey.pem"}};
+    config_ = testing::LocalFilesTarget(dir_);
   }
   std::string Path(const std::string& name) const { return fs::JoinPath(dir_, name); }
   std::string Prev(const std::string& name) const { return fs::JoinPath(prev_, name); }

@@ -13,20 +13,14 @@
 
 #include "base/fs.h"
 #include "hooks/deploy_target.h"
+#include "tests/support/fs_helpers.h"
 #include "tests/unit/hooks/test_pki.h"
 
 namespace certkeeper::hooks {
 namespace {
 
 using testing::TestPki;
-
-std::set<std::string> ListDir(const std::string& dir) {
-  std::set<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.insert(entry.path().filename().string());
-  }
-  return names;
-}
+using test_fs::ListDir;
 
 mode_t ModeOf(const std::string& path) {
   struct stat st;

@@ -8,21 +8,13 @@
 #include "base/fs.h"
 #include "base/process.h"
 #include "hooks/ssh_target.h"
+#include "tests/unit/hooks/hooks_test_util.h"
 #include "tests/unit/hooks/test_pki.h"
 
 namespace certkeeper::hooks {
 namespace {
 
-// Runs script with the system's POSIX shell, standing in for the remote side.
-ProcessResult RunSh(const std::string& script, const std::string& stdin_data = {}) {
-  ProcessSpec spec;
-  spec.argv = {"/bin/sh", "-c", script};
-  spec.stdin_data = stdin_data;
-  spec.timeout = std::chrono::milliseconds(10000);
-  auto result = RunProcess(spec);
-  EXPECT_TRUE(result.ok()) << result.status().ToString();
-  return result.ok() ? *result : ProcessResult{};
-}
+using testing::RunSh;
 
 class ShellQuoteTest : public ::testing::TestWithParam<std::string> {};
 

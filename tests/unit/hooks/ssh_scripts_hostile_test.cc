@@ -12,43 +12,19 @@
 #include "base/fs.h"
 #include "base/process.h"
 #include "hooks/ssh_target.h"
+#include "tests/support/fs_helpers.h"
+#include "tests/unit/hooks/hooks_test_util.h"
 #include "tests/unit/hooks/test_pki.h"
 
 namespace certkeeper::hooks {
 namespace {
 
 namespace stdfs = std::filesystem;
-
-constexpr uid_t kNobody = 65534;
-
-ProcessResult RunSh(const std::string& script, const std::string& stdin_data = {}) {
-  ProcessSpec spec;
-  spec.argv = {"/bin/sh", "-c", script};
-  spec.stdin_data = stdin_data;
-  spec.timeout = std::chrono::milliseconds(10000);
-  auto result = RunProcess(spec);
-  EXPECT_TRUE(result.ok()) << result.status().ToString();
-  return result.ok() ? *result : ProcessResult{};
-}
-
-std::set<std::string> ListDir(const std::string& dir) {
-  std::set<std::string> names;
-  for (const auto& entry : stdfs::directory_iterator(dir)) {
-    names.insert(entry.path().filename().string());
-  }
-  return names;
-}
-
-struct stat LstatOf(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(lstat(path.c_str(), &st), 0) << path;
-  return st;
-}
-
-std::string Read(const std::string& path) {
-  auto content = fs::ReadFile(path);
-  return content.ok() ? *content : "<" + content.status().ToString() + ">";
-}
+using test_fs::kNobody;
+using test_fs::ListDir;
+using test_fs::LstatOf;
+using test_fs::ReadOrError;
+using testing::RunSh;
 
 class SshScriptsHostileTest : public ::testing::Test {
  protected:
@@ -66,7 +42,7 @@ class SshScriptsHostileTest : public ::testing::Test {
   void ExpectElsewhereUntouched() {
     EXPECT_EQ(LstatOf(elsewhere_).st_mode & 07777, 0755u);
     EXPECT_EQ(ListDir(elsewhere_), (std::set<std::string>{".complete", "victim"}));
-    EXPECT_EQ(Read(elsewhere_ + "/victim"), "not yours");
+    EXPECT_EQ(ReadOrError(elsewhere_ + "/victim"), "not yours");
   }
   void PlantSymlink(const std::string& target, const std::string& link) {
     ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0) << link;
@@ -98,12 +74,12 @@ TEST_F(SshScriptsHostileTest, PlantedPreviousDirSymlinkIsRefused) {
   EXPECT_FALSE(r.success());
   EXPECT_NE(r.stderr_data.find("symlink"), std::string::npos) << r.stderr_data;
   ExpectElsewhereUntouched();
-  EXPECT_EQ(Read(Path("fullchain.pem")), "old chain");
+  EXPECT_EQ(ReadOrError(Path("fullchain.pem")), "old chain");
 
   r = RunSh(SshRollbackScript(dir_, stage_, names_));
   EXPECT_FALSE(r.success());
   ExpectElsewhereUntouched();
-  EXPECT_EQ(Read(Path("fullchain.pem")), "old chain");
+  EXPECT_EQ(ReadOrError(Path("fullchain.pem")), "old chain");
 }
 
 TEST_F(SshScriptsHostileTest, PreviousDirOwnedByAnotherUserIsRefused) {
@@ -116,7 +92,7 @@ TEST_F(SshScriptsHostileTest, PreviousDirOwnedByAnotherUserIsRefused) {
   ProcessResult r = RunSh(SshInstallScript(dir_, stage_, names_));
   EXPECT_FALSE(r.success());
   EXPECT_NE(r.stderr_data.find("is not owned by"), std::string::npos) << r.stderr_data;
-  EXPECT_EQ(Read(prev + "/fullchain.pem"), "theirs");
+  EXPECT_EQ(ReadOrError(prev + "/fullchain.pem"), "theirs");
   EXPECT_FALSE(fs::Exists(Path("fullchain.pem")));
 }
 
@@ -130,7 +106,7 @@ TEST_F(SshScriptsHostileTest, SymlinksAtLiveNamesAreReplacedNotFollowed) {
   ASSERT_TRUE(r.success()) << r.stderr_data;
   for (const std::string& name : names_) {
     EXPECT_TRUE(S_ISREG(LstatOf(Path(name)).st_mode)) << name;
-    EXPECT_EQ(Read(Path(name)), "new " + name);
+    EXPECT_EQ(ReadOrError(Path(name)), "new " + name);
   }
   ExpectElsewhereUntouched();
   EXPECT_FALSE(fs::Exists(Path(stage_)));
