@@ -284,15 +284,7 @@ Result<CertificateOutcome> EngineImpl::DeployNewest(const std::string& name) {
     cleared.ca_retry_after = cert.schedule.ca_retry_after;
     (void)inventory_->SetSchedule(name, cleared);
   }
-  store::AttemptEnd end;
-  end.finished_at = clock_->Now();
-  end.outcome = s.ok() ? store::AttemptOutcome::kSuccess : store::AttemptOutcome::kFailed;
-  if (!s.ok()) {
-    end.error_type = std::string(ErrorCodeName(s.code()));
-    end.error_detail = s.ToString();
-  }
-  end.version = n;
-  (void)inventory_->FinishAttempt(id, end);
+  (void)inventory_->FinishAttempt(id, DeliveryEnd(s, n));
   CertificateOutcome outcome;
   outcome.name = name;
   outcome.outcome = s.ok() ? "deployed" : "failed";
@@ -454,6 +446,18 @@ Result<std::vector<std::string>> EngineImpl::Import(const std::vector<std::strin
     imported.push_back(name);
   }
   return imported;
+}
+
+store::AttemptEnd EngineImpl::DeliveryEnd(const Status& s, int version) const {
+  store::AttemptEnd end;
+  end.finished_at = clock_->Now();
+  end.outcome = s.ok() ? store::AttemptOutcome::kSuccess : store::AttemptOutcome::kFailed;
+  if (!s.ok()) {
+    end.error_type = std::string(ErrorCodeName(s.code()));
+    end.error_detail = s.ToString();
+  }
+  end.version = version;
+  return end;
 }
 
 }  // namespace certkeeper::lifecycle

@@ -79,6 +79,8 @@ class EngineImpl : public Engine {
   // under --jobs: targets of different certificates often share a server and
   // its reload, and a reload while another certificate's new files are half
   // written fails on that certificate's mismatched key and certificate.
+  // How a delivery attempt ends: success, or failed with s's code and message.
+  store::AttemptEnd DeliveryEnd(const Status& s, int version) const;
   Status DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id);
   // Deploy() without finishing interrupted deliveries first and without their
   // errors: the delivery of one certificate within a run (renew).

@@ -174,15 +174,7 @@ Status EngineImpl::FinishInterruptedDelivery(const std::string& name, int interr
               what + " was interrupted" + (s.ok() ? "" : ": " + s.ToString()));
   }
   if (attempt_id > 0) {
-    store::AttemptEnd end;
-    end.finished_at = clock_->Now();
-    end.outcome = s.ok() ? store::AttemptOutcome::kSuccess : store::AttemptOutcome::kFailed;
-    if (!s.ok()) {
-      end.error_type = std::string(ErrorCodeName(s.code()));
-      end.error_detail = s.ToString();
-    }
-    end.version = deliver;
-    Status finished = inventory_->FinishAttempt(attempt_id, end);
+    Status finished = inventory_->FinishAttempt(attempt_id, DeliveryEnd(s, deliver));
     if (!finished.ok()) log::Warn("cannot record attempt end", {{"error", finished.ToString()}});
   }
   return s.ok() ? s : s.Annotate("finish " + what + " of " + name);

@@ -5,12 +5,14 @@
 #define CERTKEEPER_TESTS_E2E_E2E_SUPPORT_H_
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "base/fs.h"
+#include "base/process.h"
 #include "tests/e2e/deploy_support.h"
 #include "tests/support/testenv.h"
 
@@ -54,6 +56,44 @@ class CertkeeperSuite : public ::testing::Test {
   testing::CommandResult Run(std::vector<std::string> args, const testing::EnvVars& env = {}) {
     args.insert(args.begin(), {"-c", config_});
     return testing::RunCertkeeper(args, env);
+  }
+
+  std::string NginxConfPath() const {
+    return env_->Get("CERTKEEPER_TESTENV_STATE") + "/nginx/nginx.conf";
+  }
+  std::string SiteDir(const std::string& name) const {
+    return env_->Get("NGINX_CERT_DIR") + "/" + name;
+  }
+
+  // One nginx server block per name (SNI NAME + domain_suffix) with its own
+  // certificate directory SiteDir(name), seeded with the environment's
+  // certificate so that the config loads; then nginx is reloaded. The config as
+  // it was goes to *conf_before when given, for the test to put back.
+  void AddNginxSites(const std::vector<std::string>& names, const std::string& domain_suffix,
+                     std::string* conf_before = nullptr) {
+    using deploy_support::Read;
+    using deploy_support::Write;
+    std::string conf_path = NginxConfPath();
+    std::string conf = Read(conf_path);
+    if (conf_before != nullptr) *conf_before = conf;
+    size_t end = conf.rfind('}');
+    ASSERT_NE(end, std::string::npos) << conf;
+    std::string blocks;
+    for (const std::string& name : names) {
+      std::string dir = SiteDir(name);
+      ASSERT_TRUE(std::filesystem::create_directories(dir)) << dir;
+      Write(dir + "/fullchain.pem", Read(env_->Get("NGINX_CERT")));
+      Write(dir + "/privkey.pem", Read(env_->Get("NGINX_KEY")));
+      blocks += "    server {\n        listen 127.0.0.1:" + std::to_string(nginx_port_) +
+                " ssl;\n        server_name " + name + domain_suffix +
+                ";\n        ssl_certificate " + dir + "/fullchain.pem;\n" +
+                "        ssl_certificate_key " + dir + "/privkey.pem;\n    }\n";
+    }
+    Write(conf_path, conf.substr(0, end) + blocks + conf.substr(end), 0644);
+    ProcessSpec reload;
+    reload.argv = deploy_support::SplitOnSpaces(env_->Get("NGINX_RELOAD"));
+    auto reloaded = RunProcessChecked(reload);
+    ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString();
   }
 
   // The start of a config for this environment: state_dir = state_, the [acme]

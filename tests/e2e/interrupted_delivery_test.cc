@@ -22,6 +22,7 @@
 #include "base/fs.h"
 #include "base/process.h"
 #include "tests/e2e/deploy_support.h"
+#include "tests/e2e/e2e_support.h"
 #include "tests/support/testenv.h"
 
 namespace certkeeper {
@@ -31,68 +32,26 @@ using deploy_support::Read;
 using deploy_support::Toml;
 using nlohmann::json;
 using testing::CommandResult;
-using testing::TestEnv;
 
 constexpr const char* kDomainSuffix = ".intent.test";
 
-class InterruptedDeliveryTest : public ::testing::Test {
+class InterruptedDeliveryTest : public e2e_support::CertkeeperSuite {
  protected:
-  static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
-    options.nginx = true;
-    env_ = TestEnv::Start(options).release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(env_, nullptr);
-    state_ = dir_.path() + "/state";
-    config_ = dir_.path() + "/certkeeper.toml";
-    nginx_port_ = std::stoi(env_->Get("NGINX_PORT"));
-  }
+  static void SetUpTestSuite() { StartEnv(WithNginx()); }
 
   // The server blocks of this test go, so that a pair this test left
   // mismatched cannot break the next test's reloads.
   void TearDown() override {
     if (conf_before_.empty()) return;
-    deploy_support::Write(ConfPath(), conf_before_, 0644);
+    deploy_support::Write(NginxConfPath(), conf_before_, 0644);
     ProcessSpec reload;
     reload.argv = deploy_support::SplitOnSpaces(env_->Get("NGINX_RELOAD"));
     auto reloaded = RunProcessChecked(reload);
     EXPECT_TRUE(reloaded.ok()) << reloaded.status().ToString();
   }
 
-  std::string ConfPath() { return env_->Get("CERTKEEPER_TESTENV_STATE") + "/nginx/nginx.conf"; }
-
-  std::string SiteDir(const std::string& name) { return env_->Get("NGINX_CERT_DIR") + "/" + name; }
-
-  // One nginx server block per name (SNI NAME.intent.test), seeded with the
-  // environment's certificate so that the config loads; nginx is reloaded.
   void AddNginxSites(const std::vector<std::string>& names) {
-    std::string conf_path = ConfPath();
-    std::string conf = Read(conf_path);
-    conf_before_ = conf;
-    size_t end = conf.rfind('}');
-    ASSERT_NE(end, std::string::npos) << conf;
-    std::string blocks;
-    for (const std::string& name : names) {
-      std::string dir = SiteDir(name);
-      ASSERT_TRUE(std::filesystem::create_directories(dir)) << dir;
-      deploy_support::Write(dir + "/fullchain.pem", Read(env_->Get("NGINX_CERT")));
-      deploy_support::Write(dir + "/privkey.pem", Read(env_->Get("NGINX_KEY")));
-      blocks += "    server {\n        listen 127.0.0.1:" + std::to_string(nginx_port_) +
-                " ssl;\n        server_name " + name + kDomainSuffix +
-                ";\n        ssl_certificate " + dir + "/fullchain.pem;\n" +
-                "        ssl_certificate_key " + dir + "/privkey.pem;\n    }\n";
-    }
-    deploy_support::Write(conf_path, conf.substr(0, end) + blocks + conf.substr(end), 0644);
-    ProcessSpec reload;
-    reload.argv = deploy_support::SplitOnSpaces(env_->Get("NGINX_RELOAD"));
-    auto reloaded = RunProcessChecked(reload);
-    ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString();
+    CertkeeperSuite::AddNginxSites(names, kDomainSuffix, &conf_before_);
   }
 
   // Every name a certificate with a files target into its nginx directory,
@@ -186,10 +145,7 @@ class InterruptedDeliveryTest : public ::testing::Test {
         << "the kill left a matching pair in " << site;
   }
 
-  static inline TestEnv* env_ = nullptr;
-  fs::TempDir dir_;
-  std::string state_, config_, conf_before_;
-  int nginx_port_ = 0;
+  std::string conf_before_;
 };
 
 // Renewing only another certificate: its reload needs the interrupted pair

@@ -99,32 +99,8 @@ class KillCampaignTest : public e2e_support::CertkeeperSuite {
  protected:
   static void SetUpTestSuite() { StartEnv(WithNginx()); }
 
-  std::string SiteDir(const std::string& name) { return env_->Get("NGINX_CERT_DIR") + "/" + name; }
-
-  // One nginx server block per name (SNI NAME.kill.test) with its own
-  // certificate directory, seeded with the environment's first certificate so
-  // that the config loads; then nginx is reloaded.
   void AddNginxSites(const std::vector<std::string>& names) {
-    std::string conf_path = env_->Get("CERTKEEPER_TESTENV_STATE") + "/nginx/nginx.conf";
-    std::string conf = Read(conf_path);
-    size_t end = conf.rfind('}');
-    ASSERT_NE(end, std::string::npos) << conf;
-    std::string blocks;
-    for (const std::string& name : names) {
-      std::string dir = SiteDir(name);
-      ASSERT_TRUE(std::filesystem::create_directories(dir)) << dir;
-      deploy_support::Write(dir + "/fullchain.pem", Read(env_->Get("NGINX_CERT")));
-      deploy_support::Write(dir + "/privkey.pem", Read(env_->Get("NGINX_KEY")));
-      blocks += "    server {\n        listen 127.0.0.1:" + std::to_string(nginx_port_) +
-                " ssl;\n        server_name " + name + kDomainSuffix +
-                ";\n        ssl_certificate " + dir + "/fullchain.pem;\n" +
-                "        ssl_certificate_key " + dir + "/privkey.pem;\n    }\n";
-    }
-    deploy_support::Write(conf_path, conf.substr(0, end) + blocks + conf.substr(end), 0644);
-    ProcessSpec reload;
-    reload.argv = deploy_support::SplitOnSpaces(env_->Get("NGINX_RELOAD"));
-    auto reloaded = RunProcessChecked(reload);
-    ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString();
+    CertkeeperSuite::AddNginxSites(names, kDomainSuffix);
   }
 
   // A files target per name into its nginx directory, with reload and verify;
