@@ -179,17 +179,25 @@ Result<HttpResponse> Client::Get(RequestKind kind, const std::string& url) {
 Result<std::string> Client::TakeNonce() {
   if (auto nonce = nonces_.Take()) return *nonce;
   CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
-  HttpRequest request;
-  request.method = "HEAD";
-  request.url = directory.new_nonce;
-  CK_ASSIGN_OR_RETURN(HttpResponse response,
-                      Exchange(RequestKind::kNewNonce, std::move(request)));
-  if (!IsSuccess(response.status)) {
-    return ErrorResponseStatus("fetch a nonce", directory.new_nonce, response,
-                               clock_->Now());
+  // The fetched nonce goes through the shared pool, so with several jobs another
+  // request may take it first; and a CA may send one unusable value. Either
+  // way another fetch is the answer, a bounded number of times.
+  constexpr int kMaxNonceFetches = 3;
+  for (int fetch = 0; fetch < kMaxNonceFetches; ++fetch) {
+    HttpRequest request;
+    request.method = "HEAD";
+    request.url = directory.new_nonce;
+    CK_ASSIGN_OR_RETURN(HttpResponse response,
+                        Exchange(RequestKind::kNewNonce, std::move(request)));
+    if (!IsSuccess(response.status)) {
+      return ErrorResponseStatus("fetch a nonce", directory.new_nonce, response,
+                                 clock_->Now());
+    }
+    if (auto nonce = nonces_.Take()) return *nonce;
   }
-  if (auto nonce = nonces_.Take()) return *nonce;
-  return Status(ErrorCode::kProtocol, "newNonce response carries no valid Replay-Nonce")
+  return Status(ErrorCode::kProtocol,
+                "newNonce responses carry no valid Replay-Nonce (" +
+                    std::to_string(kMaxNonceFetches) + " tries)")
       .Where(directory.new_nonce);
 }
 

@@ -128,6 +128,39 @@ TEST_F(ClientTest, FirstRequestFetchesDirectoryAndOneNonce) {
   EXPECT_EQ(client_->stats().Get(RequestKind::kDirectory), 1);
 }
 
+// With --jobs the pool is shared: another request can take the nonce a newNonce
+// fetch just added, and a CA can send an unusable value once. Either way the
+// client fetches again instead of failing the order.
+TEST_F(ClientTest, NewNonceWithoutAUsableNonceIsFetchedAgain) {
+  int unusable = 2;
+  ca_->intercept = [&](const HttpRequest& r) -> std::optional<HttpResponse> {
+    if (r.method != "HEAD" || unusable == 0) return std::nullopt;
+    --unusable;
+    HttpResponse response;
+    response.status = 200;
+    response.headers.Add("Replay-Nonce", "not base64url!");
+    return response;
+  };
+  Register();
+  EXPECT_EQ(client_->stats().Get(RequestKind::kNewNonce), 3);
+  EXPECT_EQ(unusable, 0);
+}
+
+TEST_F(ClientTest, NewNonceFetchesAreBounded) {
+  ca_->intercept = [&](const HttpRequest& r) -> std::optional<HttpResponse> {
+    if (r.method != "HEAD") return std::nullopt;
+    HttpResponse response;
+    response.status = 200;
+    return response;
+  };
+  auto account = client_->NewAccount(
+      {.contact = {"mailto:ops@example.com"}, .terms_of_service_agreed = true});
+  ASSERT_FALSE(account.ok());
+  EXPECT_NE(account.status().ToString().find("no valid Replay-Nonce"), std::string::npos)
+      << account.status().ToString();
+  EXPECT_EQ(client_->stats().Get(RequestKind::kNewNonce), 3);
+}
+
 TEST_F(ClientTest, BadNonceIsRetriedWithTheErrorResponsesNonce) {
   Register();
   ca_->reject_nonces = 3;
