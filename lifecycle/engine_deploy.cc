@@ -74,7 +74,9 @@ Status EngineImpl::DeployVersion(const CertificateSpec& spec, int n, int64_t att
   };
   auto fail = [&](Status err, const std::string& event_detail) {
     if (!is_live) {
-      (void)inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployFailed);
+      RecordBestEffort(
+          inventory_->SetVersionState(spec.name, n, store::VersionState::kDeployFailed),
+          spec.name, "mark the version deploy_failed");
     }
     Event(spec.name, "deploy-failed", "version " + std::to_string(n) + ": " + event_detail);
     std::string hint = "the previous version stays live; fix the cause and run `certkeeper "
@@ -234,6 +236,12 @@ Status EngineImpl::CommitDeploy(const std::string& name, int n, int live_n,
   return Status::Ok();
 }
 
+void EngineImpl::RecordBestEffort(const Status& s, const std::string& name,
+                                  const std::string& what) {
+  if (s.ok()) return;
+  log::Warn("cannot " + what, {{"certificate", name}, {"error", s.ToString()}});
+}
+
 void EngineImpl::ClearIntentBestEffort(const std::string& name) {
   Status s = layout_.ClearDeployIntent(name);
   if (!s.ok()) {
@@ -282,9 +290,10 @@ Result<CertificateOutcome> EngineImpl::DeployNewest(const std::string& name) {
     // (RFC 8555 §6.6) still binds.
     store::Schedule cleared;
     cleared.ca_retry_after = cert.schedule.ca_retry_after;
-    (void)inventory_->SetSchedule(name, cleared);
+    RecordBestEffort(inventory_->SetSchedule(name, cleared), name, "clear the backoff");
   }
-  (void)inventory_->FinishAttempt(id, DeliveryEnd(s, n));
+  RecordBestEffort(inventory_->FinishAttempt(id, DeliveryEnd(s, n)), name,
+                   "record the end of the attempt");
   CertificateOutcome outcome;
   outcome.name = name;
   outcome.outcome = s.ok() ? "deployed" : "failed";

@@ -96,6 +96,10 @@ class EngineImpl : public Engine {
   // record failed, and the error is returned for the caller to roll back.
   Status CommitDeploy(const std::string& name, int n, int live_n, bool* record_failed);
   void ClearIntentBestEffort(const std::string& name);
+  // An inventory write whose failure does not change the outcome already
+  // decided (the deploy's result stands, the record is informational): a
+  // failure is logged, never dropped silently.
+  static void RecordBestEffort(const Status& s, const std::string& name, const std::string& what);
   // Makes the inventory and live/ agree after an interrupted run, for every
   // certificate (engine_reconcile.cc, docs/faults.md). Called once a run holds
   // the lock, before anything else is decided. Best effort: a repair that fails
