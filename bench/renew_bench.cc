@@ -46,7 +46,7 @@ std::string Name(int i) {
 
 // N certificates, each with a deployed version issued yesterday for 90 days.
 Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
-  std::filesystem::create_directories(state_dir);
+  std::filesystem::create_directories(state_dir + "/live");
   CK_ASSIGN_OR_RETURN(auto inv, store::SqliteInventory::Open(state_dir + "/certkeeper.db"));
   TimePoint now = RealClock()->Now();
   return inv->Transaction([&]() -> Status {
@@ -74,6 +74,15 @@ Status FillInventory(const std::string& state_dir, const std::string& server, in
       v.directory = state_dir + "/archive/" + spec.name + "/1";
       v.state = store::VersionState::kDeployed;
       CK_RETURN_IF_ERROR(inv->AddVersion(v));
+      // As a real deploy leaves it: live/<name> points at the deployed
+      // version, so a run finds the inventory and live/ in agreement.
+      std::error_code ec;
+      std::filesystem::create_directories(v.directory, ec);
+      if (!ec) {
+        std::filesystem::create_directory_symlink("../archive/" + spec.name + "/1",
+                                                  state_dir + "/live/" + spec.name, ec);
+      }
+      if (ec) return Status(ErrorCode::kIo, "bench: live link for " + spec.name + ": " + ec.message());
     }
     return Status::Ok();
   });
@@ -184,10 +193,8 @@ int FreePort() {
   return port;
 }
 
-// The source tree (CMake compiles with absolute paths).
-std::string SourceDir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().string();
-}
+// The source tree, as the build defines it (__FILE__ may be relative).
+std::string SourceDir() { return CERTKEEPER_SOURCE_DIR; }
 
 // The environment's exported variables; starts one when none is given.
 class Pebble {
