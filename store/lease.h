@@ -1,0 +1,58 @@
+// Leases: who may act on the state, and on which certificate.
+//
+// A run that changes anything first holds the run lease (AcquireRun). Today
+// that is the state directory's flock (FileLeases, store/run_lock.h): one
+// mutating run per host at a time. A fleet that shares one inventory
+// (PostgreSQL) instead hands out a lease per certificate with a time to live
+// (Claim), so that two hosts never issue or deploy the same certificate at
+// once while different certificates proceed in parallel.
+//
+// Contract for every implementation:
+//  - AcquireRun does not wait: when another run holds it, it fails with
+//    kLocked naming the holder and a hint. Holding it twice is OK (the second
+//    call returns OK at once).
+//  - A claim is held until its CertificateClaim is destroyed or its ttl
+//    passes, whichever comes first; a holder that dies loses it at the latest
+//    after ttl. Claim fails with kLocked when another holder's claim on that
+//    certificate is in force.
+//  - Implementations are safe to call from several threads (renew --jobs N).
+#ifndef CERTKEEPER_STORE_LEASE_H_
+#define CERTKEEPER_STORE_LEASE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace certkeeper::store {
+
+// A held claim on one certificate; released when destroyed.
+class CertificateClaim {
+ public:
+  virtual ~CertificateClaim() = default;
+  virtual const std::string& certificate() const = 0;
+};
+
+class Leases {
+ public:
+  virtual ~Leases() = default;
+
+  // The run lease, held until this object is destroyed.
+  virtual Status AcquireRun() = 0;
+  // Whether AcquireRun succeeded on this object.
+  virtual bool HoldsRun() const = 0;
+  // Exclusive work on `certificate` for at most `ttl`.
+  virtual Result<std::unique_ptr<CertificateClaim>> Claim(std::string_view certificate,
+                                                          Duration ttl) = 0;
+};
+
+// The single-host default: the run lease is the flock on
+// STATE/certkeeper.lock; a claim is implied by the run lease (one run per
+// state directory), so Claim succeeds only while the run lease is held.
+std::unique_ptr<Leases> FileLeases(const std::string& state_dir);
+
+}  // namespace certkeeper::store
+
+#endif  // CERTKEEPER_STORE_LEASE_H_
