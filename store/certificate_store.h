@@ -1,7 +1,7 @@
 // CertificateStore: the managed certificates, their renewal schedule and the
 // order a run may resume.
 //
-// Used by configuration sync (put, remove), the renewal planner (list with
+// Used by configuration sync (put), the renewal planner (list with
 // schedules), issuance (schedule, pending order) and the read-only queries
 // (list, show). Part of store::Inventory (store/inventory.h), whose general
 // contract (atomicity, thread-safety, kNotFound vs kIo) applies to every method

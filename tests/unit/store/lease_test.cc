@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <latch>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -99,6 +102,33 @@ TEST(FileLeasesTest, ClaimIsExclusivePerCertificateUntilReleased) {
   web->reset();
   auto released = leases->Claim("web", minutes(5));
   EXPECT_TRUE(released.ok()) << released.status().ToString();
+}
+
+TEST(FileLeasesTest, OneOfManyThreadsClaimingOneCertificateGetsIt) {
+  fs::TempDir dir;
+  std::unique_ptr<Leases> leases = FileLeases(dir.path());
+  ASSERT_TRUE(leases->AcquireRun().ok());
+  constexpr int kThreads = 8;
+  std::latch start(kThreads);
+  std::vector<Result<std::unique_ptr<CertificateClaim>>> claims;
+  for (int i = 0; i < kThreads; ++i) claims.emplace_back(Status(ErrorCode::kInternal, "not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      claims[i] = leases->Claim("web", minutes(5));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int held = 0;
+  for (const auto& claim : claims) {
+    if (claim.ok()) {
+      ++held;
+    } else {
+      EXPECT_EQ(claim.status().code(), ErrorCode::kLocked) << claim.status().ToString();
+    }
+  }
+  EXPECT_EQ(held, 1);
 }
 
 TEST(FileLeasesTest, ClaimRejectsAnEmptyNameAndANonPositiveTtl) {

@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/fault_injection.h"
 #include "store_test_util.h"
@@ -21,19 +23,46 @@ using std::chrono::hours;
 constexpr const char* kServer = "https://ca/dir";
 constexpr const char* kAccount = "https://ca/acct/1";
 
+// A read's status and, when it succeeded, what it returned.
+struct Seen {
+  Status status;
+  std::string what;
+};
+
 struct ReadFaultRow {
   const char* name;
-  // Runs one read; returns its status and, when it succeeded, what it saw.
-  std::function<Status(Inventory&, std::string& saw)> read;
+  std::function<Seen(Inventory&)> read;
 };
 
 void PrintTo(const ReadFaultRow& row, std::ostream* os) { *os << row.name; }
 
-// Status of a Result; when it is OK, `saw` says what the read returned.
+// What a read returned, for the failure message of a read that should have
+// failed.
 template <typename T>
-Status Outcome(const Result<T>& result, std::string& saw, std::string what) {
-  if (result.ok()) saw = std::move(what);
-  return result.status();
+std::string Describe(const T&) {
+  return "a record";
+}
+template <typename T>
+std::string Describe(const std::vector<T>& list) {
+  return std::to_string(list.size()) + " records";
+}
+template <typename K, typename V>
+std::string Describe(const std::map<K, V>& map) {
+  return std::to_string(map.size()) + " records";
+}
+template <typename T>
+std::string Describe(const std::optional<T>& found) {
+  return found ? "a record" : "nothing";
+}
+std::string Describe(int64_t count) { return "the number " + std::to_string(count); }
+std::string Describe(int count) { return "the number " + std::to_string(count); }
+std::string Describe(const RequestWindow& window) {
+  return std::to_string(window.count) + " requests";
+}
+
+template <typename T>
+Seen Outcome(const Result<T>& result) {
+  return Seen{result.status(), result.ok() ? Describe(*result) : ""};
 }
 
 class ReadFaultTest : public ::testing::TestWithParam<ReadFaultRow> {
@@ -76,6 +105,11 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFaultRow> {
     ASSERT_TRUE(inv.SetCaLimit({kServer, AccountScope(kAccount), T0() + hours(5), "slow"})
                     .ok());
     ASSERT_TRUE(inv.PutCaDirectory({kServer, "https://ca/renewal-info", T0()}).ok());
+    Attempt attempt;
+    attempt.certificate = "web";
+    attempt.started_at = T0();
+    attempt.server = kServer;
+    ASSERT_TRUE(inv.StartAttempt(attempt).ok());
   }
 
   fs::TempDir dir_;
@@ -87,82 +121,59 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFaultRow> {
 TEST_P(ReadFaultTest, FailedReadIsIoNotAbsence) {
   const ReadFaultRow& row = GetParam();
   fs::ArmFault({fs::FaultOp::kRead, 1, EIO, "certkeeper.db"});
-  std::string saw = "nothing";
-  Status s = row.read(*inv_, saw);
+  Seen seen = row.read(*inv_);
+  const Status& s = seen.status;
   ASSERT_EQ(fs::InjectedFaultCount(), 1) << "the read never reached the file";
-  ASSERT_FALSE(s.ok()) << "a failed read returned " << saw;
+  ASSERT_FALSE(s.ok()) << "a failed read returned " << seen.what;
   EXPECT_EQ(s.code(), ErrorCode::kIo) << s.ToString();
   EXPECT_NE(s.ToString().find(strerror(EIO)), std::string::npos) << s.ToString();
   EXPECT_NE(s.ToString().find(path_), std::string::npos) << s.ToString();
 
   // The fault was one read: the same read now sees the record.
   fs::DisarmFault();
-  EXPECT_TRUE(row.read(*inv_, saw).ok());
+  EXPECT_TRUE(row.read(*inv_).status.ok());
 }
 
 const TimePoint kNow = T0() + hours(1);
+constexpr RequestKind kNewOrder = RequestKind::kNewOrder;
 
 INSTANTIATE_TEST_SUITE_P(
     Reads, ReadFaultTest,
     ::testing::Values(
         ReadFaultRow{"GetCertificate",
-                     [](Inventory& inv, std::string& saw) {
-                       return Outcome(inv.GetCertificate("web"), saw, "the certificate");
-                     }},
+                     [](Inventory& inv) { return Outcome(inv.GetCertificate("web")); }},
+        ReadFaultRow{"ListCertificates",
+                     [](Inventory& inv) { return Outcome(inv.ListCertificates(true)); }},
+        ReadFaultRow{"GetVersion",
+                     [](Inventory& inv) { return Outcome(inv.GetVersion("web", 1)); }},
+        ReadFaultRow{"NextVersionNumber",
+                     [](Inventory& inv) { return Outcome(inv.NextVersionNumber("web")); }},
         ReadFaultRow{"LiveVersion",
-                     [](Inventory& inv, std::string& saw) {
-                       return Outcome(inv.LiveVersion("web"), saw, "a live version");
-                     }},
+                     [](Inventory& inv) { return Outcome(inv.LiveVersion("web")); }},
         ReadFaultRow{"LatestVersion",
-                     [](Inventory& inv, std::string& saw) {
-                       return Outcome(inv.LatestVersion("web"), saw, "a latest version");
-                     }},
+                     [](Inventory& inv) { return Outcome(inv.LatestVersion("web")); }},
         ReadFaultRow{"AllCurrentVersions",
-                     [](Inventory& inv, std::string& saw) {
-                       auto all = inv.AllCurrentVersions();
-                       return Outcome(all, saw,
-                                      all.ok() ? std::to_string(all->size()) + " certificates"
-                                               : "");
-                     }},
+                     [](Inventory& inv) { return Outcome(inv.AllCurrentVersions()); }},
+        ReadFaultRow{"LatestAttempts",
+                     [](Inventory& inv) { return Outcome(inv.LatestAttempts()); }},
         ReadFaultRow{"FindAccount",
-                     [](Inventory& inv, std::string& saw) {
-                       return Outcome(inv.FindAccount(kServer), saw, "an account");
-                     }},
+                     [](Inventory& inv) { return Outcome(inv.FindAccount(kServer)); }},
         ReadFaultRow{"ListCaLimits",
-                     [](Inventory& inv, std::string& saw) {
-                       auto limits = inv.ListCaLimits(kNow);
-                       return Outcome(limits, saw,
-                                      limits.ok() ? std::to_string(limits->size()) + " limits"
-                                                  : "");
-                     }},
+                     [](Inventory& inv) { return Outcome(inv.ListCaLimits(kNow)); }},
         ReadFaultRow{"ActiveCaLimit",
-                     [](Inventory& inv, std::string& saw) {
-                       auto limit = inv.ActiveCaLimit(kServer, AccountScope(kAccount), kNow);
-                       return Outcome(limit, saw,
-                                      limit.ok() && *limit ? "a limit" : "no limit");
+                     [](Inventory& inv) {
+                       return Outcome(inv.ActiveCaLimit(kServer, AccountScope(kAccount), kNow));
                      }},
         ReadFaultRow{"WindowSince",
-                     [](Inventory& inv, std::string& saw) {
-                       auto window = inv.WindowSince(kServer, kAccount,
-                                                     RequestKind::kNewOrder, "", T0());
-                       return Outcome(window, saw,
-                                      window.ok() ? std::to_string(window->count) + " requests"
-                                                  : "");
+                     [](Inventory& inv) {
+                       return Outcome(inv.WindowSince(kServer, kAccount, kNewOrder, "", T0()));
                      }},
         ReadFaultRow{"CountSince",
-                     [](Inventory& inv, std::string& saw) {
-                       auto count = inv.CountSince(kServer, kAccount, RequestKind::kNewOrder,
-                                                   "", T0());
-                       return Outcome(count, saw,
-                                      count.ok() ? std::to_string(*count) + " requests" : "");
+                     [](Inventory& inv) {
+                       return Outcome(inv.CountSince(kServer, kAccount, kNewOrder, "", T0()));
                      }},
         ReadFaultRow{"FindCaDirectory",
-                     [](Inventory& inv, std::string& saw) {
-                       auto directory = inv.FindCaDirectory(kServer);
-                       return Outcome(directory, saw,
-                                      directory.ok() && *directory ? "a directory"
-                                                                   : "no directory");
-                     }}),
+                     [](Inventory& inv) { return Outcome(inv.FindCaDirectory(kServer)); }}),
     [](const ::testing::TestParamInfo<ReadFaultRow>& info) {
       return std::string(info.param.name);
     });
