@@ -44,7 +44,7 @@ int Check(FaultOp op, std::string_view path) {
   ++s.injected;
   // One line on stderr, so a test log tells an injected failure from a real one
   // (and a test can tell whether its plan fired at all).
-  static constexpr const char* kOps[] = {"write", "fsync", "rename", "mkdir"};
+  static constexpr const char* kOps[] = {"write", "fsync", "rename", "mkdir", "read"};
   std::string line = "certkeeper: injected fault (CERTKEEPER_FAULT): " +
                      std::string(kOps[static_cast<int>(op)]) + " " + std::string(path) + ": " +
                      strerror(s.plan->error) + "\n";
@@ -95,8 +95,10 @@ Result<FaultPlan> ParseFaultPlan(std::string_view text) {
     plan.op = FaultOp::kRename;
   } else if (parts[0] == "mkdir") {
     plan.op = FaultOp::kMkdir;
+  } else if (parts[0] == "read") {
+    plan.op = FaultOp::kRead;
   } else {
-    return invalid("unknown operation (write, fsync, rename or mkdir)");
+    return invalid("unknown operation (write, fsync, rename, mkdir or read)");
   }
   auto [end, ec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), plan.nth);
   if (ec != std::errc() || end != parts[1].data() + parts[1].size() || plan.nth < 1) {

@@ -28,7 +28,9 @@
 
 namespace certkeeper::fs {
 
-enum class FaultOp { kWrite, kSync, kRename, kMkdir };
+// kRead is for seams that read (the inventory's SQLite VFS): a disk that
+// cannot be read must never look like an empty one.
+enum class FaultOp { kWrite, kSync, kRename, kMkdir, kRead };
 
 struct FaultPlan {
   FaultOp op = FaultOp::kWrite;
@@ -38,7 +40,7 @@ struct FaultPlan {
 };
 
 // "<op>:<n>:<errno>[:<path substring>]", e.g. "write:1:ENOSPC:/archive/" or
-// "rename:2:EIO". op: write, fsync, rename, mkdir; errno: ENOSPC, EIO, EDQUOT,
+// "rename:2:EIO". op: write, fsync, rename, mkdir, read; errno: ENOSPC, EIO, EDQUOT,
 // EROFS or a number.
 Result<FaultPlan> ParseFaultPlan(std::string_view text);
 

@@ -13,8 +13,12 @@
 //    call returns OK at once).
 //  - A claim is held until its CertificateClaim is destroyed or its ttl
 //    passes, whichever comes first; a holder that dies loses it at the latest
-//    after ttl. Claim fails with kLocked when another holder's claim on that
-//    certificate is in force.
+//    after ttl. Claim fails with kLocked while another claim on that
+//    certificate is in force, also one this same object handed out (two jobs
+//    of one run never work on one certificate at once). An empty name or a
+//    ttl that is not positive is kInvalidArgument.
+//  - A claim SHOULD be destroyed before the Leases that handed it out; one
+//    that outlives it is released safely but no longer excludes anyone.
 //  - Implementations are safe to call from several threads (renew --jobs N).
 #ifndef CERTKEEPER_STORE_LEASE_H_
 #define CERTKEEPER_STORE_LEASE_H_
@@ -49,8 +53,9 @@ class Leases {
 };
 
 // The single-host default: the run lease is the flock on
-// STATE/certkeeper.lock; a claim is implied by the run lease (one run per
-// state directory), so Claim succeeds only while the run lease is held.
+// STATE/certkeeper.lock; other processes are kept out by the run lease (one
+// run per state directory), so Claim succeeds only while the run lease is
+// held, and claims exclude each other within this object.
 std::unique_ptr<Leases> FileLeases(const std::string& state_dir);
 
 }  // namespace certkeeper::store

@@ -139,6 +139,9 @@ Status SqliteInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   const bool outer = depth_ == 0;
   const std::string savepoint = "ck_savepoint_" + std::to_string(depth_);
+  // SAVEPOINT, RELEASE SAVEPOINT and ROLLBACK TO SAVEPOINT are standard SQL
+  // (PostgreSQL spells them the same); BEGIN IMMEDIATE is SQLite's way to take
+  // the write lock up front (docs/store.md).
   std::string begin = !outer                     ? "SAVEPOINT " + savepoint
                       : kind == TxKind::kWrite ? "BEGIN IMMEDIATE"
                                                : "BEGIN";
@@ -155,14 +158,15 @@ Status SqliteInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
   }
   --depth_;
   if (status.ok()) {
-    status = db_->Exec(outer ? "COMMIT" : "RELEASE " + savepoint, "commit a transaction");
+    status = db_->Exec(outer ? "COMMIT" : "RELEASE SAVEPOINT " + savepoint,
+                       "commit a transaction");
     if (status.ok()) return status;
   }
   if (outer) {
-    (void)db_->Exec("ROLLBACK", "roll back a transaction");
+    db_->RollBackBestEffort("ROLLBACK");
   } else {
-    (void)db_->Exec("ROLLBACK TO " + savepoint, "roll back a savepoint");
-    (void)db_->Exec("RELEASE " + savepoint, "release a savepoint");
+    db_->RollBackBestEffort("ROLLBACK TO SAVEPOINT " + savepoint);
+    db_->RollBackBestEffort("RELEASE SAVEPOINT " + savepoint);
   }
   return status;
 }

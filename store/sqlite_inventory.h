@@ -53,22 +53,24 @@ class SqliteInventory final : public Inventory {
   // The version recorded in the open database.
   Result<int> SchemaVersion();
 
+  // Transactional
   Status Transaction(const std::function<Status()>& fn) override;
 
+  // AccountStore
   Status PutAccount(const Account& account) override;
   Result<Account> FindAccount(std::string_view server) override;
   Result<std::vector<Account>> ListAccounts() override;
 
+  // CertificateStore
   Status PutCertificate(const CertificateSpec& spec) override;
   Result<Certificate> GetCertificate(std::string_view name) override;
   Result<std::vector<Certificate>> ListCertificates(bool include_removed) override;
   Status MarkRemoved(std::string_view name) override;
   Status SetSchedule(std::string_view name, const Schedule& schedule) override;
-  Status SetRenewalInfo(std::string_view name,
-                        const std::optional<RenewalInfoRecord>& info) override;
   Status SetPendingOrder(std::string_view name, const PendingOrder& order) override;
   Status ClearPendingOrder(std::string_view name) override;
 
+  // VersionStore
   Result<int> NextVersionNumber(std::string_view certificate) override;
   Status AddVersion(const Version& version) override;
   Status SetVersionState(std::string_view certificate, int n,
@@ -81,6 +83,7 @@ class SqliteInventory final : public Inventory {
   Result<Version> LatestVersion(std::string_view certificate) override;
   Result<std::map<std::string, CurrentVersions>> AllCurrentVersions() override;
 
+  // AttemptLog
   Result<int64_t> StartAttempt(const Attempt& attempt) override;
   Result<int> AddAttemptStep(int64_t attempt_id, const AttemptStep& step) override;
   Status FinishAttempt(int64_t attempt_id, const AttemptEnd& end) override;
@@ -94,6 +97,7 @@ class SqliteInventory final : public Inventory {
   Result<std::vector<Event>> ListEvents(std::optional<std::string> certificate,
                                         int limit) override;
 
+  // RequestLog
   Status RecordRequest(const RequestRecord& request) override;
   Result<int64_t> CountSince(std::string_view server, std::string_view account_url,
                              RequestKind kind, std::string_view key,
@@ -103,6 +107,7 @@ class SqliteInventory final : public Inventory {
                                     TimePoint since) override;
   Result<int64_t> PruneRequests(TimePoint before) override;
 
+  // LimitStore
   Status SetCaLimit(const CaLimit& limit) override;
   Result<std::optional<CaLimit>> ActiveCaLimit(std::string_view server,
                                                std::string_view scope,
@@ -111,6 +116,9 @@ class SqliteInventory final : public Inventory {
   Status ClearCaLimit(std::string_view server, std::string_view scope) override;
   Result<int64_t> PruneCaLimits(TimePoint now) override;
 
+  // RenewalInfoStore
+  Status SetRenewalInfo(std::string_view name,
+                        const std::optional<RenewalInfoRecord>& info) override;
   Status PutCaDirectory(const CaDirectory& directory) override;
   Result<std::optional<CaDirectory>> FindCaDirectory(std::string_view server) override;
 

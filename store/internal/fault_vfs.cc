@@ -36,6 +36,10 @@ int Close(sqlite3_file* f) {
   return rc;
 }
 int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 offset) {
+  if (int err = fs::InjectedErrno(fs::FaultOp::kRead, *Of(f)->path)) {
+    g_last_errno = err;
+    return SQLITE_IOERR_READ;
+  }
   return Of(f)->real()->pMethods->xRead(Of(f)->real(), buf, n, offset);
 }
 int Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 offset) {

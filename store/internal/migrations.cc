@@ -193,11 +193,11 @@ Status Apply(Database& db, const Migration& migration, TimePoint now) {
   };
   Status status = body();
   if (!status.ok()) {
-    (void)db.Exec("ROLLBACK", operation);
+    db.RollBackBestEffort("ROLLBACK");
     return status;
   }
   status = db.Exec("COMMIT", operation);
-  if (!status.ok()) (void)db.Exec("ROLLBACK", operation);
+  if (!status.ok()) db.RollBackBestEffort("ROLLBACK");
   return status;
 }
 

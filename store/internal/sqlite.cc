@@ -112,6 +112,11 @@ Status Database::Exec(std::string_view sql, std::string_view operation) {
   return MakeError(rc, detail, operation, path_, sqlite3_system_errno(db_));
 }
 
+void Database::RollBackBestEffort(std::string_view sql) {
+  Status ignored = Exec(sql, "roll back");
+  static_cast<void>(ignored);
+}
+
 Result<Statement> Database::Prepare(std::string_view sql, std::string_view operation) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt,

@@ -36,6 +36,12 @@ class Database {
   // Runs one or more statements without parameters.
   Status Exec(std::string_view sql, std::string_view operation);
   Result<Statement> Prepare(std::string_view sql, std::string_view operation);
+  // Best-effort cleanup after a failed transaction: runs a ROLLBACK [TO
+  // SAVEPOINT] or RELEASE and drops its outcome, because the caller reports
+  // the error that caused the rollback. Nothing half-done is kept either way:
+  // an uncommitted transaction never becomes durable, and should one still be
+  // open the next BEGIN on this connection fails and says so.
+  void RollBackBestEffort(std::string_view sql);
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int64_t Changes() const;
   const std::string& path() const { return path_; }

@@ -55,6 +55,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "/archive/"},
         ParseRow{"PathWithColons", "rename:2:28:a:b", true, FaultOp::kRename, 2, 28, "a:b"},
         ParseRow{"Mkdir", "mkdir:1:EDQUOT", true, FaultOp::kMkdir, 1, EDQUOT, ""},
+        ParseRow{"Read", "read:2:EIO:.db", true, FaultOp::kRead, 2, EIO, ".db"},
         ParseRow{"UnknownOp", "unlink:1:EIO", false, FaultOp::kWrite, 0, 0, ""},
         ParseRow{"ZeroCount", "write:0:EIO", false, FaultOp::kWrite, 0, 0, ""},
         ParseRow{"UnknownErrno", "write:1:EFULL", false, FaultOp::kWrite, 0, 0, ""},

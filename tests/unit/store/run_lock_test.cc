@@ -14,48 +14,14 @@
 
 #include "base/fs.h"
 #include "store/run_lock.h"
+#include "tests/unit/store/child_process.h"
 
 namespace certkeeper::store {
 namespace {
 
-// Kills and reaps a forked child when the test ends, whatever the outcome.
-class Child {
- public:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  // Waits up to `timeout` for the child to exit; returns its wait status or -1.
-  int Wait(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      if (r < 0) return -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_;
-};
-
-// Reads one byte from fd within the timeout; returns 0 when nothing arrived.
-char ReadByte(int fd, int timeout_ms) {
-  pollfd p{fd, POLLIN, 0};
-  if (poll(&p, 1, timeout_ms) != 1) return 0;
-  char c = 0;
-  return read(fd, &c, 1) == 1 ? c : 0;
-}
+using testing::Child;
+using testing::ReadByte;
+using testing::TrueInChild;
 
 TEST(RunLockTest, SecondAcquireInSameProcessIsRefusedAndNamesHolder) {
   fs::TempDir dir;
@@ -91,19 +57,11 @@ TEST(RunLockTest, ForkedChildIsRefusedAndSeesParentPid) {
   auto held = RunLock::TryAcquire(dir.path());
   ASSERT_TRUE(held.ok());
   const std::string parent_pid = "PID " + std::to_string(getpid());
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  EXPECT_TRUE(TrueInChild([&] {
     auto r = RunLock::TryAcquire(dir.path());
-    bool refused_correctly = !r.ok() && r.status().code() == ErrorCode::kLocked &&
-                             r.status().message().find(parent_pid) != std::string::npos;
-    _exit(refused_correctly ? 0 : 1);
-  }
-  Child child(pid);
-  int status = child.Wait(std::chrono::seconds(10));
-  ASSERT_NE(status, -1) << "child did not exit";
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child was not refused with the parent's PID";
+    return !r.ok() && r.status().code() == ErrorCode::kLocked &&
+           r.status().message().find(parent_pid) != std::string::npos;
+  })) << "the child was not refused with the parent's PID";
 }
 
 TEST(RunLockTest, LockOfKilledChildIsAcquirableAgain) {
