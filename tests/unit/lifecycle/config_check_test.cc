@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/fs.h"
@@ -72,8 +73,21 @@ struct BrokenRule {
   const char* hint;      // substring of the hint; "" when not checked
 };
 
-TEST(CheckConfig, RefusesEachBrokenRuleNamingWhatAndWhere) {
-  const BrokenRule rows[] = {
+void ExpectEachRowRefused(const std::vector<BrokenRule>& rows) {
+  for (const BrokenRule& row : rows) {
+    Config config = ValidConfig();
+    row.breaks(config);
+    Status s = CheckConfig(config);
+    ASSERT_FALSE(s.ok()) << row.meaning;
+    EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << row.meaning;
+    EXPECT_NE(s.ToString().find(row.expected), std::string::npos)
+        << row.meaning << ": " << s.ToString();
+    EXPECT_NE(s.hint().find(row.hint), std::string::npos) << row.meaning << ": " << s.hint();
+  }
+}
+
+TEST(CheckConfig, RefusesBrokenCertificateAndTargetRulesNamingWhatAndWhere) {
+  ExpectEachRowRefused({
       {"unknown challenge type",
        [](Config& c) { c.certificates[0].challenges = {"http-01", "smtp-01"}; },
        "site.toml: certificate \"web\": unknown challenge \"smtp-01\"",
@@ -104,19 +118,6 @@ TEST(CheckConfig, RefusesEachBrokenRuleNamingWhatAndWhere) {
       {"duplicate deploy target name",
        [](Config& c) { c.deploy.push_back(FilesTarget("nginx", "/srv/certs")); },
        "site.toml: deploy target \"nginx\" is defined twice", ""},
-      {"unknown solver type",
-       [](Config& c) {
-         c.solvers["smtp-01"].type = "smtp-01";
-       },
-       "site.toml: unknown solver type \"solvers.smtp-01\"",
-       "solver types are http-01, dns-01 and tls-alpn-01"},
-      {"solver filed under another type", [](Config& c) { c.solvers["dns-01"].type = "http-01"; },
-       "site.toml: solvers.dns-01: the settings are for type \"http-01\"", ""},
-      {"http-01 with listen and webroot",
-       [](Config& c) { c.solvers["http-01"].webroot = "/var/www/html"; },
-       "site.toml: solvers.http-01: set either listen or webroot, not both", ""},
-      {"dns-01 without a provider", [](Config& c) { c.solvers["dns-01"].provider.clear(); },
-       "site.toml: solvers.dns-01: provider is required", "rfc2136"},
       {"certificate name that is a path", [](Config& c) { c.certificates[0].name = "../web"; },
        "site.toml: certificate \"../web\": invalid certificate name", ""},
       {"certificate without domains", [](Config& c) { c.certificates[2].domains.clear(); },
@@ -129,6 +130,21 @@ TEST(CheckConfig, RefusesEachBrokenRuleNamingWhatAndWhere) {
        "site.toml: certificate \"any\": domain \"Any.Example.COM.\" is not in canonical form "
        "\"any.example.com\"",
        ""},
+  });
+}
+
+TEST(CheckConfig, RefusesBrokenSolverAndAcmeRulesNamingWhatAndWhere) {
+  ExpectEachRowRefused({
+      {"unknown solver type", [](Config& c) { c.solvers["smtp-01"].type = "smtp-01"; },
+       "site.toml: unknown solver type \"solvers.smtp-01\"",
+       "solver types are http-01, dns-01 and tls-alpn-01"},
+      {"solver filed under another type", [](Config& c) { c.solvers["dns-01"].type = "http-01"; },
+       "site.toml: solvers.dns-01: the settings are for type \"http-01\"", ""},
+      {"http-01 with listen and webroot",
+       [](Config& c) { c.solvers["http-01"].webroot = "/var/www/html"; },
+       "site.toml: solvers.http-01: set either listen or webroot, not both", ""},
+      {"dns-01 without a provider", [](Config& c) { c.solvers["dns-01"].provider.clear(); },
+       "site.toml: solvers.dns-01: provider is required", "rfc2136"},
       {"plain http server without the option",
        [](Config& c) { c.acme.server = "http://ca.example/dir"; },
        "the ACME directory URL uses plain http://", "--allow-insecure-http"},
@@ -139,17 +155,7 @@ TEST(CheckConfig, RefusesEachBrokenRuleNamingWhatAndWhere) {
       {"request timeout over ten minutes",
        [](Config& c) { c.acme.timeout = std::chrono::minutes(11); },
        "site.toml: acme.timeout: the ACME request timeout must be more than 0", ""},
-  };
-  for (const BrokenRule& row : rows) {
-    Config config = ValidConfig();
-    row.breaks(config);
-    Status s = CheckConfig(config);
-    ASSERT_FALSE(s.ok()) << row.meaning;
-    EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << row.meaning;
-    EXPECT_NE(s.ToString().find(row.expected), std::string::npos)
-        << row.meaning << ": " << s.ToString();
-    EXPECT_NE(s.hint().find(row.hint), std::string::npos) << row.meaning << ": " << s.hint();
-  }
+  });
 }
 
 TEST(CheckConfig, PlainHttpServerOnlyWithTheExplicitOption) {
