@@ -5,6 +5,7 @@
 #include "acme/internal/json_fields.h"
 #include "acme/problem.h"
 #include "acme/resources.h"
+#include "base/challenge_type.h"
 #include "base/encoding.h"
 #include "base/names.h"
 
@@ -14,9 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-bool IsTokenChallenge(std::string_view type) {
-  return type == "http-01" || type == "dns-01" || type == "tls-alpn-01";
-}
+// The types certkeeper solves all carry a token (RFC 8555 §8.3, §8.4, RFC 8737 §3).
+bool IsTokenChallenge(std::string_view type) { return ParseChallengeType(type).has_value(); }
 
 Result<std::optional<Problem>> OptionalProblem(const json& doc, std::string_view what) {
   auto it = doc.find("error");

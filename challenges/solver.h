@@ -9,14 +9,15 @@
 #include <string_view>
 #include <vector>
 
+#include "base/challenge_type.h"
 #include "base/status.h"
 
 namespace certkeeper::challenges {
 
-// "http-01", "dns-01", "tls-alpn-01".
-inline constexpr std::string_view kHttp01 = "http-01";
-inline constexpr std::string_view kDns01 = "dns-01";
-inline constexpr std::string_view kTlsAlpn01 = "tls-alpn-01";
+// The wire names Solver::type() returns (base/challenge_type.h has the list).
+inline constexpr std::string_view kHttp01 = ChallengeTypeName(ChallengeType::kHttp01);
+inline constexpr std::string_view kDns01 = ChallengeTypeName(ChallengeType::kDns01);
+inline constexpr std::string_view kTlsAlpn01 = ChallengeTypeName(ChallengeType::kTlsAlpn01);
 
 // One challenge to make answerable. The engine fills every field; the token has
 // already been checked to be base64url.

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/output.h"
+#include "lifecycle/config_check.h"
 #include "lifecycle/engine.h"
 
 namespace certkeeper::cli {
@@ -109,10 +110,7 @@ Status App::LoadConfig() {
   if (g_.agree_tos) config_.acme.agree_tos = true;
   if (g_.allow_insecure_http) config_.acme.allow_insecure_http = true;
   // The merged settings: a --server URL is checked like the file's.
-  if (!config_.acme.server.empty()) {
-    CK_RETURN_IF_ERROR(acme::CheckDirectoryUrl(config_.acme.server,
-                                               config_.acme.allow_insecure_http));
-  }
+  CK_RETURN_IF_ERROR(lifecycle::CheckConfig(config_));
   if (!config_.acme.ca_bundle.empty() && !fs::Exists(config_.acme.ca_bundle)) {
     return Status(ErrorCode::kInvalidArgument, "CA bundle file does not exist")
         .Where(config_.acme.ca_bundle)
@@ -121,8 +119,10 @@ Status App::LoadConfig() {
   return Status::Ok();
 }
 
+// LoadConfig checked config_ already; checking again where the engine opens
+// keeps that true for any command that changes config_ after loading it.
 Result<std::unique_ptr<lifecycle::Engine>> App::OpenEngine() {
-  return lifecycle::Engine::Open(config_, RealClock());
+  return lifecycle::OpenCheckedEngine(config_, RealClock());
 }
 
 int App::Run(int argc, char** argv) {
@@ -251,24 +251,10 @@ int App::CmdIssue(const std::vector<std::string>& args, const po::variables_map&
     if (!kt.ok()) return Fail(kt.status(), kExitUsage);
     spec.key_type = *kt;
   }
-  if (vm.count("challenge")) {
-    spec.challenges = SplitList(o_.challenge_list);
-    for (const std::string& c : spec.challenges) {
-      if (c != "http-01" && c != "dns-01" && c != "tls-alpn-01") {
-        return Fail(Status(ErrorCode::kInvalidArgument, "unknown challenge type \"" + c + "\"")
-                        .Hint("use a comma-separated list of http-01, dns-01, tls-alpn-01"),
-                    kExitUsage);
-      }
-    }
-  }
+  if (vm.count("challenge")) spec.challenges = SplitList(o_.challenge_list);
   if (!o_.deploy.empty()) spec.deploy = o_.deploy;
-  for (const std::string& d : spec.deploy) {
-    if (!config_.FindDeploy(d)) {
-      return Fail(Status(ErrorCode::kInvalidArgument, "unknown deploy target \"" + d + "\"")
-                      .Hint("define it in the config file as a [[deploy]] table"),
-                  kExitUsage);
-    }
-  }
+  s = lifecycle::CheckCertificateSpec(config_, spec);
+  if (!s.ok()) return Fail(s, kExitUsage);
   auto engine = OpenEngine();
   if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
   auto outcome = (*engine)->Issue(spec);

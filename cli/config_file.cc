@@ -1,12 +1,15 @@
 #include "cli/config_file.h"
 
+#include <optional>
 #include <set>
 
 #include <toml++/toml.h>
 
 #include "acme/client.h"
+#include "base/challenge_type.h"
 #include "base/fs.h"
 #include "base/names.h"
+#include "lifecycle/config_check.h"
 
 namespace certkeeper::cli {
 
@@ -161,37 +164,32 @@ class TableReader {
   std::set<std::string> used_;
 };
 
-Status ParseSolver(const std::string& type, const toml::table& table, const std::string& source,
+// An unknown type is kept with its keys unread: lifecycle::CheckConfig rejects
+// the type itself, with the list of known ones.
+Status ParseSolver(const std::string& key, const toml::table& table, const std::string& source,
                    lifecycle::SolverSettings& out) {
-  TableReader r(table, "solvers." + type, source);
-  out.type = type;
-  if (type == "http-01") {
-    CK_RETURN_IF_ERROR(r.String("listen", out.listen));
-    CK_RETURN_IF_ERROR(r.String("webroot", out.webroot));
-    if (!out.listen.empty() && !out.webroot.empty()) {
-      return Status(ErrorCode::kInvalidArgument,
-                    source + ": solvers.http-01: set either listen or webroot, not both");
-    }
-    if (out.listen.empty() && out.webroot.empty()) out.listen = "0.0.0.0:80";
-  } else if (type == "tls-alpn-01") {
-    CK_RETURN_IF_ERROR(r.String("listen", out.listen));
-    if (out.listen.empty()) out.listen = "0.0.0.0:443";
-  } else if (type == "dns-01") {
-    CK_RETURN_IF_ERROR(r.String("provider", out.provider));
-    CK_RETURN_IF_ERROR(r.String("resolver", out.resolver));
-    CK_RETURN_IF_ERROR(r.DurationValue("propagation_timeout", out.propagation_timeout));
-    CK_RETURN_IF_ERROR(r.StringList("command", out.command));
-    if (out.provider.empty()) {
-      return Status(ErrorCode::kInvalidArgument,
-                    source + ": solvers.dns-01: provider is required")
-          .Hint("set provider = \"exec\", \"rfc2136\", \"challtestsrv\" or \"plugin\"");
-    }
-    // The provider's own keys are checked by the provider, which names them.
-    CK_RETURN_IF_ERROR(r.RemainingAsOptions(out.options));
-  } else {
-    return Status(ErrorCode::kInvalidArgument,
-                  source + ": unknown solver type \"solvers." + type + "\"")
-        .Hint("solver types are http-01, dns-01 and tls-alpn-01");
+  TableReader r(table, "solvers." + key, source);
+  out.type = key;
+  std::optional<ChallengeType> type = ParseChallengeType(key);
+  if (!type) return Status::Ok();
+  switch (*type) {
+    case ChallengeType::kHttp01:
+      CK_RETURN_IF_ERROR(r.String("listen", out.listen));
+      CK_RETURN_IF_ERROR(r.String("webroot", out.webroot));
+      if (out.listen.empty() && out.webroot.empty()) out.listen = "0.0.0.0:80";
+      break;
+    case ChallengeType::kTlsAlpn01:
+      CK_RETURN_IF_ERROR(r.String("listen", out.listen));
+      if (out.listen.empty()) out.listen = "0.0.0.0:443";
+      break;
+    case ChallengeType::kDns01:
+      CK_RETURN_IF_ERROR(r.String("provider", out.provider));
+      CK_RETURN_IF_ERROR(r.String("resolver", out.resolver));
+      CK_RETURN_IF_ERROR(r.DurationValue("propagation_timeout", out.propagation_timeout));
+      CK_RETURN_IF_ERROR(r.StringList("command", out.command));
+      // The provider's own keys are checked by the provider, which names them.
+      CK_RETURN_IF_ERROR(r.RemainingAsOptions(out.options));
+      break;
   }
   return r.Finish();
 }
@@ -208,10 +206,6 @@ Status ParseCertificate(const toml::table& table, const std::string& source, siz
   CK_RETURN_IF_ERROR(r.StringList("deploy", out.deploy));
   CK_RETURN_IF_ERROR(r.Finish());
   std::string where = source + ": certificate \"" + out.name + "\"";
-  CK_RETURN_IF_ERROR(ValidateCertificateName(out.name).Annotate(where));
-  if (domains.empty()) {
-    return Status(ErrorCode::kInvalidArgument, where + ": domains must not be empty");
-  }
   for (const std::string& d : domains) {
     auto canonical = CanonicalDnsName(d);
     if (!canonical.ok()) return canonical.status().Annotate(where);
@@ -275,8 +269,7 @@ Status ParseDeploy(const toml::table& table, const std::string& source, size_t i
   CK_RETURN_IF_ERROR(r.String("known_hosts", out.ssh.known_hosts));
   CK_RETURN_IF_ERROR(r.String("remote_directory", out.ssh.remote_directory));
   CK_RETURN_IF_ERROR(r.StringList("remote_reload", out.ssh.remote_reload));
-  CK_RETURN_IF_ERROR(r.Finish());
-  return hooks::Validate(out).Annotate(source);
+  return r.Finish();
 }
 
 // [acme]. The server URL and the timeout are checked here too, so that a
@@ -376,49 +369,23 @@ Result<lifecycle::Config> ParseConfig(std::string_view text, const std::string& 
 
   std::vector<const toml::table*> certs;
   CK_RETURN_IF_ERROR(r.ArrayOfTables("certificate", certs));
-  std::set<std::string> names;
   for (size_t i = 0; i < certs.size(); ++i) {
     lifecycle::CertificateSpec spec;
     CK_RETURN_IF_ERROR(ParseCertificate(*certs[i], source, i, spec));
-    if (!names.insert(spec.name).second) {
-      return Status(ErrorCode::kInvalidArgument,
-                    source + ": certificate \"" + spec.name + "\" is defined twice");
-    }
     config.certificates.push_back(std::move(spec));
   }
 
   std::vector<const toml::table*> deploys;
   CK_RETURN_IF_ERROR(r.ArrayOfTables("deploy", deploys));
-  std::set<std::string> deploy_names;
   for (size_t i = 0; i < deploys.size(); ++i) {
     hooks::TargetConfig target;
     CK_RETURN_IF_ERROR(ParseDeploy(*deploys[i], source, i, target));
-    if (!deploy_names.insert(target.name).second) {
-      return Status(ErrorCode::kInvalidArgument,
-                    source + ": deploy target \"" + target.name + "\" is defined twice");
-    }
     config.deploy.push_back(std::move(target));
   }
   CK_RETURN_IF_ERROR(r.Finish());
-
-  for (const auto& cert : config.certificates) {
-    for (const std::string& d : cert.deploy) {
-      if (!config.FindDeploy(d)) {
-        return Status(ErrorCode::kInvalidArgument,
-                      source + ": certificate \"" + cert.name + "\" names deploy target \"" +
-                          d + "\", which is not defined")
-            .Hint("add a [[deploy]] table with name = \"" + d + "\"");
-      }
-    }
-    for (const std::string& c : cert.challenges) {
-      if (c != "http-01" && c != "dns-01" && c != "tls-alpn-01") {
-        return Status(ErrorCode::kInvalidArgument,
-                      source + ": certificate \"" + cert.name + "\": unknown challenge \"" +
-                          c + "\"")
-            .Hint("challenges are http-01, dns-01 and tls-alpn-01");
-      }
-    }
-  }
+  // The engine's rules (names unique, references resolve, targets valid) are
+  // the same for every front end.
+  CK_RETURN_IF_ERROR(lifecycle::CheckConfig(config));
   return config;
 }
 

@@ -1,3 +1,4 @@
+#include "base/challenge_type.h"
 #include "challenges/dns01_solver.h"
 #include "challenges/http01_solver.h"
 #include "challenges/http01_webroot.h"
@@ -6,40 +7,59 @@
 
 namespace certkeeper::lifecycle {
 
+namespace {
+
+template <typename T>
+Result<std::unique_ptr<challenges::Solver>> AsSolver(Result<std::unique_ptr<T>> solver,
+                                                     const std::string& where) {
+  if (!solver.ok()) return solver.status().Annotate(where);
+  return std::unique_ptr<challenges::Solver>(std::move(*solver));
+}
+
+Result<std::unique_ptr<challenges::Solver>> MakeHttp01(const SolverSettings& s,
+                                                       const std::string& where) {
+  if (!s.webroot.empty()) return AsSolver(challenges::Http01WebrootSolver::Create(s.webroot), where);
+  challenges::Http01Options options;
+  options.listen = s.listen;
+  return AsSolver(challenges::Http01Solver::Create(options), where);
+}
+
+Result<std::unique_ptr<challenges::Solver>> MakeTlsAlpn01(const SolverSettings& s,
+                                                          const std::string& where) {
+  challenges::TlsAlpnOptions options;
+  options.listen = s.listen;
+  return AsSolver(challenges::TlsAlpnSolver::Create(options), where);
+}
+
+Result<std::unique_ptr<challenges::Solver>> MakeDns01(const SolverSettings& s,
+                                                      const std::string& where) {
+  challenges::Dns01Config config;
+  config.provider = s.provider;
+  config.resolver = s.resolver;
+  config.propagation_timeout = s.propagation_timeout;
+  config.options = s.options;
+  config.command = s.command;
+  return AsSolver(challenges::MakeDns01Solver(config), where);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<challenges::Solver>> MakeSolver(const SolverSettings& s) {
   const std::string where = "solvers." + s.type;
-  if (s.type == "http-01") {
-    if (!s.webroot.empty()) {
-      auto solver = challenges::Http01WebrootSolver::Create(s.webroot);
-      if (!solver.ok()) return solver.status().Annotate(where);
-      return std::unique_ptr<challenges::Solver>(std::move(*solver));
-    }
-    challenges::Http01Options options;
-    options.listen = s.listen;
-    auto solver = challenges::Http01Solver::Create(options);
-    if (!solver.ok()) return solver.status().Annotate(where);
-    return std::unique_ptr<challenges::Solver>(std::move(*solver));
+  std::optional<ChallengeType> type = ParseChallengeType(s.type);
+  if (!type) {
+    return Status(ErrorCode::kInvalidArgument, "unknown solver type \"" + s.type + "\"")
+        .Hint("solver types are " + ChallengeTypeList());
   }
-  if (s.type == "tls-alpn-01") {
-    challenges::TlsAlpnOptions options;
-    options.listen = s.listen;
-    auto solver = challenges::TlsAlpnSolver::Create(options);
-    if (!solver.ok()) return solver.status().Annotate(where);
-    return std::unique_ptr<challenges::Solver>(std::move(*solver));
+  switch (*type) {
+    case ChallengeType::kHttp01:
+      return MakeHttp01(s, where);
+    case ChallengeType::kTlsAlpn01:
+      return MakeTlsAlpn01(s, where);
+    case ChallengeType::kDns01:
+      return MakeDns01(s, where);
   }
-  if (s.type == "dns-01") {
-    challenges::Dns01Config config;
-    config.provider = s.provider;
-    config.resolver = s.resolver;
-    config.propagation_timeout = s.propagation_timeout;
-    config.options = s.options;
-    config.command = s.command;
-    auto solver = challenges::MakeDns01Solver(config);
-    if (!solver.ok()) return solver.status().Annotate(where);
-    return std::move(*solver);
-  }
-  return Status(ErrorCode::kInvalidArgument, "unknown solver type \"" + s.type + "\"")
-      .Hint("solver types are http-01, dns-01 and tls-alpn-01");
+  return Status(ErrorCode::kInternal, where + ": unhandled challenge type");
 }
 
 }  // namespace certkeeper::lifecycle

@@ -2,15 +2,9 @@
 
 #include <algorithm>
 
-namespace certkeeper::lifecycle {
+#include "base/challenge_type.h"
 
-namespace {
-const std::vector<std::string>& DefaultOrder() {
-  static const std::vector<std::string>* order =
-      new std::vector<std::string>{"http-01", "dns-01", "tls-alpn-01"};
-  return *order;
-}
-}  // namespace
+namespace certkeeper::lifecycle {
 
 Result<std::unique_ptr<SolverSet>> SolverSet::Create(
     const std::map<std::string, SolverSettings>& settings) {
@@ -18,9 +12,9 @@ Result<std::unique_ptr<SolverSet>> SolverSet::Create(
   std::map<std::string, SolverSettings> effective = settings;
   if (effective.empty()) {
     SolverSettings http;
-    http.type = "http-01";
+    http.type = std::string(ChallengeTypeName(ChallengeType::kHttp01));
     http.listen = "0.0.0.0:80";
-    effective["http-01"] = http;
+    effective[http.type] = http;
   }
   for (const auto& [type, s] : effective) {
     CK_ASSIGN_OR_RETURN(auto solver, MakeSolver(s));
@@ -46,7 +40,8 @@ challenges::Solver* SolverSet::Find(const std::string& type) const {
 
 std::vector<std::string> SolverSet::Types() const {
   std::vector<std::string> out;
-  for (const std::string& t : DefaultOrder()) {
+  for (ChallengeType type : kChallengeTypes) {
+    std::string t(ChallengeTypeName(type));
     if (solvers_.count(t)) out.push_back(t);
   }
   return out;

@@ -1,0 +1,133 @@
+#include "lifecycle/config_check.h"
+
+#include <set>
+#include <string>
+
+#include "acme/client.h"
+#include "base/challenge_type.h"
+#include "base/names.h"
+#include "hooks/target_config.h"
+
+namespace certkeeper::lifecycle {
+
+namespace {
+
+// "certkeeper.toml: " when the config names its file, else nothing.
+std::string SourcePrefix(const Config& config) {
+  return config.source.empty() ? std::string() : config.source + ": ";
+}
+
+Status CheckAcme(const Config& config) {
+  if (!config.acme.server.empty()) {
+    CK_RETURN_IF_ERROR(
+        acme::CheckDirectoryUrl(config.acme.server, config.acme.allow_insecure_http));
+  }
+  // Zero would mean "no timeout" to libcurl: one hung connection would stall
+  // every certificate after it.
+  return acme::CheckRequestTimeout(config.acme.timeout)
+      .Annotate(SourcePrefix(config) + "acme.timeout");
+}
+
+Status CheckSolver(const std::string& prefix, const std::string& key, const SolverSettings& s) {
+  std::optional<ChallengeType> type = ParseChallengeType(key);
+  if (!type) {
+    return Status(ErrorCode::kInvalidArgument,
+                  prefix + "unknown solver type \"solvers." + key + "\"")
+        .Hint("solver types are " + ChallengeTypeList());
+  }
+  const std::string where = prefix + "solvers." + key;
+  if (s.type != key) {
+    return Status(ErrorCode::kInvalidArgument,
+                  where + ": the settings are for type \"" + s.type + "\"")
+        .Hint("key Config::solvers by the settings' own type");
+  }
+  switch (*type) {
+    case ChallengeType::kHttp01:
+      if (!s.listen.empty() && !s.webroot.empty()) {
+        return Status(ErrorCode::kInvalidArgument,
+                      where + ": set either listen or webroot, not both");
+      }
+      break;
+    case ChallengeType::kDns01:
+      if (s.provider.empty()) {
+        return Status(ErrorCode::kInvalidArgument, where + ": provider is required")
+            .Hint("set provider = \"exec\", \"rfc2136\", \"challtestsrv\" or \"plugin\"");
+      }
+      break;
+    case ChallengeType::kTlsAlpn01:
+      break;
+  }
+  return Status::Ok();
+}
+
+// `prefix` is what every message starts with ("certkeeper.toml: " or nothing).
+Status CheckSpec(const Config& config, const CertificateSpec& spec, const std::string& prefix) {
+  const std::string where = prefix + "certificate \"" + spec.name + "\"";
+  CK_RETURN_IF_ERROR(ValidateCertificateName(spec.name).Annotate(where));
+  if (spec.domains.empty()) {
+    return Status(ErrorCode::kInvalidArgument, where + ": domains must not be empty");
+  }
+  for (const std::string& d : spec.domains) {
+    auto canonical = CanonicalDnsName(d);
+    if (!canonical.ok()) return canonical.status().Annotate(where);
+    // The inventory, the state directory and the order all use this form.
+    if (*canonical != d) {
+      return Status(ErrorCode::kInvalidArgument,
+                    where + ": domain \"" + d + "\" is not in canonical form \"" + *canonical +
+                        "\"")
+          .Hint("pass domains through CanonicalDnsName (base/names.h)");
+    }
+  }
+  for (const std::string& c : spec.challenges) {
+    if (!ParseChallengeType(c)) {
+      return Status(ErrorCode::kInvalidArgument, where + ": unknown challenge \"" + c + "\"")
+          .Hint("challenges are " + ChallengeTypeList());
+    }
+  }
+  for (const std::string& d : spec.deploy) {
+    if (!config.FindDeploy(d)) {
+      return Status(ErrorCode::kInvalidArgument,
+                    where + " names deploy target \"" + d + "\", which is not defined")
+          .Hint("add a [[deploy]] table with name = \"" + d + "\"");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckConfig(const Config& config) {
+  const std::string prefix = SourcePrefix(config);
+  CK_RETURN_IF_ERROR(CheckAcme(config));
+  for (const auto& [key, settings] : config.solvers) {
+    CK_RETURN_IF_ERROR(CheckSolver(prefix, key, settings));
+  }
+  std::set<std::string> names;
+  for (const CertificateSpec& spec : config.certificates) {
+    CK_RETURN_IF_ERROR(CheckSpec(config, spec, prefix));
+    if (!names.insert(spec.name).second) {
+      return Status(ErrorCode::kInvalidArgument,
+                    prefix + "certificate \"" + spec.name + "\" is defined twice");
+    }
+  }
+  std::set<std::string> targets;
+  for (const hooks::TargetConfig& target : config.deploy) {
+    CK_RETURN_IF_ERROR(hooks::Validate(target).Annotate(config.source));
+    if (!targets.insert(target.name).second) {
+      return Status(ErrorCode::kInvalidArgument,
+                    prefix + "deploy target \"" + target.name + "\" is defined twice");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckCertificateSpec(const Config& config, const CertificateSpec& spec) {
+  return CheckSpec(config, spec, "");
+}
+
+Result<std::unique_ptr<Engine>> OpenCheckedEngine(const Config& config, Clock* clock) {
+  CK_RETURN_IF_ERROR(CheckConfig(config));
+  return Engine::Open(config, clock);
+}
+
+}  // namespace certkeeper::lifecycle
