@@ -18,6 +18,7 @@
 
 #include "base/encoding.h"
 #include "base/names.h"
+#include "base/openssl_error.h"
 
 namespace certkeeper {
 
@@ -47,19 +48,6 @@ void FreeExtStack(STACK_OF(X509_EXTENSION)* p) {
 using GeneralNamesPtr = Owned<GENERAL_NAMES, FreeGeneralNames>;
 using CertStackPtr = Owned<STACK_OF(X509), FreeCertStack>;
 using ExtStackPtr = Owned<STACK_OF(X509_EXTENSION), FreeExtStack>;
-
-// Drains the OpenSSL error queue into one line. OpenSSL's reason strings name
-// the failing check, never key material.
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
 
 Status CryptoError(ErrorCode code, std::string what) {
   return Status(code, what + ": " + OpenSslErrors());

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/openssl_error.h"
 #include "base/status.h"
 
 namespace certkeeper::challenges {
@@ -24,9 +25,7 @@ using SslPtr = std::unique_ptr<SSL, SslFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-// The OpenSSL error queue of this thread as text (and emptied).
-std::string OpenSslErrors();
-// kTls "tls-alpn-01: <what>: <OpenSSL errors>".
+// kTls "tls-alpn-01: <what>: <OpenSSL errors>" (base/openssl_error.h).
 Status SslError(std::string what);
 
 // The certificate and key answering for one identifier.
