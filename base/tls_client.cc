@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -12,70 +11,12 @@
 #include <memory>
 
 #include "base/openssl_error.h"
+#include "base/tls_socket.h"
 #include "base/unique_fd.h"
 
 namespace certkeeper {
 
 namespace {
-
-// The socket under one connection. OpenSSL's own socket BIO writes with
-// write(2), which raises SIGPIPE when the peer has closed the connection; this
-// one uses send(MSG_NOSIGNAL) and recv, and remembers the last socket error so
-// that a failed handshake can say "Broken pipe" rather than nothing.
-struct SocketState {
-  int fd = -1;
-  int last_errno = 0;
-};
-
-bool Retryable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
-
-int BioWrite(BIO* bio, const char* data, int len) {
-  auto* state = static_cast<SocketState*>(BIO_get_data(bio));
-  BIO_clear_retry_flags(bio);
-  ssize_t n = send(state->fd, data, static_cast<size_t>(len), MSG_NOSIGNAL);
-  if (n >= 0) return static_cast<int>(n);
-  if (Retryable(errno)) {
-    BIO_set_retry_write(bio);
-  } else {
-    state->last_errno = errno;
-  }
-  return -1;
-}
-
-int BioRead(BIO* bio, char* out, int len) {
-  auto* state = static_cast<SocketState*>(BIO_get_data(bio));
-  BIO_clear_retry_flags(bio);
-  ssize_t n = recv(state->fd, out, static_cast<size_t>(len), 0);
-  if (n >= 0) return static_cast<int>(n);
-  if (Retryable(errno)) {
-    BIO_set_retry_read(bio);
-  } else {
-    state->last_errno = errno;
-  }
-  return -1;
-}
-
-long BioCtrl(BIO*, int cmd, long, void*) {
-  // libssl flushes after each flight; send() has nothing buffered to flush.
-  // Every other control (kTLS offload, duplication, ...) is unsupported.
-  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-const BIO_METHOD* NoSigpipeSocketMethod() {
-  // Made once, never freed: it is shared by every connection of the process.
-  static BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-                                 "certkeeper socket (MSG_NOSIGNAL)");
-    if (m != nullptr && (BIO_meth_set_write(m, BioWrite) != 1 ||
-                         BIO_meth_set_read(m, BioRead) != 1 ||
-                         BIO_meth_set_ctrl(m, BioCtrl) != 1)) {
-      BIO_meth_free(m);
-      m = nullptr;
-    }
-    return m;
-  }();
-  return method;
-}
 
 struct SslCtxFree {
   void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
@@ -128,8 +69,7 @@ Result<std::unique_ptr<SSL_CTX, SslCtxFree>> MakeContext(const TlsClientOptions&
   return ctx;
 }
 
-Status HandshakeFailure(SSL* ssl, const TlsClientOptions& options, const SocketState& socket,
-                        std::string_view where) {
+Status HandshakeFailure(SSL* ssl, const TlsClientOptions& options, std::string_view where) {
   std::string detail = OpenSslErrors("");
   if (options.peer_check == TlsPeerCheck::kPinnedLeaf &&
       SSL_get_verify_result(ssl) == X509_V_ERR_CERT_REJECTED) {
@@ -138,7 +78,8 @@ Status HandshakeFailure(SSL* ssl, const TlsClientOptions& options, const SocketS
         .Where(std::string(where));
   }
   if (detail.empty()) {
-    detail = socket.last_errno != 0 ? strerror(socket.last_errno) : "the connection was closed";
+    int err = SslSocketErrno(ssl);
+    detail = err != 0 ? strerror(err) : "the connection was closed";
   }
   return Status(ErrorCode::kTls, "TLS handshake failed: " + detail).Where(std::string(where));
 }
@@ -194,16 +135,10 @@ Result<TlsPeer> TlsHandshake(int fd, const TlsClientOptions& options, SteadyDead
   CK_ASSIGN_OR_RETURN(std::string alpn, AlpnWire(options.alpn, where));
   CK_ASSIGN_OR_RETURN(auto ctx, MakeContext(options));
   std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
-  SocketState sock_state{.fd = fd};
-  const BIO_METHOD* method = NoSigpipeSocketMethod();
-  BIO* bio = method != nullptr && ssl ? BIO_new(method) : nullptr;
-  if (bio == nullptr) {
+  if (!ssl || !SetSslSocket(ssl.get(), fd)) {
     return Status(ErrorCode::kInternal, "cannot set up the TLS connection: " + OpenSslErrors())
         .Where(std::string(where));
   }
-  BIO_set_data(bio, &sock_state);
-  BIO_set_init(bio, 1);
-  SSL_set_bio(ssl.get(), bio, bio);  // ssl owns bio from here on
   if ((!options.server_name.empty() &&
        SSL_set_tlsext_host_name(ssl.get(), options.server_name.c_str()) != 1) ||
       (!alpn.empty() &&
@@ -218,7 +153,7 @@ Result<TlsPeer> TlsHandshake(int fd, const TlsClientOptions& options, SteadyDead
     if (done.status().code() != ErrorCode::kDeadlineExceeded) return done.status();
     return Status(ErrorCode::kDeadlineExceeded, "TLS handshake timed out").Where(std::string(where));
   }
-  if (!*done) return HandshakeFailure(ssl.get(), options, sock_state, where);
+  if (!*done) return HandshakeFailure(ssl.get(), options, where);
   Result<TlsPeer> peer = PeerOf(ssl.get(), where);
   // Best effort: the close_notify is a courtesy to the server (RFC 8446 §6.1);
   // what was served is already known, so its failure changes nothing.

@@ -7,11 +7,11 @@
 // - Every wait (name resolution aside) is bounded by one deadline: the
 //   connect and each handshake read and write. The close_notify is sent once,
 //   without waiting.
-// - SIGPIPE is never raised. The connection's BIO writes with
-//   send(MSG_NOSIGNAL) instead of write(2), so a peer that has gone away makes
-//   a write fail with EPIPE, reported as a handshake error. Nothing about the
-//   process's or the thread's signal disposition is changed, so this is safe
-//   in a library and in any thread.
+// - SIGPIPE is never raised. The connection's BIO (base/tls_socket.h) writes
+//   with send(MSG_NOSIGNAL) instead of write(2), so a peer that has gone away
+//   makes a write fail with EPIPE, reported as a handshake error. Nothing about
+//   the process's or the thread's signal disposition is changed, so this is
+//   safe in a library and in any thread.
 // - The caller chooses how the server's certificate is judged (TlsPeerCheck);
 //   there is no default that accepts everything.
 // - The OpenSSL error queue of the calling thread is empty on return.
