@@ -11,19 +11,13 @@
 #include <memory>
 
 #include "base/openssl_error.h"
+#include "base/openssl_ptr.h"
 #include "base/tls_socket.h"
 #include "base/unique_fd.h"
 
 namespace certkeeper {
 
 namespace {
-
-struct SslCtxFree {
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-};
-struct SslFree {
-  void operator()(SSL* p) const { SSL_free(p); }
-};
 
 // kPinnedLeaf: the peer's leaf must be byte for byte the pinned DER.
 int VerifyPinned(X509_STORE_CTX* store, void* arg) {
@@ -54,8 +48,8 @@ Result<std::string> AlpnWire(const std::vector<std::string>& protocols, std::str
   return wire;
 }
 
-Result<std::unique_ptr<SSL_CTX, SslCtxFree>> MakeContext(const TlsClientOptions& options) {
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
+Result<SslCtxPtr> MakeContext(const TlsClientOptions& options) {
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx || SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1) {
     return Status(ErrorCode::kInternal, "cannot create a TLS context: " + OpenSslErrors());
   }
@@ -134,7 +128,7 @@ Result<TlsPeer> TlsHandshake(int fd, const TlsClientOptions& options, SteadyDead
   ERR_clear_error();
   CK_ASSIGN_OR_RETURN(std::string alpn, AlpnWire(options.alpn, where));
   CK_ASSIGN_OR_RETURN(auto ctx, MakeContext(options));
-  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
+  SslPtr ssl(SSL_new(ctx.get()));
   if (!ssl || !SetSslSocket(ssl.get(), fd)) {
     return Status(ErrorCode::kInternal, "cannot set up the TLS connection: " + OpenSslErrors())
         .Where(std::string(where));

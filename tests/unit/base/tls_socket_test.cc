@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/openssl_ptr.h"
 #include "base/unique_fd.h"
 #include "tests/support/test_cert.h"
 
@@ -21,17 +22,10 @@ namespace {
 using testing::MadeCert;
 using testing::MakeCert;
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-};
-struct SslFree {
-  void operator()(SSL* p) const { SSL_free(p); }
-};
-
 // A ClientHello as a client would send it, made in memory.
 std::string ClientHello() {
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
-  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  SslPtr ssl(SSL_new(ctx.get()));
   BIO* in = BIO_new(BIO_s_mem());
   BIO* out = BIO_new(BIO_s_mem());
   SSL_set_bio(ssl.get(), in, out);
@@ -56,7 +50,7 @@ TEST(SetSslSocketTest, AnswerToAClientThatHungUpFailsWithoutSigpipe) {
   pthread_sigmask(SIG_UNBLOCK, &pipe_set, &old_mask);
 
   MadeCert cert = MakeCert("example.test", nullptr, 1);
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_server_method()));
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   ASSERT_EQ(SSL_CTX_use_certificate(ctx.get(), cert.cert.get()), 1);
   ASSERT_EQ(SSL_CTX_use_PrivateKey(ctx.get(), cert.key.get()), 1);
   int pair[2];
@@ -66,7 +60,7 @@ TEST(SetSslSocketTest, AnswerToAClientThatHungUpFailsWithoutSigpipe) {
   ASSERT_EQ(write(pair[1], hello.data(), hello.size()), static_cast<ssize_t>(hello.size()));
   close(pair[1]);
 
-  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
+  SslPtr ssl(SSL_new(ctx.get()));
   ASSERT_TRUE(SetSslSocket(ssl.get(), server_end.get()));
   EXPECT_EQ(SslSocketErrno(ssl.get()), 0);
   EXPECT_NE(SSL_accept(ssl.get()), 1);
@@ -78,8 +72,8 @@ TEST(SetSslSocketTest, AnswerToAClientThatHungUpFailsWithoutSigpipe) {
 }
 
 TEST(SetSslSocketTest, SocketErrnoOfAnotherBioIsZero) {
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
-  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  SslPtr ssl(SSL_new(ctx.get()));
   EXPECT_EQ(SslSocketErrno(ssl.get()), 0);  // no BIO at all
   BIO* mem = BIO_new(BIO_s_mem());
   SSL_set_bio(ssl.get(), mem, mem);
