@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "base/unique_fd.h"
+#include "tests/support/sigpipe_default.h"
 #include "tests/support/test_cert.h"
 #include "tests/support/test_tls_server.h"
 
@@ -164,31 +165,8 @@ TEST(TlsClientConnectTest, NothingListeningIsUnavailable) {
   EXPECT_NE(peer.status().message().find("cannot connect"), std::string::npos);
 }
 
-// With SIGPIPE at its default disposition, a write to a peer that has gone away
-// ends the process: this test binary dies if the client ever raises it.
-class SigpipeDefault {
- public:
-  SigpipeDefault() {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &dfl, &old_action_);
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_UNBLOCK, &pipe_set, &old_mask_);
-  }
-  ~SigpipeDefault() {
-    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-    sigaction(SIGPIPE, &old_action_, nullptr);
-  }
-
- private:
-  struct sigaction old_action_ {};
-  sigset_t old_mask_{};
-};
-
 TEST(TlsClientSigpipeTest, PeerGoneBeforeTheClientHelloFailsWithoutSigpipe) {
-  SigpipeDefault sigpipe_kills;
+  testing::SigpipeDefault sigpipe_kills;
   int pair[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
   fs::UniqueFd ours(pair[0]);
@@ -203,7 +181,7 @@ TEST(TlsClientSigpipeTest, PeerGoneBeforeTheClientHelloFailsWithoutSigpipe) {
 }
 
 TEST(TlsClientSigpipeTest, PeerThatClosesMidHandshakeFailsWithoutSigpipe) {
-  SigpipeDefault sigpipe_kills;
+  testing::SigpipeDefault sigpipe_kills;
   int pair[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
   fs::UniqueFd ours(pair[0]);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 
 #include "base/openssl_ptr.h"
 #include "base/unique_fd.h"
+#include "tests/support/sigpipe_default.h"
 #include "tests/support/test_cert.h"
 
 namespace certkeeper {
@@ -41,14 +41,7 @@ std::string ClientHello() {
 // disposition, as in a program that embeds the engine without ignoring it,
 // OpenSSL's own socket BIO (SSL_set_fd) ends this test binary here.
 TEST(SetSslSocketTest, AnswerToAClientThatHungUpFailsWithoutSigpipe) {
-  struct sigaction dfl {}, old_action {};
-  dfl.sa_handler = SIG_DFL;
-  sigaction(SIGPIPE, &dfl, &old_action);
-  sigset_t pipe_set, old_mask;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_UNBLOCK, &pipe_set, &old_mask);
-
+  testing::SigpipeDefault sigpipe_kills;
   MadeCert cert = MakeCert("example.test", nullptr, 1);
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   ASSERT_EQ(SSL_CTX_use_certificate(ctx.get(), cert.cert.get()), 1);
@@ -66,9 +59,6 @@ TEST(SetSslSocketTest, AnswerToAClientThatHungUpFailsWithoutSigpipe) {
   EXPECT_NE(SSL_accept(ssl.get()), 1);
   EXPECT_EQ(SslSocketErrno(ssl.get()), EPIPE);
   ERR_clear_error();
-
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  sigaction(SIGPIPE, &old_action, nullptr);
 }
 
 TEST(SetSslSocketTest, SocketErrnoOfAnotherBioIsZero) {
