@@ -129,11 +129,8 @@ Result<TlsPeer> TlsHandshake(int fd, const TlsClientOptions& options, SteadyDead
   CK_ASSIGN_OR_RETURN(std::string alpn, AlpnWire(options.alpn, where));
   CK_ASSIGN_OR_RETURN(auto ctx, MakeContext(options));
   SslPtr ssl(SSL_new(ctx.get()));
-  if (!ssl || !SetSslSocket(ssl.get(), fd)) {
-    return Status(ErrorCode::kInternal, "cannot set up the TLS connection: " + OpenSslErrors())
-        .Where(std::string(where));
-  }
-  if ((!options.server_name.empty() &&
+  if (!ssl || !SetSslSocket(ssl.get(), fd) ||
+      (!options.server_name.empty() &&
        SSL_set_tlsext_host_name(ssl.get(), options.server_name.c_str()) != 1) ||
       (!alpn.empty() &&
        SSL_set_alpn_protos(ssl.get(), reinterpret_cast<const unsigned char*>(alpn.data()),
