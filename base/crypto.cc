@@ -18,48 +18,28 @@
 
 #include "base/encoding.h"
 #include "base/names.h"
+#include "base/openssl_error.h"
+#include "base/openssl_ptr.h"
 
 namespace certkeeper {
 
 namespace {
 
 template <typename T, void (*F)(T*)>
-struct Free {
-  void operator()(T* p) const { F(p); }
-};
-template <typename T, void (*F)(T*)>
-using Owned = std::unique_ptr<T, Free<T, F>>;
+using Owned = OpenSslPtr<T, F>;
 
-using BioPtr = Owned<BIO, BIO_free_all>;
-using X509Ptr = Owned<X509, X509_free>;
 using ReqPtr = Owned<X509_REQ, X509_REQ_free>;
 using NamePtr = Owned<X509_NAME, X509_NAME_free>;
 using StorePtr = Owned<X509_STORE, X509_STORE_free>;
 using StoreCtxPtr = Owned<X509_STORE_CTX, X509_STORE_CTX_free>;
 using BnPtr = Owned<BIGNUM, BN_free>;
-using PkeyPtr = Owned<EVP_PKEY, EVP_PKEY_free>;
 
 void FreeGeneralNames(GENERAL_NAMES* p) { GENERAL_NAMES_free(p); }
-void FreeCertStack(STACK_OF(X509)* p) { sk_X509_pop_free(p, X509_free); }
 void FreeExtStack(STACK_OF(X509_EXTENSION)* p) {
   sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free);
 }
 using GeneralNamesPtr = Owned<GENERAL_NAMES, FreeGeneralNames>;
-using CertStackPtr = Owned<STACK_OF(X509), FreeCertStack>;
 using ExtStackPtr = Owned<STACK_OF(X509_EXTENSION), FreeExtStack>;
-
-// Drains the OpenSSL error queue into one line. OpenSSL's reason strings name
-// the failing check, never key material.
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
 
 Status CryptoError(ErrorCode code, std::string what) {
   return Status(code, what + ": " + OpenSslErrors());
@@ -531,7 +511,7 @@ Status VerifyChain(std::string_view leaf_pem, std::string_view intermediates_pem
   }
   CK_ASSIGN_OR_RETURN(auto intermediates,
                       ReadPemCertificates(intermediates_pem, "intermediates PEM"));
-  CertStackPtr untrusted(sk_X509_new_null());
+  X509StackPtr untrusted(sk_X509_new_null());
   StorePtr store(X509_STORE_new());
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!untrusted || !store || !ctx) return CryptoError(ErrorCode::kInternal, "verify chain");

@@ -176,18 +176,6 @@ Result<Dir> Walk(UniqueFd cur, const std::string& path, std::string walked,
 
 }  // namespace
 
-void UniqueFd::Reset(int fd) {
-  if (fd_ >= 0) close(fd_);
-  fd_ = fd;
-}
-
-Status UniqueFd::Close(const std::string& path) {
-  if (fd_ < 0) return Status::Ok();
-  int rc = close(Release());
-  if (rc != 0) return DirErrno("cannot close", path, errno);
-  return Status::Ok();
-}
-
 bool TrustedSymlink(const struct stat& link, const struct stat& parent) {
   if (!TrustedOwner(link.st_uid) || !TrustedOwner(parent.st_uid)) return false;
   if ((parent.st_mode & (S_IWGRP | S_IWOTH)) == 0) return true;

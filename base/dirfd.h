@@ -35,37 +35,9 @@
 
 #include "base/fs.h"
 #include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace certkeeper::fs {
-
-// An owned file descriptor, closed by the destructor. Move-only.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { Reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) Reset(other.Release());
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  explicit operator bool() const { return valid(); }
-  // Gives up ownership: the caller closes the returned descriptor.
-  int Release() { return std::exchange(fd_, -1); }
-  // Closes the held descriptor (its close error is not reported: call
-  // Close() where a write must be known to have succeeded) and holds fd.
-  void Reset(int fd = -1);
-  // Closes the held descriptor and reports a close(2) error for `path`.
-  Status Close(const std::string& path);
-
- private:
-  int fd_ = -1;
-};
 
 // An open directory and the path it was opened by. The path is for messages
 // only: every operation goes through fd().

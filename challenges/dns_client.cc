@@ -14,24 +14,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/poll_wait.h"
+#include "base/unique_fd.h"
+
 namespace certkeeper::challenges::dns {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using fs::UniqueFd;
 
 struct SockAddr {
   sockaddr_storage storage{};
@@ -73,36 +64,21 @@ Status TimedOut(const ServerAddress& server, std::string_view proto) {
 // Waits for fd to become ready for events; false on timeout.
 Result<bool> WaitFor(int fd, short events, Clock::time_point deadline,
                      const ServerAddress& server) {
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, events, 0};
-    int n = poll(&p, 1, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return NetError("poll failed", server);
-    if (n == 0) return false;
-    return true;
-  }
+  Status ready = WaitForFd(fd, events, deadline, server.ToString());
+  if (ready.code() == ErrorCode::kDeadlineExceeded) return false;
+  CK_RETURN_IF_ERROR(ready.Annotate("DNS"));
+  return true;
 }
 
 Result<std::string> ExchangeTcp(const ServerAddress& server, const SockAddr& addr,
                                 std::string_view query, const Message& parsed_query,
                                 Clock::time_point deadline) {
-  Fd fd(socket(addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return NetError("socket failed", server);
-  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) != 0 &&
-      errno != EINPROGRESS) {
-    return NetError("TCP connect failed", server);
-  }
-  CK_ASSIGN_OR_RETURN(bool writable, WaitFor(fd.get(), POLLOUT, deadline, server));
-  if (!writable) return TimedOut(server, "TCP");
-  int err = 0;
-  socklen_t err_len = sizeof(err);
-  getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &err_len);
-  if (err != 0) {
-    errno = err;
-    return NetError("TCP connect failed", server);
-  }
+  UniqueFd fd(socket(addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return NetError("socket failed", server);
+  Status connected = ConnectBefore(fd.get(), reinterpret_cast<const sockaddr*>(&addr.storage),
+                                   addr.len, deadline, server.ToString());
+  if (connected.code() == ErrorCode::kDeadlineExceeded) return TimedOut(server, "TCP");
+  CK_RETURN_IF_ERROR(connected.Annotate("DNS over TCP"));
   // RFC 1035 §4.2.2: a two-octet length prefix.
   std::string out;
   AppendU16(out, static_cast<uint16_t>(query.size()));
@@ -243,8 +219,8 @@ Result<std::string> NetDnsClient::Exchange(const ServerAddress& server, std::str
   Clock::time_point deadline = Clock::now() + timeout;
   CK_ASSIGN_OR_RETURN(SockAddr addr, ToSockAddr(server));
   CK_ASSIGN_OR_RETURN(Message parsed_query, DecodeMessage(query));
-  Fd fd(socket(addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return NetError("socket failed", server);
+  UniqueFd fd(socket(addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return NetError("socket failed", server);
   // connect() makes the kernel drop datagrams from other sources.
   if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) != 0) {
     return NetError("UDP connect failed", server);

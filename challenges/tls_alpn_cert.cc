@@ -6,20 +6,10 @@
 #include <openssl/x509v3.h>
 
 #include "base/encoding.h"
+#include "base/openssl_error.h"
 #include "challenges/tls_alpn_solver.h"
 
 namespace certkeeper::challenges {
-
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no OpenSSL error recorded" : out;
-}
 
 Status SslError(std::string what) {
   return Status(ErrorCode::kTls, "tls-alpn-01: " + std::move(what) + ": " + OpenSslErrors());

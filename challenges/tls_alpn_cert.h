@@ -1,5 +1,4 @@
-// The challenge certificate of TLS-ALPN-01 (RFC 8737 §3) and the OpenSSL
-// ownership helpers the listener and its self-check share.
+// The challenge certificate of TLS-ALPN-01 (RFC 8737 §3).
 #ifndef CERTKEEPER_CHALLENGES_TLS_ALPN_CERT_H_
 #define CERTKEEPER_CHALLENGES_TLS_ALPN_CERT_H_
 
@@ -11,22 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "base/openssl_error.h"
+#include "base/openssl_ptr.h"
 #include "base/status.h"
 
 namespace certkeeper::challenges {
 
-struct SslCtxFree { void operator()(SSL_CTX* p) const { SSL_CTX_free(p); } };
-struct SslFree { void operator()(SSL* p) const { SSL_free(p); } };
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
-using SslPtr = std::unique_ptr<SSL, SslFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-// The OpenSSL error queue of this thread as text (and emptied).
-std::string OpenSslErrors();
-// kTls "tls-alpn-01: <what>: <OpenSSL errors>".
+// kTls "tls-alpn-01: <what>: <OpenSSL errors>" (base/openssl_error.h).
 Status SslError(std::string what);
 
 // The certificate and key answering for one identifier.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/tls_socket.h"
 #include "challenges/tls_alpn_hello.h"
 #include "challenges/tls_alpn_solver.h"
 
@@ -192,7 +193,7 @@ class TlsAlpnListener::Impl {
   void Advance(Connection& c, Clock::time_point now) {
     if (c.phase == Phase::kSilent) {
       c.ssl.reset(SSL_new(ctx_.get()));
-      if (!c.ssl || SSL_set_fd(c.ssl.get(), c.fd) != 1) {
+      if (!c.ssl || !SetSslSocket(c.ssl.get(), c.fd)) {
         Close(c);
         return;
       }

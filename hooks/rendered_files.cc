@@ -11,6 +11,7 @@
 
 #include "base/crypto.h"
 #include "base/fs.h"
+#include "base/openssl_ptr.h"
 
 namespace certkeeper::hooks {
 
@@ -18,16 +19,7 @@ namespace {
 
 constexpr int kPkcs12Iterations = 100000;
 
-template <typename T, void (*F)(T*)>
-struct Free {
-  void operator()(T* p) const { F(p); }
-};
-using BioPtr = std::unique_ptr<BIO, Free<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509, X509_free>>;
-using Pkcs12Ptr = std::unique_ptr<PKCS12, Free<PKCS12, PKCS12_free>>;
-
-void FreeCertStack(STACK_OF(X509)* stack) { sk_X509_pop_free(stack, X509_free); }
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), Free<STACK_OF(X509), FreeCertStack>>;
+using Pkcs12Ptr = OpenSslPtr<PKCS12, PKCS12_free>;
 
 Result<X509Ptr> ParseX509(std::string_view pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));

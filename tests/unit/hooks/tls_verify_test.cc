@@ -8,15 +8,15 @@
 #include <chrono>
 
 #include "hooks/endpoint.h"
+#include "tests/support/test_tls_server.h"
 #include "tests/unit/hooks/test_pki.h"
-#include "tests/unit/hooks/test_tls_server.h"
 
 namespace certkeeper::hooks {
 namespace {
 
 using std::chrono::milliseconds;
 using testing::TestPki;
-using testing::TestTlsServer;
+using certkeeper::testing::TestTlsServer;
 
 class TlsVerifyTest : public ::testing::Test {
  protected:

@@ -1,12 +1,16 @@
-// A TLS server on 127.0.0.1 (a free port chosen by the kernel) that completes
-// handshakes with one certificate and records the SNI names it was asked for.
-// Runs on a thread of the test process; the destructor stops and joins it.
-#ifndef CERTKEEPER_TESTS_UNIT_HOOKS_TEST_TLS_SERVER_H_
-#define CERTKEEPER_TESTS_UNIT_HOOKS_TEST_TLS_SERVER_H_
+// A TLS server on 127.0.0.1 (a free port chosen by the kernel) for unit tests
+// of TLS clients: it completes handshakes with one certificate chain, selects
+// an ALPN protocol from the ones it is given, and records the SNI names it was
+// asked for. Runs on a thread of the test process; the destructor stops and
+// joins it.
+#ifndef CERTKEEPER_TESTS_SUPPORT_TEST_TLS_SERVER_H_
+#define CERTKEEPER_TESTS_SUPPORT_TEST_TLS_SERVER_H_
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,21 +27,22 @@
 #include <thread>
 #include <vector>
 
-#include "tests/unit/hooks/test_pki.h"
-
-namespace certkeeper::hooks::testing {
+namespace certkeeper::testing {
 
 class TestTlsServer {
  public:
-  TestTlsServer(const std::string& cert_pem, const std::string& key_pem) {
+  // chain_pem: the leaf first, then the intermediates to send with it.
+  // alpn: the protocols the server agrees to, in its order of preference;
+  // empty: ALPN is ignored.
+  TestTlsServer(const std::string& chain_pem, const std::string& key_pem,
+                std::vector<std::string> alpn = {})
+      : alpn_(std::move(alpn)) {
     ctx_ = SSL_CTX_new(TLS_server_method());
-    X509* cert = ReadCert(cert_pem);
-    EVP_PKEY* key = ReadKey(key_pem);
-    CheckSsl(SSL_CTX_use_certificate(ctx_, cert) == 1, "use certificate");
-    CheckSsl(SSL_CTX_use_PrivateKey(ctx_, key) == 1, "use key");
-    X509_free(cert);
-    EVP_PKEY_free(key);
-
+    LoadChainAndKey(chain_pem, key_pem);
+    if (!alpn_.empty()) {
+      for (const std::string& p : alpn_) alpn_wire_ += static_cast<char>(p.size()) + p;
+      SSL_CTX_set_alpn_select_cb(ctx_, SelectAlpn, this);
+    }
     listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -63,6 +68,8 @@ class TestTlsServer {
     close(listen_fd_);
     SSL_CTX_free(ctx_);
   }
+  TestTlsServer(const TestTlsServer&) = delete;
+  TestTlsServer& operator=(const TestTlsServer&) = delete;
 
   int port() const { return port_; }
   std::vector<std::string> server_names() {
@@ -82,6 +89,39 @@ class TestTlsServer {
   }
 
  private:
+  static void Check(bool ok, const char* what) {
+    if (!ok) throw std::runtime_error(std::string("test TLS server: ") + what);
+  }
+
+  void LoadChainAndKey(const std::string& chain_pem, const std::string& key_pem) {
+    BIO* certs = BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size()));
+    X509* leaf = PEM_read_bio_X509(certs, nullptr, nullptr, nullptr);
+    Check(leaf != nullptr && SSL_CTX_use_certificate(ctx_, leaf) == 1, "use certificate");
+    X509_free(leaf);
+    while (X509* extra = PEM_read_bio_X509(certs, nullptr, nullptr, nullptr)) {
+      Check(SSL_CTX_add0_chain_cert(ctx_, extra) == 1, "add chain certificate");
+    }
+    ERR_clear_error();  // the end of the PEM bundle
+    BIO_free(certs);
+    BIO* key_bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+    Check(key != nullptr && SSL_CTX_use_PrivateKey(ctx_, key) == 1, "use key");
+    EVP_PKEY_free(key);
+    BIO_free(key_bio);
+  }
+
+  static int SelectAlpn(SSL*, const unsigned char** out, unsigned char* out_len,
+                        const unsigned char* in, unsigned int in_len, void* arg) {
+    auto* self = static_cast<TestTlsServer*>(arg);
+    unsigned char* selected = nullptr;
+    int rc = SSL_select_next_proto(
+        &selected, out_len, reinterpret_cast<const unsigned char*>(self->alpn_wire_.data()),
+        static_cast<unsigned int>(self->alpn_wire_.size()), in, in_len);
+    if (rc != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+
   void Serve() {
     // A client that hangs up early must not end the test binary with SIGPIPE.
     sigset_t pipe_set;
@@ -106,10 +146,13 @@ class TestTlsServer {
       }
       SSL_shutdown(ssl);
       SSL_free(ssl);
+      ERR_clear_error();
       close(fd);
     }
   }
 
+  std::vector<std::string> alpn_;
+  std::string alpn_wire_;
   SSL_CTX* ctx_ = nullptr;
   int listen_fd_ = -1;
   int port_ = 0;
@@ -120,6 +163,6 @@ class TestTlsServer {
   std::vector<std::string> server_names_;
 };
 
-}  // namespace certkeeper::hooks::testing
+}  // namespace certkeeper::testing
 
-#endif  // CERTKEEPER_TESTS_UNIT_HOOKS_TEST_TLS_SERVER_H_
+#endif  // CERTKEEPER_TESTS_SUPPORT_TEST_TLS_SERVER_H_
