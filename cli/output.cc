@@ -153,6 +153,12 @@ json ToJson(const lifecycle::CertificateOutcome& o) {
   json j = {{"name", o.name}, {"outcome", o.outcome}, {"reason", o.reason}};
   j["error"] = o.error.ok() ? json(nullptr) : ErrorJson(o.error);
   j["version"] = o.version ? ToJson(*o.version) : json(nullptr);
+  // renew: the plan's decision (docs/planner.md).
+  if (!o.decision.empty()) {
+    j["decision"] = o.decision;
+    j["until"] = o.until ? json(FormatRfc3339(*o.until)) : json(nullptr);
+    j["limit"] = o.limit.empty() ? json(nullptr) : json(o.limit);
+  }
   return j;
 }
 
@@ -276,6 +282,11 @@ std::string RenderOutcome(const lifecycle::CertificateOutcome& o) {
             ", expires " + FormatRfc3339(o.version->not_after) + ")";
   }
   if (!o.reason.empty()) line += ": " + E(o.reason);
+  // renew: what holds the certificate and until when (docs/planner.md).
+  if (!o.limit.empty()) line += " [" + E(o.limit) + "]";
+  if (o.until && (o.decision == "not-due" || o.decision == "deferred" || o.decision == "blocked")) {
+    line += " [until " + FormatRfc3339(*o.until) + "]";
+  }
   if (!o.error.ok()) line += "\n  error: " + EscapeLinesForTerminal(o.error.ToUserString());
   return line + "\n";
 }

@@ -103,6 +103,12 @@ struct CertificateOutcome {
   std::string reason;
   Status error;
   std::optional<VersionView> version;
+  // renew only (lifecycle/planner.h): the plan's decision ("deploy-pending",
+  // "not-due", "due", "deferred", "blocked"), when it becomes due or the hold
+  // ends, and what holds it ("budget: ...", "ca-limit:account", ...).
+  std::string decision;
+  std::optional<TimePoint> until;
+  std::string limit;
 };
 
 struct RunReport {

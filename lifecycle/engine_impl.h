@@ -26,6 +26,8 @@
 
 namespace certkeeper::lifecycle {
 
+class RenewRun;  // engine_renew.cc: one `renew` run (gather -> plan -> execute)
+
 class EngineImpl : public Engine {
  public:
   // http null: the client builds its libcurl transport from config.acme.
@@ -48,6 +50,8 @@ class EngineImpl : public Engine {
   Result<AccountView> DeactivateAccount() override;
 
  private:
+  friend class RenewRun;
+
   // The state directory's run lock, held until the engine is destroyed.
   Status AcquireLock();
   Status RequireServer() const;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
@@ -43,6 +44,11 @@ class RequestLog {
   virtual Result<RequestWindow> WindowSince(std::string_view server,
                                             std::string_view account_url, RequestKind kind,
                                             std::string_view key, TimePoint since) = 0;
+  // Every request to `server` at or after `since`, oldest first: one read
+  // from which a caller counts every budget window in memory (a renewal run
+  // over many certificates must not cost a query per certificate and limit).
+  virtual Result<std::vector<RequestRecord>> ListRequestsSince(std::string_view server,
+                                                               TimePoint since) = 0;
   // Forgets requests older than `before`; returns how many.
   virtual Result<int64_t> PruneRequests(TimePoint before) = 0;
 };

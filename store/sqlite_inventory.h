@@ -105,6 +105,8 @@ class SqliteInventory final : public Inventory {
   Result<RequestWindow> WindowSince(std::string_view server, std::string_view account_url,
                                     RequestKind kind, std::string_view key,
                                     TimePoint since) override;
+  Result<std::vector<RequestRecord>> ListRequestsSince(std::string_view server,
+                                                       TimePoint since) override;
   Result<int64_t> PruneRequests(TimePoint before) override;
 
   // LimitStore

@@ -69,6 +69,27 @@ Result<RequestWindow> SqliteInventory::WindowSince(std::string_view server,
   return window;
 }
 
+Result<std::vector<RequestRecord>> SqliteInventory::ListRequestsSince(std::string_view server,
+                                                                       TimePoint since) {
+  std::vector<RequestRecord> records;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("SELECT server, account_url, kind, request_key, at FROM request_log "
+                     "WHERE server = ? AND at >= ? ORDER BY at, id",
+                     "list requests"));
+    stmt.BindAll(server, since);
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return Status::Ok();
+      CK_ASSIGN_OR_RETURN(RequestKind kind, ParseRequestKind(stmt.Text(2)));
+      records.push_back(
+          RequestRecord{stmt.Text(0), stmt.Text(1), kind, stmt.Text(3), stmt.Time(4)});
+    }
+  }));
+  return records;
+}
+
 Result<int64_t> SqliteInventory::PruneRequests(TimePoint before) {
   int64_t pruned = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {

@@ -108,6 +108,39 @@ TEST_F(RequestLogTest, WindowSinceOldestIsTheEarliestInWindow) {
   EXPECT_EQ(domain->oldest, T0() + hours(3));
 }
 
+// ListRequestsSince returns the rows the counts are made of: counted in
+// memory with CountSince's matching rules, they give CountSince's answer.
+TEST_P(CountSinceTest, ListRequestsSinceHoldsExactlyTheCountedRows) {
+  const CountCase& c = GetParam();
+  TimePoint since = T0() + hours(c.since_hours);
+  auto records = inv_->ListRequestsSince(kServer, since);
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  int64_t counted = 0;
+  for (const RequestRecord& r : *records) {
+    EXPECT_EQ(r.server, kServer);
+    EXPECT_GE(r.at, since);
+    const std::string account = c.account, key = c.key;
+    counted += r.kind == c.kind && (account.empty() || r.account_url == account) &&
+               (key.empty() || r.key == key);
+  }
+  EXPECT_EQ(counted, c.expected);
+}
+
+TEST_F(RequestLogTest, ListRequestsSinceIsOldestFirstAndOfOneServer) {
+  auto records = inv_->ListRequestsSince(kServer, T0() + hours(2));
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  ASSERT_EQ(records->size(), 5u);  // three at hour 2 (the other server's is not), two at 3
+  for (size_t i = 1; i < records->size(); ++i) {
+    EXPECT_LE((*records)[i - 1].at, (*records)[i].at);
+  }
+  EXPECT_EQ(records->front().account_url, kAcct1);
+  EXPECT_EQ(records->front().kind, RequestKind::kNewOrder);
+  EXPECT_EQ(records->back().key, "example.org");
+  auto none = inv_->ListRequestsSince("https://unknown/dir", T0());
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(RequestLogTest, PruneForgetsOldRequests) {
   auto pruned = inv_->PruneRequests(T0() + hours(2));
   ASSERT_TRUE(pruned.ok());

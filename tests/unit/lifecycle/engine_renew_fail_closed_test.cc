@@ -1,0 +1,131 @@
+// A fact renew cannot read keeps the CA unasked: a due certificate whose CA
+// limits, request log (budgets) or versions cannot be read is not ordered but
+// reported failed with the read's error, and the attempt is recorded. (Such
+// reads used to count as "nothing there": no limit, no request in the
+// window, never issued, and the order went out.) The reads are broken by
+// renaming the table behind them, against a scripted CA.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "base/fs.h"
+#include "lifecycle/engine.h"
+#include "tests/unit/acme/fake_ca.h"
+#include "tests/unit/hooks/test_pki.h"
+
+namespace certkeeper::lifecycle {
+namespace {
+
+using acme::testing::FakeCa;
+using std::chrono::hours;
+
+constexpr Duration kDay = hours(24);
+
+struct Row {
+  const char* name;
+  const char* table;  // renamed away before the run
+  bool named;         // `renew web` instead of `renew --all`
+  const char* cannot_read;
+};
+
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
+class EngineRenewFailClosedTest : public ::testing::TestWithParam<Row> {
+ protected:
+  void SetUp() override {
+    now_ = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    clock_ = std::make_unique<FakeClock>(now_);
+    pki_ = hooks::testing::TestPki::Create(now_ - 200 * kDay);
+    ca_ = std::make_shared<FakeCa>(pki_.intermediate.cert_pem);
+    ca_->offer_renewal_info = false;
+    config_.state_dir = dir_.path() + "/state";
+    config_.acme.server = ca_->directory_url();
+    config_.acme.agree_tos = true;
+    // An order that got past newOrder would fail at the solver: nothing runs
+    // but /bin/false.
+    SolverSettings dns;
+    dns.type = "dns-01";
+    dns.provider = "exec";
+    dns.command = {"/bin/false"};
+    config_.solvers["dns-01"] = dns;
+  }
+
+  // A live 90-day certificate "web" with 25 days left: due.
+  void ImportDueCertificate(Engine& engine) {
+    TimePoint not_after = now_ + 25 * kDay;
+    hooks::Material m = pki_.MakeMaterialWithValidity("web", {"web.example.com"},
+                                                      not_after - 90 * kDay, not_after);
+    std::string from = dir_.path() + "/import/web";
+    ASSERT_TRUE(fs::MakeDirs(from, 0700).ok());
+    ASSERT_TRUE(fs::WriteFileAtomic(from + "/fullchain.pem", m.fullchain_pem).ok());
+    ASSERT_TRUE(fs::WritePrivateFile(from + "/privkey.pem", m.key_pem).ok());
+    auto imported = engine.Import({from});
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  }
+
+  void RenameTable(const std::string& table) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((config_.state_dir + "/certkeeper.db").c_str(), &db), SQLITE_OK);
+    std::string sql = "ALTER TABLE " + table + " RENAME TO unreadable_" + table;
+    char* error = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
+  fs::TempDir dir_;
+  TimePoint now_;
+  std::unique_ptr<FakeClock> clock_;
+  hooks::testing::TestPki pki_;
+  std::shared_ptr<FakeCa> ca_;
+  Config config_;
+};
+
+TEST_P(EngineRenewFailClosedTest, DueCertificateIsNotOrderedAndFails) {
+  const Row& row = GetParam();
+  {
+    auto engine = Engine::Open(config_, clock_.get(), ca_);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    ImportDueCertificate(**engine);
+  }
+  RenameTable(row.table);
+  auto engine = Engine::Open(config_, clock_.get(), ca_);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  RenewOptions options;
+  options.all = !row.named;
+  if (row.named) options.names = {"web"};
+  auto report = (*engine)->Renew(options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->certificates.size(), 1u);
+  const CertificateOutcome& out = report->certificates.front();
+  EXPECT_EQ(out.outcome, "failed") << out.reason;
+  EXPECT_EQ(out.decision, "blocked") << out.reason;
+  EXPECT_FALSE(out.error.ok());
+  const std::string message = out.error.ToString();
+  EXPECT_NE(message.find(std::string("cannot read ") + row.cannot_read), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(row.table), std::string::npos) << "the read's own error: " << message;
+  EXPECT_TRUE(report->any_failed());
+  EXPECT_EQ(ca_->CountPath("/new-order"), 0);
+  auto history = (*engine)->History("web");
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  ASSERT_FALSE(history->empty());
+  EXPECT_EQ(history->front().outcome, "failed");
+  EXPECT_EQ(history->front().error_type, "unreadable");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Reads, EngineRenewFailClosedTest,
+    ::testing::Values(Row{"CaLimits", "ca_limits", false, "the CA limits"},
+                      Row{"RequestLog", "request_log", false, "the request log"},
+                      Row{"VersionsOfANamedCertificate", "versions", true,
+                          "the inventory record"}),
+    [](const ::testing::TestParamInfo<Row>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace certkeeper::lifecycle

@@ -1,0 +1,708 @@
+// The renewal planner as a table: one named row per branch of the decision,
+// each an input (a change to one base certificate and its CA) and the
+// decision expected. Then BeforeOrder (what the same run changes before an
+// order) and the outcome a dry run reports for each decision.
+#include "lifecycle/planner.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lifecycle/request_keys.h"
+
+namespace certkeeper::lifecycle {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+
+constexpr Duration kDay = hours(24);
+const TimePoint kNow = std::chrono::time_point_cast<std::chrono::seconds>(
+    std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)));
+constexpr char kServer[] = "https://ca.test/dir";
+constexpr char kAccount[] = "https://ca.test/acct/1";
+
+store::Version MakeVersion(int n, store::VersionState state, Duration left, Duration lifetime) {
+  store::Version v;
+  v.certificate = "web";
+  v.n = n;
+  v.not_after = kNow + left;
+  v.not_before = v.not_after - lifetime;
+  v.domains = {"web.example.com"};
+  v.key_type = "ec256";
+  v.state = state;
+  return v;
+}
+
+// A 90-day certificate deployed 30 days ago: not due for another month.
+PlanInput BaseInput() {
+  PlanInput in;
+  in.now = kNow;
+  CertificateFacts f;
+  f.spec.name = "web";
+  f.spec.domains = {"web.example.com"};
+  f.live = MakeVersion(1, store::VersionState::kDeployed, 60 * kDay, 90 * kDay);
+  f.latest = f.live;
+  in.certificates.push_back(f);
+  in.ca.server = kServer;
+  in.ca.account_url = kAccount;
+  // Small budgets, so that a row needs few requests to exhaust one.
+  in.renewal.budgets = {2, 1, 1, 1};
+  return in;
+}
+
+CertificateFacts& Cert(PlanInput& in) { return in.certificates.front(); }
+
+// Live with 20 of 90 days left: inside the renewal window.
+void Due(PlanInput& in) {
+  Cert(in).live = MakeVersion(1, store::VersionState::kDeployed, 20 * kDay, 90 * kDay);
+  Cert(in).latest = Cert(in).live;
+}
+
+// Live with 5 of 90 days left: past the latest renewal start (9-day margin).
+void NearExpiry(PlanInput& in) {
+  Cert(in).live = MakeVersion(1, store::VersionState::kDeployed, 5 * kDay, 90 * kDay);
+  Cert(in).latest = Cert(in).live;
+}
+
+void Undeployed(PlanInput& in) {
+  Cert(in).latest = MakeVersion(2, store::VersionState::kIssued, 90 * kDay, 90 * kDay);
+}
+
+void Request(PlanInput& in, store::RequestKind kind, std::string account, std::string key,
+             Duration ago) {
+  in.ca.requests.push_back({kServer, std::move(account), kind, std::move(key), kNow - ago});
+}
+
+void Limit(PlanInput& in, std::string scope, Duration until) {
+  in.ca.limits.push_back({kServer, std::move(scope), kNow + until, "too many orders"});
+}
+
+Status ReadError() { return Status(ErrorCode::kIo, "database is locked"); }
+
+enum class UntilIs { kUnset, kSet, kAt };
+
+struct Expected {
+  DecisionKind kind;
+  Hold hold = Hold::kNone;
+  std::string reason_has;  // a substring of the reason ("" checks nothing)
+  UntilIs until_is = UntilIs::kUnset;
+  Duration until = Duration::zero();  // from kNow, with kAt
+  bool persist = false;
+  std::string dry_outcome;  // PlannedOutcome(decision, dry_run = true).outcome
+};
+
+struct Row {
+  const char* name;
+  std::function<void(PlanInput&)> setup;
+  Expected want;
+  // Extra checks of the decision (writes, budget query, error).
+  std::function<void(const Decision&)> check = nullptr;
+};
+
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
+const Expected kDueNow{DecisionKind::kDue, Hold::kNone, "", UntilIs::kUnset, {}, false,
+                       "would-renew"};
+
+std::vector<Row> DeployRows() {
+  using K = DecisionKind;
+  return {
+      // ---- deploy pending ----
+      {"UndeployedVersionIsDeployedFirst", Undeployed,
+       {K::kDeployPending, Hold::kNone, "version 2 is issued but not deployed", UntilIs::kUnset,
+        {}, false, "would-deploy"},
+       [](const Decision& d) { EXPECT_EQ(d.version, 2); }},
+      {"DeployFailedVersionIsDeployedAgain",
+       [](PlanInput& in) {
+         Cert(in).latest = MakeVersion(2, store::VersionState::kDeployFailed, 80 * kDay, 90 * kDay);
+       },
+       {K::kDeployPending, Hold::kNone, "version 2", UntilIs::kUnset, {}, false, "would-deploy"}},
+      {"UndeployedInDeployBackoffIsDeferredNotPersisted",
+       [](PlanInput& in) {
+         Undeployed(in);
+         Cert(in).schedule.next_attempt_at = kNow + hours(2);
+       },
+       {K::kDeferred, Hold::kDeployBackoff, "deploy backoff (next attempt", UntilIs::kAt, hours(2),
+        false, "deferred"}},
+      {"UndeployedForcedIgnoresDeployBackoff",
+       [](PlanInput& in) {
+         Undeployed(in);
+         Cert(in).schedule.next_attempt_at = kNow + hours(2);
+         in.force = true;
+       },
+       {K::kDeployPending, Hold::kNone, "version 2", UntilIs::kUnset, {}, false, "would-deploy"}},
+      {"UndeployedIgnoresTheCaWait",
+       [](PlanInput& in) {
+         Undeployed(in);
+         Cert(in).schedule.ca_retry_after = kNow + hours(2);
+       },
+       {K::kDeployPending, Hold::kNone, "", UntilIs::kUnset, {}, false, "would-deploy"}},
+      {"ExpiredUndeployedVersionIsRenewedInstead",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).latest = MakeVersion(2, store::VersionState::kIssued, -kDay, 90 * kDay);
+       },
+       kDueNow},
+      {"DeployPendingUnaffectedByUnreadableCaFacts",
+       [](PlanInput& in) {
+         Undeployed(in);
+         in.ca.limits_error = in.ca.account_error = in.ca.requests_error = ReadError();
+       },
+       {K::kDeployPending, Hold::kNone, "", UntilIs::kUnset, {}, false, "would-deploy"}},
+  };
+}
+
+std::vector<Row> DueRows() {
+  using K = DecisionKind;
+  return {
+      // ---- due or not ----
+      {"NotDueSaysWhenItBecomesDue", [](PlanInput&) {},
+       {K::kNotDue, Hold::kNone, "renews from", UntilIs::kSet, {}, false, "not-due"},
+       [](const Decision& d) {
+         ASSERT_TRUE(d.until.has_value());
+         EXPECT_GT(*d.until, kNow + 25 * kDay);
+         EXPECT_LE(*d.until, kNow + 30 * kDay);
+       }},
+      {"DueByRenewalWindow", Due,
+       {K::kDue, Hold::kNone, "renew window opened", UntilIs::kUnset, {}, false, "would-renew"},
+       [](const Decision& d) {
+         ASSERT_TRUE(d.budget.has_value());
+         EXPECT_EQ(d.budget->account_url, kAccount);
+         EXPECT_EQ(d.budget->names_key, NamesKey({"web.example.com"}));
+         EXPECT_EQ(d.budget->registered_domains, std::set<std::string>{"example.com"});
+         EXPECT_TRUE(d.budget->renews_names);
+         EXPECT_FALSE(d.writes.schedule || d.writes.ca_limit);
+       }},
+      {"DueByAriWindow",
+       [](PlanInput& in) {
+         Cert(in).ari = AriSchedule{{kNow - hours(1), kNow + kDay}, kNow - minutes(5)};
+       },
+       {K::kDue, Hold::kNone, "renewal information window", UntilIs::kUnset, {}, false,
+        "would-renew"}},
+      {"NotDueByAriWindowInTheFuture",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).ari = AriSchedule{{kNow + kDay, kNow + 2 * kDay}, kNow + 30 * hours(1)};
+       },
+       {K::kNotDue, Hold::kNone, "renewal information window", UntilIs::kAt, hours(30), false,
+        "not-due"}},
+      {"NeverIssuedIsDue",
+       [](PlanInput& in) {
+         Cert(in).live.reset();
+         Cert(in).latest.reset();
+       },
+       {K::kDue, Hold::kNone, "not yet issued", UntilIs::kUnset, {}, false, "would-renew"},
+       [](const Decision& d) { EXPECT_FALSE(d.budget->renews_names); }},
+      {"RevokedLatestIsDue",
+       [](PlanInput& in) {
+         Cert(in).live.reset();
+         Cert(in).latest = MakeVersion(1, store::VersionState::kRevoked, 60 * kDay, 90 * kDay);
+       },
+       {K::kDue, Hold::kNone, "revoked", UntilIs::kUnset, {}, false, "would-renew"}},
+      {"DomainsChangedIsDue",
+       [](PlanInput& in) { Cert(in).spec.domains.push_back("www.example.com"); },
+       {K::kDue, Hold::kNone, "domains changed", UntilIs::kUnset, {}, false, "would-renew"},
+       [](const Decision& d) { EXPECT_FALSE(d.budget->renews_names); }},
+      {"ForcedWhenNotDue", [](PlanInput& in) { in.force = true; },
+       {K::kDue, Hold::kNone, "forced: valid for", UntilIs::kUnset, {}, false, "would-renew"},
+       [](const Decision& d) { EXPECT_FALSE(d.budget.has_value()); }},
+      {"ForcedWhenDueKeepsItsReason",
+       [](PlanInput& in) {
+         Due(in);
+         in.force = true;
+       },
+       {K::kDue, Hold::kNone, "expires in", UntilIs::kUnset, {}, false, "would-renew"},
+       [](const Decision& d) { EXPECT_EQ(d.reason.rfind("forced", 0), std::string::npos); }},
+      {"NotDueUnaffectedByUnreadableCaFacts",
+       [](PlanInput& in) {
+         in.ca.limits_error = in.ca.account_error = in.ca.requests_error = ReadError();
+       },
+       {K::kNotDue, Hold::kNone, "", UntilIs::kSet, {}, false, "not-due"}},
+  };
+}
+
+std::vector<Row> CaRetryAfterRows() {
+  using K = DecisionKind;
+  return {
+      // ---- the CA's waits ----
+      {"CaRetryAfterInScheduleDefers",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).schedule.ca_retry_after = kNow + hours(2);
+       },
+       {K::kDeferred, Hold::kCaRetryAfter, "CA asked to retry after", UntilIs::kAt, hours(2),
+        false, "deferred"},
+       [](const Decision& d) { EXPECT_FALSE(d.writes.schedule.has_value()); }},
+      {"CaRetryAfterBindsForce",
+       [](PlanInput& in) {
+         Cert(in).schedule.ca_retry_after = kNow + hours(2);
+         in.force = true;
+       },
+       {K::kDeferred, Hold::kCaRetryAfter, "CA asked to retry after", UntilIs::kAt, hours(2),
+        false, "deferred"}},
+      {"CaRetryAfterThatEndedIsIgnored",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).schedule.ca_retry_after = kNow - minutes(1);
+       },
+       kDueNow},
+      {"CaRetryAfterBeyondTheBoundIsCutAndStored",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).schedule.ca_retry_after = kNow + 365 * kDay;
+         Cert(in).schedule.consecutive_failures = 2;
+       },
+       {K::kDeferred, Hold::kCaRetryAfter, "CA asked to retry after", UntilIs::kAt, 7 * kDay, false,
+        "deferred"},
+       [](const Decision& d) {
+         ASSERT_TRUE(d.writes.schedule.has_value());
+         EXPECT_EQ(d.writes.schedule->ca_retry_after, kNow + 7 * kDay);
+         EXPECT_EQ(d.writes.schedule->consecutive_failures, 2);
+       }},
+      {"CaRetryAfterIntoExpiryIsBlocked",
+       [](PlanInput& in) {
+         NearExpiry(in);
+         Cert(in).schedule.ca_retry_after = kNow + hours(2);
+       },
+       {K::kBlocked, Hold::kCaRetryAfter, "asked to wait until", UntilIs::kAt, hours(2), false,
+        "failed"},
+       [](const Decision& d) { EXPECT_EQ(d.error.code(), ErrorCode::kRateLimited); }},
+  };
+}
+
+std::vector<Row> CaLimitRows() {
+  using K = DecisionKind;
+  return {
+      {"CertificateScopeLimitDefers",
+       [](PlanInput& in) {
+         Due(in);
+         Limit(in, store::CertificateScope("web"), hours(3));
+       },
+       {K::kDeferred, Hold::kCaLimitCertificate, "(too many orders)", UntilIs::kAt, hours(3),
+        false, "deferred"},
+       [](const Decision& d) { EXPECT_EQ(d.limit_detail, "too many orders"); }},
+      {"AccountScopeLimitDefersAlsoForced",
+       [](PlanInput& in) {
+         Limit(in, store::AccountScope(kAccount), hours(3));
+         in.force = true;
+       },
+       {K::kDeferred, Hold::kCaLimitAccount, "CA asked to retry after", UntilIs::kAt, hours(3),
+        false, "deferred"}},
+      {"AnotherAccountsLimitDoesNotApply",
+       [](PlanInput& in) {
+         Due(in);
+         Limit(in, store::AccountScope("https://ca.test/acct/2"), hours(3));
+       },
+       kDueNow},
+      {"AnotherServersLimitDoesNotApply",
+       [](PlanInput& in) {
+         Due(in);
+         in.ca.limits.push_back(
+             {"https://other.test/dir", store::CertificateScope("web"), kNow + hours(3), "x"});
+       },
+       kDueNow},
+      {"StoredLimitBeyondTheBoundIsCutAndStored",
+       [](PlanInput& in) {
+         Due(in);
+         Limit(in, store::AccountScope(kAccount), 365 * kDay);
+       },
+       {K::kDeferred, Hold::kCaLimitAccount, "CA asked to retry after", UntilIs::kAt, 7 * kDay,
+        false, "deferred"},
+       [](const Decision& d) {
+         ASSERT_TRUE(d.writes.ca_limit.has_value());
+         EXPECT_EQ(d.writes.ca_limit->until, kNow + 7 * kDay);
+         EXPECT_EQ(d.writes.ca_limit->scope, store::AccountScope(kAccount));
+       }},
+      {"AccountLimitIntoExpiryIsBlocked",
+       [](PlanInput& in) {
+         NearExpiry(in);
+         Limit(in, store::AccountScope(kAccount), hours(3));
+       },
+       {K::kBlocked, Hold::kCaLimitAccount, "too many orders", UntilIs::kAt, hours(3), false,
+        "failed"},
+       [](const Decision& d) { EXPECT_EQ(d.error.code(), ErrorCode::kRateLimited); }},
+      {"ScheduleWaitDecidesBeforeUnreadableLimits",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).schedule.ca_retry_after = kNow + hours(2);
+         in.ca.limits_error = ReadError();
+       },
+       {K::kDeferred, Hold::kCaRetryAfter, "", UntilIs::kAt, hours(2), false, "deferred"}},
+  };
+}
+
+std::vector<Row> BackoffRows() {
+  using K = DecisionKind;
+  return {
+      // ---- our backoff ----
+      {"BackoffDefersWithItsReason",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).schedule.next_attempt_at = kNow + hours(4);
+         Cert(in).schedule.deferred_reason = "backoff after 2 failures";
+       },
+       {K::kDeferred, Hold::kBackoff, "backoff after 2 failures (next attempt", UntilIs::kAt,
+        hours(4), false, "deferred"}},
+      {"BackoffWithoutReasonSaysBackoff",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).schedule.next_attempt_at = kNow + hours(4);
+       },
+       {K::kDeferred, Hold::kBackoff, "backoff (next attempt", UntilIs::kAt, hours(4), false,
+        "deferred"}},
+      {"ForceIgnoresBackoff",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).schedule.next_attempt_at = kNow + hours(4);
+         in.force = true;
+       },
+       kDueNow},
+      {"BackoffDecidesBeforeUnreadableRequestLog",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).schedule.next_attempt_at = kNow + hours(4);
+         in.ca.requests_error = ReadError();
+       },
+       {K::kDeferred, Hold::kBackoff, "", UntilIs::kAt, hours(4), false, "deferred"}},
+  };
+}
+
+std::vector<Row> OrderBudgetRows() {
+  using K = DecisionKind;
+  using store::RequestKind;
+  return {
+      // ---- budgets ----
+      {"BudgetNewOrdersPerAccount",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kNewOrder, kAccount, "", hours(2));
+         Request(in, RequestKind::kNewOrder, kAccount, "", hours(1));
+       },
+       // The oldest order leaves the 3-hour window in an hour.
+       {K::kDeferred, Hold::kBudget, "budget: ", UntilIs::kAt, hours(1), true, "deferred"},
+       [](const Decision& d) {
+         EXPECT_EQ(d.limit_detail, "new orders per account");
+         ASSERT_TRUE(d.writes.schedule.has_value());
+         EXPECT_EQ(d.writes.schedule->next_attempt_at, kNow + hours(1));
+         EXPECT_EQ(d.writes.schedule->deferred_reason, d.reason);
+       }},
+      {"BudgetCountsOnlyThisAccountsOrders",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kNewOrder, "https://ca.test/acct/2", "", hours(2));
+         Request(in, RequestKind::kNewOrder, "https://ca.test/acct/2", "", hours(1));
+       },
+       kDueNow},
+      {"BudgetOrdersOutsideTheWindowDoNotCount",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kNewOrder, kAccount, "", hours(4));
+         Request(in, RequestKind::kNewOrder, kAccount, "", hours(1));
+       },
+       kDueNow},
+      {"BudgetFailedValidationsPerIdentifier",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kFailedValidation, kAccount, "web.example.com", minutes(20));
+       },
+       {K::kDeferred, Hold::kBudget, "failed validations", UntilIs::kAt, minutes(40), true,
+        "deferred"},
+       [](const Decision& d) { EXPECT_EQ(d.limit_detail, "failed validations per identifier"); }},
+      {"BudgetFailedValidationsOfAnotherName",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kFailedValidation, kAccount, "api.example.com", minutes(20));
+       },
+       kDueNow},
+  };
+}
+
+std::vector<Row> CertificateBudgetRows() {
+  using K = DecisionKind;
+  using store::RequestKind;
+  return {
+      {"BudgetCertificatesPerRegisteredDomain",
+       [](PlanInput& in) {
+         Due(in);
+         Cert(in).spec.domains = {"new.example.com"};  // not a renewal
+         Request(in, RequestKind::kCertificate, "https://ca.test/acct/2", "example.com", kDay);
+       },
+       {K::kDeferred, Hold::kBudget, "certificates per registered domain", UntilIs::kAt, 6 * kDay,
+        true, "deferred"}},
+      {"BudgetRenewalIsExemptFromTheRegisteredDomainLimit",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kCertificate, kAccount, "example.com", kDay);
+       },
+       kDueNow},
+      {"BudgetDuplicateCertificates",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kCertificate, kAccount, NamesKey({"web.example.com"}), 2 * kDay);
+       },
+       {K::kDeferred, Hold::kBudget, "duplicate certificates", UntilIs::kAt, 5 * kDay, true,
+        "deferred"},
+       [](const Decision& d) { EXPECT_EQ(d.limit_detail, "duplicate certificates"); }},
+      {"BudgetEveryExhaustedLimitIsNamed",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kNewOrder, kAccount, "", hours(2));
+         Request(in, RequestKind::kNewOrder, kAccount, "", hours(1));
+         Request(in, RequestKind::kCertificate, kAccount, NamesKey({"web.example.com"}), 2 * kDay);
+       },
+       {K::kDeferred, Hold::kBudget, "", UntilIs::kAt, 5 * kDay, true, "deferred"},
+       [](const Decision& d) {
+         EXPECT_EQ(d.limit_detail, "new orders per account; duplicate certificates");
+       }},
+      {"ForceSkipsBudgets",
+       [](PlanInput& in) {
+         Due(in);
+         Request(in, RequestKind::kNewOrder, kAccount, "", hours(2));
+         Request(in, RequestKind::kNewOrder, kAccount, "", hours(1));
+         in.force = true;
+       },
+       kDueNow},
+      {"DisabledBudgetsNeedNoRequestLog",
+       [](PlanInput& in) {
+         Due(in);
+         in.renewal.budgets = {0, 0, 0, 0};
+         in.ca.requests_error = ReadError();
+       },
+       kDueNow},
+  };
+}
+
+std::vector<Row> UnreadableRows() {
+  using K = DecisionKind;
+  return {
+      // ---- facts that could not be read: fail closed toward the CA ----
+      {"UnreadableCertificateIsBlocked",
+       [](PlanInput& in) {
+         Cert(in).live.reset();
+         Cert(in).latest.reset();
+         Cert(in).read_error = ReadError();
+       },
+       {K::kBlocked, Hold::kUnreadable, "cannot read the inventory record", UntilIs::kUnset, {},
+        false, "failed"},
+       [](const Decision& d) { EXPECT_EQ(d.error.code(), ErrorCode::kIo); }},
+      {"UnreadableCaLimitsBlockADueCertificate",
+       [](PlanInput& in) {
+         Due(in);
+         in.ca.limits_error = ReadError();
+       },
+       {K::kBlocked, Hold::kUnreadable, "cannot read the CA limits", UntilIs::kUnset, {}, false,
+        "failed"},
+       [](const Decision& d) {
+         EXPECT_EQ(d.error.code(), ErrorCode::kIo);
+         EXPECT_NE(d.error.message().find("database is locked"), std::string::npos);
+       }},
+      {"UnreadableCaLimitsBlockAlsoForced",
+       [](PlanInput& in) {
+         in.force = true;
+         in.ca.limits_error = ReadError();
+       },
+       {K::kBlocked, Hold::kUnreadable, "CA limits", UntilIs::kUnset, {}, false, "failed"}},
+      {"UnreadableAccountBlocksADueCertificate",
+       [](PlanInput& in) {
+         Due(in);
+         in.ca.account_error = ReadError();
+       },
+       {K::kBlocked, Hold::kUnreadable, "cannot read the account", UntilIs::kUnset, {}, false,
+        "failed"}},
+      {"CertificateLimitDecidesBeforeUnreadableAccount",
+       [](PlanInput& in) {
+         Due(in);
+         Limit(in, store::CertificateScope("web"), hours(3));
+         in.ca.account_error = ReadError();
+       },
+       {K::kDeferred, Hold::kCaLimitCertificate, "", UntilIs::kAt, hours(3), false, "deferred"}},
+      {"UnreadableRequestLogBlocksADueCertificate",
+       [](PlanInput& in) {
+         Due(in);
+         in.ca.requests_error = ReadError();
+       },
+       {K::kBlocked, Hold::kUnreadable, "cannot read the request log", UntilIs::kUnset, {}, false,
+        "failed"}},
+      {"UnreadableRequestLogDoesNotMatterForced",
+       [](PlanInput& in) {
+         Due(in);
+         in.force = true;
+         in.ca.requests_error = ReadError();
+       },
+       kDueNow},
+  };
+}
+
+std::vector<Row> Rows() {
+  std::vector<Row> rows;
+  for (auto group : {DeployRows, DueRows, CaRetryAfterRows, CaLimitRows, BackoffRows,
+                     OrderBudgetRows, CertificateBudgetRows, UnreadableRows}) {
+    for (Row& row : group()) rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+class PlanTableTest : public ::testing::TestWithParam<Row> {};
+
+TEST_P(PlanTableTest, DecidesAsTheRowSays) {
+  const Row& row = GetParam();
+  PlanInput in = BaseInput();
+  row.setup(in);
+  std::vector<Decision> plan = Plan(in);
+  ASSERT_EQ(plan.size(), 1u);
+  const Decision& d = plan.front();
+  const Expected& want = row.want;
+  EXPECT_EQ(d.name, "web");
+  EXPECT_EQ(DecisionKindName(d.kind), DecisionKindName(want.kind)) << d.reason;
+  EXPECT_EQ(HoldName(d.hold), HoldName(want.hold)) << d.reason;
+  EXPECT_NE(d.reason.find(want.reason_has), std::string::npos) << d.reason;
+  switch (want.until_is) {
+    case UntilIs::kUnset: EXPECT_FALSE(d.until.has_value()) << FormatRfc3339(*d.until); break;
+    case UntilIs::kSet: EXPECT_TRUE(d.until.has_value()); break;
+    case UntilIs::kAt:
+      ASSERT_TRUE(d.until.has_value());
+      EXPECT_EQ(FormatRfc3339(*d.until), FormatRfc3339(kNow + want.until));
+      break;
+  }
+  EXPECT_EQ(d.persist, want.persist);
+  EXPECT_EQ(d.error.ok(), d.kind != DecisionKind::kBlocked) << d.error.ToString();
+  EXPECT_EQ(PlannedOutcome(d, /*dry_run=*/true).outcome, want.dry_outcome);
+  if (row.check) row.check(d);
+}
+
+INSTANTIATE_TEST_SUITE_P(Branches, PlanTableTest, ::testing::ValuesIn(Rows()),
+                         [](const ::testing::TestParamInfo<Row>& info) { return info.param.name; });
+
+TEST(PlanTest, OneDecisionPerCertificateInOrder) {
+  PlanInput in = BaseInput();
+  CertificateFacts due = Cert(in);
+  due.spec.name = "api";
+  due.live = MakeVersion(1, store::VersionState::kDeployed, 20 * kDay, 90 * kDay);
+  CertificateFacts unread = Cert(in);
+  unread.spec.name = "old";
+  unread.read_error = ReadError();
+  in.certificates.push_back(due);
+  in.certificates.push_back(unread);
+  std::vector<Decision> plan = Plan(in);
+  ASSERT_EQ(plan.size(), 3u);
+  EXPECT_EQ(plan[0].name, "web");
+  EXPECT_EQ(plan[0].kind, DecisionKind::kNotDue);
+  EXPECT_EQ(plan[1].name, "api");
+  EXPECT_EQ(plan[1].kind, DecisionKind::kDue);
+  EXPECT_EQ(plan[2].name, "old");
+  EXPECT_EQ(plan[2].kind, DecisionKind::kBlocked);
+}
+
+TEST(PlanTest, RenewalInfoIsRefreshedOnlyWhereItDecides) {
+  PlanInput in = BaseInput();
+  EXPECT_TRUE(UsesRenewalInfo(Cert(in), kNow));
+  Undeployed(in);
+  EXPECT_FALSE(UsesRenewalInfo(Cert(in), kNow));
+  Cert(in).live.reset();
+  Cert(in).latest.reset();
+  EXPECT_FALSE(UsesRenewalInfo(Cert(in), kNow));
+}
+
+TEST(PlanTest, BudgetLookbackIsTheLongestEnabledWindow) {
+  EXPECT_EQ(BudgetLookback({2, 1, 1, 1}), std::optional<Duration>(7 * kDay));
+  EXPECT_EQ(BudgetLookback({2, 1, 0, 0}), std::optional<Duration>(hours(3)));
+  EXPECT_EQ(BudgetLookback({0, 1, 0, 0}), std::optional<Duration>(hours(1)));
+  EXPECT_FALSE(BudgetLookback({0, 0, 0, 0}).has_value());
+}
+
+// ---- BeforeOrder: what earlier certificates of the same run changed ----
+
+struct OrderRow {
+  const char* name;
+  std::function<void(PlanInput&, RunSoFar&)> setup;
+  DecisionKind kind;
+  Hold hold;
+};
+
+void PrintTo(const OrderRow& row, std::ostream* os) { *os << row.name; }
+
+class BeforeOrderTest : public ::testing::TestWithParam<OrderRow> {};
+
+TEST_P(BeforeOrderTest, DecidesAsTheRowSays) {
+  const OrderRow& row = GetParam();
+  PlanInput in = BaseInput();
+  Due(in);
+  RunSoFar run;
+  run.now = kNow;
+  row.setup(in, run);
+  std::vector<Decision> plan = Plan(in);
+  ASSERT_EQ(plan.front().kind, DecisionKind::kDue) << plan.front().reason;
+  Decision d = BeforeOrder(plan.front(), Cert(in), in.renewal.budgets, run);
+  EXPECT_EQ(DecisionKindName(d.kind), DecisionKindName(row.kind)) << d.reason;
+  EXPECT_EQ(HoldName(d.hold), HoldName(row.hold)) << d.reason;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Run, BeforeOrderTest,
+    ::testing::Values(
+        OrderRow{"NothingChangedStaysDue", [](PlanInput&, RunSoFar&) {}, DecisionKind::kDue,
+                 Hold::kNone},
+        OrderRow{"TwoUnavailableInARowStillOrders",
+                 [](PlanInput&, RunSoFar& run) { run.ca_unavailable_streak = 2; },
+                 DecisionKind::kDue, Hold::kNone},
+        OrderRow{"CaDownAfterThreeUnavailableInARow",
+                 [](PlanInput&, RunSoFar& run) { run.ca_unavailable_streak = kCaDownThreshold; },
+                 DecisionKind::kDeferred, Hold::kCaDown},
+        OrderRow{"OrdersOfThisRunExhaustTheBudget",
+                 [](PlanInput&, RunSoFar& run) {
+                   run.requests = std::vector<store::RequestRecord>{
+                       {kServer, kAccount, store::RequestKind::kNewOrder, "", kNow - minutes(2)},
+                       {kServer, kAccount, store::RequestKind::kNewOrder, "", kNow - minutes(1)}};
+                 },
+                 DecisionKind::kDeferred, Hold::kBudget},
+        OrderRow{"RequestLogUnreadableAgainBlocks",
+                 [](PlanInput&, RunSoFar& run) { run.requests_error = ReadError(); },
+                 DecisionKind::kBlocked, Hold::kUnreadable},
+        OrderRow{"ForcedOrderCountsNoBudget",
+                 [](PlanInput& in, RunSoFar& run) {
+                   in.force = true;
+                   run.requests_error = ReadError();
+                 },
+                 DecisionKind::kDue, Hold::kNone}),
+    [](const ::testing::TestParamInfo<OrderRow>& info) { return info.param.name; });
+
+TEST(BeforeOrderTest, BudgetDeferralOfTheRunIsPersisted) {
+  PlanInput in = BaseInput();
+  Due(in);
+  RunSoFar run;
+  run.now = kNow;
+  run.requests = std::vector<store::RequestRecord>{
+      {kServer, kAccount, store::RequestKind::kCertificate, NamesKey({"web.example.com"}),
+       kNow - minutes(1)}};
+  Decision d = BeforeOrder(Plan(in).front(), Cert(in), in.renewal.budgets, run);
+  ASSERT_EQ(d.kind, DecisionKind::kDeferred) << d.reason;
+  EXPECT_TRUE(d.persist);
+  ASSERT_TRUE(d.writes.schedule.has_value());
+  EXPECT_EQ(d.writes.schedule->next_attempt_at, d.until);
+}
+
+// ---- the outcome a dry run reports is the plan ----
+
+TEST(PlannedOutcomeTest, CarriesTheDecisionKindReasonTimeAndLimit) {
+  for (const Row& row : Rows()) {
+    PlanInput in = BaseInput();
+    row.setup(in);
+    const Decision d = Plan(in).front();
+    CertificateOutcome out = PlannedOutcome(d, /*dry_run=*/true);
+    EXPECT_EQ(out.name, d.name) << row.name;
+    EXPECT_EQ(out.decision, DecisionKindName(d.kind)) << row.name;
+    EXPECT_EQ(out.reason, d.reason) << row.name;
+    EXPECT_EQ(out.until, d.until) << row.name;
+    std::string limit(HoldName(d.hold));
+    if (d.hold == Hold::kBudget || d.hold == Hold::kUnreadable) limit += ": " + d.limit_detail;
+    EXPECT_EQ(out.limit, limit) << row.name;
+    EXPECT_EQ(out.error.ok(), d.kind != DecisionKind::kBlocked) << row.name;
+  }
+}
+
+}  // namespace
+}  // namespace certkeeper::lifecycle
