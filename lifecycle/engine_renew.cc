@@ -164,7 +164,6 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
     }
   }
   ca_unavailable_streak_ = 0;
-  ari_unavailable_streak_ = 0;
   ForgetDirectory();
   RunReport report;
   report.certificates.resize(selected.size());
@@ -409,7 +408,7 @@ void EngineImpl::ReportUnfinishedDeliveries(RunReport& report) const {
   // An interrupted delivery that could not be finished fails the run, also
   // when its certificate was not selected or had nothing to do; a later
   // delivery of it in this run that succeeded finished it after all.
-  for (const auto& unfinished : unfinished_deliveries_) {
+  for (const auto& unfinished : delivery_.unfinished_deliveries()) {
     const std::string& name = unfinished.first;
     auto found = std::find_if(report.certificates.begin(), report.certificates.end(),
                               [&](const CertificateOutcome& o) { return o.name == name; });
