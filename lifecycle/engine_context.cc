@@ -10,6 +10,16 @@ void EngineContext::AddStep(int64_t attempt_id, store::AttemptStep step) const {
   if (!r.ok()) log::Warn("cannot record attempt step", {{"error", r.status().ToString()}});
 }
 
+Result<int64_t> EngineContext::StartAttempt(const std::string& certificate,
+                                            std::string reason) const {
+  store::Attempt attempt;
+  attempt.certificate = certificate;
+  attempt.started_at = clock->Now();
+  attempt.server = server();
+  attempt.reason = std::move(reason);
+  return inventory->StartAttempt(attempt);
+}
+
 void EngineContext::Event(const std::string& certificate, const std::string& kind,
                           const std::string& message) const {
   store::Event e;

@@ -34,6 +34,8 @@ struct EngineContext {
   // Records a step of attempt_id; a failure is logged (the step is history,
   // the attempt's outcome does not depend on it).
   void AddStep(int64_t attempt_id, store::AttemptStep step) const;
+  // Starts an attempt on `certificate` at the configured server now; its id.
+  Result<int64_t> StartAttempt(const std::string& certificate, std::string reason) const;
   // Records an audit event; a failure is logged.
   void Event(const std::string& certificate, const std::string& kind,
              const std::string& message) const;

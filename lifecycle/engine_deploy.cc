@@ -259,12 +259,7 @@ Result<CertificateOutcome> Delivery::DeployNewest(const std::string& name) {
                   "the newest version of \"" + name + "\" is revoked")
         .Hint("renew it: `certkeeper renew --force " + name + "`");
   }
-  store::Attempt attempt;
-  attempt.certificate = name;
-  attempt.started_at = ctx_.clock->Now();
-  attempt.server = ctx_.server();
-  attempt.reason = "deploy version " + std::to_string(n);
-  CK_ASSIGN_OR_RETURN(int64_t id, ctx_.inventory->StartAttempt(attempt));
+  CK_ASSIGN_OR_RETURN(int64_t id, ctx_.StartAttempt(name, "deploy version " + std::to_string(n)));
   Status s = DeployVersion(spec, n, id);
   if (s.ok() && cert.schedule.consecutive_failures > 0) {
     // Delivered: the backoff from earlier failures is over; a CA's Retry-After

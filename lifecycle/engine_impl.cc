@@ -104,12 +104,7 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   CertificateOutcome outcome;
   outcome.name = spec.name;
   outcome.reason = reason;
-  store::Attempt attempt;
-  attempt.certificate = spec.name;
-  attempt.started_at = clock_->Now();
-  attempt.server = config_.acme.server;
-  attempt.reason = reason;
-  auto attempt_id = inventory_->StartAttempt(attempt);
+  auto attempt_id = ctx_.StartAttempt(spec.name, reason);
   if (!attempt_id.ok()) {
     outcome.outcome = "failed";
     outcome.error = attempt_id.status().Annotate("record attempt");

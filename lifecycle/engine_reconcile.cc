@@ -153,16 +153,12 @@ Status Delivery::FinishInterruptedDelivery(const std::string& name, int interrup
         .Where(ctx_.layout->ArchiveDir(name) + "/deploying")
         .Hint("check the certificate's deploy targets by hand, then remove the deploy intent");
   }
-  store::Attempt attempt;
-  attempt.certificate = name;
-  attempt.started_at = ctx_.clock->Now();
-  attempt.server = ctx_.server();
-  attempt.reason = (current.live ? "restore version " : "deliver version ") +
-                   std::to_string(deliver) + " after " + what + " was interrupted";
   log::Warn("an interrupted deploy may have left part of a version in the targets: "
             "delivering the recorded version before anything else",
             {{"certificate", name}, {"version", std::to_string(deliver)}});
-  Result<int64_t> id = ctx_.inventory->StartAttempt(attempt);
+  Result<int64_t> id =
+      ctx_.StartAttempt(name, (current.live ? "restore version " : "deliver version ") +
+                                  std::to_string(deliver) + " after " + what + " was interrupted");
   if (!id.ok()) log::Warn("cannot record attempt", {{"error", id.status().ToString()}});
   const int64_t attempt_id = id.ok() ? *id : 0;
   Status s = current.live ? RestoreLiveVersion(spec, deliver, attempt_id)
