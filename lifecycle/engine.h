@@ -4,7 +4,8 @@
 //
 // Contract:
 //  - Mutating operations (Issue, Renew, Revoke, Deploy, account changes) take
-//    the state directory's run lock first; a second process gets kLocked.
+//    the run lease first (store/lease.h; by default the state directory's run
+//    lock); a second process gets kLocked, before any request to the CA.
 //  - Nothing is lost: a new version's files are written completely under
 //    archive/<name>/<n>/ before the version is recorded, and live/<name> is
 //    switched to it only after that; a failure leaves the previous version live.
@@ -24,6 +25,8 @@
 #include "lifecycle/config.h"
 
 namespace certkeeper::lifecycle {
+
+struct EngineParts;  // lifecycle/engine_parts.h
 
 struct StepView {
   std::string kind;  // "order", "self-check", "validation", "deploy", ...
@@ -135,12 +138,18 @@ class Engine {
  public:
   virtual ~Engine() = default;
 
-  // Opens (and migrates) the inventory under config.state_dir.
+  // The default wiring (DefaultParts, lifecycle/engine_parts.h): opens (and
+  // migrates) the SQLite inventory under config.state_dir, the state
+  // directory's run lock as the lease, libcurl to the CA.
   static Result<std::unique_ptr<Engine>> Open(const Config& config, Clock* clock);
   // The same, with every request to the CA sent through `http` instead of a
   // libcurl transport built from config.acme (tests inject a scripted CA here).
   static Result<std::unique_ptr<Engine>> Open(const Config& config, Clock* clock,
                                               std::shared_ptr<acme::HttpClient> http);
+  // An engine built from the given parts (every one set, else
+  // kInvalidArgument naming the missing one). config.state_dir still holds
+  // the keys, archive/ and live/; it is prepared here.
+  static Result<std::unique_ptr<Engine>> Assemble(Config config, EngineParts parts);
 
   // Adds `spec` to the inventory (or updates it) and issues now, regardless of
   // whether it is due.

@@ -1,6 +1,4 @@
-// The ACME account: one key per CA under STATE/accounts/<ca-id>/, the account
-// URL in the inventory, so that a run with a stored account sends no account
-// request at all (RFC 8555 §7.3: the kid is all a request needs).
+// The ACME account (engine_account.h).
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +6,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/text.h"
-#include "lifecycle/engine_impl.h"
+#include "lifecycle/engine_account.h"
 
 namespace certkeeper::lifecycle {
 
@@ -101,28 +99,46 @@ Result<SettledKey> SettlePendingRollover(acme::Client& client, const store::Acco
 
 }  // namespace
 
-std::map<std::string, int64_t> EngineImpl::RequestCounts() {
-  std::lock_guard<std::mutex> lock(client_mu_);
+std::map<std::string, int64_t> Accounts::RequestCounts() {
+  std::lock_guard<std::mutex> lock(mu_);
   if (!client_) return {};
   return client_->stats().Snapshot();
 }
 
-Result<acme::Client*> EngineImpl::BareClient() {
-  CK_RETURN_IF_ERROR(RequireServer());
-  std::lock_guard<std::mutex> lock(client_mu_);
+Result<acme::Client*> Accounts::BareClient() {
+  CK_RETURN_IF_ERROR(CheckServerConfigured(*ctx_.config));
+  std::lock_guard<std::mutex> lock(mu_);
   if (!client_) {
+    const AcmeSettings& acme = ctx_.config->acme;
     acme::ClientOptions options;
-    options.directory_url = config_.acme.server;
-    options.ca_bundle_file = config_.acme.ca_bundle;
-    options.clock = clock_;
-    options.timeout = config_.acme.timeout;
-    options.allow_insecure_http = config_.acme.allow_insecure_http;
-    CK_ASSIGN_OR_RETURN(client_, acme::Client::Create(options, http_));
+    options.directory_url = acme.server;
+    options.ca_bundle_file = acme.ca_bundle;
+    options.clock = ctx_.clock;
+    options.timeout = acme.timeout;
+    options.allow_insecure_http = acme.allow_insecure_http;
+    CK_ASSIGN_OR_RETURN(client_, clients_(options));
   }
   return client_.get();
 }
 
-Result<PrivateKey> EngineImpl::LoadOrCreateAccountKey(const std::string& path) {
+std::string Accounts::AccountUrl() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return client_ ? client_->account_url() : std::string();
+}
+
+std::string Accounts::NewAccountUrlFor(const std::string& failed_url) {
+  if (failed_url.empty() || failed_url == ctx_.server()) return "";
+  acme::Client* client = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    client = client_.get();
+  }
+  if (!client) return "";
+  auto directory = client->GetDirectory();
+  return directory.ok() ? directory->new_account : std::string();
+}
+
+Result<PrivateKey> Accounts::LoadOrCreateAccountKey(const std::string& path) {
   if (fs::Exists(path)) {
     CK_RETURN_IF_ERROR(fs::CheckPrivateFileMode(path).Annotate("account key"));
     CK_ASSIGN_OR_RETURN(std::string pem, fs::ReadFile(path));
@@ -141,20 +157,19 @@ Result<PrivateKey> EngineImpl::LoadOrCreateAccountKey(const std::string& path) {
   return key;
 }
 
-Result<acme::Client*> EngineImpl::AccountClient() {
+Result<acme::Client*> Accounts::AccountClient() {
   CK_ASSIGN_OR_RETURN(acme::Client * client, BareClient());
-  std::lock_guard<std::mutex> lock(client_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (account_ready_) return client;
-  const std::string& server = config_.acme.server;
-  std::string key_path = layout_.AccountKeyPath(server);
-  auto stored = inventory_->FindAccount(server);
+  const std::string& server = ctx_.server();
+  auto stored = ctx_.inventory->FindAccount(server);
   // A key without its file is unusable: never trust the row alone.
   if (stored.ok() && fs::Exists(stored->key_path)) {
     CK_ASSIGN_OR_RETURN(PrivateKey key, LoadOrCreateAccountKey(stored->key_path));
     if (fs::Exists(PendingKeyPath(stored->key_path))) {
       CK_ASSIGN_OR_RETURN(SettledKey settled,
                           SettlePendingRollover(*client, *stored, std::move(key)));
-      Event("", settled.event_kind, settled.event_message);
+      ctx_.Event("", settled.event_kind, settled.event_message);
       key = std::move(settled.key);
     }
     client->SetAccountKey(key, stored->account_url);
@@ -162,39 +177,45 @@ Result<acme::Client*> EngineImpl::AccountClient() {
     return client;
   }
   if (!stored.ok() && stored.status().code() != ErrorCode::kNotFound) return stored.status();
+  CK_RETURN_IF_ERROR(RegisterNew(*client, ctx_.layout->AccountKeyPath(server)));
+  account_ready_ = true;
+  return client;
+}
 
+Status Accounts::RegisterNew(acme::Client& client, const std::string& key_path) {
+  const AcmeSettings& acme = ctx_.config->acme;
+  const std::string& server = acme.server;
   CK_ASSIGN_OR_RETURN(PrivateKey key, LoadOrCreateAccountKey(key_path));
-  client->SetAccountKey(key, "");
-  CK_ASSIGN_OR_RETURN(acme::Directory dir, client->GetDirectory());
+  client.SetAccountKey(key, "");
+  CK_ASSIGN_OR_RETURN(acme::Directory dir, client.GetDirectory());
   acme::NewAccountRequest request;
   // The contact goes into a JSON payload, which holds UTF-8 only (RFC 8259
   // §8.1); --email can carry any bytes.
-  if (!IsValidUtf8(config_.acme.email)) {
+  if (!IsValidUtf8(acme.email)) {
     return Status(ErrorCode::kInvalidArgument, "the account email address is not valid UTF-8")
         .Hint("check --email or email in [acme]");
   }
-  if (!config_.acme.email.empty()) request.contact.push_back("mailto:" + config_.acme.email);
-  request.terms_of_service_agreed = config_.acme.agree_tos;
-  if (!dir.meta.terms_of_service.empty() && !config_.acme.agree_tos) {
+  if (!acme.email.empty()) request.contact.push_back("mailto:" + acme.email);
+  request.terms_of_service_agreed = acme.agree_tos;
+  if (!dir.meta.terms_of_service.empty() && !acme.agree_tos) {
     return Status(ErrorCode::kInvalidArgument,
                   "the CA requires agreeing to its terms of service: " +
                       dir.meta.terms_of_service)
         .Where(server)
         .Hint("read them, then pass --agree-tos or set agree_tos = true in [acme]");
   }
-  auto account = client->NewAccount(request);
+  auto account = client.NewAccount(request);
   if (!account.ok()) return account.status().Annotate("register account");
   store::Account row;
   row.server = server;
   row.account_url = account->url;
   row.key_path = key_path;
-  row.email = config_.acme.email;
+  row.email = acme.email;
   row.status = account->status.empty() ? "valid" : account->status;
-  CK_RETURN_IF_ERROR(inventory_->PutAccount(row));
-  Event("", "account-registered", "account " + account->url + " at " + server);
+  CK_RETURN_IF_ERROR(ctx_.inventory->PutAccount(row));
+  ctx_.Event("", "account-registered", "account " + account->url + " at " + server);
   log::Info("account registered", {{"server", server}, {"account", account->url}});
-  account_ready_ = true;
-  return client;
+  return Status::Ok();
 }
 
 namespace {
@@ -209,22 +230,21 @@ AccountView MakeAccountView(const store::Account& a) {
 }
 }  // namespace
 
-Result<AccountView> EngineImpl::RegisterAccount() {
-  CK_RETURN_IF_ERROR(AcquireLock());
-  CK_RETURN_IF_ERROR(AccountClient().status());
-  CK_ASSIGN_OR_RETURN(store::Account a, inventory_->FindAccount(config_.acme.server));
+Result<AccountView> Accounts::Register() {
+  CK_ASSIGN_OR_RETURN(acme::Client * client, AccountClient());
+  CK_ASSIGN_OR_RETURN(store::Account a, ctx_.inventory->FindAccount(ctx_.server()));
   AccountView v = MakeAccountView(a);
-  if (client_->account_key()) v.key_type = std::string(KeyTypeName(client_->account_key()->type()));
+  if (client->account_key()) v.key_type = std::string(KeyTypeName(client->account_key()->type()));
   return v;
 }
 
-Result<AccountView> EngineImpl::ShowAccount() {
-  CK_RETURN_IF_ERROR(RequireServer());
-  auto a = inventory_->FindAccount(config_.acme.server);
+Result<AccountView> Accounts::Show() {
+  CK_RETURN_IF_ERROR(CheckServerConfigured(*ctx_.config));
+  auto a = ctx_.inventory->FindAccount(ctx_.server());
   if (!a.ok()) {
     if (a.status().code() == ErrorCode::kNotFound) {
       return Status(ErrorCode::kNotFound, "no account registered with this CA")
-          .Where(config_.acme.server)
+          .Where(ctx_.server())
           .Hint("run `certkeeper account register`");
     }
     return a.status();
@@ -238,10 +258,9 @@ Result<AccountView> EngineImpl::ShowAccount() {
   return v;
 }
 
-Result<AccountView> EngineImpl::RolloverAccountKey() {
-  CK_RETURN_IF_ERROR(AcquireLock());
+Result<AccountView> Accounts::Rollover() {
   CK_ASSIGN_OR_RETURN(acme::Client * client, AccountClient());
-  CK_ASSIGN_OR_RETURN(store::Account a, inventory_->FindAccount(config_.acme.server));
+  CK_ASSIGN_OR_RETURN(store::Account a, ctx_.inventory->FindAccount(ctx_.server()));
   CK_ASSIGN_OR_RETURN(PrivateKey new_key, PrivateKey::Generate(KeyType::kEc256));
   CK_ASSIGN_OR_RETURN(std::string pem, new_key.ToPem());
   // The new key is on disk before the CA knows it, so a crash in between
@@ -263,22 +282,21 @@ Result<AccountView> EngineImpl::RolloverAccountKey() {
   }
   std::string old_path = a.key_path + ".old";
   CK_RETURN_IF_ERROR(PromotePendingKey(a.key_path).Annotate("account key rollover"));
-  Event("", "account-key-rollover", "account " + a.account_url + ": new key");
+  ctx_.Event("", "account-key-rollover", "account " + a.account_url + ": new key");
   log::Info("account key rolled over", {{"account", a.account_url}, {"previous_key", old_path}});
   AccountView v = MakeAccountView(a);
   v.key_type = "ec256";
   return v;
 }
 
-Result<AccountView> EngineImpl::DeactivateAccount() {
-  CK_RETURN_IF_ERROR(AcquireLock());
+Result<AccountView> Accounts::Deactivate() {
   CK_ASSIGN_OR_RETURN(acme::Client * client, AccountClient());
-  CK_ASSIGN_OR_RETURN(store::Account a, inventory_->FindAccount(config_.acme.server));
+  CK_ASSIGN_OR_RETURN(store::Account a, ctx_.inventory->FindAccount(ctx_.server()));
   auto result = client->DeactivateAccount();
   if (!result.ok()) return result.status().Annotate("deactivate account");
   a.status = result->status.empty() ? "deactivated" : result->status;
-  CK_RETURN_IF_ERROR(inventory_->PutAccount(a));
-  Event("", "account-deactivated", "account " + a.account_url);
+  CK_RETURN_IF_ERROR(ctx_.inventory->PutAccount(a));
+  ctx_.Event("", "account-deactivated", "account " + a.account_url);
   return MakeAccountView(a);
 }
 

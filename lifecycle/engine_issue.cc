@@ -1,32 +1,18 @@
-// Issuing one certificate as one recorded attempt. The order of writes is what
-// keeps the inventory honest after a crash at any point:
-//   1. the certificate key is written (0600) and the order URL recorded as
-//      pending, so a killed run resumes the same order with the same key;
-//   2. the version's files are written completely under archive/<name>/<n>;
-//   3. AddVersion records it (the commit point: a recorded version always has
-//      complete files);
-//   4. deploy targets run; only when they succeed does live/<name> switch.
-#include <algorithm>
-#include <set>
+// Issuing one certificate within a recorded attempt (engine_issue.h).
+#include "lifecycle/engine_issue.h"
+
+#include <utility>
 
 #include "base/crash_point.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "lifecycle/ca_wait.h"
-#include "lifecycle/engine_impl.h"
-#include "lifecycle/issuer.h"
-#include "lifecycle/registered_domain.h"
+#include "lifecycle/rate_limit_scope.h"
+#include "lifecycle/request_keys.h"
 
 namespace certkeeper::lifecycle {
 
 namespace {
-
-std::string NamesKey(std::vector<std::string> domains) {
-  std::sort(domains.begin(), domains.end());
-  std::string key = "names:";
-  for (size_t i = 0; i < domains.size(); ++i) key += (i ? "," : "") + domains[i];
-  return key;
-}
 
 std::string ErrorType(const Status& s) {
   if (const Problem* p = s.problem()) return p->type;
@@ -35,37 +21,19 @@ std::string ErrorType(const Status& s) {
 
 }  // namespace
 
-Result<SolverSet*> EngineImpl::Solvers() {
-  std::lock_guard<std::mutex> lock(client_mu_);
+Result<SolverSet*> Issuance::Solvers() {
+  std::lock_guard<std::mutex> lock(solvers_mu_);
   if (!solvers_) {
-    CK_ASSIGN_OR_RETURN(solvers_, SolverSet::Create(config_.solvers));
+    CK_ASSIGN_OR_RETURN(solvers_, make_solvers_());
   }
   return solvers_.get();
 }
 
-Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
-  CK_RETURN_IF_ERROR(RequireServer());
-  CK_ASSIGN_OR_RETURN(SolverSet * solvers, Solvers());
-  CK_RETURN_IF_ERROR(ChallengeRoutes(spec, solvers->Types()).status());
-  CK_RETURN_IF_ERROR(AcquireLock());
-  FinishInterruptedDeliveries();
-  // Reach the CA before anything is recorded: a wrong URL, a TLS failure or a
-  // server that is not an ACME server changes nothing.
-  CK_ASSIGN_OR_RETURN(acme::Client * client, BareClient());
-  CK_RETURN_IF_ERROR(client->GetDirectory().status());
-  // The account too (key file permissions, registration, terms of service).
-  CK_RETURN_IF_ERROR(AccountClient().status());
-  CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
-  CertificateOutcome outcome = IssueAndDeploy(spec, "issue requested");
-  if (outcome.error.ok()) outcome.error = UnfinishedDeliveriesError(spec.name);
-  return outcome;
-}
-
-Status EngineImpl::ExplainCaWait(Status error, const Result<store::Version>& live) const {
-  FailureRetryAfter wait = ClassifyRetryAfter(error, clock_->Now());
+Status Issuance::ExplainCaWait(Status error, const Result<store::Version>& live) const {
+  const TimePoint now = ctx_.clock->Now();
+  FailureRetryAfter wait = ClassifyRetryAfter(error, now);
   if (!wait.ca_limit_until || !live.ok()) return error;
-  CaWaitDecision d =
-      BoundCaWait({clock_->Now(), *wait.ca_limit_until, live->not_before, live->not_after});
+  CaWaitDecision d = BoundCaWait({now, *wait.ca_limit_until, live->not_before, live->not_after});
   if (!d.runs_into_expiry) return error;
   Status explained = CaWaitRunsIntoExpiry(d, live->not_after, error.message());
   if (!error.where().empty()) explained.Where(error.where());
@@ -73,23 +41,41 @@ Status EngineImpl::ExplainCaWait(Status error, const Result<store::Version>& liv
   return explained;
 }
 
-void EngineImpl::RecordFailure(const CertificateSpec& spec, int64_t attempt_id,
-                               const Status& error, std::optional<TimePoint> not_after) {
-  TimePoint now = clock_->Now();
+void Issuance::RecordFailure(const CertificateSpec& spec, int64_t attempt_id,
+                             const Status& error, std::optional<TimePoint> not_after) {
+  TimePoint now = ctx_.clock->Now();
   // Only a rateLimited problem is a CA limit that outlives this run (RFC 8555
   // §6.6); any other Retry-After (a 503) is a short floor for the backoff.
   FailureRetryAfter wait = ClassifyRetryAfter(error, now);
-  store::AttemptEnd end;
-  end.finished_at = now;
-  end.outcome = store::AttemptOutcome::kFailed;
-  end.error_type = ErrorType(error);
-  end.error_detail = error.ToString();
-  end.retry_after = wait.backoff_floor;
   if (attempt_id > 0) {
-    Status s = inventory_->FinishAttempt(attempt_id, end);
-    if (!s.ok()) log::Warn("cannot record attempt end", {{"error", s.ToString()}});
+    store::AttemptEnd end;
+    end.finished_at = now;
+    end.outcome = store::AttemptOutcome::kFailed;
+    end.error_type = ErrorType(error);
+    end.error_detail = error.ToString();
+    end.retry_after = wait.backoff_floor;
+    RecordBestEffort(ctx_.inventory->FinishAttempt(attempt_id, end), spec.name,
+                     "record the end of the attempt");
   }
-  auto cert = inventory_->GetCertificate(spec.name);
+  if (wait.ca_limit_until &&
+      ScopeOfRateLimit(error.problem(), error.where(), accounts_.NewAccountUrlFor(error.where())) ==
+          RateLimitScope::kAccount) {
+    // Every certificate of the account waits (engine_renew.cc reads it). An
+    // account not registered yet has the empty URL, which is also what a run
+    // without a stored account looks up.
+    store::CaLimit limit;
+    limit.server = ctx_.server();
+    limit.scope = store::AccountScope(accounts_.AccountUrl());
+    limit.until = *wait.ca_limit_until;
+    limit.reason = error.problem() ? error.problem()->detail : error.message();
+    RecordBestEffort(ctx_.inventory->SetCaLimit(limit), spec.name, "record the CA limit");
+  }
+  auto cert = ctx_.inventory->GetCertificate(spec.name);
+  if (!cert.ok() && cert.status().code() != ErrorCode::kNotFound) {
+    RecordBestEffort(cert.status().Annotate("read the schedule"), spec.name,
+                     "record the backoff (the stored schedule stays)");
+    return;
+  }
   store::Schedule sched = cert.ok() ? cert->schedule : store::Schedule{};
   sched.consecutive_failures += 1;
   BackoffInput in;
@@ -97,229 +83,194 @@ void EngineImpl::RecordFailure(const CertificateSpec& spec, int64_t attempt_id,
   in.now = now;
   in.not_after = not_after;
   in.retry_after = wait.backoff_floor;
-  in.random = random_;
+  in.random = *ctx_.random;
   sched.next_attempt_at = NextAttemptAfterFailure(in);
   sched.deferred_reason = "backoff after " + std::to_string(sched.consecutive_failures) +
                           " failure" + (sched.consecutive_failures > 1 ? "s" : "");
   if (wait.ca_limit_until) {
     sched.ca_retry_after = wait.ca_limit_until;
     sched.deferred_reason = "CA asked to retry after " + FormatRfc3339(*wait.ca_limit_until);
-    const Problem* p = error.problem();
-    // An account-wide limit stops every certificate of that account.
-    if (p && p->detail.find("account") != std::string::npos && client_ &&
-        !client_->account_url().empty()) {
-      store::CaLimit limit;
-      limit.server = config_.acme.server;
-      limit.scope = store::AccountScope(client_->account_url());
-      limit.until = *wait.ca_limit_until;
-      limit.reason = p->detail;
-      Status s = inventory_->SetCaLimit(limit);
-      if (!s.ok()) log::Warn("cannot record CA limit", {{"error", s.ToString()}});
-    }
   }
-  Status s = inventory_->SetSchedule(spec.name, sched);
-  if (!s.ok()) log::Warn("cannot record schedule", {{"error", s.ToString()}});
+  RecordBestEffort(ctx_.inventory->SetSchedule(spec.name, sched), spec.name,
+                   "record the schedule");
 }
 
-CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
-                                              const std::string& reason) {
-  CertificateOutcome outcome;
-  outcome.name = spec.name;
-  outcome.reason = reason;
-  TimePoint now = clock_->Now();
-  const std::string& server = config_.acme.server;
-
-  store::Attempt attempt;
-  attempt.certificate = spec.name;
-  attempt.started_at = now;
-  attempt.server = server;
-  attempt.reason = reason;
-  auto attempt_id = inventory_->StartAttempt(attempt);
-  if (!attempt_id.ok()) {
-    outcome.outcome = "failed";
-    outcome.error = attempt_id.status().Annotate("record attempt");
-    return outcome;
+Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec& spec) {
+  auto cert = ctx_.inventory->GetCertificate(spec.name);
+  // Unknown is not "no pending order": a new order would be placed for an
+  // order the CA may be about to finish.
+  if (!cert.ok() && cert.status().code() != ErrorCode::kNotFound) {
+    return cert.status().Annotate("read the pending order");
   }
-  int64_t id = *attempt_id;
-  std::optional<TimePoint> live_not_after;
-  std::string replaces;
-  auto live = inventory_->LiveVersion(spec.name);
-  if (live.ok()) live_not_after = live->not_after;
-
-  auto fail = [&](Status error) {
-    // A rate limit that would hold the renewal past the certificate's expiry
-    // says so (and stays a failure in the next runs, see Renew).
-    error = ExplainCaWait(std::move(error), live);
-    RecordFailure(spec, id, error, live_not_after);
-    // A CA that cannot be reached fails every certificate the same way; the
-    // renewal loop stops asking it after a few of these in a row.
-    if (error.code() == ErrorCode::kUnavailable) {
-      ca_unavailable_streak_++;
-    } else {
-      ca_unavailable_streak_ = 0;
-    }
-    log::Debug("certificate failed", {{"certificate", spec.name}, {"error", error.ToString()}});
-    outcome.outcome = "failed";
-    outcome.error = std::move(error);
-    return outcome;
-  };
-
-  auto client = AccountClient();
-  if (!client.ok()) return fail(client.status());
-  auto solvers = Solvers();
-  if (!solvers.ok()) return fail(solvers.status());
-
-  // The certificate key: resumed with its pending order, or new.
-  auto cert = inventory_->GetCertificate(spec.name);
-  IssueInput input;
-  input.spec = &spec;
-  std::optional<PrivateKey> cert_key;
-  std::string key_path = layout_.PendingKeyPath(spec.name);
-  bool resumed = false;
   if (cert.ok() && cert->pending_order && fs::Exists(cert->pending_order->key_path)) {
-    auto pem = fs::ReadFile(cert->pending_order->key_path);
+    const store::PendingOrder& pending = *cert->pending_order;
+    auto pem = fs::ReadFile(pending.key_path);
     auto key = pem.ok() ? PrivateKey::FromPem(*pem) : Result<PrivateKey>(pem.status());
     if (key.ok() && key->type() == spec.key_type) {
-      cert_key = *key;
-      input.resume_order_url = cert->pending_order->order_url;
-      key_path = cert->pending_order->key_path;
-      resumed = true;
+      return CertificateKey{std::move(*key), pending.key_path, pending.order_url};
     }
+    // Without its key the order cannot be finalized: a new key and order.
+    log::Warn("the pending order's key cannot be used; placing a new order",
+              {{"certificate", spec.name},
+               {"error", key.ok() ? "another key type" : key.status().ToString()}});
   }
-  if (!resumed) {
-    auto key = PrivateKey::Generate(spec.key_type);
-    if (!key.ok()) return fail(key.status());
-    auto pem = key->ToPem();
-    if (!pem.ok()) return fail(pem.status());
-    Status s = fs::MakeDirs(layout_.ArchiveDir(spec.name), 0700);
-    if (s.ok()) s = fs::WritePrivateFile(key_path, *pem);
-    if (!s.ok()) return fail(s.Annotate("write certificate key"));
-    cert_key = *key;
-  }
+  CK_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate(spec.key_type));
+  CK_ASSIGN_OR_RETURN(std::string pem, key.ToPem());
+  std::string path = ctx_.layout->PendingKeyPath(spec.name);
+  Status s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
+  if (s.ok()) s = fs::WritePrivateFile(path, pem);
+  if (!s.ok()) return s.Annotate("write certificate key");
+  return CertificateKey{std::move(key), std::move(path), ""};
+}
 
-  input.key = &*cert_key;
-  // RFC 9773 §5: tell a CA that offers renewal information which certificate
-  // this order replaces.
-  if (live.ok()) {
-    auto dir = (*client)->GetDirectory();
-    auto live_pem = layout_.ReadVersion(spec.name, live->n);
-    if (dir.ok() && !dir->renewal_info.empty() && live_pem.ok()) {
-      auto id = acme::AriCertificateId(live_pem->cert_pem);
-      if (id.ok()) input.replaces = *id;
-    }
-  }
+std::string Issuance::ReplacesId(acme::Client& client, const CertificateSpec& spec,
+                                 const Result<store::Version>& live) {
+  if (!live.ok()) return "";
+  auto dir = client.GetDirectory();
+  auto live_pem = ctx_.layout->ReadVersion(spec.name, live->n);
+  if (!dir.ok() || dir->renewal_info.empty() || !live_pem.ok()) return "";
+  auto id = acme::AriCertificateId(live_pem->cert_pem);
+  return id.ok() ? *id : "";
+}
+
+IssueHooks Issuance::Hooks(const CertificateSpec& spec, int64_t attempt_id,
+                           const CertificateKey& key, acme::Client& client) {
   IssueHooks hooks;
-  hooks.step = [&](const store::AttemptStep& step) { AddStep(id, step); };
-  hooks.order_created = [&](const std::string& url) {
+  hooks.step = [this, attempt_id](const store::AttemptStep& step) {
+    ctx_.AddStep(attempt_id, step);
+  };
+  hooks.persist_order = [this, &spec, &key](const std::string& url) -> Status {
     store::PendingOrder pending;
     pending.order_url = url;
-    pending.key_path = key_path;
-    pending.created_at = clock_->Now();
-    (void)inventory_->SetPendingOrder(spec.name, pending);
+    pending.key_path = key.path;
+    pending.created_at = ctx_.clock->Now();
+    Status s = ctx_.inventory->SetPendingOrder(spec.name, pending);
+    if (!s.ok()) {
+      return std::move(s.Annotate("record the pending order")
+                           .Hint("nothing is finalized without it; the CA lets the order "
+                                 "expire, and the next run places a new one"));
+    }
     CrashPoint("issue.order-created");
-    store::RequestRecord r;
-    r.server = server;
-    r.account_url = (*client)->account_url();
-    r.kind = store::RequestKind::kNewOrder;
-    r.at = clock_->Now();
-    (void)inventory_->RecordRequest(r);
+    return Status::Ok();
   };
-  hooks.validation_failed = [&](const std::string& identifier) {
-    store::RequestRecord r;
-    r.server = server;
-    r.account_url = (*client)->account_url();
-    r.kind = store::RequestKind::kFailedValidation;
-    r.key = identifier;
-    r.at = clock_->Now();
-    (void)inventory_->RecordRequest(r);
+  hooks.order_created = [this, &client](const std::string&) {
+    RecordRequestBestEffort(store::RequestKind::kNewOrder, "", client.account_url());
   };
+  hooks.validation_failed = [this, &client](const std::string& identifier) {
+    RecordRequestBestEffort(store::RequestKind::kFailedValidation, identifier,
+                            client.account_url());
+  };
+  return hooks;
+}
 
-  log::Info("issuing", {{"certificate", spec.name}, {"reason", reason}});
-  Issuer issuer(*client, *solvers, clock_);
+Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64_t attempt_id,
+                                              const Result<store::Version>& live) {
+  CK_ASSIGN_OR_RETURN(acme::Client * client, accounts_.AccountClient());
+  CK_ASSIGN_OR_RETURN(SolverSet * solvers, Solvers());
+  CK_ASSIGN_OR_RETURN(CertificateKey key, PendingOrNewKey(spec));
+  IssueInput input;
+  input.spec = &spec;
+  input.key = &key.key;
+  input.resume_order_url = key.resume_order_url;
+  input.replaces = ReplacesId(*client, spec, live);
+  IssueHooks hooks = Hooks(spec, attempt_id, key, *client);
+
+  Issuer issuer(client, solvers, ctx_.clock);
   auto issued = issuer.Issue(input, hooks);
   if (!issued.ok()) {
     // A CA that is unreachable may still hold the order: keep it for the next
     // run. Any other failure ends this order.
-    if (issued.status().code() != ErrorCode::kUnavailable) {
-      (void)inventory_->ClearPendingOrder(spec.name);
-    }
-    return fail(issued.status());
+    if (issued.status().code() != ErrorCode::kUnavailable) ClearPendingOrderBestEffort(spec.name);
+    return issued.status();
   }
-  ca_unavailable_streak_ = 0;
   // The order fetched the directory: remember what it offers (no request).
-  if (auto dir = (*client)->GetDirectory(); dir.ok()) RememberDirectory(*dir);
+  if (auto dir = client->GetDirectory(); dir.ok()) ari_.RememberDirectory(*dir);
+  return RecordVersion(spec, key, *issued, *client);
+}
 
-  // Files first, then the record: the commit point.
-  auto n = inventory_->NextVersionNumber(spec.name);
-  if (!n.ok()) return fail(n.status());
-  auto key_pem = cert_key->ToPem();
-  if (!key_pem.ok()) return fail(key_pem.status());
-  VersionFiles files{*key_pem, issued->cert_pem, issued->chain_pem};
-  Status s = layout_.WriteVersion(spec.name, *n, files);
-  if (!s.ok()) return fail(s.Annotate("store version files"));
+Result<store::Version> Issuance::RecordVersion(const CertificateSpec& spec,
+                                               const CertificateKey& key,
+                                               const IssueResult& issued, acme::Client& client) {
+  CK_ASSIGN_OR_RETURN(int n, ctx_.inventory->NextVersionNumber(spec.name));
+  CK_ASSIGN_OR_RETURN(std::string key_pem, key.key.ToPem());
+  VersionFiles files{key_pem, issued.cert_pem, issued.chain_pem};
+  Status s = ctx_.layout->WriteVersion(spec.name, n, files);
+  if (!s.ok()) return s.Annotate("store version files");
   CrashPoint("issue.files-written");
-  auto info = ParseCertificatePem(issued->cert_pem);
-  if (!info.ok()) return fail(info.status());
+  CK_ASSIGN_OR_RETURN(CertInfo info, ParseCertificatePem(issued.cert_pem));
   store::Version version;
   version.certificate = spec.name;
-  version.n = *n;
-  version.serial = info->serial_hex;
-  version.not_before = info->not_before;
-  version.not_after = info->not_after;
-  version.issuer = info->issuer;
-  version.fingerprint_sha256 = info->sha256_fingerprint;
+  version.n = n;
+  version.serial = info.serial_hex;
+  version.not_before = info.not_before;
+  version.not_after = info.not_after;
+  version.issuer = info.issuer;
+  version.fingerprint_sha256 = info.sha256_fingerprint;
   version.domains = spec.domains;
   version.key_type = std::string(KeyTypeName(spec.key_type));
-  version.directory = layout_.VersionDir(spec.name, *n);
-  version.order_url = issued->order_url;
+  version.directory = ctx_.layout->VersionDir(spec.name, n);
+  version.order_url = issued.order_url;
   version.state = store::VersionState::kIssued;
-  s = inventory_->Transaction([&]() -> Status {
-    CK_RETURN_IF_ERROR(inventory_->AddVersion(version));
-    CK_RETURN_IF_ERROR(inventory_->ClearPendingOrder(spec.name));
-    store::RequestRecord r;
-    r.server = server;
-    r.account_url = (*client)->account_url();
-    r.kind = store::RequestKind::kCertificate;
-    r.at = clock_->Now();
-    r.key = NamesKey(spec.domains);
-    CK_RETURN_IF_ERROR(inventory_->RecordRequest(r));
-    std::set<std::string> registered;
-    for (const std::string& d : spec.domains) {
-      auto rd = PublicSuffixList::Default().RegisteredDomain(d);
-      if (rd.ok()) registered.insert(*rd);
-    }
-    for (const std::string& rd : registered) {
-      r.key = rd;
-      CK_RETURN_IF_ERROR(inventory_->RecordRequest(r));
-    }
-    return Status::Ok();
+  const std::string account_url = client.account_url();
+  s = ctx_.inventory->Transaction([&]() -> Status {
+    CK_RETURN_IF_ERROR(ctx_.inventory->AddVersion(version));
+    CK_RETURN_IF_ERROR(ctx_.inventory->ClearPendingOrder(spec.name));
+    return RecordIssuedRequests(spec, account_url);
   });
-  if (!s.ok()) return fail(s.Annotate("record version"));
+  if (!s.ok()) return s.Annotate("record version");
   CrashPoint("issue.recorded");
-  (void)fs::RemoveAll(key_path);
-  Event(spec.name, "issued",
-        "version " + std::to_string(*n) + " serial " + version.serial + " expires " +
-            FormatRfc3339(version.not_after));
+  RemovePendingKeyBestEffort(spec.name, key.path);
+  ctx_.Event(spec.name, "issued",
+             "version " + std::to_string(n) + " serial " + version.serial + " expires " +
+                 FormatRfc3339(version.not_after));
   log::Info("certificate issued", {{"certificate", spec.name},
-                                   {"version", std::to_string(*n)},
+                                   {"version", std::to_string(n)},
                                    {"serial", version.serial},
                                    {"not_after", FormatRfc3339(version.not_after)}});
+  return version;
+}
 
-  s = DeployVersion(spec, *n, id);
-  outcome.version = ToView(version);
-  if (!s.ok()) {
-    outcome.version->state = "deploy_failed";
-    return fail(s);
+Status Issuance::RecordIssuedRequests(const CertificateSpec& spec,
+                                      const std::string& account_url) {
+  store::RequestRecord r;
+  r.server = ctx_.server();
+  r.account_url = account_url;
+  r.kind = store::RequestKind::kCertificate;
+  r.at = ctx_.clock->Now();
+  r.key = NamesKey(spec.domains);
+  CK_RETURN_IF_ERROR(ctx_.inventory->RecordRequest(r));
+  for (const std::string& rd : RegisteredDomains(spec.domains)) {
+    r.key = rd;
+    CK_RETURN_IF_ERROR(ctx_.inventory->RecordRequest(r));
   }
-  outcome.version->state = "deployed";
-  store::AttemptEnd end;
-  end.finished_at = clock_->Now();
-  end.outcome = store::AttemptOutcome::kSuccess;
-  end.version = *n;
-  (void)inventory_->FinishAttempt(id, end);
-  (void)inventory_->SetSchedule(spec.name, store::Schedule{});
-  outcome.outcome = live.ok() ? "renewed" : "issued";
-  return outcome;
+  return Status::Ok();
+}
+
+void Issuance::RecordRequestBestEffort(store::RequestKind kind, const std::string& key,
+                                       const std::string& account_url) {
+  store::RequestRecord r;
+  r.server = ctx_.server();
+  r.account_url = account_url;
+  r.kind = kind;
+  r.key = key;
+  r.at = ctx_.clock->Now();
+  Status s = ctx_.inventory->RecordRequest(r);
+  if (!s.ok()) {
+    log::Warn("cannot count a request for the budgets",
+              {{"server", r.server}, {"key", key}, {"error", s.ToString()}});
+  }
+}
+
+void Issuance::ClearPendingOrderBestEffort(const std::string& name) {
+  RecordBestEffort(ctx_.inventory->ClearPendingOrder(name), name, "clear the pending order");
+}
+
+void Issuance::RemovePendingKeyBestEffort(const std::string& name, const std::string& path) {
+  Status s = fs::RemoveAll(path);
+  if (!s.ok()) {
+    log::Warn("cannot remove the pending certificate key (a copy of the recorded one)",
+              {{"certificate", name}, {"path", path}, {"error", s.ToString()}});
+  }
 }
 
 }  // namespace certkeeper::lifecycle

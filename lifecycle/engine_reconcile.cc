@@ -26,94 +26,98 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "hooks/deployer.h"
-#include "lifecycle/engine_impl.h"
+#include "lifecycle/engine_deploy.h"
 
 namespace certkeeper::lifecycle {
 
-void EngineImpl::Reconcile() {
-  auto all = inventory_->AllCurrentVersions();
+void Delivery::Reconcile() {
+  auto all = ctx_.inventory->AllCurrentVersions();
   if (!all.ok()) {
     log::Warn("cannot read the versions to reconcile live/",
               {{"error", all.status().ToString()}});
     return;
   }
-  for (const auto& [name, current] : *all) {
-    int recorded = current.live ? current.live->n : 0;
-    const int linked = layout_.LiveVersionNumber(name);
-    if (linked == recorded) continue;
-    auto intent = layout_.DeployIntent(name);
-    if (recorded > linked && intent.ok() && *intent == recorded) {
-      // The deploy of `recorded` failed at its record and rolled back, but the
-      // record reached the disk (a failed fsync): the targets do not serve it.
-      Status s = inventory_->SetVersionState(name, recorded, store::VersionState::kDeployFailed);
-      if (!s.ok()) {
-        log::Warn("cannot record the failed deploy",
-                  {{"certificate", name}, {"error", s.ToString()}});
-        continue;
-      }
-      Event(name, "reconciled",
-            "version " + std::to_string(recorded) +
-                " was recorded as deployed by a deploy that failed and rolled back: "
-                "recorded as deploy_failed");
-      auto live = inventory_->LiveVersion(name);
-      recorded = live.ok() ? live->n : 0;
-      if (linked == recorded) continue;
-    }
-    if (linked > 0) {
-      Result<store::Version> v = current.latest && current.latest->n == linked
-                                     ? Result<store::Version>(*current.latest)
-                                     : inventory_->GetVersion(name, linked);
-      if (v.ok() && v->state == store::VersionState::kRevoked) continue;
-      if (v.ok() && v->state == store::VersionState::kIssued && linked > recorded &&
-          layout_.ReadVersion(name, linked).ok()) {
-        Status s = inventory_->SetVersionState(name, linked, store::VersionState::kDeployed);
-        if (!s.ok()) {
-          log::Warn("cannot record the version live/ points at as deployed",
-                    {{"certificate", name}, {"error", s.ToString()}});
-          continue;
-        }
-        if (intent.ok() && *intent == linked) ClearIntentBestEffort(name);
-        Event(name, "reconciled",
-              "live/ points at version " + std::to_string(linked) +
-                  ", whose deploy finished before the run was interrupted: recorded as "
-                  "deployed");
-        log::Warn("recorded the version live/ points at as deployed",
-                  {{"certificate", name}, {"version", std::to_string(linked)}});
-        continue;
-      }
-    }
-    if (recorded == 0 || !layout_.ReadVersion(name, recorded).ok()) {
-      log::Warn("live/ and the inventory disagree and neither can be trusted; left as is",
-                {{"certificate", name},
-                 {"live", std::to_string(linked)},
-                 {"recorded", std::to_string(recorded)}});
-      continue;
-    }
-    Status s = layout_.SwitchLive(name, recorded);
-    if (!s.ok()) {
-      log::Warn("cannot switch live/ to the recorded live version",
-                {{"certificate", name}, {"error", s.ToString()}});
-      continue;
-    }
-    Event(name, "reconciled",
-          "live/ pointed at " + (linked > 0 ? "version " + std::to_string(linked) : "nothing") +
-              "; switched to the recorded live version " + std::to_string(recorded));
-    log::Warn("switched live/ to the recorded live version",
-              {{"certificate", name}, {"version", std::to_string(recorded)}});
-  }
+  for (const auto& [name, current] : *all) ReconcileOne(name, current);
 }
 
-void EngineImpl::FinishInterruptedDeliveries() {
+void Delivery::ReconcileOne(const std::string& name, const store::CurrentVersions& current) {
+  int recorded = current.live ? current.live->n : 0;
+  const int linked = ctx_.layout->LiveVersionNumber(name);
+  if (linked == recorded) return;
+  auto intent = ctx_.layout->DeployIntent(name);
+  if (recorded > linked && intent.ok() && *intent == recorded) {
+    // The deploy of `recorded` failed at its record and rolled back, but the
+    // record reached the disk (a failed fsync): the targets do not serve it.
+    Status s = ctx_.inventory->SetVersionState(name, recorded, store::VersionState::kDeployFailed);
+    if (!s.ok()) {
+      log::Warn("cannot record the failed deploy", {{"certificate", name}, {"error", s.ToString()}});
+      return;
+    }
+    ctx_.Event(name, "reconciled",
+               "version " + std::to_string(recorded) +
+                   " was recorded as deployed by a deploy that failed and rolled back: "
+                   "recorded as deploy_failed");
+    auto live = ctx_.inventory->LiveVersion(name);
+    recorded = live.ok() ? live->n : 0;
+    if (linked == recorded) return;
+  }
+  if (linked > 0 && RollForward(name, linked, recorded, intent, current)) return;
+  if (recorded == 0 || !ctx_.layout->ReadVersion(name, recorded).ok()) {
+    log::Warn("live/ and the inventory disagree and neither can be trusted; left as is",
+              {{"certificate", name},
+               {"live", std::to_string(linked)},
+               {"recorded", std::to_string(recorded)}});
+    return;
+  }
+  Status s = ctx_.layout->SwitchLive(name, recorded);
+  if (!s.ok()) {
+    log::Warn("cannot switch live/ to the recorded live version",
+              {{"certificate", name}, {"error", s.ToString()}});
+    return;
+  }
+  ctx_.Event(name, "reconciled",
+             "live/ pointed at " + (linked > 0 ? "version " + std::to_string(linked) : "nothing") +
+                 "; switched to the recorded live version " + std::to_string(recorded));
+  log::Warn("switched live/ to the recorded live version",
+            {{"certificate", name}, {"version", std::to_string(recorded)}});
+}
+
+bool Delivery::RollForward(const std::string& name, int linked, int recorded,
+                           const Result<int>& intent, const store::CurrentVersions& current) {
+  Result<store::Version> v = current.latest && current.latest->n == linked
+                                 ? Result<store::Version>(*current.latest)
+                                 : ctx_.inventory->GetVersion(name, linked);
+  if (v.ok() && v->state == store::VersionState::kRevoked) return true;
+  if (!v.ok() || v->state != store::VersionState::kIssued || linked <= recorded ||
+      !ctx_.layout->ReadVersion(name, linked).ok()) {
+    return false;
+  }
+  Status s = ctx_.inventory->SetVersionState(name, linked, store::VersionState::kDeployed);
+  if (!s.ok()) {
+    log::Warn("cannot record the version live/ points at as deployed",
+              {{"certificate", name}, {"error", s.ToString()}});
+    return true;
+  }
+  if (intent.ok() && *intent == linked) ClearIntentBestEffort(name);
+  ctx_.Event(name, "reconciled",
+             "live/ points at version " + std::to_string(linked) +
+                 ", whose deploy finished before the run was interrupted: recorded as deployed");
+  log::Warn("recorded the version live/ points at as deployed",
+            {{"certificate", name}, {"version", std::to_string(linked)}});
+  return true;
+}
+
+void Delivery::FinishInterruptedDeliveries() {
   if (deliveries_finished_) return;
   deliveries_finished_ = true;
-  auto all = inventory_->AllCurrentVersions();
+  auto all = ctx_.inventory->AllCurrentVersions();
   if (!all.ok()) {
     log::Warn("cannot read the versions to finish interrupted deploys",
               {{"error", all.status().ToString()}});
     return;
   }
   for (const auto& [name, current] : *all) {
-    Result<int> intent = layout_.DeployIntent(name);
+    Result<int> intent = ctx_.layout->DeployIntent(name);
     if (intent.ok() && *intent == 0) continue;
     // An intent that does not parse still says a deploy was interrupted; which
     // version it was matters only for the message.
@@ -127,15 +131,12 @@ void EngineImpl::FinishInterruptedDeliveries() {
   }
 }
 
-Status EngineImpl::FinishInterruptedDelivery(const std::string& name, int interrupted,
-                                             const store::CurrentVersions& current) {
+Status Delivery::FinishInterruptedDelivery(const std::string& name, int interrupted,
+                                           const store::CurrentVersions& current) {
   const std::string what =
       interrupted > 0 ? "the deploy of version " + std::to_string(interrupted) : "a deploy";
-  CK_ASSIGN_OR_RETURN(store::Certificate cert, inventory_->GetCertificate(name));
-  CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(cert.spec));
-  if (const CertificateSpec* configured = config_.FindCertificate(name)) {
-    spec.deploy = configured->deploy;
-  }
+  CK_ASSIGN_OR_RETURN(store::Certificate cert, ctx_.inventory->GetCertificate(name));
+  CK_ASSIGN_OR_RETURN(CertificateSpec spec, DeliverySpec(*ctx_.config, cert));
   // The recorded live version is what the targets held before: delivering it
   // again makes them consistent. Without one (a first deploy was interrupted)
   // the interrupted version itself is delivered, when it is recorded.
@@ -149,70 +150,53 @@ Status EngineImpl::FinishInterruptedDelivery(const std::string& name, int interr
     return Status(ErrorCode::kFailedPrecondition,
                   "no recorded version of \"" + name + "\" to deliver after " + what +
                       " was interrupted")
-        .Where(layout_.ArchiveDir(name) + "/deploying")
+        .Where(ctx_.layout->ArchiveDir(name) + "/deploying")
         .Hint("check the certificate's deploy targets by hand, then remove the deploy intent");
   }
-  store::Attempt attempt;
-  attempt.certificate = name;
-  attempt.started_at = clock_->Now();
-  attempt.server = config_.acme.server;
-  attempt.reason = (current.live ? "restore version " : "deliver version ") +
-                   std::to_string(deliver) + " after " + what + " was interrupted";
   log::Warn("an interrupted deploy may have left part of a version in the targets: "
             "delivering the recorded version before anything else",
             {{"certificate", name}, {"version", std::to_string(deliver)}});
-  Result<int64_t> id = inventory_->StartAttempt(attempt);
+  Result<int64_t> id =
+      ctx_.StartAttempt(name, (current.live ? "restore version " : "deliver version ") +
+                                  std::to_string(deliver) + " after " + what + " was interrupted");
   if (!id.ok()) log::Warn("cannot record attempt", {{"error", id.status().ToString()}});
   const int64_t attempt_id = id.ok() ? *id : 0;
   Status s = current.live ? RestoreLiveVersion(spec, deliver, attempt_id)
                           : DeployVersion(spec, deliver, attempt_id);
   if (current.live) {
     // (DeployVersion records its own events.)
-    Event(name, s.ok() ? "restored" : "restore-failed",
-          "version " + std::to_string(deliver) +
-              (s.ok() ? " delivered again" : " could not be delivered again") + " after " +
-              what + " was interrupted" + (s.ok() ? "" : ": " + s.ToString()));
+    ctx_.Event(name, s.ok() ? "restored" : "restore-failed",
+               "version " + std::to_string(deliver) +
+                   (s.ok() ? " delivered again" : " could not be delivered again") + " after " +
+                   what + " was interrupted" + (s.ok() ? "" : ": " + s.ToString()));
   }
   if (attempt_id > 0) {
-    Status finished = inventory_->FinishAttempt(attempt_id, DeliveryEnd(s, deliver));
+    Status finished = ctx_.inventory->FinishAttempt(attempt_id, DeliveryEnd(s, deliver));
     if (!finished.ok()) log::Warn("cannot record attempt end", {{"error", finished.ToString()}});
   }
   return s.ok() ? s : s.Annotate("finish " + what + " of " + name);
 }
 
-Status EngineImpl::RestoreLiveVersion(const CertificateSpec& spec, int live_n,
-                                      int64_t attempt_id) {
+Status Delivery::RestoreLiveVersion(const CertificateSpec& spec, int live_n,
+                                    int64_t attempt_id) {
   std::lock_guard<std::mutex> one_at_a_time(deploy_mu_);
-  CK_ASSIGN_OR_RETURN(std::vector<hooks::TargetConfig> targets, DeployTargets(spec));
-  if (!targets.empty()) {
+  Job job{spec, live_n, attempt_id};
+  CK_ASSIGN_OR_RETURN(job.targets, DeployTargets(spec));
+  if (!job.targets.empty()) {
     CK_ASSIGN_OR_RETURN(hooks::Material live, LoadMaterial(spec, live_n));
-    hooks::DeployOptions options;
-    options.clock = clock_;
-    options.previous = &live;
-    if (!config_.acme.issuer_roots.empty()) {
-      auto roots = fs::ReadFile(config_.acme.issuer_roots);
-      if (!roots.ok()) return roots.status().Annotate("read acme.issuer_roots");
-      options.trust_pem = *roots;
-    }
-    hooks::DeployReport report = hooks::RunDeploy(targets, live, options);
-    RecordDeploySteps(attempt_id, report);
-    if (!report.ok()) {
-      // The intent stays: the targets may still hold part of the interrupted
-      // version, and the next deploy delivers the live version first again.
-      Status err = report.error;
-      if (!report.rollback_error.ok()) {
-        err.Annotate("restore failed and rollback failed too (" +
-                     report.rollback_error.ToString() + ")");
-      }
-      return err;
-    }
+    CK_ASSIGN_OR_RETURN(hooks::DeployOptions options, OptionsWith(&live));
+    hooks::DeployReport report = Run(job, live, options);
+    // The intent stays on failure: the targets may still hold part of the
+    // interrupted version, and the next deploy delivers the live version
+    // first again.
+    if (!report.ok()) return WithRollbackError(report, "restore");
   }
   // live/ already points at live_n: Reconcile() saw to it.
   ClearIntentBestEffort(spec.name);
   return Status::Ok();
 }
 
-Status EngineImpl::UnfinishedDeliveriesError(const std::string& except) const {
+Status Delivery::UnfinishedDeliveriesError(const std::string& except) const {
   for (const auto& [name, error] : unfinished_deliveries_) {
     if (name == except) continue;
     Status s = error;

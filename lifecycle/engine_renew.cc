@@ -120,7 +120,6 @@ Result<RunReport> RenewRun::Run() {
   input_.dry_run = options_.dry_run;
   ReadCaFacts();
   e_.ca_unavailable_streak_ = 0;
-  e_.ari_unavailable_streak_ = 0;
   e_.ForgetDirectory();
   const size_t n = input_.certificates.size();
   if (n > 0) {
@@ -319,11 +318,11 @@ RunSoFar RenewRun::SoFar() {
 
 void RenewRun::ApplyWrites(const Decision& d) {
   if (d.writes.schedule) {
-    EngineImpl::RecordBestEffort(e_.inventory_->SetSchedule(d.name, *d.writes.schedule), d.name,
+    RecordBestEffort(e_.inventory_->SetSchedule(d.name, *d.writes.schedule), d.name,
                                  "record the schedule");
   }
   if (d.writes.ca_limit) {
-    EngineImpl::RecordBestEffort(e_.inventory_->SetCaLimit(*d.writes.ca_limit), d.name,
+    RecordBestEffort(e_.inventory_->SetCaLimit(*d.writes.ca_limit), d.name,
                                  "record the CA limit");
   }
 }
@@ -377,7 +376,7 @@ void EngineImpl::ReportUnfinishedDeliveries(RunReport& report) const {
   // An interrupted delivery that could not be finished fails the run, also
   // when its certificate was not selected or had nothing to do; a later
   // delivery of it in this run that succeeded finished it after all.
-  for (const auto& unfinished : unfinished_deliveries_) {
+  for (const auto& unfinished : delivery_.unfinished_deliveries()) {
     const std::string& name = unfinished.first;
     auto found = std::find_if(report.certificates.begin(), report.certificates.end(),
                               [&](const CertificateOutcome& o) { return o.name == name; });

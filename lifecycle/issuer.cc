@@ -140,6 +140,13 @@ Result<IssueResult> Issuer::Issue(const IssueInput& input, const IssueHooks& hoo
       }
       order = *created;
       have_order = true;
+      if (hooks.persist_order) {
+        Status kept = hooks.persist_order(order.url);
+        if (!kept.ok()) {
+          Step(hooks, "order", "", "", store::StepResult::kFailed, kept.ToString());
+          return kept.Annotate("record order " + order.url);
+        }
+      }
       if (hooks.order_created) hooks.order_created(order.url);
       Step(hooks, "order", "", "", store::StepResult::kOk);
       log::Info("order created", {{"certificate", spec.name}, {"order", order.url}});

@@ -52,7 +52,11 @@ struct IssueResult {
 // Callbacks into the engine, so the issuer stays free of storage details.
 struct IssueHooks {
   std::function<void(const store::AttemptStep&)> step;
-  // An order was created (record it for resumption and for budgets).
+  // An order was created: record it for resumption. Called before any other
+  // request about the order; an error ends the issuance at once (a run killed
+  // after further requests could not resume an order it never recorded).
+  std::function<Status(const std::string& order_url)> persist_order;
+  // An order was created (and persisted): count it for budgets.
   std::function<void(const std::string& order_url)> order_created;
   // The CA marked a validation invalid for identifier.
   std::function<void(const std::string& identifier)> validation_failed;

@@ -1,0 +1,70 @@
+// What every part of the engine shares: the configuration, the clock, the
+// state directory's layout, the inventory and the random source. The engine
+// facade (engine_impl.h) owns them and hands each part an EngineContext that
+// points at them; the parts never own or replace them.
+//
+// Also the engine's small shared vocabulary: store <-> lifecycle conversions,
+// recording a step or an event, and the one way to log a write whose failure
+// does not change an outcome already decided.
+#ifndef CERTKEEPER_LIFECYCLE_ENGINE_CONTEXT_H_
+#define CERTKEEPER_LIFECYCLE_ENGINE_CONTEXT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "lifecycle/backoff.h"
+#include "lifecycle/config.h"
+#include "lifecycle/engine.h"
+#include "lifecycle/state_layout.h"
+#include "store/inventory.h"
+
+namespace certkeeper::lifecycle {
+
+// Non-owning; every pointer outlives the parts that hold the context.
+struct EngineContext {
+  const Config* config = nullptr;
+  Clock* clock = nullptr;
+  const StateLayout* layout = nullptr;
+  store::Inventory* inventory = nullptr;
+  const UniformRandom* random = nullptr;
+
+  const std::string& server() const { return config->acme.server; }
+  // Records a step of attempt_id; a failure is logged (the step is history,
+  // the attempt's outcome does not depend on it).
+  void AddStep(int64_t attempt_id, store::AttemptStep step) const;
+  // Starts an attempt on `certificate` at the configured server now; its id.
+  Result<int64_t> StartAttempt(const std::string& certificate, std::string reason) const;
+  // Records an audit event; a failure is logged.
+  void Event(const std::string& certificate, const std::string& kind,
+             const std::string& message) const;
+};
+
+// An inventory write whose failure does not change the outcome already
+// decided (the deploy's result stands, the record is informational): a
+// failure is logged with `what` and the certificate, never dropped silently.
+void RecordBestEffort(const Status& s, const std::string& name, const std::string& what);
+
+// kInvalidArgument with a hint unless an ACME server is configured with a
+// valid directory URL and request timeout. Checked before anything is
+// recorded or asked (acme::Client checks again).
+Status CheckServerConfigured(const Config& config);
+
+// kNotFound naming `name`, with a hint for people.
+Status NotManagedError(const std::string& name);
+
+// The certificate spec of `name` as the inventory holds it, with the deploy
+// targets of the config when the config names it (the config is the truth
+// for where a certificate goes).
+Result<CertificateSpec> DeliverySpec(const Config& config, const store::Certificate& cert);
+
+// store <-> lifecycle conversions.
+store::CertificateSpec ToStoreSpec(const CertificateSpec& spec, const Config& config);
+Result<CertificateSpec> FromStoreSpec(const store::CertificateSpec& spec);
+VersionView ToView(const store::Version& v);
+AttemptView ToView(const store::Attempt& a);
+
+}  // namespace certkeeper::lifecycle
+
+#endif  // CERTKEEPER_LIFECYCLE_ENGINE_CONTEXT_H_

@@ -1,0 +1,153 @@
+// Delivering recorded versions: install -> verify -> switch live -> record, or
+// roll back (engine_deploy.cc), and repairing what an interrupted run left
+// (engine_reconcile.cc, docs/faults.md). The only writer of live/.
+//
+// Every method MUST be called with the run lease held. Deliveries never
+// overlap, whatever --jobs says: targets of different certificates often
+// share a server and its reload, and a reload while another certificate's new
+// files are half written fails on that certificate's mismatched key and
+// certificate.
+#ifndef CERTKEEPER_LIFECYCLE_ENGINE_DEPLOY_H_
+#define CERTKEEPER_LIFECYCLE_ENGINE_DEPLOY_H_
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hooks/deployer.h"
+#include "hooks/material.h"
+#include "lifecycle/engine.h"
+#include "lifecycle/engine_context.h"
+#include "lifecycle/engine_parts.h"
+
+namespace certkeeper::lifecycle {
+
+class Delivery {
+ public:
+  Delivery(const EngineContext& ctx, DeployFunction deploy)
+      : ctx_(ctx), deploy_(std::move(deploy)) {}
+
+  // Delivers version n (already recorded) to the certificate's targets as
+  // one unit and switches live/<name> to it only when every target verified.
+  // Returns the deploy error, OK when deployed. Contract:
+  //  - Every step, including a refusal before any target runs (material that
+  //    does not load or does not pass CheckMaterial), is recorded in
+  //    attempt_id (nothing when attempt_id <= 0).
+  //  - The live version is passed as DeployContext::previous, also when n is
+  //    the live version itself (a re-deploy), so that command targets roll
+  //    back by delivering what was live before. A live version that cannot be
+  //    read (other than "none") refuses the deploy: without it there is
+  //    nothing to roll back to and live/ could not be pointed back.
+  //  - On failure n is marked deploy_failed unless n is the live version: a
+  //    failed re-deploy rolls back to that same version, which therefore stays
+  //    deployed.
+  //  - Crash safety (docs/faults.md): a deploy intent is written before any
+  //    target is touched; in RunDeploy's commit, after every target verified,
+  //    live/ is switched and then n recorded as deployed (CommitDeploy); if
+  //    either fails, live/ points back and the targets are rolled back. A
+  //    crash between the switch and the record is repaired by Reconcile() at
+  //    the next run's start. When an intent is left by an interrupted deploy,
+  //    the targets may hold part of that version: the live version is
+  //    delivered again first, so that the rollback material this deploy keeps
+  //    is the recorded live version, not the leftovers.
+  Status DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id);
+  // The newest version of `name` (one issued but not delivered yet, or the
+  // live one again), as its own attempt. Without finishing interrupted
+  // deliveries first and without their errors.
+  Result<CertificateOutcome> DeployNewest(const std::string& name);
+  // How a delivery attempt ends: success, or failed with s's code and message.
+  store::AttemptEnd DeliveryEnd(const Status& s, int version) const;
+
+  // Makes the inventory and live/ agree after an interrupted run, for every
+  // certificate (engine_reconcile.cc). Called once a run holds the lock,
+  // before anything else is decided. Best effort: a repair that fails is
+  // logged and retried by the next run.
+  void Reconcile();
+  // Finishes every delivery an interrupted run left (a deploy intent in
+  // archive/<name>/deploying). MUST be called by every command that delivers,
+  // once it holds the lock and before it delivers anything: the targets of
+  // such a certificate may hold part of a version (a new certificate beside
+  // the old key), and a server shared with other certificates refuses their
+  // reloads until it is repaired. For each one, serially: the recorded live
+  // version is delivered again (without one, the interrupted version, when it
+  // is recorded), as its own attempt with an event; a newer version is
+  // delivered later by the normal path. Runs once per engine; what cannot be
+  // finished is logged, kept in unfinished_deliveries() for the run's report,
+  // and its intent stays.
+  void FinishInterruptedDeliveries();
+  // OK, or the error of an interrupted delivery of a certificate other than
+  // `except` that FinishInterruptedDeliveries could not finish.
+  Status UnfinishedDeliveriesError(const std::string& except) const;
+  // Set by FinishInterruptedDeliveries before a run's parallel phase; only
+  // read afterwards.
+  const std::map<std::string, Status>& unfinished_deliveries() const {
+    return unfinished_deliveries_;
+  }
+
+ private:
+  // One DeployVersion call.
+  struct Job {
+    Job(const CertificateSpec& s, int version, int64_t attempt)
+        : spec(s), n(version), attempt_id(attempt) {}
+    const CertificateSpec& spec;
+    int n;
+    int64_t attempt_id;
+    int live_n = 0;  // the recorded live version, 0 when none
+    std::vector<hooks::TargetConfig> targets;
+    bool record_failed = false;  // CommitDeploy failed at the record
+  };
+  // Records a failed pre-deploy check in the attempt.
+  void RecordCheck(const Job& job, const Status& err);
+  // RecordCheck, then Fail.
+  Status Refuse(Job& job, Status err);
+  // Marks n deploy_failed (unless live), records the event, adds the hint.
+  Status Fail(Job& job, Status err, const std::string& event_detail);
+  // The targets part of DeployVersion: material, restore, intent, RunDeploy.
+  Status DeliverToTargets(Job& job);
+  // Runs the targets with `material` and records their steps in the attempt.
+  hooks::DeployReport Run(const Job& job, const hooks::Material& material,
+                          const hooks::DeployOptions& options);
+  // Options with the clock, `previous` and acme.issuer_roots as trust.
+  Result<hooks::DeployOptions> OptionsWith(const hooks::Material* previous) const;
+  // The configured targets of spec.deploy, in order; kInvalidArgument names
+  // one that is not defined.
+  Result<std::vector<hooks::TargetConfig>> DeployTargets(const CertificateSpec& spec) const;
+  void RecordDeploySteps(int64_t attempt_id, const hooks::DeployReport& report);
+  Result<hooks::Material> LoadMaterial(const CertificateSpec& spec, int n);
+  // live/<name> -> n, then n recorded as deployed. On failure live/ points
+  // back at live_n (none when 0), *record_failed tells whether the switch or
+  // the record failed, and the error is returned for the caller to roll back.
+  Status CommitDeploy(const std::string& name, int n, int live_n, bool* record_failed);
+  void ClearIntentBestEffort(const std::string& name);
+
+  // engine_reconcile.cc
+  void ReconcileOne(const std::string& name, const store::CurrentVersions& current);
+  // K = linked is recorded as issued, newer than the recorded live version,
+  // with complete files: records it as deployed. True when K settles the
+  // certificate (also when K is revoked, which is left alone, or when the
+  // record failed, which the next run retries).
+  bool RollForward(const std::string& name, int linked, int recorded, const Result<int>& intent,
+                   const store::CurrentVersions& current);
+  Status FinishInterruptedDelivery(const std::string& name, int interrupted,
+                                   const store::CurrentVersions& current);
+  // Delivers the live version live_n to spec's targets again and removes the
+  // deploy intent when every target verified; the intent stays on failure.
+  // Neither live/ nor the inventory changes. Holds deploy_mu_.
+  Status RestoreLiveVersion(const CertificateSpec& spec, int live_n, int64_t attempt_id);
+
+  const EngineContext& ctx_;
+  DeployFunction deploy_;
+  std::mutex deploy_mu_;  // held for the whole of DeployVersion and RestoreLiveVersion
+  bool deliveries_finished_ = false;
+  std::map<std::string, Status> unfinished_deliveries_;
+};
+
+// `report.error`, annotated with the rollback's error when that failed too
+// ("<what> failed and rollback failed too (...)").
+Status WithRollbackError(const hooks::DeployReport& report, const std::string& what);
+
+}  // namespace certkeeper::lifecycle
+
+#endif  // CERTKEEPER_LIFECYCLE_ENGINE_DEPLOY_H_

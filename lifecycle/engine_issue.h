@@ -1,0 +1,106 @@
+// Issuing one certificate within a recorded attempt: CA account -> order ->
+// authorizations -> finalize -> a recorded version (engine_issue.cc). The
+// order of writes is what keeps the inventory honest after a crash at any
+// point:
+//   1. the certificate key is written (0600) and the order URL recorded as
+//      pending before any other request about the order, so a killed run
+//      resumes the same order with the same key; when that record fails, the
+//      issuance fails before finalize;
+//   2. the version's files are written completely under archive/<name>/<n>;
+//   3. AddVersion records it (the commit point: a recorded version always has
+//      complete files), with the request records the budgets count.
+// Delivery is not part of it (engine_deploy.h).
+//
+// Thread-safe for different certificates (renew --jobs); MUST be called with
+// the run lease held.
+#ifndef CERTKEEPER_LIFECYCLE_ENGINE_ISSUE_H_
+#define CERTKEEPER_LIFECYCLE_ENGINE_ISSUE_H_
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "base/crypto.h"
+#include "lifecycle/engine_account.h"
+#include "lifecycle/engine_ari.h"
+#include "lifecycle/engine_context.h"
+#include "lifecycle/engine_parts.h"
+#include "lifecycle/issuer.h"
+#include "lifecycle/solver_set.h"
+
+namespace certkeeper::lifecycle {
+
+class Issuance {
+ public:
+  Issuance(const EngineContext& ctx, Accounts& accounts, RenewalInfoTracker& ari,
+           SolverSetFactory solvers)
+      : ctx_(ctx), accounts_(accounts), ari_(ari), make_solvers_(std::move(solvers)) {}
+
+  // The solver set, made on first use.
+  Result<SolverSet*> Solvers();
+
+  // Orders, validates and finalizes a new certificate for spec and records it
+  // as a new version (state issued), steps in attempt_id. `live`: the live
+  // version, or kNotFound when there is none; the caller MUST have failed on
+  // any other read error (an unknown live version is not "none").
+  Result<store::Version> IssueVersion(const CertificateSpec& spec, int64_t attempt_id,
+                                      const Result<store::Version>& live);
+
+  // Ends attempt_id as failed with `error` (when attempt_id > 0) and moves the
+  // certificate's schedule on: backoff, and a CA's rate limit as its
+  // ca_retry_after; a limit whose scope is the account (rate_limit_scope.h)
+  // is also stored for every certificate of the account. When the schedule
+  // cannot be read, it is left as stored rather than reset (a reset would
+  // forget earlier failures and shorten the backoff toward the CA).
+  void RecordFailure(const CertificateSpec& spec, int64_t attempt_id, const Status& error,
+                     std::optional<TimePoint> not_after);
+  // `error` itself, or, when it is a CA rate limit whose wait runs into the
+  // live version's expiry (lifecycle/ca_wait.h), an error that says so.
+  Status ExplainCaWait(Status error, const Result<store::Version>& live) const;
+
+ private:
+  struct CertificateKey {
+    PrivateKey key;
+    std::string path;              // where it is kept until the version is recorded
+    std::string resume_order_url;  // the pending order it belongs to, if any
+  };
+  // The key of the pending order of a killed run (same key type), or a new
+  // one written to the pending key path. A schedule that cannot be read fails.
+  Result<CertificateKey> PendingOrNewKey(const CertificateSpec& spec);
+  // RFC 9773 §5: the ARI id of the live version when the CA offers renewal
+  // information; empty otherwise.
+  std::string ReplacesId(acme::Client& client, const CertificateSpec& spec,
+                         const Result<store::Version>& live);
+  IssueHooks Hooks(const CertificateSpec& spec, int64_t attempt_id, const CertificateKey& key,
+                   acme::Client& client);
+  // Files, then the record: the commit point.
+  Result<store::Version> RecordVersion(const CertificateSpec& spec, const CertificateKey& key,
+                                       const IssueResult& issued, acme::Client& client);
+  // The certificate counted per exact set of names and per registered domain.
+  Status RecordIssuedRequests(const CertificateSpec& spec, const std::string& account_url);
+  // A request record for the budgets. Best effort: the request was sent
+  // whether or not it is counted, and the CA's own limit stays the bound; a
+  // failure is logged.
+  void RecordRequestBestEffort(store::RequestKind kind, const std::string& key,
+                               const std::string& account_url);
+  // Ends the pending order of an issuance that failed. Best effort: a pending
+  // order left behind is resumed by the next run only while the CA still
+  // holds it valid; an order that ended is replaced by a new one.
+  void ClearPendingOrderBestEffort(const std::string& name);
+  // Removes the pending key once the version holding it is recorded. Best
+  // effort: the key is a 0600 copy of the recorded version's key, and the
+  // next issuance of the certificate overwrites it.
+  static void RemovePendingKeyBestEffort(const std::string& name, const std::string& path);
+
+  const EngineContext& ctx_;
+  Accounts& accounts_;
+  RenewalInfoTracker& ari_;
+  SolverSetFactory make_solvers_;
+  std::mutex solvers_mu_;
+  std::unique_ptr<SolverSet> solvers_;  // guarded by solvers_mu_ until made
+};
+
+}  // namespace certkeeper::lifecycle
+
+#endif  // CERTKEEPER_LIFECYCLE_ENGINE_ISSUE_H_

@@ -1,0 +1,76 @@
+// The engine's explicit dependencies. Engine::Open builds the default ones
+// (DefaultParts: SQLite under the state directory, its flock, libcurl, the
+// configured solvers and deploy targets); Engine::Assemble takes any others,
+// so that an embedder can plug in another inventory or lease service, and
+// tests can drive Issue and Renew against a scripted CA with fake solvers.
+//
+// Contract for every part:
+//  - inventory: MUST be open and migrated; the engine is its only writer
+//    while it holds the run lease.
+//  - leases: AcquireRun is taken before anything mutating (store/lease.h);
+//    a refusal (kLocked) is returned to the caller before any CA request.
+//  - acme_clients: called at most once per engine, on first use of the CA,
+//    with the options from config.acme; MUST NOT send a request itself.
+//  - solvers: called at most once per engine, on the first issuance (a
+//    standalone solver binds its port only then).
+//  - deploy: runs a certificate's targets as one unit, with the semantics of
+//    hooks::RunDeploy (install, reload, verify, commit, or roll back). The
+//    programs of command and ssh targets run through base/process.h inside
+//    it, so this is also where a test replaces the processes of a delivery.
+//  - clock: MUST outlive the engine.
+#ifndef CERTKEEPER_LIFECYCLE_ENGINE_PARTS_H_
+#define CERTKEEPER_LIFECYCLE_ENGINE_PARTS_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "acme/client.h"
+#include "acme/http.h"
+#include "base/clock.h"
+#include "base/status.h"
+#include "hooks/deployer.h"
+#include "lifecycle/config.h"
+#include "lifecycle/solver_set.h"
+#include "store/inventory.h"
+#include "store/lease.h"
+
+namespace certkeeper::lifecycle {
+
+// Makes the ACME client for the configured CA.
+using AcmeClientFactory =
+    std::function<Result<std::unique_ptr<acme::Client>>(const acme::ClientOptions& options)>;
+// Makes the set of challenge solvers.
+using SolverSetFactory = std::function<Result<std::unique_ptr<SolverSet>>()>;
+// Delivers one version to a certificate's targets (hooks::RunDeploy).
+using DeployFunction = std::function<hooks::DeployReport(
+    const std::vector<hooks::TargetConfig>& targets, const hooks::Material& material,
+    const hooks::DeployOptions& options)>;
+
+struct EngineParts {
+  std::unique_ptr<store::Inventory> inventory;
+  std::unique_ptr<store::Leases> leases;
+  AcmeClientFactory acme_clients;
+  SolverSetFactory solvers;
+  DeployFunction deploy;
+  Clock* clock = nullptr;
+};
+
+// Clients with their own libcurl transport (ca_bundle_file, timeouts).
+AcmeClientFactory LibcurlAcmeClients();
+// Clients whose every request goes through `http` (a scripted CA in tests).
+AcmeClientFactory AcmeClientsOver(std::shared_ptr<acme::HttpClient> http);
+// The [solvers.*] of the config (SolverSet::Create).
+SolverSetFactory ConfiguredSolvers(const Config& config);
+// hooks::RunDeploy.
+DeployFunction HooksDeploy();
+
+// The default wiring of Engine::Open: prepares the state directory, opens
+// (and migrates) STATE/certkeeper.db, FileLeases on the state directory, and
+// AcmeClientsOver(http) or, when http is null, LibcurlAcmeClients().
+Result<EngineParts> DefaultParts(const Config& config, Clock* clock,
+                                 std::shared_ptr<acme::HttpClient> http);
+
+}  // namespace certkeeper::lifecycle
+
+#endif  // CERTKEEPER_LIFECYCLE_ENGINE_PARTS_H_

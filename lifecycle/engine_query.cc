@@ -1,0 +1,204 @@
+#include "lifecycle/engine_query.h"
+
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "base/crypto.h"
+#include "base/fs.h"
+#include "lifecycle/engine_ari.h"
+
+namespace certkeeper::lifecycle {
+
+Result<CertificateView> Queries::MakeView(const store::Certificate& cert, bool with_versions) {
+  auto live = ctx_.inventory->LiveVersion(cert.spec.name);
+  if (!live.ok() && live.status().code() != ErrorCode::kNotFound) return live.status();
+  CK_ASSIGN_OR_RETURN(auto attempts, ctx_.inventory->ListAttempts(cert.spec.name, 1));
+  const store::Attempt* last = attempts.empty() ? nullptr : &attempts.front();
+  return MakeView(cert, live.ok() ? &*live : nullptr, last, with_versions);
+}
+
+DueInput Queries::DueFor(const store::Certificate& cert, const store::Version* live,
+                         CertificateView& view) const {
+  DueInput due;
+  due.now = ctx_.clock->Now();
+  due.domains = cert.spec.domains;
+  auto kt = ParseKeyType(cert.spec.key_type);
+  if (kt.ok()) due.key_type = *kt;
+  if (live) {
+    LiveVersionFacts facts;
+    facts.not_before = live->not_before;
+    facts.not_after = live->not_after;
+    facts.revoked = live->state == store::VersionState::kRevoked;
+    facts.domains = live->domains;
+    auto lkt = ParseKeyType(live->key_type);
+    if (lkt.ok()) facts.key_type = *lkt;
+    due.live = facts;
+    due.ari = StoredAriSchedule(cert.renewal_info, live->n);
+    if (due.ari) {
+      view.renewal_info = CertificateView::RenewalInfo{
+          due.ari->window.start, due.ari->window.end, due.ari->chosen,
+          cert.renewal_info->next_fetch_at, cert.renewal_info->explanation_url};
+    }
+  }
+  due.renew_before = ctx_.config->renewal.renew_before;
+  due.jitter_fraction = StableJitterFraction(cert.spec.name);
+  return due;
+}
+
+void SetStatus(const store::Version* live, const store::Schedule& sched, const DueInput& due,
+               const DueDecision& decision, CertificateView& view) {
+  const TimePoint now = due.now;
+  if (!live) {
+    view.status = sched.consecutive_failures > 0 ? "failing" : "pending";
+    view.status_reason = "no version issued yet";
+  } else if (live->not_after <= now) {
+    view.status = "expired";
+    view.status_reason = "expired " + FormatDurationHuman(now - live->not_after) + " ago";
+  } else if (sched.consecutive_failures > 0) {
+    view.status = "failing";
+    view.status_reason = std::to_string(sched.consecutive_failures) + " consecutive failures";
+  } else if (decision.due) {
+    view.status = "due";
+    view.status_reason = decision.reason;
+  } else {
+    view.status = "valid";
+    view.status_reason = decision.reason;
+  }
+  std::optional<TimePoint> next = sched.next_attempt_at;
+  std::string why = sched.deferred_reason;
+  if (sched.ca_retry_after && (!next || *sched.ca_retry_after > *next)) {
+    next = sched.ca_retry_after;
+    why = "CA asked to retry after " + FormatRfc3339(*sched.ca_retry_after);
+  }
+  if (!next) {
+    next = decision.renew_at;
+    // The window itself is in renewal_info.
+    why = decision.due ? "due: " + decision.reason
+          : due.ari && decision.renew_at == due.ari->chosen ? "the CA's renewal information window"
+                                                            : "renewal window";
+  }
+  view.next_attempt = next;
+  view.next_attempt_reason = why;
+}
+
+Result<CertificateView> Queries::MakeView(const store::Certificate& cert,
+                                          const store::Version* live,
+                                          const store::Attempt* last_attempt,
+                                          bool with_versions) {
+  CertificateView view;
+  view.name = cert.spec.name;
+  view.domains = cert.spec.domains;
+  view.key_type = cert.spec.key_type;
+  view.challenges = cert.spec.challenges;
+  view.deploy = cert.spec.deploy_targets;
+  view.live_directory = ctx_.layout->LiveDir(cert.spec.name);
+  if (live) view.live = ToView(*live);
+  if (last_attempt) view.last_attempt = ToView(*last_attempt);
+  DueInput due = DueFor(cert, live, view);
+  SetStatus(live, cert.schedule, due, ComputeDue(due), view);
+  if (with_versions) {
+    CK_ASSIGN_OR_RETURN(auto versions, ctx_.inventory->ListVersions(cert.spec.name));
+    for (const auto& v : versions) view.versions.push_back(ToView(v));
+  }
+  return view;
+}
+
+Result<std::vector<CertificateView>> Queries::List() {
+  // Three reads for the whole inventory, not three per certificate.
+  CK_ASSIGN_OR_RETURN(auto certs, ctx_.inventory->ListCertificates(false));
+  CK_ASSIGN_OR_RETURN(auto versions, ctx_.inventory->AllCurrentVersions());
+  CK_ASSIGN_OR_RETURN(auto attempts, ctx_.inventory->LatestAttempts());
+  std::vector<CertificateView> out;
+  out.reserve(certs.size());
+  for (const auto& c : certs) {
+    const store::Version* live = nullptr;
+    if (auto v = versions.find(c.spec.name); v != versions.end() && v->second.live) {
+      live = &*v->second.live;
+    }
+    auto a = attempts.find(c.spec.name);
+    CK_ASSIGN_OR_RETURN(CertificateView view,
+                        MakeView(c, live, a == attempts.end() ? nullptr : &a->second, false));
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+Result<store::Certificate> Queries::FindManaged(const std::string& name) {
+  auto cert = ctx_.inventory->GetCertificate(name);
+  if (!cert.ok() && cert.status().code() == ErrorCode::kNotFound) return NotManagedError(name);
+  return cert;
+}
+
+Result<CertificateView> Queries::Show(const std::string& name) {
+  CK_ASSIGN_OR_RETURN(store::Certificate cert, FindManaged(name));
+  return MakeView(cert, true);
+}
+
+Result<std::vector<AttemptView>> Queries::History(const std::string& name) {
+  CK_RETURN_IF_ERROR(FindManaged(name).status());
+  CK_ASSIGN_OR_RETURN(auto attempts, ctx_.inventory->ListAttempts(name, 0));
+  std::vector<AttemptView> out;
+  for (const auto& a : attempts) out.push_back(ToView(a));
+  return out;
+}
+
+Result<std::vector<CheckFinding>> Queries::Check() {
+  std::vector<CheckFinding> findings;
+  const TimePoint now = ctx_.clock->Now();
+  std::string trust;
+  if (!ctx_.config->acme.issuer_roots.empty()) {
+    CK_ASSIGN_OR_RETURN(trust, fs::ReadFile(ctx_.config->acme.issuer_roots));
+  }
+  CK_ASSIGN_OR_RETURN(auto certs, ctx_.inventory->ListCertificates(false));
+  for (const auto& c : certs) CheckOne(c, trust, now, findings);
+  return findings;
+}
+
+void Queries::CheckOne(const store::Certificate& cert, const std::string& trust, TimePoint now,
+                       std::vector<CheckFinding>& findings) {
+  const std::string& name = cert.spec.name;
+  auto add = [&](std::string severity, std::string message) {
+    findings.push_back({name, std::move(severity), std::move(message)});
+  };
+  auto live = ctx_.inventory->LiveVersion(name);
+  if (!live.ok()) {
+    add("error", live.status().code() == ErrorCode::kNotFound
+                     ? "no live version"
+                     : "cannot read the live version: " + live.status().ToString());
+    return;
+  }
+  auto files = ctx_.layout->ReadVersion(name, live->n);
+  if (!files.ok()) {
+    add("error", "files of version " + std::to_string(live->n) + " unreadable: " +
+                     files.status().ToString());
+    return;
+  }
+  auto info = ParseCertificatePem(files->cert_pem);
+  if (!info.ok()) {
+    add("error", "certificate does not parse: " + info.status().ToString());
+    return;
+  }
+  if (info->sha256_fingerprint != live->fingerprint_sha256) {
+    add("error", "the certificate file does not match the inventory's fingerprint");
+  }
+  if (info->not_after <= now) {
+    add("error", "expired at " + FormatRfc3339(info->not_after));
+  } else if (info->not_after - now < std::chrono::hours(24 * 14)) {
+    add("warning", "expires in " + FormatDurationHuman(info->not_after - now));
+  }
+  auto key = PrivateKey::FromPem(files->key_pem);
+  Status match = key.ok() ? KeyMatchesCertificate(*key, files->cert_pem) : key.status();
+  if (!match.ok()) add("error", "key does not match: " + match.ToString());
+  Status chain = VerifyChain(files->cert_pem, files->chain_pem, trust, now);
+  if (!chain.ok()) add("error", chain.ToString());
+  for (const std::string& d : cert.spec.domains) {
+    if (!CertificateCovers(*info, d)) add("error", "does not cover " + d);
+  }
+  if (live->state == store::VersionState::kRevoked) add("error", "the live version is revoked");
+  if (ctx_.layout->LiveVersionNumber(name) != live->n) {
+    add("warning", "live/" + name + " does not point at version " + std::to_string(live->n));
+  }
+}
+
+}  // namespace certkeeper::lifecycle
