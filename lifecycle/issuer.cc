@@ -308,8 +308,11 @@ Result<std::vector<std::string>> Issuer::SolveAuthorizations(
     for (const Route& r : routes) {
       auto ch = client_->RespondToChallenge(r.challenge_url);
       if (!ch.ok()) {
+        // cleanup_all() empties `presented`, which holds `type` and `r`.
+        Status error =
+            ch.status().Annotate("respond to " + type + " challenge for " + r.identifier);
         cleanup_all();
-        return ch.status().Annotate("respond to " + type + " challenge for " + r.identifier);
+        return error;
       }
     }
   }

@@ -236,6 +236,24 @@ TEST_F(IssuerFlowTest, AWildcardWhoseDns01FailsHasNoRouteLeftThoughTheCaOffersHt
 // A failure after some routes are presented (the CA refuses a challenge
 // response, or the validation cannot be awaited) still cleans up every route,
 // once, including those the CA was never asked about.
+TEST_F(IssuerFlowTest, EveryPresentedRouteIsCleanedUpOnceWhenRespondingFails) {
+  spec_.domains = {kA, kB};
+  Solver(kHttp01).FailFor("self-check", kB);
+  ca_->intercept = [this](const acme::HttpRequest& r) -> std::optional<acme::HttpResponse> {
+    if (r.url.rfind(ca_->Url("/chall/"), 0) != 0) return std::nullopt;
+    acme::HttpResponse down;
+    down.status = 503;
+    return down;
+  };
+  auto issued = Issue({"http-01", "dns-01"});
+  ASSERT_FALSE(issued.ok());
+  EXPECT_NE(issued.status().message().find("respond to dns-01 challenge for b.example.com"),
+            std::string::npos)
+      << issued.status().ToString();
+  EXPECT_EQ(Count(calls_, "dns-01 cleanup b.example.com"), 1);
+  EXPECT_EQ(Count(calls_, "http-01 cleanup a.example.com"), 1);
+}
+
 TEST_F(IssuerFlowTest, EveryPresentedRouteIsCleanedUpOnceWhenPollingFails) {
   spec_.domains = {kA, kB};
   Solver(kHttp01).FailFor("self-check", kB);
