@@ -209,15 +209,7 @@ Result<std::vector<std::string>> Issuer::SolveAuthorizations(
   SolverSet::Lease lease = solvers_->Lock(preference);
   std::map<std::string, std::vector<Route>> presented;
   auto cleanup_all = [&]() {
-    for (auto& [type, routes] : presented) {
-      std::vector<challenges::ChallengeTask> tasks;
-      for (const Route& r : routes) tasks.push_back(r.task);
-      Status s = solvers_->Find(type)->CleanUp(tasks);
-      if (!s.ok()) {
-        Step(hooks, "cleanup", type, "", store::StepResult::kFailed, s.ToString());
-        log::Warn("cleanup failed", {{"challenge", type}, {"error", s.ToString()}});
-      }
-    }
+    for (auto& [type, routes] : presented) CleanUp(solvers_->Find(type), type, routes, hooks);
     presented.clear();
   };
 
@@ -364,21 +356,34 @@ Status Issuer::Prepare(challenges::Solver* solver, const std::string& type,
     }
     stage = "present";
     s = solver->Present(tasks);
-    if (!s.ok()) {
-      Status cleaned = solver->CleanUp(tasks);
-      if (!cleaned.ok()) {
-        Step(hooks, "cleanup", type, "", store::StepResult::kFailed, cleaned.ToString());
-      }
-    }
   }
-  for (const auto& note : solver->TakeNotes()) {
-    Step(hooks, "note", type, note.identifier, store::StepResult::kOk, {}, note.message);
-  }
+  RecordNotes(solver, type, hooks);
   for (const Route& r : routes) {
     Step(hooks, stage, type, KeyOf(r.identifier, r.wildcard),
          s.ok() ? store::StepResult::kOk : store::StepResult::kFailed, s.ok() ? "" : s.ToString());
   }
+  // Recorded after the failed Present it follows, as it happened.
+  if (!s.ok() && stage == "present") CleanUp(solver, type, routes, hooks);
   return s;
+}
+
+void Issuer::CleanUp(challenges::Solver* solver, const std::string& type,
+                     const std::vector<Route>& routes, const IssueHooks& hooks) {
+  std::vector<challenges::ChallengeTask> tasks;
+  for (const Route& r : routes) tasks.push_back(r.task);
+  Status s = solver->CleanUp(tasks);
+  RecordNotes(solver, type, hooks);
+  if (!s.ok()) {
+    Step(hooks, "cleanup", type, "", store::StepResult::kFailed, s.ToString());
+    log::Warn("cleanup failed", {{"challenge", type}, {"error", s.ToString()}});
+  }
+}
+
+void Issuer::RecordNotes(challenges::Solver* solver, const std::string& type,
+                         const IssueHooks& hooks) {
+  for (const auto& note : solver->TakeNotes()) {
+    Step(hooks, "note", type, note.identifier, store::StepResult::kOk, {}, note.message);
+  }
 }
 
 void Issuer::DeactivatePending(const std::map<std::string, acme::Authorization>& authzs,

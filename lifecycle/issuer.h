@@ -97,9 +97,16 @@ class Issuer {
       std::string& last_type);
   // SelfCheck, then Present, of one batch of routes of one type; records a
   // step per route and the solver's notes. On a failed Present the batch is
-  // cleaned up before returning. stage names the failed stage on error.
+  // cleaned up (after its steps are recorded) before returning. stage names
+  // the failed stage on error.
   Status Prepare(challenges::Solver* solver, const std::string& type,
                  const std::vector<Route>& routes, const IssueHooks& hooks, std::string& stage);
+  // CleanUp of routes presented by solver (type), whatever happened since;
+  // its notes and a failure are recorded, a failure does not stop the issuance.
+  void CleanUp(challenges::Solver* solver, const std::string& type,
+               const std::vector<Route>& routes, const IssueHooks& hooks);
+  // The solver's notes since the last call, as steps of the attempt.
+  void RecordNotes(challenges::Solver* solver, const std::string& type, const IssueHooks& hooks);
   // Giving up on an order: its pending authorizations are deactivated (RFC 8555
   // §7.5.2) so that none lingers at the CA; best-effort, each recorded as a step.
   void DeactivatePending(const std::map<std::string, acme::Authorization>& authzs,

@@ -75,6 +75,61 @@ TEST_F(IssuerFlowTest, AFailedSelfCheckMovesToTheNextTypeInTheSameOrder) {
   EXPECT_EQ(ca_->CountPath("/chall/"), 1);
 }
 
+// The attempt record follows what happened: Present failed, then the batch
+// was cleaned up (and that cleanup failed too).
+TEST_F(IssuerFlowTest, AFailedPresentIsRecordedBeforeItsCleanUp) {
+  spec_.domains = {kA};
+  Solver(kHttp01).FailFor("present", kA);
+  Solver(kHttp01).FailFor("cleanup", kA);
+  Solver(kHttp01).notes = true;
+  auto issued = Issue({"http-01", "dns-01"});
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(issued->challenge, kDns01);
+  EXPECT_EQ(Steps(), (Lines{"order ok",
+                            "self-check http-01 a.example.com ok",
+                            "note http-01 ok: self-check a.example.com",
+                            "note http-01 ok: present a.example.com",
+                            "present http-01 a.example.com failed",
+                            "note http-01 ok: cleanup a.example.com",
+                            "cleanup http-01 failed",
+                            "self-check dns-01 a.example.com ok",
+                            "present dns-01 a.example.com ok",
+                            "validation dns-01 a.example.com ok",
+                            "finalize ok",
+                            "download ok"}));
+  EXPECT_NE(StepError("cleanup http-01").find("cleanup cannot serve a.example.com"),
+            std::string::npos);
+  EXPECT_EQ(calls_, (Lines{"http-01 self-check a.example.com",
+                           "http-01 present a.example.com",
+                           "http-01 cleanup a.example.com",
+                           "dns-01 self-check a.example.com",
+                           "dns-01 present a.example.com",
+                           "dns-01 cleanup a.example.com"}));
+  EXPECT_EQ(ca_->CountPath("/new-order"), 1);
+}
+
+// The cleanup after validation is part of this attempt: a failure is recorded
+// (and does not stop the issuance), and the solver's notes about it land here,
+// not in the next certificate's attempt that uses the same solver.
+TEST_F(IssuerFlowTest, TheCleanUpAfterValidationIsRecordedInThisAttempt) {
+  spec_.domains = {kA};
+  Solver(kHttp01).FailFor("cleanup", kA);
+  Solver(kHttp01).notes = true;
+  auto issued = Issue({"http-01"});
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(Steps(), (Lines{"order ok",
+                            "self-check http-01 a.example.com ok",
+                            "note http-01 ok: self-check a.example.com",
+                            "note http-01 ok: present a.example.com",
+                            "present http-01 a.example.com ok",
+                            "validation http-01 a.example.com ok",
+                            "note http-01 ok: cleanup a.example.com",
+                            "cleanup http-01 failed",
+                            "finalize ok",
+                            "download ok"}));
+  EXPECT_TRUE(Solver(kHttp01).TakeNotes().empty());
+}
+
 TEST_F(IssuerFlowTest, ABatchFailureGivesEachIdentifierItsOwnTry) {
   spec_.domains = {kA, kB, kC};
   Solver(kDns01).FailFor("present", kB);
