@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -291,42 +293,45 @@ TEST_F(IssuerFlowTest, AWildcardWhoseDns01FailsHasNoRouteLeftThoughTheCaOffersHt
 // A failure after some routes are presented (the CA refuses a challenge
 // response, or the validation cannot be awaited) still cleans up every route,
 // once, including those the CA was never asked about.
-TEST_F(IssuerFlowTest, EveryPresentedRouteIsCleanedUpOnceWhenRespondingFails) {
-  spec_.domains = {kA, kB};
-  Solver(kHttp01).FailFor("self-check", kB);
-  ca_->intercept = [this](const acme::HttpRequest& r) -> std::optional<acme::HttpResponse> {
-    if (r.url.rfind(ca_->Url("/chall/"), 0) != 0) return std::nullopt;
-    acme::HttpResponse down;
-    down.status = 503;
-    return down;
-  };
-  auto issued = Issue({"http-01", "dns-01"});
-  ASSERT_FALSE(issued.ok());
-  EXPECT_NE(issued.status().message().find("respond to dns-01 challenge for b.example.com"),
-            std::string::npos)
-      << issued.status().ToString();
-  EXPECT_EQ(Count(calls_, "dns-01 cleanup b.example.com"), 1);
-  EXPECT_EQ(Count(calls_, "http-01 cleanup a.example.com"), 1);
+class IssuerLateFailureTest : public IssuerFlowTest {
+ protected:
+  // Issues a (via http-01) and b (via dns-01, http-01's self-check refuses
+  // it) while the CA answers 503 to the requests `refuse` picks; returns the
+  // error after checking that each presented route was cleaned up once.
+  Status IssueWhileTheCaRefuses(std::function<bool(const acme::HttpRequest&)> refuse) {
+    spec_.domains = {kA, kB};
+    Solver(kHttp01).FailFor("self-check", kB);
+    ca_->intercept = [refuse](const acme::HttpRequest& r) -> std::optional<acme::HttpResponse> {
+      if (!refuse(r)) return std::nullopt;
+      acme::HttpResponse down;
+      down.status = 503;
+      return down;
+    };
+    auto issued = Issue({"http-01", "dns-01"});
+    EXPECT_FALSE(issued.ok());
+    EXPECT_EQ(Count(calls_, "dns-01 cleanup b.example.com"), 1);
+    EXPECT_EQ(Count(calls_, "http-01 cleanup a.example.com"), 1);
+    EXPECT_EQ(ca_->CountPath("/finalize/"), 0);
+    return issued.status();
+  }
+  bool Under(const acme::HttpRequest& r, const std::string& path) const {
+    return r.url.rfind(ca_->Url(path), 0) == 0;
+  }
+};
+
+TEST_F(IssuerLateFailureTest, EveryPresentedRouteIsCleanedUpOnceWhenRespondingFails) {
+  Status s = IssueWhileTheCaRefuses([this](const auto& r) { return Under(r, "/chall/"); });
+  EXPECT_NE(s.message().find("respond to dns-01 challenge for b.example.com"), std::string::npos)
+      << s.ToString();
 }
 
-TEST_F(IssuerFlowTest, EveryPresentedRouteIsCleanedUpOnceWhenPollingFails) {
-  spec_.domains = {kA, kB};
-  Solver(kHttp01).FailFor("self-check", kB);
+TEST_F(IssuerLateFailureTest, EveryPresentedRouteIsCleanedUpOnceWhenPollingFails) {
   bool responded = false;
-  ca_->intercept = [&](const acme::HttpRequest& r) -> std::optional<acme::HttpResponse> {
-    if (r.url.rfind(ca_->Url("/chall/"), 0) == 0) responded = true;
-    if (!responded || r.url.rfind(ca_->Url("/authz/"), 0) != 0) return std::nullopt;
-    acme::HttpResponse down;
-    down.status = 503;
-    return down;
-  };
-  auto issued = Issue({"http-01", "dns-01"});
-  ASSERT_FALSE(issued.ok());
-  EXPECT_NE(issued.status().message().find("wait for validation of"), std::string::npos)
-      << issued.status().ToString();
-  EXPECT_EQ(Count(calls_, "dns-01 cleanup b.example.com"), 1);
-  EXPECT_EQ(Count(calls_, "http-01 cleanup a.example.com"), 1);
-  EXPECT_EQ(ca_->CountPath("/finalize/"), 0);
+  Status s = IssueWhileTheCaRefuses([&](const acme::HttpRequest& r) {
+    if (Under(r, "/chall/")) responded = true;
+    return responded && Under(r, "/authz/");
+  });
+  EXPECT_NE(s.message().find("wait for validation of"), std::string::npos) << s.ToString();
 }
 
 }  // namespace

@@ -20,6 +20,14 @@ using Lines = std::vector<std::string>;
 const std::string kA = "a.example.com";
 const std::string kB = "b.example.com";
 
+// The steps of an issuance of a.example.com by http-01 at the first try.
+const Lines kOneNameByHttp01 = {"order ok",
+                                "self-check http-01 a.example.com ok",
+                                "present http-01 a.example.com ok",
+                                "validation http-01 a.example.com ok",
+                                "finalize ok",
+                                "download ok"};
+
 // The payloads of the newOrder requests the CA received, in order.
 std::vector<nlohmann::json> NewOrderPayloads(const acme::testing::FakeCa& ca) {
   std::vector<nlohmann::json> out;
@@ -39,12 +47,7 @@ TEST_F(IssuerFlowTest, APendingOrderOfAnInterruptedRunIsSolvedWithoutANewOrder) 
   EXPECT_EQ(issued->order_url, left->url);
   EXPECT_EQ(ca_->CountPath("/new-order"), 1);  // the interrupted run's only
   EXPECT_TRUE(orders_created_.empty());
-  EXPECT_EQ(Steps(), (Lines{"order ok",
-                            "self-check http-01 a.example.com ok",
-                            "present http-01 a.example.com ok",
-                            "validation http-01 a.example.com ok",
-                            "finalize ok",
-                            "download ok"}));
+  EXPECT_EQ(Steps(), kOneNameByHttp01);
   EXPECT_EQ(steps_.front().output, "resumed order " + left->url + " (pending)");
 }
 
@@ -122,12 +125,7 @@ TEST_F(IssuerFlowTest, OrderNotReadyAtFinalizeWaitsForTheOrderAndFinalizesAgain)
   auto issued = Issue({"http-01"});
   ASSERT_TRUE(issued.ok()) << issued.status().ToString();
   EXPECT_EQ(ca_->CountPath("/finalize/"), 2);
-  EXPECT_EQ(Steps(), (Lines{"order ok",
-                            "self-check http-01 a.example.com ok",
-                            "present http-01 a.example.com ok",
-                            "validation http-01 a.example.com ok",
-                            "finalize ok",
-                            "download ok"}));
+  EXPECT_EQ(Steps(), kOneNameByHttp01);
 }
 
 TEST_F(IssuerFlowTest, AnOrderStillNotReadyAfterWaitingFailsTheFinalize) {
