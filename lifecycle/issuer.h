@@ -19,8 +19,11 @@
 //    the identifiers that failed use their next route (valid authorizations
 //    are reused by the CA); no new order is placed unless every rejected
 //    identifier has a route left.
-//  - Bound. Each (identifier, type) is tried at most once per Issue call, so
+//  - Bound. Each (identifier, type) fails at most once per Issue call (a
+//    batch failure and the identifier's own try after it count as one), so
 //    there are at most identifiers x types + 1 rounds (one order each).
+//  - Solvers. The solvers of the certificate's types are held exclusively
+//    (SolverSet::Lock) from an order's first self-check to its last cleanup.
 //  - Giving up. When an identifier has no route left, the order's presented
 //    routes are cleaned up, its pending authorizations are deactivated
 //    (RFC 8555 §7.5.2), and the error (kFailedPrecondition) lists every route
