@@ -7,9 +7,7 @@ namespace certkeeper::lifecycle {
 namespace {
 const std::vector<std::string>& DefaultOrder() {
   static const std::vector<std::string>* order =
-      new std::vector<std::string>{std::string(challenges::kHttp01),
-                                   std::string(challenges::kDns01),
-                                   std::string(challenges::kTlsAlpn01)};
+      new std::vector<std::string>{"http-01", "dns-01", "tls-alpn-01"};
   return *order;
 }
 }  // namespace
@@ -20,9 +18,9 @@ Result<std::unique_ptr<SolverSet>> SolverSet::Create(
   std::map<std::string, SolverSettings> effective = settings;
   if (effective.empty()) {
     SolverSettings http;
-    http.type = challenges::kHttp01;
+    http.type = "http-01";
     http.listen = "0.0.0.0:80";
-    effective[http.type] = http;
+    effective["http-01"] = http;
   }
   for (const auto& [type, s] : effective) {
     CK_ASSIGN_OR_RETURN(auto solver, MakeSolver(s));
