@@ -1,5 +1,7 @@
 #include "lifecycle/engine_context.h"
 
+#include "base/challenge_type.h"
+
 #include "acme/client.h"
 #include "base/log.h"
 
@@ -68,10 +70,13 @@ store::CertificateSpec ToStoreSpec(const CertificateSpec& spec, const Config& co
   // No list of its own: every configured type, in the default order, is what
   // the certificate will use; record that.
   if (s.challenges.empty()) {
-    for (const char* t : {"http-01", "dns-01", "tls-alpn-01"}) {
-      if (config.solvers.count(t)) s.challenges.push_back(t);
+    for (ChallengeType t : kChallengeTypes) {
+      std::string name(ChallengeTypeName(t));
+      if (config.solvers.count(name)) s.challenges.push_back(name);
     }
-    if (s.challenges.empty()) s.challenges.push_back("http-01");
+    if (s.challenges.empty()) {
+      s.challenges.emplace_back(ChallengeTypeName(ChallengeType::kHttp01));
+    }
   }
   const std::string& server = config.acme.server;
   s.deploy_targets = spec.deploy;

@@ -1,18 +1,40 @@
 // One issuance, read top to bottom as the protocol's story (RFC 8555 §7.4):
 // order, authorizations with challenge failover, finalize, download.
 //
-// Failover (ARCHITECTURE.md "Principles"): for each identifier the certificate's
-// challenge types are tried in order. A solver first checks itself; a failed
-// self-check or Present moves to the next type within the same authorization,
-// at no cost at the CA. When the CA marks a validation invalid, the failure is
-// recorded and a new order is placed in which only the identifiers that failed
-// use their next type (valid authorizations are reused by the CA). Each type is
-// tried at most once per identifier per issuance, so the loop is bounded.
-// Solvers take a batch of identifiers at a time; when a batch fails locally,
-// each identifier gets its own try, so that one name a route cannot serve does
-// not push the others off that route. When no route is left for an identifier,
-// the order's pending authorizations are deactivated and the error lists every
-// route tried with the reason it failed.
+// Failover (ARCHITECTURE.md "Principles"), the contract of Issuer::Issue:
+//  - Routes. An identifier's routes are the certificate's challenge types in
+//    order (ChallengeRoutes), only dns-01 for a wildcard (the CA/Browser Forum
+//    Baseline Requirements §3.2.2.4 allow neither the HTTP nor the TLS-ALPN
+//    method for wildcard names), and only types its authorization offers.
+//  - Local failures. A solver first checks itself (SelfCheck), then makes the
+//    challenge answerable (Present). When either fails, the identifier moves
+//    to its next route within the same order, at no cost at the CA: no
+//    challenge is answered and no new order is placed.
+//  - Batches. The identifiers that chose one type are prepared as one batch.
+//    When a batch fails locally, each identifier of it gets its own try, so
+//    that one name a route cannot serve does not push the others off it.
+//  - CA rejections. The CA is asked to validate only once every pending
+//    identifier of the order is presented. When it marks a validation
+//    invalid, the failure is recorded and a new order is placed in which only
+//    the identifiers that failed use their next route (valid authorizations
+//    are reused by the CA); no new order is placed unless every rejected
+//    identifier has a route left.
+//  - Bound. Each (identifier, type) fails at most once per Issue call (a
+//    batch failure and the identifier's own try after it count as one), so
+//    there are at most identifiers x types + 1 rounds (one order each).
+//  - Solvers. The solvers of the certificate's types are held exclusively
+//    (SolverSet::Lock) from an order's first self-check to its last cleanup.
+//  - Giving up. When an identifier has no route left, the order's presented
+//    routes are cleaned up, its pending authorizations are deactivated
+//    (RFC 8555 §7.5.2), and the error (kFailedPrecondition) lists every route
+//    tried with the reason it failed.
+//  - Cleanup. Every Present is followed by exactly one CleanUp of the same
+//    tasks: at once when it failed, otherwise after the validations, also when
+//    a later step (a challenge response, a poll) fails. A failed CleanUp is
+//    recorded and never stops the issuance.
+//  - Record. Every step (order, self-check, present, note, cleanup,
+//    validation, deactivate, finalize, download) is reported through
+//    IssueHooks::step in the order it happened.
 #ifndef CERTKEEPER_LIFECYCLE_ISSUER_H_
 #define CERTKEEPER_LIFECYCLE_ISSUER_H_
 
@@ -79,6 +101,12 @@ class Issuer {
   Issuer(acme::Client* client, SolverSet* solvers, Clock* clock)
       : client_(client), solvers_(solvers), clock_(clock) {}
 
+  // Issues input.spec's domains for input.key (see the file comment). A
+  // resumed order (input.resume_order_url) is used when the CA still holds it
+  // pending, ready, processing or valid; otherwise a new one is placed. When
+  // the CA answers alreadyReplaced to "replaces" (RFC 9773 §5), the order is
+  // placed again without it. The certificate returned MUST match input.key
+  // and cover every domain, or it is refused.
   Result<IssueResult> Issue(const IssueInput& input, const IssueHooks& hooks);
 
  private:
@@ -90,29 +118,89 @@ class Issuer {
     std::string challenge_url;
     challenges::ChallengeTask task;
   };
-  // Per identifier key ("*.example.com" or "example.com"): types already tried.
-  using Tried = std::map<std::string, std::set<std::string>>;
+  // The state of one Issue call, shared by the orders it places: the
+  // failover decisions as data (which types were tried for which identifier,
+  // and why they failed) and the routes presented right now.
+  struct Issuance {
+    const IssueInput& input;
+    const IssueHooks& hooks;
+    std::vector<std::string> preference;  // challenge types in failover order
+    // Per identifier key ("*.example.com" or "example.com"): types tried.
+    std::map<std::string, std::set<std::string>> tried{};
+    std::vector<std::string> failures{};  // "key via type: why", as they happened
+    std::string last_type{};  // the type of the last validation the CA decided
+    // The current order's presented routes by type; CleanUpPresented empties it.
+    std::map<std::string, std::vector<Route>> presented{};
 
-  // Solves every pending authorization of the order. Returns the identifiers
-  // (keys) whose validation the CA rejected, empty when all are valid.
-  Result<std::vector<std::string>> SolveAuthorizations(
-      const acme::Order& order, const std::vector<std::string>& preference, Tried& tried,
-      std::vector<std::string>& failures, const IssueInput& input, const IssueHooks& hooks,
-      std::string& last_type);
-  // SelfCheck, then Present, of one batch of routes of one type; records a
-  // step per route and the solver's notes. On a failed Present the batch is
-  // cleaned up before returning. stage names the failed stage on error.
-  Status Prepare(challenges::Solver* solver, const std::string& type,
-                 const std::vector<Route>& routes, const IssueHooks& hooks, std::string& stage);
+    // The first type of preference not tried for key, dns-01 only for a
+    // wildcard key, and one authz offers unless authz is null; "" if none.
+    std::string NextType(const std::string& key, const acme::Authorization* authz) const;
+    // (key, type) is tried and failed for `why`.
+    void Failed(const std::string& key, const std::string& type, const std::string& why);
+    // The error when key has no route left: every failure recorded, a hint.
+    Status NoRouteLeft(const std::string& key) const;
+  };
+  // The authorizations of one order that still need a challenge (by URL),
+  // and one route for each, its type not chosen yet.
+  struct Pending {
+    std::map<std::string, acme::Authorization> authzs;
+    std::vector<Route> routes;
+  };
+  // How preparing one batch went: OK, or the stage that failed and why.
+  struct Prepared {
+    std::string stage;  // "self-check" or "present"
+    Status status;
+    std::string Why() const { return stage + " failed: " + status.ToString(); }
+  };
+
+  // issuer.cc: the order's story.
+  std::optional<acme::Order> ResumeOrder(const Issuance& s);
+  Result<acme::Order> PlaceOrder(const Issuance& s);
+  Result<IssueResult> FinishOrder(const acme::Order& order, const IssueInput& input,
+                                  const IssueHooks& hooks);
+  Result<IssueResult> Download(const acme::Order& order, const IssueInput& input,
+                               const IssueHooks& hooks);
+  void Step(const IssueHooks& hooks, std::string kind, std::string challenge,
+            std::string identifier, store::StepResult result, std::string error = {},
+            std::string output = {});
+
+  // issuer_routes.cc: the authorizations of one order.
+  // Solves every pending authorization of the order. Returns the identifier
+  // keys whose validation the CA rejected, empty when all are valid. Every
+  // route it presents is cleaned up before it returns.
+  Result<std::vector<std::string>> SolveAuthorizations(Issuance& s, const acme::Order& order);
+  Result<Pending> FetchPending(const Issuance& s, const acme::Order& order);
+  // Chooses a type for every route and prepares it, falling over on local
+  // failures, until all are in s.presented; on no route left, gives up on the
+  // order (see the file comment).
+  Status PresentAll(Issuance& s, Pending& pending);
+  // The challenge of `type` for route r, with its key authorization.
+  Status Assign(Route& r, const acme::Authorization& authz, const std::string& type);
+  // Prepares routes of one type as a batch, else one by one; returns the
+  // routes that failed (recorded in s), the others join s.presented.
+  std::vector<Route> PrepareBatch(Issuance& s, const std::string& type,
+                                  const std::vector<Route>& routes);
+  // SelfCheck, then Present, of one batch of one type; records a step per
+  // route and the solver's notes. A failed Present is cleaned up (after its
+  // steps are recorded) before returning.
+  Prepared Prepare(const Issuance& s, const std::string& type, const std::vector<Route>& routes);
+  // Asks the CA to validate every presented route, then waits for each
+  // (RFC 8555 §7.5.1); returns the rejected keys.
+  Result<std::vector<std::string>> ValidatePresented(Issuance& s);
+  // Waits for one route's authorization; false when the CA rejected it.
+  Result<bool> AwaitValidation(Issuance& s, const std::string& type, const Route& r,
+                               TimePoint deadline);
+  void CleanUpPresented(Issuance& s);
+  // CleanUp of routes presented by solver (type), whatever happened since;
+  // its notes and a failure are recorded, a failure does not stop the issuance.
+  void CleanUp(challenges::Solver* solver, const std::string& type,
+               const std::vector<Route>& routes, const IssueHooks& hooks);
+  // The solver's notes since the last call, as steps of the attempt.
+  void RecordNotes(challenges::Solver* solver, const std::string& type, const IssueHooks& hooks);
   // Giving up on an order: its pending authorizations are deactivated (RFC 8555
   // §7.5.2) so that none lingers at the CA; best-effort, each recorded as a step.
   void DeactivatePending(const std::map<std::string, acme::Authorization>& authzs,
                          const IssueHooks& hooks);
-  Result<IssueResult> FinishOrder(const acme::Order& order, const IssueInput& input,
-                                  const IssueHooks& hooks);
-  void Step(const IssueHooks& hooks, std::string kind, std::string challenge,
-            std::string identifier, store::StepResult result, std::string error = {},
-            std::string output = {});
 
   acme::Client* client_;
   SolverSet* solvers_;

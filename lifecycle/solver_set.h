@@ -28,7 +28,8 @@ class SolverSet {
   // port 80 (the usual default of ACME clients).
   static Result<std::unique_ptr<SolverSet>> Create(
       const std::map<std::string, SolverSettings>& settings);
-  // For tests and embedders: solvers built elsewhere.
+  // For tests and embedders: solvers built elsewhere, each under its type();
+  // of two solvers of one type the later wins.
   static std::unique_ptr<SolverSet> FromSolvers(
       std::vector<std::unique_ptr<challenges::Solver>> solvers);
 

@@ -1,8 +1,8 @@
 // A scripted ACME server behind the HttpClient seam. It checks what a real CA
 // checks (nonces are single-use, the JWS "url" matches, signatures verify
 // against the account's key, kid/jwk rules) and drives resources through their
-// states, with knobs to inject badNonce, slow validation, Retry-After and rate
-// limits.
+// states, with knobs to inject badNonce, slow validation, failed validations,
+// Retry-After, rate limits, alreadyReplaced and orderNotReady.
 #ifndef CERTKEEPER_TESTS_UNIT_ACME_FAKE_CA_H_
 #define CERTKEEPER_TESTS_UNIT_ACME_FAKE_CA_H_
 
@@ -33,6 +33,23 @@ class FakeCa : public HttpClient {
   std::string poll_retry_after;    // Retry-After on pending/processing answers
   std::optional<std::string> rate_limit_new_order;  // 429 with this Retry-After
   bool offer_renewal_info = true;
+  // The challenge types every authorization offers, wildcards included (the
+  // client, not the CA, must keep a wildcard to dns-01).
+  std::vector<std::string> challenge_types = {"http-01"};
+  // Decides each validation when the challenge leaves "processing": "" makes
+  // the authorization valid; any other text makes it invalid with an
+  // incorrectResponse problem of that detail on the challenge. identifier is
+  // as ordered ("*.example.com" for a wildcard). Empty: every validation
+  // succeeds.
+  std::function<std::string(const std::string& identifier, const std::string& type,
+                            const std::string& token)>
+      validate;
+  // A new order reuses the account's valid authorization of the same
+  // identifier, as CAs do (RFC 8555 §7.1.4 leaves it to the CA).
+  bool reuse_valid_authzs = false;
+  // newOrder with "replaces" gets 409 alreadyReplaced (RFC 9773 §5).
+  bool reject_replaces = false;
+  int finalize_not_ready = 0;  // the next N finalize requests get orderNotReady
   // Runs first; a returned response short-circuits the CA.
   std::function<std::optional<HttpResponse>(const HttpRequest&)> intercept;
 
@@ -40,10 +57,16 @@ class FakeCa : public HttpClient {
   std::vector<HttpRequest> requests;
   std::vector<json> payloads;  // decoded payloads of signed requests
   std::string last_csr_der;
+  std::vector<std::string> deactivated_authzs;  // URLs, in the order deactivated
   json last_revocation;
   bool last_revocation_used_jwk = false;
 
   explicit FakeCa(std::string cert_pem) : cert_pem_(std::move(cert_pem)) {}
+  // What every order downloads from now on.
+  void set_cert_pem(std::string cert_pem) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cert_pem_ = std::move(cert_pem);
+  }
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -69,10 +92,12 @@ class FakeCa : public HttpClient {
 
  private:
   struct Authz {
-    std::string identifier;
+    std::string identifier;  // without "*."
+    bool wildcard = false;
     std::string status = "pending";
+    std::string responded_type;  // the challenge the client answered
     std::string challenge_status = "pending";
-    std::string token;
+    std::string error;  // detail of a rejected validation
     int polls_left = 0;
   };
   struct OrderState {
@@ -148,20 +173,60 @@ class FakeCa : public HttpClient {
     return j;
   }
 
-  json ChallengeJson(int id) {
+  static std::string Token(int id, const std::string& type) {
+    return Base64UrlEncode(Sha256("token" + std::to_string(id) + type));
+  }
+
+  json ChallengeJson(int id, const std::string& type) {
     Authz& a = authzs_[id];
-    return {{"type", "http-01"},
-            {"url", Url("/chall/" + std::to_string(id))},
-            {"token", a.token},
-            {"status", a.challenge_status}};
+    json c = {{"type", type},
+              {"url", Url("/chall/" + std::to_string(id) + "/" + type)},
+              {"token", Token(id, type)},
+              {"status", type == a.responded_type ? a.challenge_status : "pending"}};
+    if (type == a.responded_type && !a.error.empty()) {
+      c["error"] = {{"type", "urn:ietf:params:acme:error:incorrectResponse"},
+                    {"detail", a.error},
+                    {"status", 403}};
+    }
+    return c;
   }
 
   json AuthzJson(int id) {
     Authz& a = authzs_[id];
-    return {{"status", a.status},
-            {"identifier", {{"type", "dns"}, {"value", a.identifier}}},
-            {"expires", "2030-01-01T00:00:00Z"},
-            {"challenges", json::array({ChallengeJson(id)})}};
+    json challenges = json::array();
+    for (const std::string& type : challenge_types) challenges.push_back(ChallengeJson(id, type));
+    json j = {{"status", a.status},
+              {"identifier", {{"type", "dns"}, {"value", a.identifier}}},
+              {"expires", "2030-01-01T00:00:00Z"},
+              {"challenges", challenges}};
+    if (a.wildcard) j["wildcard"] = true;
+    return j;
+  }
+
+  // The challenge leaves "processing": the validate knob decides.
+  void Validate(int id) {
+    Authz& a = authzs_[id];
+    std::string ordered = (a.wildcard ? "*." : "") + a.identifier;
+    a.error = validate ? validate(ordered, a.responded_type, Token(id, a.responded_type)) : "";
+    a.challenge_status = a.error.empty() ? "valid" : "invalid";
+    a.status = a.challenge_status;
+  }
+
+  // A new authorization for identifier as ordered, or the account's valid one.
+  int AuthzFor(const std::string& ordered) {
+    bool wildcard = ordered.rfind("*.", 0) == 0;
+    std::string name = wildcard ? ordered.substr(2) : ordered;
+    if (reuse_valid_authzs) {
+      for (auto& [id, a] : authzs_) {
+        if (a.identifier == name && a.wildcard == wildcard && a.status == "valid") return id;
+      }
+    }
+    int aid = static_cast<int>(authzs_.size()) + 1;
+    Authz a;
+    a.identifier = name;
+    a.wildcard = wildcard;
+    authzs_[aid] = a;
+    return aid;
   }
 
   void AdvanceOrder(OrderState& o) {
@@ -304,17 +369,16 @@ inline HttpResponse FakeCa::HandlePost(const HttpRequest& request,
       r.headers.Add("Retry-After", *rate_limit_new_order);
       return r;
     }
+    if (reject_replaces && payload.contains("replaces")) {
+      return Problem(409, "alreadyReplaced", "the certificate was replaced already");
+    }
     int id = static_cast<int>(orders_.size()) + 1;
     OrderState o;
     for (const auto& ident : payload["identifiers"]) {
       o.identifiers.push_back(ident["value"].get<std::string>());
-      int aid = static_cast<int>(authzs_.size()) + 1;
-      Authz a;
-      a.identifier = ident["value"].get<std::string>();
-      a.token = Base64UrlEncode(Sha256("token" + std::to_string(aid)));
-      authzs_[aid] = a;
-      o.authzs.push_back(aid);
+      o.authzs.push_back(AuthzFor(ident["value"].get<std::string>()));
     }
+    AdvanceOrder(o);  // reused authorizations can make it ready at once
     orders_[id] = o;
     HttpResponse r = Reply(201, OrderJson(id));
     r.headers.Add("Location", Url("/order/" + std::to_string(id)));
@@ -329,23 +393,33 @@ inline HttpResponse FakeCa::HandlePost(const HttpRequest& request,
   }
   if (path.rfind("/authz/", 0) == 0) {
     Authz& a = authzs_[id_of("/authz/")];
-    if (a.challenge_status == "processing" && a.polls_left-- <= 0) {
-      a.challenge_status = "valid";
-      a.status = "valid";
+    if (payload.is_object() && payload.value("status", "") == "deactivated") {
+      a.status = "deactivated";  // RFC 8555 §7.5.2
+      deactivated_authzs.push_back(request.url);
     }
+    if (a.challenge_status == "processing" && a.polls_left-- <= 0) Validate(id_of("/authz/"));
     HttpResponse r = Reply(200, AuthzJson(id_of("/authz/")));
     return a.status == "pending" ? WithRetryAfter(r) : r;
   }
   if (path.rfind("/chall/", 0) == 0) {
     if (jws.payload != "{}") return Problem(400, "malformed", "challenge needs {}");
-    Authz& a = authzs_[id_of("/chall/")];
+    int id = id_of("/chall/");
+    size_t slash = path.find('/', std::string("/chall/").size());
+    if (slash == std::string::npos) return Problem(404, "malformed", "no such challenge");
+    std::string type = path.substr(slash + 1);
+    Authz& a = authzs_[id];
+    a.responded_type = type;
     a.challenge_status = "processing";
     a.polls_left = authz_pending_polls;
-    return Reply(200, ChallengeJson(id_of("/chall/")));
+    return Reply(200, ChallengeJson(id, type));
   }
   if (path.rfind("/finalize/", 0) == 0) {
     OrderState& o = orders_[id_of("/finalize/")];
     AdvanceOrder(o);
+    if (finalize_not_ready > 0) {
+      --finalize_not_ready;
+      return Problem(403, "orderNotReady", "still checking the authorizations");
+    }
     if (o.status != "ready") return Problem(403, "orderNotReady", o.status);
     auto csr = Base64UrlDecode(payload.value("csr", ""));
     if (!csr.ok()) return Problem(400, "badCSR", "csr");
