@@ -1,8 +1,7 @@
 #include "lifecycle/engine_context.h"
 
-#include "base/challenge_type.h"
-
 #include "acme/client.h"
+#include "base/challenge_type.h"
 #include "base/log.h"
 
 namespace certkeeper::lifecycle {
