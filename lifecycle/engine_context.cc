@@ -1,5 +1,7 @@
 #include "lifecycle/engine_context.h"
 
+#include <utility>
+
 #include "acme/client.h"
 #include "base/challenge_type.h"
 #include "base/log.h"
@@ -91,6 +93,23 @@ Result<CertificateSpec> FromStoreSpec(const store::CertificateSpec& s) {
   spec.challenges = s.challenges;
   spec.deploy = s.deploy_targets;
   return spec;
+}
+
+store::Version VersionFromCertificate(const std::string& name, int n, const CertInfo& info,
+                                      std::vector<std::string> domains, std::string key_type,
+                                      std::string directory) {
+  store::Version v;
+  v.certificate = name;
+  v.n = n;
+  v.serial = info.serial_hex;
+  v.not_before = info.not_before;
+  v.not_after = info.not_after;
+  v.issuer = info.issuer;
+  v.fingerprint_sha256 = info.sha256_fingerprint;
+  v.domains = std::move(domains);
+  v.key_type = std::move(key_type);
+  v.directory = std::move(directory);
+  return v;
 }
 
 VersionView ToView(const store::Version& v) {

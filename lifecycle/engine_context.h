@@ -11,8 +11,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
+#include "base/crypto.h"
 #include "base/status.h"
 #include "lifecycle/backoff.h"
 #include "lifecycle/config.h"
@@ -62,6 +64,12 @@ Result<CertificateSpec> DeliverySpec(const Config& config, const store::Certific
 // store <-> lifecycle conversions.
 store::CertificateSpec ToStoreSpec(const CertificateSpec& spec, const Config& config);
 Result<CertificateSpec> FromStoreSpec(const store::CertificateSpec& spec);
+// A version record of certificate `name`, number n, from its parsed leaf:
+// serial, validity, issuer and fingerprint from `info`; the rest as given.
+// State is kIssued and order_url empty; the caller sets what differs.
+store::Version VersionFromCertificate(const std::string& name, int n, const CertInfo& info,
+                                      std::vector<std::string> domains, std::string key_type,
+                                      std::string directory);
 VersionView ToView(const store::Version& v);
 AttemptView ToView(const store::Attempt& a);
 

@@ -37,23 +37,6 @@ ImportSource FindSource(const std::string& path) {
   return src;
 }
 
-store::Version ImportedVersion(const EngineContext& ctx, const std::string& name, int n,
-                               const CertInfo& info, const std::string& key_type) {
-  store::Version v;
-  v.certificate = name;
-  v.n = n;
-  v.serial = info.serial_hex;
-  v.not_before = info.not_before;
-  v.not_after = info.not_after;
-  v.issuer = info.issuer;
-  v.fingerprint_sha256 = info.sha256_fingerprint;
-  v.domains = info.dns_names;
-  v.key_type = key_type;
-  v.directory = ctx.layout->VersionDir(name, n);
-  v.state = store::VersionState::kDeployed;
-  return v;
-}
-
 Result<std::string> ImportOne(const EngineContext& ctx, const std::string& path) {
   ImportSource src = FindSource(path);
   CK_ASSIGN_OR_RETURN(std::string pem, fs::ReadFile(src.cert_path));
@@ -86,7 +69,9 @@ Result<std::string> ImportOne(const EngineContext& ctx, const std::string& path)
   CK_RETURN_IF_ERROR(ctx.inventory->PutCertificate(ToStoreSpec(spec, *ctx.config)));
   CK_ASSIGN_OR_RETURN(int n, ctx.inventory->NextVersionNumber(name));
   CK_RETURN_IF_ERROR(ctx.layout->WriteVersion(name, n, files));
-  store::Version v = ImportedVersion(ctx, name, n, info, key_type);
+  store::Version v = VersionFromCertificate(name, n, info, info.dns_names, key_type,
+                                           ctx.layout->VersionDir(name, n));
+  v.state = store::VersionState::kDeployed;
   CK_RETURN_IF_ERROR(ctx.inventory->AddVersion(v));
   CK_RETURN_IF_ERROR(ctx.layout->SwitchLive(name, n));
   ctx.Event(name, "imported", "from " + path + ", serial " + v.serial);

@@ -198,19 +198,11 @@ Result<store::Version> Issuance::RecordVersion(const CertificateSpec& spec,
   if (!s.ok()) return s.Annotate("store version files");
   CrashPoint("issue.files-written");
   CK_ASSIGN_OR_RETURN(CertInfo info, ParseCertificatePem(issued.cert_pem));
-  store::Version version;
-  version.certificate = spec.name;
-  version.n = n;
-  version.serial = info.serial_hex;
-  version.not_before = info.not_before;
-  version.not_after = info.not_after;
-  version.issuer = info.issuer;
-  version.fingerprint_sha256 = info.sha256_fingerprint;
-  version.domains = spec.domains;
-  version.key_type = std::string(KeyTypeName(spec.key_type));
-  version.directory = ctx_.layout->VersionDir(spec.name, n);
+  store::Version version =
+      VersionFromCertificate(spec.name, n, info, spec.domains,
+                             std::string(KeyTypeName(spec.key_type)),
+                             ctx_.layout->VersionDir(spec.name, n));
   version.order_url = issued.order_url;
-  version.state = store::VersionState::kIssued;
   const std::string account_url = client.account_url();
   s = ctx_.inventory->Transaction([&]() -> Status {
     CK_RETURN_IF_ERROR(ctx_.inventory->AddVersion(version));

@@ -12,51 +12,32 @@
 #include <vector>
 
 #include "acme/client.h"
-#include "base/fs.h"
 #include "lifecycle/engine.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
+#include "tests/unit/lifecycle/engine_test_fixture.h"
 
 namespace certkeeper::lifecycle {
 namespace {
 
 using acme::HttpResponse;
-using acme::testing::FakeCa;
 using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::minutes;
 
-class EngineAriTest : public ::testing::Test {
+class EngineAriTest : public testing::EngineTest<> {
  protected:
   void SetUp() override {
-    now_ = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    clock_ = std::make_unique<FakeClock>(now_);
-    pki_ = hooks::testing::TestPki::Create(now_);
-    ca_ = std::make_shared<FakeCa>(pki_.intermediate.cert_pem);
+    SetUpEngineTest();
     ca_->intercept = [this](const acme::HttpRequest& r) -> std::optional<HttpResponse> {
       if (r.method != "GET" || r.url.rfind(ca_->Url("/ari/"), 0) != 0) return std::nullopt;
       ari_urls_.push_back(r.url);
       return ari_answer_;
     };
     SetWindow(now_ + hours(24 * 30), now_ + hours(24 * 32), "21600");
-
-    config_.state_dir = dir_.path() + "/state";
-    config_.acme.server = ca_->directory_url();
-    config_.acme.agree_tos = true;
-    // Renewals in these tests reach newOrder and then fail at the solver: no
-    // port is bound and nothing runs but /bin/false.
-    SolverSettings dns;
-    dns.type = "dns-01";
-    dns.provider = "exec";
-    dns.command = {"/bin/false"};
-    config_.solvers["dns-01"] = dns;
+    // Renewals in these tests reach newOrder and then fail at the solver.
+    UseFailingSolver();
     engine_ = OpenEngine();
-  }
-
-  std::unique_ptr<Engine> OpenEngine() {
-    auto engine = Engine::Open(config_, clock_.get(), ca_);
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? std::move(*engine) : nullptr;
   }
 
   void SetWindow(TimePoint start, TimePoint end, const std::string& retry_after) {
@@ -74,12 +55,7 @@ class EngineAriTest : public ::testing::Test {
   // (with an authority key identifier, as RFC 9773 §4.1 needs).
   std::string ImportCertificate(const std::string& name) {
     hooks::Material m = pki_.MakeMaterial(name, {name + ".example.com"}, now_);
-    std::string from = dir_.path() + "/import/" + name;
-    EXPECT_TRUE(fs::MakeDirs(from, 0700).ok());
-    EXPECT_TRUE(fs::WriteFileAtomic(from + "/fullchain.pem", m.fullchain_pem).ok());
-    EXPECT_TRUE(fs::WritePrivateFile(from + "/privkey.pem", m.key_pem).ok());
-    auto imported = engine_->Import({from});
-    EXPECT_TRUE(imported.ok()) << imported.status().ToString();
+    ImportMaterial(*engine_, name, m);
     return m.cert_pem;
   }
 
@@ -108,14 +84,8 @@ class EngineAriTest : public ::testing::Test {
     return next;
   }
 
-  fs::TempDir dir_;
-  TimePoint now_;
-  std::unique_ptr<FakeClock> clock_;
-  hooks::testing::TestPki pki_;
-  std::shared_ptr<FakeCa> ca_;
   HttpResponse ari_answer_;
   std::vector<std::string> ari_urls_;
-  Config config_;
   std::unique_ptr<Engine> engine_;
 };
 

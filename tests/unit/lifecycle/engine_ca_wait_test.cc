@@ -9,45 +9,27 @@
 #include <optional>
 #include <string>
 
-#include "base/fs.h"
 #include "lifecycle/engine.h"
 #include "store/sqlite_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
+#include "tests/unit/lifecycle/engine_test_fixture.h"
 
 namespace certkeeper::lifecycle {
 namespace {
 
 using acme::HttpResponse;
-using acme::testing::FakeCa;
 using std::chrono::hours;
 
 constexpr Duration kDay = hours(24);
 
-class EngineCaWaitTest : public ::testing::Test {
+class EngineCaWaitTest : public testing::EngineTest<> {
  protected:
   void SetUp() override {
-    now_ = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    clock_ = std::make_unique<FakeClock>(now_);
-    pki_ = hooks::testing::TestPki::Create(now_ - 200 * kDay);
-    ca_ = std::make_shared<FakeCa>(pki_.intermediate.cert_pem);
+    SetUpEngineTest(200 * kDay);
     ca_->offer_renewal_info = false;
-    config_.state_dir = dir_.path() + "/state";
-    config_.acme.server = ca_->directory_url();
-    config_.acme.agree_tos = true;
-    // Orders that get past newOrder fail at the solver: nothing runs but /bin/false.
-    SolverSettings dns;
-    dns.type = "dns-01";
-    dns.provider = "exec";
-    dns.command = {"/bin/false"};
-    config_.solvers["dns-01"] = dns;
+    UseFailingSolver();
     engine_ = OpenEngine();
-  }
-
-  std::unique_ptr<Engine> OpenEngine() {
-    auto engine = Engine::Open(config_, clock_.get(), ca_);
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? std::move(*engine) : nullptr;
   }
 
   // A live 90-day certificate "web" with `left` of its life remaining.
@@ -55,12 +37,7 @@ class EngineCaWaitTest : public ::testing::Test {
     TimePoint not_after = now_ + left;
     hooks::Material m = pki_.MakeMaterialWithValidity("web", {"web.example.com"},
                                                       not_after - 90 * kDay, not_after);
-    std::string from = dir_.path() + "/import/web";
-    EXPECT_TRUE(fs::MakeDirs(from, 0700).ok());
-    EXPECT_TRUE(fs::WriteFileAtomic(from + "/fullchain.pem", m.fullchain_pem).ok());
-    EXPECT_TRUE(fs::WritePrivateFile(from + "/privkey.pem", m.key_pem).ok());
-    auto imported = engine_->Import({from});
-    EXPECT_TRUE(imported.ok()) << imported.status().ToString();
+    ImportMaterial(*engine_, "web", m);
     return m.not_after;
   }
 
@@ -87,12 +64,6 @@ class EngineCaWaitTest : public ::testing::Test {
     return report->certificates.front();
   }
 
-  fs::TempDir dir_;
-  TimePoint now_;
-  std::unique_ptr<FakeClock> clock_;
-  hooks::testing::TestPki pki_;
-  std::shared_ptr<FakeCa> ca_;
-  Config config_;
   std::unique_ptr<Engine> engine_;
 };
 

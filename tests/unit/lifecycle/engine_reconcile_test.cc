@@ -21,13 +21,13 @@
 #include "store/sqlite_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
+#include "tests/unit/lifecycle/engine_test_fixture.h"
 
 namespace certkeeper::lifecycle {
 namespace {
 
-using acme::testing::FakeCa;
 
-class EngineReconcileTest : public ::testing::Test {
+class EngineReconcileTest : public testing::EngineTest<> {
  public:
   // Version n of "web": complete files in archive/, and recorded in `state`
   // unless record is false.
@@ -35,30 +35,14 @@ class EngineReconcileTest : public ::testing::Test {
 
  protected:
   void SetUp() override {
-    now_ = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    clock_ = std::make_unique<FakeClock>(now_);
-    pki_ = hooks::testing::TestPki::Create(now_);
-    ca_ = std::make_shared<FakeCa>(pki_.intermediate.cert_pem);
-    config_.state_dir = dir_.path() + "/state";
-    config_.acme.server = ca_->directory_url();
+    SetUpEngineTest();
     layout_ = std::make_unique<StateLayout>(config_.state_dir);
-  }
-
-  std::unique_ptr<Engine> OpenEngine() {
-    auto engine = Engine::Open(config_, clock_.get(), ca_);
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? std::move(*engine) : nullptr;
   }
 
   // Version 1 of "web", imported: recorded deployed, live/web -> version 1.
   void ImportVersionOne(Engine& engine) {
     hooks::Material m = pki_.MakeMaterial("web", {"web.example.com"}, now_);
-    std::string from = dir_.path() + "/import/web";
-    ASSERT_TRUE(fs::MakeDirs(from, 0700).ok());
-    ASSERT_TRUE(fs::WriteFileAtomic(from + "/fullchain.pem", m.fullchain_pem).ok());
-    ASSERT_TRUE(fs::WritePrivateFile(from + "/privkey.pem", m.key_pem).ok());
-    auto imported = engine.Import({from});
-    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    ImportMaterial(engine, "web", m);
   }
 
   std::string StateOf(int n) {
@@ -75,12 +59,6 @@ class EngineReconcileTest : public ::testing::Test {
     return v.ok() ? v->n : 0;
   }
 
-  fs::TempDir dir_;
-  TimePoint now_;
-  std::unique_ptr<FakeClock> clock_;
-  hooks::testing::TestPki pki_;
-  std::shared_ptr<FakeCa> ca_;
-  Config config_;
   std::unique_ptr<StateLayout> layout_;
 };
 

@@ -8,19 +8,17 @@
 #include <sqlite3.h>
 
 #include <functional>
-#include <memory>
 #include <ostream>
 #include <string>
 
-#include "base/fs.h"
 #include "lifecycle/engine.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
+#include "tests/unit/lifecycle/engine_test_fixture.h"
 
 namespace certkeeper::lifecycle {
 namespace {
 
-using acme::testing::FakeCa;
 using std::chrono::hours;
 
 constexpr Duration kDay = hours(24);
@@ -34,24 +32,13 @@ struct Row {
 
 void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
-class EngineRenewFailClosedTest : public ::testing::TestWithParam<Row> {
+class EngineRenewFailClosedTest : public testing::EngineTest<::testing::TestWithParam<Row>> {
  protected:
   void SetUp() override {
-    now_ = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    clock_ = std::make_unique<FakeClock>(now_);
-    pki_ = hooks::testing::TestPki::Create(now_ - 200 * kDay);
-    ca_ = std::make_shared<FakeCa>(pki_.intermediate.cert_pem);
+    SetUpEngineTest(200 * kDay);
     ca_->offer_renewal_info = false;
-    config_.state_dir = dir_.path() + "/state";
-    config_.acme.server = ca_->directory_url();
-    config_.acme.agree_tos = true;
-    // An order that got past newOrder would fail at the solver: nothing runs
-    // but /bin/false.
-    SolverSettings dns;
-    dns.type = "dns-01";
-    dns.provider = "exec";
-    dns.command = {"/bin/false"};
-    config_.solvers["dns-01"] = dns;
+    // An order that got past newOrder would fail at the solver.
+    UseFailingSolver();
   }
 
   // A live 90-day certificate "web" with 25 days left: due.
@@ -59,12 +46,7 @@ class EngineRenewFailClosedTest : public ::testing::TestWithParam<Row> {
     TimePoint not_after = now_ + 25 * kDay;
     hooks::Material m = pki_.MakeMaterialWithValidity("web", {"web.example.com"},
                                                       not_after - 90 * kDay, not_after);
-    std::string from = dir_.path() + "/import/web";
-    ASSERT_TRUE(fs::MakeDirs(from, 0700).ok());
-    ASSERT_TRUE(fs::WriteFileAtomic(from + "/fullchain.pem", m.fullchain_pem).ok());
-    ASSERT_TRUE(fs::WritePrivateFile(from + "/privkey.pem", m.key_pem).ok());
-    auto imported = engine.Import({from});
-    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    ImportMaterial(engine, "web", m);
   }
 
   void RenameTable(const std::string& table) {
@@ -77,13 +59,6 @@ class EngineRenewFailClosedTest : public ::testing::TestWithParam<Row> {
     sqlite3_free(error);
     sqlite3_close(db);
   }
-
-  fs::TempDir dir_;
-  TimePoint now_;
-  std::unique_ptr<FakeClock> clock_;
-  hooks::testing::TestPki pki_;
-  std::shared_ptr<FakeCa> ca_;
-  Config config_;
 };
 
 TEST_P(EngineRenewFailClosedTest, DueCertificateIsNotOrderedAndFails) {

@@ -15,6 +15,7 @@
 #include "store/sqlite_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
+#include "tests/unit/lifecycle/engine_test_fixture.h"
 
 namespace certkeeper::lifecycle {
 namespace {
@@ -23,15 +24,10 @@ using std::chrono::hours;
 
 constexpr Duration kDay = hours(24);
 
-class EngineRenewPlanTest : public ::testing::Test {
+class EngineRenewPlanTest : public testing::EngineTest<> {
  protected:
   void SetUp() override {
-    now_ = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    clock_ = std::make_unique<FakeClock>(now_);
-    pki_ = hooks::testing::TestPki::Create(now_);
-    ca_ = std::make_shared<acme::testing::FakeCa>(pki_.intermediate.cert_pem);
-    config_.state_dir = dir_.path() + "/state";
-    config_.acme.server = ca_->directory_url();
+    SetUpEngineTest();
     config_.renewal.budgets = {2, 1, 1, 1};
     ASSERT_TRUE(fs::MakeDirs(config_.state_dir, 0700).ok());
     auto inventory = store::SqliteInventory::Open(config_.state_dir + "/certkeeper.db");
@@ -86,12 +82,6 @@ class EngineRenewPlanTest : public ::testing::Test {
     EXPECT_TRUE(inventory_->SetSchedule(f.spec.name, schedule).ok());
   }
 
-  fs::TempDir dir_;
-  TimePoint now_;
-  std::unique_ptr<FakeClock> clock_;
-  hooks::testing::TestPki pki_;
-  std::shared_ptr<acme::testing::FakeCa> ca_;
-  Config config_;
   std::unique_ptr<store::Inventory> inventory_;
   std::vector<CertificateFacts> facts_;  // in the order `renew --all` reports them
 };

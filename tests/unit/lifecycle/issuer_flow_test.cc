@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,29 @@ const std::string kC = "c.example.com";
 int Count(const Lines& lines, const std::string& line) {
   return static_cast<int>(std::count(lines.begin(), lines.end(), line));
 }
+
+// The parts, in order, as one list.
+Lines Join(std::initializer_list<Lines> parts) {
+  Lines all;
+  for (const Lines& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+// The attempt's steps of `type` serving `domain` on its own, from its
+// self-check to its validation, all ok.
+Lines ServedSteps(const std::string& type, const std::string& domain) {
+  return {"self-check " + type + " " + domain + " ok", "present " + type + " " + domain + " ok",
+          "validation " + type + " " + domain + " ok"};
+}
+
+// The solver calls of `type` serving `domain` on its own.
+Lines ServedCalls(const std::string& type, const std::string& domain) {
+  return {type + " self-check " + domain, type + " present " + domain,
+          type + " cleanup " + domain};
+}
+
+// The steps after the last validation of a successful order.
+const Lines kFinished = {"finalize ok", "download ok"};
 
 TEST_F(IssuerFlowTest, TheFirstTypeServesEveryIdentifier) {
   spec_.domains = {kA, kB};
@@ -60,19 +84,12 @@ TEST_F(IssuerFlowTest, AFailedSelfCheckMovesToTheNextTypeInTheSameOrder) {
   auto issued = Issue({"http-01", "dns-01"});
   ASSERT_TRUE(issued.ok()) << issued.status().ToString();
   EXPECT_EQ(issued->challenge, kDns01);
-  EXPECT_EQ(Steps(), (Lines{"order ok",
-                            "self-check http-01 a.example.com failed",
-                            "self-check dns-01 a.example.com ok",
-                            "present dns-01 a.example.com ok",
-                            "validation dns-01 a.example.com ok",
-                            "finalize ok",
-                            "download ok"}));
+  EXPECT_EQ(Steps(), Join({{"order ok", "self-check http-01 a.example.com failed"},
+                           ServedSteps("dns-01", kA),
+                           kFinished}));
   EXPECT_NE(StepError("self-check http-01").find("cannot serve a.example.com"), std::string::npos);
   // No Present, so no CleanUp, for the type whose self-check failed.
-  EXPECT_EQ(calls_, (Lines{"http-01 self-check a.example.com",
-                           "dns-01 self-check a.example.com",
-                           "dns-01 present a.example.com",
-                           "dns-01 cleanup a.example.com"}));
+  EXPECT_EQ(calls_, Join({{"http-01 self-check a.example.com"}, ServedCalls("dns-01", kA)}));
   EXPECT_EQ(ca_->CountPath("/new-order"), 1);
   EXPECT_EQ(ca_->CountPath("/chall/"), 1);
 }
@@ -87,26 +104,18 @@ TEST_F(IssuerFlowTest, AFailedPresentIsRecordedBeforeItsCleanUp) {
   auto issued = Issue({"http-01", "dns-01"});
   ASSERT_TRUE(issued.ok()) << issued.status().ToString();
   EXPECT_EQ(issued->challenge, kDns01);
-  EXPECT_EQ(Steps(), (Lines{"order ok",
+  EXPECT_EQ(Steps(), Join({{"order ok",
                             "self-check http-01 a.example.com ok",
                             "note http-01 ok: self-check a.example.com",
                             "note http-01 ok: present a.example.com",
                             "present http-01 a.example.com failed",
                             "note http-01 ok: cleanup a.example.com",
-                            "cleanup http-01 failed",
-                            "self-check dns-01 a.example.com ok",
-                            "present dns-01 a.example.com ok",
-                            "validation dns-01 a.example.com ok",
-                            "finalize ok",
-                            "download ok"}));
+                            "cleanup http-01 failed"},
+                           ServedSteps("dns-01", kA),
+                           kFinished}));
   EXPECT_NE(StepError("cleanup http-01").find("cleanup cannot serve a.example.com"),
             std::string::npos);
-  EXPECT_EQ(calls_, (Lines{"http-01 self-check a.example.com",
-                           "http-01 present a.example.com",
-                           "http-01 cleanup a.example.com",
-                           "dns-01 self-check a.example.com",
-                           "dns-01 present a.example.com",
-                           "dns-01 cleanup a.example.com"}));
+  EXPECT_EQ(calls_, Join({ServedCalls("http-01", kA), ServedCalls("dns-01", kA)}));
   EXPECT_EQ(ca_->CountPath("/new-order"), 1);
 }
 
@@ -181,27 +190,22 @@ TEST_F(IssuerFlowTest, ARejectedValidationCostsANewOrderWhereOnlyThatNameChanges
   Reject(kB, kHttp01, "the token was not found");
   auto issued = Issue({"http-01", "dns-01"});
   ASSERT_TRUE(issued.ok()) << issued.status().ToString();
-  EXPECT_EQ(Steps(), (Lines{"order ok",
+  EXPECT_EQ(Steps(), Join({{"order ok",
                             "self-check http-01 a.example.com ok",
                             "self-check http-01 b.example.com ok",
                             "present http-01 a.example.com ok",
                             "present http-01 b.example.com ok",
                             "validation http-01 a.example.com ok",
                             "validation http-01 b.example.com failed",
-                            "order ok",
-                            "self-check dns-01 b.example.com ok",
-                            "present dns-01 b.example.com ok",
-                            "validation dns-01 b.example.com ok",
-                            "finalize ok",
-                            "download ok"}));
+                            "order ok"},
+                           ServedSteps("dns-01", kB),
+                           kFinished}));
   EXPECT_EQ(StepError("validation http-01 b.example.com"),
             "CA rejected the validation (invalid): incorrectResponse: the token was not found");
-  EXPECT_EQ(calls_, (Lines{"http-01 self-check a.example.com,b.example.com",
+  EXPECT_EQ(calls_, Join({{"http-01 self-check a.example.com,b.example.com",
                            "http-01 present a.example.com,b.example.com",
-                           "http-01 cleanup a.example.com,b.example.com",
-                           "dns-01 self-check b.example.com",
-                           "dns-01 present b.example.com",
-                           "dns-01 cleanup b.example.com"}));
+                           "http-01 cleanup a.example.com,b.example.com"},
+                          ServedCalls("dns-01", kB)}));
   EXPECT_EQ(orders_created_, (Lines{ca_->Url("/order/1"), ca_->Url("/order/2")}));
   EXPECT_EQ(rejected_, (Lines{kB}));
   EXPECT_EQ(issued->order_url, ca_->Url("/order/2"));

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lifecycle/request_keys.h"
@@ -108,39 +109,56 @@ void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 const Expected kDueNow{DecisionKind::kDue, Hold::kNone, "", UntilIs::kUnset, {}, false,
                        "would-renew"};
 
+// Row builders for the common expectations; reason_has as in Expected.
+constexpr bool kPersist = true;  // Decision::persist: the schedule records the deferral
+Expected Deferred(Hold hold, std::string reason_has, Duration until, bool persist = false) {
+  return {DecisionKind::kDeferred, hold, std::move(reason_has), UntilIs::kAt, until, persist,
+          "deferred"};
+}
+Expected WouldRenew(std::string reason_has) {
+  return {DecisionKind::kDue, Hold::kNone, std::move(reason_has), UntilIs::kUnset, {}, false,
+          "would-renew"};
+}
+Expected WouldDeploy(std::string reason_has) {
+  return {DecisionKind::kDeployPending, Hold::kNone, std::move(reason_has), UntilIs::kUnset, {},
+          false, "would-deploy"};
+}
+// A fact that cannot be read blocks the order: the run fails.
+Expected Unreadable(std::string reason_has) {
+  return {DecisionKind::kBlocked, Hold::kUnreadable, std::move(reason_has), UntilIs::kUnset, {},
+          false, "failed"};
+}
+
 std::vector<Row> DeployRows() {
-  using K = DecisionKind;
   return {
       // ---- deploy pending ----
       {"UndeployedVersionIsDeployedFirst", Undeployed,
-       {K::kDeployPending, Hold::kNone, "version 2 is issued but not deployed", UntilIs::kUnset,
-        {}, false, "would-deploy"},
+       WouldDeploy("version 2 is issued but not deployed"),
        [](const Decision& d) { EXPECT_EQ(d.version, 2); }},
       {"DeployFailedVersionIsDeployedAgain",
        [](PlanInput& in) {
          Cert(in).latest = MakeVersion(2, store::VersionState::kDeployFailed, 80 * kDay, 90 * kDay);
        },
-       {K::kDeployPending, Hold::kNone, "version 2", UntilIs::kUnset, {}, false, "would-deploy"}},
+       WouldDeploy("version 2")},
       {"UndeployedInDeployBackoffIsDeferredNotPersisted",
        [](PlanInput& in) {
          Undeployed(in);
          Cert(in).schedule.next_attempt_at = kNow + hours(2);
        },
-       {K::kDeferred, Hold::kDeployBackoff, "deploy backoff (next attempt", UntilIs::kAt, hours(2),
-        false, "deferred"}},
+       Deferred(Hold::kDeployBackoff, "deploy backoff (next attempt", hours(2))},
       {"UndeployedForcedIgnoresDeployBackoff",
        [](PlanInput& in) {
          Undeployed(in);
          Cert(in).schedule.next_attempt_at = kNow + hours(2);
          in.force = true;
        },
-       {K::kDeployPending, Hold::kNone, "version 2", UntilIs::kUnset, {}, false, "would-deploy"}},
+       WouldDeploy("version 2")},
       {"UndeployedIgnoresTheCaWait",
        [](PlanInput& in) {
          Undeployed(in);
          Cert(in).schedule.ca_retry_after = kNow + hours(2);
        },
-       {K::kDeployPending, Hold::kNone, "", UntilIs::kUnset, {}, false, "would-deploy"}},
+       WouldDeploy("")},
       {"ExpiredUndeployedVersionIsRenewedInstead",
        [](PlanInput& in) {
          Due(in);
@@ -152,7 +170,7 @@ std::vector<Row> DeployRows() {
          Undeployed(in);
          in.ca.limits_error = in.ca.account_error = in.ca.requests_error = ReadError();
        },
-       {K::kDeployPending, Hold::kNone, "", UntilIs::kUnset, {}, false, "would-deploy"}},
+       WouldDeploy("")},
   };
 }
 
@@ -168,7 +186,7 @@ std::vector<Row> DueRows() {
          EXPECT_LE(*d.until, kNow + 30 * kDay);
        }},
       {"DueByRenewalWindow", Due,
-       {K::kDue, Hold::kNone, "renew window opened", UntilIs::kUnset, {}, false, "would-renew"},
+       WouldRenew("renew window opened"),
        [](const Decision& d) {
          ASSERT_TRUE(d.budget.has_value());
          EXPECT_EQ(d.budget->account_url, kAccount);
@@ -181,8 +199,7 @@ std::vector<Row> DueRows() {
        [](PlanInput& in) {
          Cert(in).ari = AriSchedule{{kNow - hours(1), kNow + kDay}, kNow - minutes(5)};
        },
-       {K::kDue, Hold::kNone, "renewal information window", UntilIs::kUnset, {}, false,
-        "would-renew"}},
+       WouldRenew("renewal information window")},
       {"NotDueByAriWindowInTheFuture",
        [](PlanInput& in) {
          Due(in);
@@ -195,27 +212,27 @@ std::vector<Row> DueRows() {
          Cert(in).live.reset();
          Cert(in).latest.reset();
        },
-       {K::kDue, Hold::kNone, "not yet issued", UntilIs::kUnset, {}, false, "would-renew"},
+       WouldRenew("not yet issued"),
        [](const Decision& d) { EXPECT_FALSE(d.budget->renews_names); }},
       {"RevokedLatestIsDue",
        [](PlanInput& in) {
          Cert(in).live.reset();
          Cert(in).latest = MakeVersion(1, store::VersionState::kRevoked, 60 * kDay, 90 * kDay);
        },
-       {K::kDue, Hold::kNone, "revoked", UntilIs::kUnset, {}, false, "would-renew"}},
+       WouldRenew("revoked")},
       {"DomainsChangedIsDue",
        [](PlanInput& in) { Cert(in).spec.domains.push_back("www.example.com"); },
-       {K::kDue, Hold::kNone, "domains changed", UntilIs::kUnset, {}, false, "would-renew"},
+       WouldRenew("domains changed"),
        [](const Decision& d) { EXPECT_FALSE(d.budget->renews_names); }},
       {"ForcedWhenNotDue", [](PlanInput& in) { in.force = true; },
-       {K::kDue, Hold::kNone, "forced: valid for", UntilIs::kUnset, {}, false, "would-renew"},
+       WouldRenew("forced: valid for"),
        [](const Decision& d) { EXPECT_FALSE(d.budget.has_value()); }},
       {"ForcedWhenDueKeepsItsReason",
        [](PlanInput& in) {
          Due(in);
          in.force = true;
        },
-       {K::kDue, Hold::kNone, "expires in", UntilIs::kUnset, {}, false, "would-renew"},
+       WouldRenew("expires in"),
        [](const Decision& d) { EXPECT_EQ(d.reason.rfind("forced", 0), std::string::npos); }},
       {"NotDueUnaffectedByUnreadableCaFacts",
        [](PlanInput& in) {
@@ -234,16 +251,14 @@ std::vector<Row> CaRetryAfterRows() {
          Due(in);
          Cert(in).schedule.ca_retry_after = kNow + hours(2);
        },
-       {K::kDeferred, Hold::kCaRetryAfter, "CA asked to retry after", UntilIs::kAt, hours(2),
-        false, "deferred"},
+       Deferred(Hold::kCaRetryAfter, "CA asked to retry after", hours(2)),
        [](const Decision& d) { EXPECT_FALSE(d.writes.schedule.has_value()); }},
       {"CaRetryAfterBindsForce",
        [](PlanInput& in) {
          Cert(in).schedule.ca_retry_after = kNow + hours(2);
          in.force = true;
        },
-       {K::kDeferred, Hold::kCaRetryAfter, "CA asked to retry after", UntilIs::kAt, hours(2),
-        false, "deferred"}},
+       Deferred(Hold::kCaRetryAfter, "CA asked to retry after", hours(2))},
       {"CaRetryAfterThatEndedIsIgnored",
        [](PlanInput& in) {
          Due(in);
@@ -256,8 +271,7 @@ std::vector<Row> CaRetryAfterRows() {
          Cert(in).schedule.ca_retry_after = kNow + 365 * kDay;
          Cert(in).schedule.consecutive_failures = 2;
        },
-       {K::kDeferred, Hold::kCaRetryAfter, "CA asked to retry after", UntilIs::kAt, 7 * kDay, false,
-        "deferred"},
+       Deferred(Hold::kCaRetryAfter, "CA asked to retry after", 7 * kDay),
        [](const Decision& d) {
          ASSERT_TRUE(d.writes.schedule.has_value());
          EXPECT_EQ(d.writes.schedule->ca_retry_after, kNow + 7 * kDay);
@@ -282,16 +296,14 @@ std::vector<Row> CaLimitRows() {
          Due(in);
          Limit(in, store::CertificateScope("web"), hours(3));
        },
-       {K::kDeferred, Hold::kCaLimitCertificate, "(too many orders)", UntilIs::kAt, hours(3),
-        false, "deferred"},
+       Deferred(Hold::kCaLimitCertificate, "(too many orders)", hours(3)),
        [](const Decision& d) { EXPECT_EQ(d.limit_detail, "too many orders"); }},
       {"AccountScopeLimitDefersAlsoForced",
        [](PlanInput& in) {
          Limit(in, store::AccountScope(kAccount), hours(3));
          in.force = true;
        },
-       {K::kDeferred, Hold::kCaLimitAccount, "CA asked to retry after", UntilIs::kAt, hours(3),
-        false, "deferred"}},
+       Deferred(Hold::kCaLimitAccount, "CA asked to retry after", hours(3))},
       {"AnotherAccountsLimitDoesNotApply",
        [](PlanInput& in) {
          Due(in);
@@ -310,8 +322,7 @@ std::vector<Row> CaLimitRows() {
          Due(in);
          Limit(in, store::AccountScope(kAccount), 365 * kDay);
        },
-       {K::kDeferred, Hold::kCaLimitAccount, "CA asked to retry after", UntilIs::kAt, 7 * kDay,
-        false, "deferred"},
+       Deferred(Hold::kCaLimitAccount, "CA asked to retry after", 7 * kDay),
        [](const Decision& d) {
          ASSERT_TRUE(d.writes.ca_limit.has_value());
          EXPECT_EQ(d.writes.ca_limit->until, kNow + 7 * kDay);
@@ -331,12 +342,11 @@ std::vector<Row> CaLimitRows() {
          Cert(in).schedule.ca_retry_after = kNow + hours(2);
          in.ca.limits_error = ReadError();
        },
-       {K::kDeferred, Hold::kCaRetryAfter, "", UntilIs::kAt, hours(2), false, "deferred"}},
+       Deferred(Hold::kCaRetryAfter, "", hours(2))},
   };
 }
 
 std::vector<Row> BackoffRows() {
-  using K = DecisionKind;
   return {
       // ---- our backoff ----
       {"BackoffDefersWithItsReason",
@@ -345,15 +355,13 @@ std::vector<Row> BackoffRows() {
          Cert(in).schedule.next_attempt_at = kNow + hours(4);
          Cert(in).schedule.deferred_reason = "backoff after 2 failures";
        },
-       {K::kDeferred, Hold::kBackoff, "backoff after 2 failures (next attempt", UntilIs::kAt,
-        hours(4), false, "deferred"}},
+       Deferred(Hold::kBackoff, "backoff after 2 failures (next attempt", hours(4))},
       {"BackoffWithoutReasonSaysBackoff",
        [](PlanInput& in) {
          Due(in);
          Cert(in).schedule.next_attempt_at = kNow + hours(4);
        },
-       {K::kDeferred, Hold::kBackoff, "backoff (next attempt", UntilIs::kAt, hours(4), false,
-        "deferred"}},
+       Deferred(Hold::kBackoff, "backoff (next attempt", hours(4))},
       {"ForceIgnoresBackoff",
        [](PlanInput& in) {
          Due(in);
@@ -367,12 +375,11 @@ std::vector<Row> BackoffRows() {
          Cert(in).schedule.next_attempt_at = kNow + hours(4);
          in.ca.requests_error = ReadError();
        },
-       {K::kDeferred, Hold::kBackoff, "", UntilIs::kAt, hours(4), false, "deferred"}},
+       Deferred(Hold::kBackoff, "", hours(4))},
   };
 }
 
 std::vector<Row> OrderBudgetRows() {
-  using K = DecisionKind;
   using store::RequestKind;
   return {
       // ---- budgets ----
@@ -383,7 +390,7 @@ std::vector<Row> OrderBudgetRows() {
          Request(in, RequestKind::kNewOrder, kAccount, "", hours(1));
        },
        // The oldest order leaves the 3-hour window in an hour.
-       {K::kDeferred, Hold::kBudget, "budget: ", UntilIs::kAt, hours(1), true, "deferred"},
+       Deferred(Hold::kBudget, "budget: ", hours(1), kPersist),
        [](const Decision& d) {
          EXPECT_EQ(d.limit_detail, "new orders per account");
          ASSERT_TRUE(d.writes.schedule.has_value());
@@ -409,8 +416,7 @@ std::vector<Row> OrderBudgetRows() {
          Due(in);
          Request(in, RequestKind::kFailedValidation, kAccount, "web.example.com", minutes(20));
        },
-       {K::kDeferred, Hold::kBudget, "failed validations", UntilIs::kAt, minutes(40), true,
-        "deferred"},
+       Deferred(Hold::kBudget, "failed validations", minutes(40), kPersist),
        [](const Decision& d) { EXPECT_EQ(d.limit_detail, "failed validations per identifier"); }},
       {"BudgetFailedValidationsOfAnotherName",
        [](PlanInput& in) {
@@ -422,7 +428,6 @@ std::vector<Row> OrderBudgetRows() {
 }
 
 std::vector<Row> CertificateBudgetRows() {
-  using K = DecisionKind;
   using store::RequestKind;
   return {
       {"BudgetCertificatesPerRegisteredDomain",
@@ -431,8 +436,7 @@ std::vector<Row> CertificateBudgetRows() {
          Cert(in).spec.domains = {"new.example.com"};  // not a renewal
          Request(in, RequestKind::kCertificate, "https://ca.test/acct/2", "example.com", kDay);
        },
-       {K::kDeferred, Hold::kBudget, "certificates per registered domain", UntilIs::kAt, 6 * kDay,
-        true, "deferred"}},
+       Deferred(Hold::kBudget, "certificates per registered domain", 6 * kDay, kPersist)},
       {"BudgetRenewalIsExemptFromTheRegisteredDomainLimit",
        [](PlanInput& in) {
          Due(in);
@@ -444,8 +448,7 @@ std::vector<Row> CertificateBudgetRows() {
          Due(in);
          Request(in, RequestKind::kCertificate, kAccount, NamesKey({"web.example.com"}), 2 * kDay);
        },
-       {K::kDeferred, Hold::kBudget, "duplicate certificates", UntilIs::kAt, 5 * kDay, true,
-        "deferred"},
+       Deferred(Hold::kBudget, "duplicate certificates", 5 * kDay, kPersist),
        [](const Decision& d) { EXPECT_EQ(d.limit_detail, "duplicate certificates"); }},
       {"BudgetEveryExhaustedLimitIsNamed",
        [](PlanInput& in) {
@@ -454,7 +457,7 @@ std::vector<Row> CertificateBudgetRows() {
          Request(in, RequestKind::kNewOrder, kAccount, "", hours(1));
          Request(in, RequestKind::kCertificate, kAccount, NamesKey({"web.example.com"}), 2 * kDay);
        },
-       {K::kDeferred, Hold::kBudget, "", UntilIs::kAt, 5 * kDay, true, "deferred"},
+       Deferred(Hold::kBudget, "", 5 * kDay, kPersist),
        [](const Decision& d) {
          EXPECT_EQ(d.limit_detail, "new orders per account; duplicate certificates");
        }},
@@ -477,7 +480,6 @@ std::vector<Row> CertificateBudgetRows() {
 }
 
 std::vector<Row> UnreadableRows() {
-  using K = DecisionKind;
   return {
       // ---- facts that could not be read: fail closed toward the CA ----
       {"UnreadableCertificateIsBlocked",
@@ -486,16 +488,14 @@ std::vector<Row> UnreadableRows() {
          Cert(in).latest.reset();
          Cert(in).read_error = ReadError();
        },
-       {K::kBlocked, Hold::kUnreadable, "cannot read the inventory record", UntilIs::kUnset, {},
-        false, "failed"},
+       Unreadable("cannot read the inventory record"),
        [](const Decision& d) { EXPECT_EQ(d.error.code(), ErrorCode::kIo); }},
       {"UnreadableCaLimitsBlockADueCertificate",
        [](PlanInput& in) {
          Due(in);
          in.ca.limits_error = ReadError();
        },
-       {K::kBlocked, Hold::kUnreadable, "cannot read the CA limits", UntilIs::kUnset, {}, false,
-        "failed"},
+       Unreadable("cannot read the CA limits"),
        [](const Decision& d) {
          EXPECT_EQ(d.error.code(), ErrorCode::kIo);
          EXPECT_NE(d.error.message().find("database is locked"), std::string::npos);
@@ -505,28 +505,26 @@ std::vector<Row> UnreadableRows() {
          in.force = true;
          in.ca.limits_error = ReadError();
        },
-       {K::kBlocked, Hold::kUnreadable, "CA limits", UntilIs::kUnset, {}, false, "failed"}},
+       Unreadable("CA limits")},
       {"UnreadableAccountBlocksADueCertificate",
        [](PlanInput& in) {
          Due(in);
          in.ca.account_error = ReadError();
        },
-       {K::kBlocked, Hold::kUnreadable, "cannot read the account", UntilIs::kUnset, {}, false,
-        "failed"}},
+       Unreadable("cannot read the account")},
       {"CertificateLimitDecidesBeforeUnreadableAccount",
        [](PlanInput& in) {
          Due(in);
          Limit(in, store::CertificateScope("web"), hours(3));
          in.ca.account_error = ReadError();
        },
-       {K::kDeferred, Hold::kCaLimitCertificate, "", UntilIs::kAt, hours(3), false, "deferred"}},
+       Deferred(Hold::kCaLimitCertificate, "", hours(3))},
       {"UnreadableRequestLogBlocksADueCertificate",
        [](PlanInput& in) {
          Due(in);
          in.ca.requests_error = ReadError();
        },
-       {K::kBlocked, Hold::kUnreadable, "cannot read the request log", UntilIs::kUnset, {}, false,
-        "failed"}},
+       Unreadable("cannot read the request log")},
       {"UnreadableRequestLogDoesNotMatterForced",
        [](PlanInput& in) {
          Due(in);
