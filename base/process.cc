@@ -13,9 +13,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "base/internal/process_poll.h"
 #include "base/text.h"
+#include "base/unique_fd.h"
 
 extern char** environ;
 
@@ -102,6 +106,253 @@ std::string Tail(const std::string& s, size_t n) {
   return t;
 }
 
+// Everything the child needs, built before fork(): after it, the child makes
+// only async-signal-safe calls and allocates nothing. The char* vectors point
+// into the string vectors, whose elements stay in place when the struct moves.
+struct PreparedExec {
+  std::string program;
+  std::vector<std::string> argv_strings;
+  std::vector<std::string> env_strings;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  const char* workdir = nullptr;  // nullptr: inherit
+};
+
+Result<PreparedExec> PrepareExec(const ProcessSpec& spec) {
+  PreparedExec exec;
+  CK_ASSIGN_OR_RETURN(exec.program, ResolveProgram(spec.argv[0]));
+  if (spec.inherit_env) {
+    for (char** e = environ; e && *e; ++e) {
+      std::string entry = *e;
+      std::string key = entry.substr(0, entry.find('='));
+      bool overridden = std::any_of(spec.env.begin(), spec.env.end(),
+                                    [&](const auto& kv) { return kv.first == key; });
+      if (!overridden) exec.env_strings.push_back(std::move(entry));
+    }
+  }
+  for (const auto& [k, v] : spec.env) exec.env_strings.push_back(k + "=" + v);
+  for (auto& s : exec.env_strings) exec.envp.push_back(s.data());
+  exec.envp.push_back(nullptr);
+  exec.argv_strings = spec.argv;
+  for (auto& s : exec.argv_strings) exec.argv.push_back(s.data());
+  exec.argv.push_back(nullptr);
+  exec.workdir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
+  return exec;
+}
+
+struct Pipe {
+  fs::UniqueFd read;
+  fs::UniqueFd write;
+};
+
+Result<Pipe> MakePipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    return Status(ErrorCode::kIo, std::string("pipe: ") + strerror(errno));
+  }
+  return Pipe{fs::UniqueFd(fds[0]), fs::UniqueFd(fds[1])};
+}
+
+// The child side of fork(): async-signal-safe calls only, no allocation. A
+// failure to start is reported to the parent as an errno on exec_fd, which
+// O_CLOEXEC closes without data when execve succeeds.
+[[noreturn]] void RunChild(const PreparedExec& exec, int in_fd, int out_fd, int err_fd,
+                           int exec_fd) {
+  setpgid(0, 0);
+  // Default signal dispositions for the new program.
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  sigaction(SIGPIPE, &sa, nullptr);
+  dup2(in_fd, 0);
+  dup2(out_fd, 1);
+  dup2(err_fd, 2);
+  if (exec.workdir && chdir(exec.workdir) != 0) {
+    int err = errno;
+    (void)!write(exec_fd, &err, sizeof(err));
+    _exit(127);
+  }
+  execve(exec.program.c_str(), exec.argv.data(), exec.envp.data());
+  int err = errno;
+  (void)!write(exec_fd, &err, sizeof(err));
+  _exit(127);
+}
+
+// A started child and the parent's ends of its standard streams.
+struct StartedChild {
+  pid_t pid = -1;
+  fs::UniqueFd in;
+  fs::UniqueFd out;
+  fs::UniqueFd err;
+};
+
+// Forks and execs; returns once execve has succeeded in the child, or an
+// error (with the child reaped) when it could not be started.
+Result<StartedChild> StartChild(const ProcessSpec& spec, const PreparedExec& exec) {
+  CK_ASSIGN_OR_RETURN(Pipe in_pipe, MakePipe());
+  CK_ASSIGN_OR_RETURN(Pipe out_pipe, MakePipe());
+  CK_ASSIGN_OR_RETURN(Pipe err_pipe, MakePipe());
+  CK_ASSIGN_OR_RETURN(Pipe exec_pipe, MakePipe());
+
+  pid_t pid = fork();
+  if (pid < 0) return Status(ErrorCode::kIo, std::string("fork: ") + strerror(errno));
+  if (pid == 0) {
+    RunChild(exec, in_pipe.read.get(), out_pipe.write.get(), err_pipe.write.get(),
+             exec_pipe.write.get());
+  }
+  setpgid(pid, pid);  // also from the parent, to avoid a race with the kill below
+  in_pipe.read.Reset();
+  out_pipe.write.Reset();
+  err_pipe.write.Reset();
+  exec_pipe.write.Reset();
+
+  int exec_errno = 0;
+  ssize_t got = read(exec_pipe.read.get(), &exec_errno, sizeof(exec_errno));
+  exec_pipe.read.Reset();
+  if (got == sizeof(exec_errno)) {
+    in_pipe.write.Reset();
+    out_pipe.read.Reset();
+    err_pipe.read.Reset();
+    waitpid(pid, nullptr, 0);
+    return Status(ErrorCode::kIo, std::string("cannot execute: ") + strerror(exec_errno))
+        .Where(spec.argv[0]);
+  }
+  return StartedChild{pid, std::move(in_pipe.write), std::move(out_pipe.read),
+                      std::move(err_pipe.read)};
+}
+
+// One output stream of the child and what has been captured from it.
+struct Capture {
+  fs::UniqueFd fd;
+  std::string data;
+  bool truncated = false;
+};
+
+// The parent's view of a running child, from start to reaping.
+struct Pump {
+  Pump(const ProcessSpec& s, StartedChild& child)
+      : spec(s), pid(child.pid), in(std::move(child.in)),
+        deadline(SteadyClock::now() + s.timeout) {
+    out.fd = std::move(child.out);
+    err.fd = std::move(child.err);
+  }
+
+  const ProcessSpec& spec;
+  pid_t pid;
+  fs::UniqueFd in;
+  Capture out;
+  Capture err;
+  size_t stdin_written = 0;
+  SteadyClock::time_point deadline;
+  std::optional<SteadyClock::time_point> drain_deadline;
+  bool exited = false;
+  bool timed_out = false;
+  int wstatus = 0;
+};
+
+// Notices the exit of the child, or kills it at the deadline. Returns false
+// when the pump is done: the child is gone and its output read, or the time
+// for draining what descendants keep open has passed.
+bool ReapOrKill(Pump& p, SteadyClock::time_point& now) {
+  if (!p.exited) {
+    pid_t r = waitpid(p.pid, &p.wstatus, WNOHANG);
+    if (r == p.pid) {
+      p.exited = true;
+      // Descendants may keep the pipes open; read what is there, briefly.
+      p.drain_deadline = SteadyClock::now() + std::chrono::milliseconds(200);
+      p.in.Reset();
+    }
+  }
+  now = SteadyClock::now();
+  if (!p.exited && now >= p.deadline) {
+    KillAndReap(p.pid, &p.wstatus);
+    p.exited = true;
+    p.timed_out = true;
+    p.drain_deadline = now + std::chrono::milliseconds(100);
+  }
+  if (p.exited && !p.out.fd && !p.err.fd) return false;
+  if (p.drain_deadline && now >= *p.drain_deadline) return false;
+  return true;
+}
+
+void ReadReady(const pollfd* entry, Capture& c, size_t cap) {
+  if (entry == nullptr || !(entry->revents & (POLLIN | POLLHUP | POLLERR))) return;
+  char buf[8192];
+  ssize_t n = read(c.fd.get(), buf, sizeof(buf));
+  if (n > 0) {
+    AppendCapped(c.data, buf, static_cast<size_t>(n), cap, c.truncated);
+  } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+    c.fd.Reset();
+  }
+}
+
+void WriteReady(const pollfd* entry, Pump& p) {
+  if (entry == nullptr || !(entry->revents & (POLLOUT | POLLERR | POLLHUP))) return;
+  const std::string& data = p.spec.stdin_data;
+  ssize_t n = write(p.in.get(), data.data() + p.stdin_written, data.size() - p.stdin_written);
+  if (n > 0) p.stdin_written += static_cast<size_t>(n);
+  if (n < 0 && errno != EAGAIN && errno != EINTR) p.stdin_written = data.size();
+  if (p.stdin_written >= data.size()) p.in.Reset();
+}
+
+// Waits up to 50 ms (20 ms once the child is gone) for the open streams and
+// serves the ready ones.
+Status PollOnce(Pump& p, SteadyClock::time_point now) {
+  pollfd fds[3];
+  int nfds = 0;
+  pollfd* out_entry = nullptr;
+  pollfd* err_entry = nullptr;
+  pollfd* in_entry = nullptr;
+  if (p.out.fd) { out_entry = &fds[nfds]; fds[nfds++] = {p.out.fd.get(), POLLIN, 0}; }
+  if (p.err.fd) { err_entry = &fds[nfds]; fds[nfds++] = {p.err.fd.get(), POLLIN, 0}; }
+  if (p.in) { in_entry = &fds[nfds]; fds[nfds++] = {p.in.get(), POLLOUT, 0}; }
+  auto limit = p.drain_deadline ? *p.drain_deadline : p.deadline;
+  int wait_ms = static_cast<int>(std::clamp<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count(), 0, 50));
+  if (p.exited) wait_ms = std::min(wait_ms, 20);
+  int pr = Poll(fds, static_cast<nfds_t>(nfds), wait_ms);
+  if (pr < 0 && errno != EINTR) {
+    // EINTR loops with the time that is left; anything else means the
+    // outcome cannot be observed, which must not read as success.
+    int err = errno;
+    if (!p.exited) KillAndReap(p.pid, &p.wstatus);
+    return Status(ErrorCode::kIo, std::string("poll: ") + strerror(err))
+        .Where(p.spec.argv[0])
+        .Hint("the program was killed; its outcome is unknown");
+  }
+  if (pr > 0) {
+    ReadReady(out_entry, p.out, p.spec.max_output);
+    ReadReady(err_entry, p.err, p.spec.max_output);
+    WriteReady(in_entry, p);
+  }
+  return Status::Ok();
+}
+
+// Feeds stdin, captures stdout and stderr, and reaps the child (killing its
+// process group at the timeout). The streams are closed on every return.
+Result<ProcessResult> PumpUntilDone(const ProcessSpec& spec, StartedChild child) {
+  Pump p(spec, child);
+  if (spec.stdin_data.empty()) {
+    p.in.Reset();
+  } else {
+    fcntl(p.in.get(), F_SETFL, O_NONBLOCK);
+  }
+  while (p.out.fd || p.err.fd || p.in || !p.exited) {
+    SteadyClock::time_point now;
+    if (!ReapOrKill(p, now)) break;
+    CK_RETURN_IF_ERROR(PollOnce(p, now));
+  }
+  ProcessResult result;
+  result.timed_out = p.timed_out;
+  result.stdout_data = FinishCapture(p.out.data, spec.max_output, p.out.truncated);
+  result.stderr_data = FinishCapture(p.err.data, spec.max_output, p.err.truncated);
+  if (!result.timed_out) {
+    if (WIFEXITED(p.wstatus)) result.exit_code = WEXITSTATUS(p.wstatus);
+    if (WIFSIGNALED(p.wstatus)) result.signal = WTERMSIG(p.wstatus);
+  }
+  return result;
+}
+
 }  // namespace
 
 namespace internal {
@@ -118,184 +369,9 @@ std::string ProcessResult::Describe() const {
 
 Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
   if (spec.argv.empty()) return Status(ErrorCode::kInvalidArgument, "no program given");
-  CK_ASSIGN_OR_RETURN(std::string program, ResolveProgram(spec.argv[0]));
-
-  // Everything the child needs is built before fork(): after it, only
-  // async-signal-safe calls.
-  std::vector<std::string> env_strings;
-  if (spec.inherit_env) {
-    for (char** e = environ; e && *e; ++e) {
-      std::string entry = *e;
-      std::string key = entry.substr(0, entry.find('='));
-      bool overridden = std::any_of(spec.env.begin(), spec.env.end(),
-                                    [&](const auto& kv) { return kv.first == key; });
-      if (!overridden) env_strings.push_back(std::move(entry));
-    }
-  }
-  for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = spec.argv;
-  std::vector<char*> argv;
-  for (auto& s : argv_copy) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  int in_pipe[2], out_pipe[2], err_pipe[2], exec_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0) {
-    return Status(ErrorCode::kIo, std::string("pipe: ") + strerror(errno));
-  }
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
-      pipe2(exec_pipe, O_CLOEXEC) != 0) {
-    return Status(ErrorCode::kIo, std::string("pipe: ") + strerror(errno));
-  }
-  const char* workdir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
-
-  pid_t pid = fork();
-  if (pid < 0) {
-    int err = errno;
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1],
-                   exec_pipe[0], exec_pipe[1]}) {
-      close(fd);
-    }
-    return Status(ErrorCode::kIo, std::string("fork: ") + strerror(err));
-  }
-  if (pid == 0) {
-    setpgid(0, 0);
-    // Default signal dispositions for the new program.
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &sa, nullptr);
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    if (workdir && chdir(workdir) != 0) {
-      int err = errno;
-      (void)!write(exec_pipe[1], &err, sizeof(err));
-      _exit(127);
-    }
-    execve(program.c_str(), argv.data(), envp.data());
-    int err = errno;
-    (void)!write(exec_pipe[1], &err, sizeof(err));
-    _exit(127);
-  }
-  setpgid(pid, pid);  // also from the parent, to avoid a race with the kill below
-  close(in_pipe[0]);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  close(exec_pipe[1]);
-
-  int exec_errno = 0;
-  ssize_t got = read(exec_pipe[0], &exec_errno, sizeof(exec_errno));
-  close(exec_pipe[0]);
-  if (got == sizeof(exec_errno)) {
-    close(in_pipe[1]);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    waitpid(pid, nullptr, 0);
-    return Status(ErrorCode::kIo, std::string("cannot execute: ") + strerror(exec_errno))
-        .Where(spec.argv[0]);
-  }
-
-  ProcessResult result;
-  bool out_truncated = false, err_truncated = false;
-  size_t stdin_written = 0;
-  int in_fd = in_pipe[1];
-  if (spec.stdin_data.empty()) {
-    close(in_fd);
-    in_fd = -1;
-  } else {
-    fcntl(in_fd, F_SETFL, O_NONBLOCK);
-  }
-  int out_fd = out_pipe[0], err_fd = err_pipe[0];
-  auto deadline = SteadyClock::now() + spec.timeout;
-  std::optional<SteadyClock::time_point> drain_deadline;
-  bool exited = false;
-  int wstatus = 0;
-
-  while (out_fd >= 0 || err_fd >= 0 || in_fd >= 0 || !exited) {
-    if (!exited) {
-      pid_t r = waitpid(pid, &wstatus, WNOHANG);
-      if (r == pid) {
-        exited = true;
-        // Descendants may keep the pipes open; read what is there, briefly.
-        drain_deadline = SteadyClock::now() + std::chrono::milliseconds(200);
-        if (in_fd >= 0) {
-          close(in_fd);
-          in_fd = -1;
-        }
-      }
-    }
-    auto now = SteadyClock::now();
-    if (!exited && now >= deadline) {
-      KillAndReap(pid, &wstatus);
-      exited = true;
-      result.timed_out = true;
-      drain_deadline = now + std::chrono::milliseconds(100);
-    }
-    if (exited && (out_fd < 0 && err_fd < 0)) break;
-    if (drain_deadline && now >= *drain_deadline) break;
-
-    pollfd fds[3];
-    int nfds = 0;
-    int idx_out = -1, idx_err = -1, idx_in = -1;
-    if (out_fd >= 0) { idx_out = nfds; fds[nfds++] = {out_fd, POLLIN, 0}; }
-    if (err_fd >= 0) { idx_err = nfds; fds[nfds++] = {err_fd, POLLIN, 0}; }
-    if (in_fd >= 0) { idx_in = nfds; fds[nfds++] = {in_fd, POLLOUT, 0}; }
-    auto limit = drain_deadline ? *drain_deadline : deadline;
-    int wait_ms = static_cast<int>(std::clamp<int64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count(), 0, 50));
-    if (exited) wait_ms = std::min(wait_ms, 20);
-    int pr = Poll(fds, static_cast<nfds_t>(nfds), wait_ms);
-    if (pr < 0 && errno != EINTR) {
-      // EINTR loops with the time that is left; anything else means the
-      // outcome cannot be observed, which must not read as success.
-      int err = errno;
-      if (!exited) KillAndReap(pid, &wstatus);
-      for (int fd : {in_fd, out_fd, err_fd}) {
-        if (fd >= 0) close(fd);
-      }
-      return Status(ErrorCode::kIo, std::string("poll: ") + strerror(err))
-          .Where(spec.argv[0])
-          .Hint("the program was killed; its outcome is unknown");
-    }
-    char buf[8192];
-    auto pump = [&](int idx, int& fd, std::string& sink, bool& truncated) {
-      if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
-      ssize_t n = read(fd, buf, sizeof(buf));
-      if (n > 0) {
-        AppendCapped(sink, buf, static_cast<size_t>(n), spec.max_output, truncated);
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        close(fd);
-        fd = -1;
-      }
-    };
-    if (pr > 0) {
-      pump(idx_out, out_fd, result.stdout_data, out_truncated);
-      pump(idx_err, err_fd, result.stderr_data, err_truncated);
-      if (idx_in >= 0 && (fds[idx_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
-        ssize_t n = write(in_fd, spec.stdin_data.data() + stdin_written,
-                          spec.stdin_data.size() - stdin_written);
-        if (n > 0) stdin_written += static_cast<size_t>(n);
-        if (n < 0 && errno != EAGAIN && errno != EINTR) stdin_written = spec.stdin_data.size();
-        if (stdin_written >= spec.stdin_data.size()) {
-          close(in_fd);
-          in_fd = -1;
-        }
-      }
-    }
-  }
-  for (int fd : {in_fd, out_fd, err_fd}) {
-    if (fd >= 0) close(fd);
-  }
-  result.stdout_data = FinishCapture(result.stdout_data, spec.max_output, out_truncated);
-  result.stderr_data = FinishCapture(result.stderr_data, spec.max_output, err_truncated);
-  if (!result.timed_out) {
-    if (WIFEXITED(wstatus)) result.exit_code = WEXITSTATUS(wstatus);
-    if (WIFSIGNALED(wstatus)) result.signal = WTERMSIG(wstatus);
-  }
-  return result;
+  CK_ASSIGN_OR_RETURN(PreparedExec exec, PrepareExec(spec));
+  CK_ASSIGN_OR_RETURN(StartedChild child, StartChild(spec, exec));
+  return PumpUntilDone(spec, std::move(child));
 }
 
 Result<ProcessResult> RunProcessChecked(const ProcessSpec& spec) {
