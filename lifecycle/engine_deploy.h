@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hooks/deployer.h"
@@ -77,6 +78,15 @@ class Delivery {
   // finished is logged, kept in unfinished_deliveries() for the run's report,
   // and its intent stays.
   void FinishInterruptedDeliveries();
+  // The current versions of every certificate as the FinishInterruptedDeliveries
+  // call just made read them, when it found nothing to finish (so nothing it
+  // did changed them); nullopt when it finished something, could not read, or
+  // had run before. MUST be taken right after that call, before anything
+  // records a version: a renewal run over thousands of certificates then reads
+  // them once instead of twice. Taken once.
+  std::optional<std::map<std::string, store::CurrentVersions>> TakeUnchangedVersions() {
+    return std::exchange(unchanged_versions_, std::nullopt);
+  }
   // OK, or the error of an interrupted delivery of a certificate other than
   // `except` that FinishInterruptedDeliveries could not finish.
   Status UnfinishedDeliveriesError(const std::string& except) const;
@@ -142,6 +152,7 @@ class Delivery {
   std::mutex deploy_mu_;  // held for the whole of DeployVersion and RestoreLiveVersion
   bool deliveries_finished_ = false;
   std::map<std::string, Status> unfinished_deliveries_;
+  std::optional<std::map<std::string, store::CurrentVersions>> unchanged_versions_;
 };
 
 // `report.error`, annotated with the rollback's error when that failed too

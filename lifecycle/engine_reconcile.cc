@@ -108,6 +108,7 @@ bool Delivery::RollForward(const std::string& name, int linked, int recorded,
 }
 
 void Delivery::FinishInterruptedDeliveries() {
+  unchanged_versions_.reset();
   if (deliveries_finished_) return;
   deliveries_finished_ = true;
   auto all = ctx_.inventory->AllCurrentVersions();
@@ -116,9 +117,11 @@ void Delivery::FinishInterruptedDeliveries() {
               {{"error", all.status().ToString()}});
     return;
   }
+  bool finished_any = false;
   for (const auto& [name, current] : *all) {
     Result<int> intent = ctx_.layout->DeployIntent(name);
     if (intent.ok() && *intent == 0) continue;
+    finished_any = true;
     // An intent that does not parse still says a deploy was interrupted; which
     // version it was matters only for the message.
     const int interrupted = intent.ok() ? *intent : 0;
@@ -129,6 +132,7 @@ void Delivery::FinishInterruptedDeliveries() {
       unfinished_deliveries_.emplace(name, std::move(s));
     }
   }
+  if (!finished_any) unchanged_versions_ = std::move(*all);
 }
 
 Status Delivery::FinishInterruptedDelivery(const std::string& name, int interrupted,

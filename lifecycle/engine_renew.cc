@@ -109,6 +109,9 @@ class RenewRun {
   std::vector<Decision> plan_;
   RunReport report_;
   std::atomic<int> orders_started_{0};
+  // Every certificate's current versions, read once for the run (Prepare
+  // hands over the ones FinishInterruptedDeliveries read, when still current).
+  std::optional<std::map<std::string, store::CurrentVersions>> versions_;
 };
 
 Result<RunReport> RenewRun::Run() {
@@ -149,6 +152,7 @@ Status RenewRun::Prepare() {
   }));
   // Serially, before anything below reads the versions or delivers.
   e_.FinishInterruptedDeliveries();
+  versions_ = e_.delivery_.TakeUnchangedVersions();
   return Status::Ok();
 }
 
@@ -167,7 +171,10 @@ void RenewRun::AddFacts(const CertificateSpec& spec, const store::Certificate* c
 // over thousands of certificates that are not due stays cheap.
 Status RenewRun::SelectAll() {
   CK_ASSIGN_OR_RETURN(auto certs, e_.inventory_->ListCertificates(false));
-  CK_ASSIGN_OR_RETURN(auto versions, e_.inventory_->AllCurrentVersions());
+  if (!versions_) {
+    CK_ASSIGN_OR_RETURN(versions_, e_.inventory_->AllCurrentVersions());
+  }
+  const auto& versions = *versions_;
   std::map<std::string_view, const CertificateSpec*> configured_by_name;
   for (const CertificateSpec& spec : e_.config_.certificates) {
     configured_by_name.emplace(spec.name, &spec);
