@@ -326,6 +326,29 @@ TEST_F(EnginePartsTest, UnreadableLiveVersionOrPendingOrderPlacesNoOrder) {
   }
 }
 
+// An account record that cannot be read is not "no account yet": registering
+// again would be a request to the CA on a read that failed.
+TEST_F(EnginePartsTest, UnreadableAccountRegistersNothing) {
+  {
+    auto engine = Assemble(Parts());
+    ASSERT_NE(engine, nullptr);
+    ASSERT_TRUE(IssueNow(*engine).error.ok());  // registers the account
+  }
+  auto engine = Assemble(Parts());
+  ASSERT_NE(engine, nullptr);
+  const int registrations = ca_->CountPath("/new-acct");
+  const int orders = ca_->CountPath("/new-order");
+  inventory_->Fail("FindAccount");
+  auto out = engine->Issue(spec_);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), ErrorCode::kIo) << out.status().ToString();
+  EXPECT_NE(out.status().ToString().find("FindAccount"), std::string::npos)
+      << out.status().ToString();
+  EXPECT_EQ(ca_->CountPath("/new-acct"), registrations);
+  EXPECT_EQ(ca_->CountPath("/new-order"), orders);
+  inventory_->Heal();
+}
+
 // The success records after a delivery are best effort: the certificate is
 // issued and delivered whatever they say, and the outcome says so.
 TEST_F(EnginePartsTest, SuccessRecordsThatFailDoNotUndoTheOutcome) {
