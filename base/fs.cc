@@ -134,9 +134,14 @@ Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode)
   return Status::Ok();
 }
 
-Result<std::string> ReadFile(const std::string& path) {
+Result<std::string> ReadFile(const std::string& path, struct stat* st) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot read", path, errno);
+  if (st != nullptr && fstat(fd, st) != 0) {
+    int err = errno;
+    close(fd);
+    return ErrnoStatus("cannot stat", path, err);
+  }
   Result<std::string> out = internal::ReadAllFd(fd, path);
   close(fd);
   return out;

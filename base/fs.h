@@ -2,6 +2,7 @@
 #ifndef CERTKEEPER_BASE_FS_H_
 #define CERTKEEPER_BASE_FS_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -38,7 +39,10 @@ inline Status WritePrivateFile(const std::string& path, std::string_view data) {
 // On failure the partial file is removed.
 Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode);
 
-Result<std::string> ReadFile(const std::string& path);
+// The file's content; a missing file is kNotFound. st, when given, receives
+// the fstat of the descriptor the content was read from, so a check of its
+// mode or owner is about exactly these bytes.
+Result<std::string> ReadFile(const std::string& path, struct stat* st = nullptr);
 bool Exists(const std::string& path);
 
 // mkdir -p. The directories it creates get exactly `mode` (fchmod on the new

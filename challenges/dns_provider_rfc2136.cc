@@ -33,18 +33,22 @@ std::string RcodeHint(uint16_t rcode) {
 Result<dns::TsigKey> LoadTsigKey(std::string_view key_name, std::string_view algorithm,
                                  const std::string& secret_file,
                                  std::vector<std::string>* warnings) {
+  // One open: the mode checked is the mode of the file whose bytes are used.
   struct stat st {};
-  if (secret_file.empty() || stat(secret_file.c_str(), &st) != 0) {
+  Result<std::string> text =
+      secret_file.empty() ? Result<std::string>(Status(ErrorCode::kNotFound, "no file"))
+                          : fs::ReadFile(secret_file, &st);
+  if (!text.ok() && text.status().code() == ErrorCode::kNotFound) {
     return Status(ErrorCode::kNotFound, "dns-01 rfc2136: TSIG secret file does not exist")
         .Where(secret_file)
         .Hint("set tsig_secret_file to a file holding the base64 secret");
   }
+  if (!text.ok()) return text.status();
   if ((st.st_mode & 077) != 0 && warnings != nullptr) {
     warnings->push_back("TSIG secret file " + secret_file +
                         " can be read by group or others; chmod 600 it");
   }
-  CK_ASSIGN_OR_RETURN(std::string text, fs::ReadFile(secret_file));
-  return dns::MakeTsigKey(key_name, algorithm, text, secret_file);
+  return dns::MakeTsigKey(key_name, algorithm, *text, secret_file);
 }
 
 Result<std::string> Rfc2136DnsProvider::ZoneFor(std::string_view fqdn) {

@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "base/fs.h"
+#include "challenges/dns_provider_rfc2136.h"
 #include "challenges/dns_wire.h"
 
 namespace certkeeper::challenges::dns {
@@ -179,6 +181,28 @@ TEST(TsigTest, KeyFileFormats) {
   Result<TsigKey> md5 = MakeTsigKey("k", "hmac-md5", kSecretB64, "f");
   ASSERT_FALSE(md5.ok());
   EXPECT_NE(md5.status().message().find("hmac-md5"), std::string::npos);
+}
+
+// The mode warned about is the mode of the file whose secret is used, read
+// through the same descriptor.
+TEST(TsigTest, SecretFileModeIsCheckedOnTheFileRead) {
+  fs::TempDir dir;
+  const std::string path = dir.path() + "/tsig.key";
+  for (mode_t mode : {mode_t{0600}, mode_t{0644}}) {
+    SCOPED_TRACE(mode);
+    fs::WriteOptions options;
+    options.mode = mode;
+    ASSERT_TRUE(fs::WriteFileAtomic(path, std::string(kSecretB64) + "\n", options).ok());
+    std::vector<std::string> warnings;
+    Result<TsigKey> key = LoadTsigKey("k", "hmac-sha256", path, &warnings);
+    ASSERT_TRUE(key.ok()) << key.status().ToString();
+    EXPECT_EQ(key->secret, "secret-key-for-tests-1234567890");
+    EXPECT_EQ(warnings.size(), mode == 0600 ? 0u : 1u);
+  }
+  Result<TsigKey> missing = LoadTsigKey("k", "hmac-sha256", dir.path() + "/none", nullptr);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("does not exist"), std::string::npos);
 }
 
 }  // namespace
