@@ -8,21 +8,19 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "base/fs.h"
 #include "cli/app.h"
+#include "tests/unit/cli/run_main.h"
 
 namespace certkeeper::cli {
 namespace {
 
-struct Ran {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::Ran;
 
 bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -40,25 +38,7 @@ class CliHelpTest : public ::testing::Test {
     unsetenv("CERTKEEPER_STATE_DIR");
   }
 
-  Ran Run(std::vector<std::string> args) {
-    args.insert(args.begin(), "certkeeper");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    Ran r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    try {
-      r.code = Main(static_cast<int>(args.size()), argv.data());
-    } catch (...) {
-      r.out = ::testing::internal::GetCapturedStdout();
-      r.err = ::testing::internal::GetCapturedStderr();
-      throw;
-    }
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
-  }
+  Ran Run(std::vector<std::string> args) { return testing::RunMain(std::move(args)); }
 
   fs::TempDir dir_;
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "cli/app.h"
+#include "tests/unit/cli/run_main.h"
 #include "store/sqlite_inventory.h"
 
 namespace certkeeper::cli {
@@ -36,11 +38,7 @@ bool HasTerminalControl(const std::string& s) {
   return false;
 }
 
-struct Ran {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::Ran;
 
 class CliOutputTest : public ::testing::Test {
  protected:
@@ -84,24 +82,8 @@ class CliOutputTest : public ::testing::Test {
   }
 
   Ran Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"certkeeper", "--state-dir", state_});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    Ran r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    try {
-      r.code = Main(static_cast<int>(args.size()), argv.data());
-    } catch (...) {
-      // Restore the streams so that the failure is reported, then fail.
-      r.out = ::testing::internal::GetCapturedStdout();
-      r.err = ::testing::internal::GetCapturedStderr();
-      throw;
-    }
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
+    args.insert(args.begin(), {"--state-dir", state_});
+    return testing::RunMain(std::move(args));
   }
 
   fs::TempDir dir_;
