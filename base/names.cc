@@ -1,6 +1,9 @@
 #include "base/names.h"
 
+#include <arpa/inet.h>
+
 #include <cctype>
+#include <cstdio>
 
 namespace certkeeper {
 
@@ -85,6 +88,103 @@ Result<std::string> CanonicalDnsName(std::string_view name, bool allow_wildcard)
     return BadName(name, "IP addresses are not supported; give a DNS name");
   }
   return lower;
+}
+
+namespace {
+
+Status BadIp(std::string_view text, std::string why) {
+  Status s = BadName(text, std::move(why));
+  std::string message = s.message();
+  message.replace(0, std::string_view("invalid domain name").size(), "invalid IP address");
+  return Status(ErrorCode::kInvalidArgument, message)
+      .Hint("give an IPv4 address as four decimal numbers (192.0.2.1) or an IPv6 address "
+            "without brackets or zone (2001:db8::1)");
+}
+
+// Four decimal parts of 1-3 digits, no leading zero, each at most 255.
+bool StrictDottedQuad(std::string_view text) {
+  int parts = 0;
+  while (true) {
+    size_t dot = text.find('.');
+    std::string_view part = text.substr(0, dot);
+    if (part.empty() || part.size() > 3 || !AllDigits(part)) return false;
+    if (part.size() > 1 && part.front() == '0') return false;
+    if (std::stoi(std::string(part)) > 255) return false;
+    ++parts;
+    if (dot == std::string_view::npos) break;
+    text.remove_prefix(dot + 1);
+  }
+  return parts == 4;
+}
+
+}  // namespace
+
+bool LooksLikeIpAddress(std::string_view text) {
+  if (text.find(':') != std::string_view::npos) return true;
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) return false;
+  }
+  return true;
+}
+
+Result<std::string> CanonicalIpAddress(std::string_view text) {
+  if (text.empty()) return BadIp(text, "it is empty");
+  if (text.size() > 45) return BadIp(text, "longer than any IP address");
+  if (text.find(':') == std::string_view::npos) {
+    if (!StrictDottedQuad(text)) {
+      return BadIp(text, "an IPv4 address is four decimal numbers 0-255 without leading zeros");
+    }
+    return std::string(text);
+  }
+  for (char c : text) {
+    if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) {
+      return BadIp(text, c == '%' ? "zone ids are not allowed"
+                                  : "it contains a character that is not part of an IPv6 address");
+    }
+  }
+  in6_addr addr{};
+  std::string copy(text);
+  if (inet_pton(AF_INET6, copy.c_str(), &addr) != 1) return BadIp(text, "not an IPv6 address");
+  // An embedded IPv4 part must be strict too.
+  if (size_t colon = copy.rfind(':'); copy.find('.', colon) != std::string::npos &&
+                                      !StrictDottedQuad(std::string_view(copy).substr(colon + 1))) {
+    return BadIp(text, "its IPv4 part is not four decimal numbers without leading zeros");
+  }
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, &addr, buf, sizeof buf) == nullptr) {
+    return BadIp(text, "not an IPv6 address");
+  }
+  return std::string(buf);
+}
+
+bool IsIpAddress(std::string_view text) { return CanonicalIpAddress(text).ok(); }
+
+Result<std::string> CanonicalIdentifier(std::string_view text, bool allow_wildcard) {
+  if (LooksLikeIpAddress(text)) return CanonicalIpAddress(text);
+  return CanonicalDnsName(text, allow_wildcard);
+}
+
+std::string ReverseDnsName(std::string_view ip) {
+  std::string copy(ip);
+  in_addr v4{};
+  if (copy.find(':') == std::string::npos && inet_pton(AF_INET, copy.c_str(), &v4) == 1) {
+    const auto* b = reinterpret_cast<const unsigned char*>(&v4.s_addr);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
+    return buf;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, copy.c_str(), &v6) != 1) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 15; i >= 0; --i) {
+    out += kHex[v6.s6_addr[i] & 15];
+    out += '.';
+    out += kHex[v6.s6_addr[i] >> 4];
+    out += '.';
+  }
+  return out + "ip6.arpa";
 }
 
 Status ValidateCertificateName(std::string_view name) {

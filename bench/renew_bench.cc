@@ -263,7 +263,7 @@ void BenchDue(int n) {
     config.acme.agree_tos = true;
     config.solvers["http-01"].type = "http-01";
     config.solvers["http-01"].listen = "127.0.0.1:" + pebble.Get("PEBBLE_HTTP_PORT");
-    config.renewal.budgets = {0, 0, 0, 0};
+    config.renewal.budgets = lifecycle::BudgetSettings{0, 0, 0, 0};
     for (int i = 0; i < n; ++i) {
       lifecycle::CertificateSpec spec;
       spec.name = Name(i);

@@ -354,7 +354,7 @@ Result<lifecycle::Config> ParseConfig(std::string_view text, const std::string& 
     CK_RETURN_IF_ERROR(rr.Table("budgets", budgets));
     if (budgets) {
       TableReader b(*budgets, "renewal.budgets", source);
-      auto& bs = config.renewal.budgets;
+      auto& bs = config.renewal.budgets.emplace();
       CK_RETURN_IF_ERROR(b.Int("new_orders_per_3h", bs.new_orders_per_3h, 0, 1000000));
       CK_RETURN_IF_ERROR(b.Int("failed_validations_per_identifier_per_hour",
                                bs.failed_validations_per_identifier_per_hour, 0, 1000000));

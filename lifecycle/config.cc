@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string_view>
 
 namespace certkeeper::lifecycle {
 
@@ -18,6 +19,55 @@ const hooks::TargetConfig* Config::FindDeploy(const std::string& name) const {
     if (d.name == name) return &d;
   }
   return nullptr;
+}
+
+std::vector<AcmeSettings> Config::Cas() const {
+  if (!cas.empty()) return cas;
+  if (acme.server.empty()) return {};
+  return {acme};
+}
+
+const AcmeSettings* Config::FindCa(const std::string& name) const {
+  if (cas.empty()) return name.empty() && !acme.server.empty() ? &acme : nullptr;
+  for (const AcmeSettings& ca : cas) {
+    if (ca.name == name) return &ca;
+  }
+  return nullptr;
+}
+
+std::vector<const AcmeSettings*> Config::CasFor(const CertificateSpec& spec) const {
+  std::vector<const AcmeSettings*> out;
+  if (cas.empty()) {
+    if (!acme.server.empty()) out.push_back(&acme);
+    return out;
+  }
+  if (spec.cas.empty()) {
+    for (const AcmeSettings& ca : cas) out.push_back(&ca);
+    return out;
+  }
+  for (const std::string& name : spec.cas) {
+    if (const AcmeSettings* ca = FindCa(name)) out.push_back(ca);
+  }
+  return out;
+}
+
+namespace {
+
+// https://letsencrypt.org/docs/rate-limits/ and
+// https://letsencrypt.org/docs/staging-environment/ (staging's are higher).
+constexpr std::string_view kLetsEncryptProduction =
+    "https://acme-v02.api.letsencrypt.org/directory";
+constexpr std::string_view kLetsEncryptStaging =
+    "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+}  // namespace
+
+BudgetSettings EffectiveBudgets(const AcmeSettings& ca, const RenewalSettings& renewal) {
+  if (ca.budgets) return *ca.budgets;
+  if (renewal.budgets) return *renewal.budgets;
+  if (ca.server == kLetsEncryptProduction) return BudgetSettings{};
+  if (ca.server == kLetsEncryptStaging) return BudgetSettings{1500, 200, 30000, 30000};
+  return BudgetSettings{0, 0, 0, 0};
 }
 
 std::string DefaultStateDir() {

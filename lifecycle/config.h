@@ -16,7 +16,22 @@
 
 namespace certkeeper::lifecycle {
 
+// Rate-limit budgets for one CA. 0 disables a budget. BudgetSettings{} holds
+// Let's Encrypt's published limits for production; EffectiveBudgets says which
+// apply to a CA.
+struct BudgetSettings {
+  int new_orders_per_3h = 300;
+  int failed_validations_per_identifier_per_hour = 5;
+  int certificates_per_registered_domain_per_week = 50;
+  int duplicate_certificates_per_week = 5;
+};
+
+// One CA: the [acme] table (the unnamed CA of a single-CA config) or one
+// [[ca]] block.
 struct AcmeSettings {
+  // The CA's name in [[ca]] (what `cas = [...]` lists and the inventory
+  // records as the issuing CA); empty for [acme].
+  std::string name;
   std::string server;     // ACME directory URL
   std::string ca_bundle;  // extra PEM trust anchors for the server's TLS; optional
   // PEM roots that issued chains must verify to before they are deployed
@@ -24,6 +39,23 @@ struct AcmeSettings {
   std::string issuer_roots;
   std::string email;      // account contact; optional
   bool agree_tos = false;
+  // External account binding (RFC 8555 §7.3.4): the key identifier the CA
+  // gave, and a file (0600) holding its base64url MAC key. Both or neither.
+  std::string eab_kid;
+  std::string eab_hmac_file;
+  std::string eab_alg = "HS256";  // HS256, HS384 or HS512
+  // A name from the directory's meta.profiles sent in newOrder; optional.
+  std::string profile;
+  // Choose the chain whose top certificate's issuer common name is this
+  // (RFC 8555 §7.4.2 alternates); the default chain when none matches.
+  std::string preferred_chain;
+  // The CAA issuer domains (RFC 8659 §4.2) of this CA, used when its
+  // directory publishes no meta.caaIdentities.
+  std::vector<std::string> caa_identities;
+  // This CA's budgets; unset: [renewal.budgets] when the config has it, else
+  // Let's Encrypt's limits for Let's Encrypt's directories and none for any
+  // other CA (EffectiveBudgets).
+  std::optional<BudgetSettings> budgets;
   // Per HTTP request; MUST be in (0, acme::kMaxRequestTimeout] (10 minutes).
   std::chrono::milliseconds timeout{30000};
   // A plain http:// server URL is refused unless this is set (a test CA only).
@@ -43,18 +75,15 @@ struct SolverSettings {
   std::map<std::string, std::string> options;  // other provider keys
 };
 
-// Rate-limit budgets for one CA (defaults: Let's Encrypt's published limits).
-struct BudgetSettings {
-  int new_orders_per_3h = 300;
-  int failed_validations_per_identifier_per_hour = 5;
-  int certificates_per_registered_domain_per_week = 50;
-  int duplicate_certificates_per_week = 5;
-};
-
 struct RenewalSettings {
   // Renew when less than this is left; unset: when 1/3 of the lifetime is left.
   std::optional<Duration> renew_before;
-  BudgetSettings budgets;
+  // [renewal.budgets]: the budgets of every CA without its own; unset when
+  // the config has none (EffectiveBudgets).
+  std::optional<BudgetSettings> budgets;
+  // Each renewal starts again from the first CA of the certificate's list
+  // that is not held back; false: from the CA that issued the live version.
+  bool return_to_preferred = true;
 };
 
 struct CertificateSpec {
@@ -63,12 +92,21 @@ struct CertificateSpec {
   KeyType key_type = KeyType::kEc256;
   std::vector<std::string> challenges;  // failover order; empty: all configured
   std::vector<std::string> deploy;      // names of [[deploy]] targets
+  // Names of [[ca]] blocks in order of preference; empty: every configured
+  // CA in config order (the one CA of an [acme] config).
+  std::vector<std::string> cas;
+  // Keep a pre-generated next private key (staged), publish its pins, and
+  // use it at the next renewal.
+  bool next_key = false;
 };
 
 struct Config {
   std::string source;  // the config file's path, for messages; may be empty
   std::string state_dir;
+  // The unnamed CA of [acme] (and of --server). A config with [[ca]] blocks
+  // MUST leave acme.server empty; Cas() is what the engine uses.
   AcmeSettings acme;
+  std::vector<AcmeSettings> cas;  // [[ca]] blocks, names unique
   std::map<std::string, SolverSettings> solvers;  // by type
   RenewalSettings renewal;
   std::vector<CertificateSpec> certificates;
@@ -76,7 +114,18 @@ struct Config {
 
   const CertificateSpec* FindCertificate(const std::string& name) const;
   const hooks::TargetConfig* FindDeploy(const std::string& name) const;
+  // `cas` when there are [[ca]] blocks, else {acme} (empty when acme.server
+  // is empty too).
+  std::vector<AcmeSettings> Cas() const;
+  const AcmeSettings* FindCa(const std::string& name) const;
+  // The CAs `spec` may use, in its order of preference.
+  std::vector<const AcmeSettings*> CasFor(const CertificateSpec& spec) const;
 };
+
+// The budgets that apply to `ca`: its own, else renewal.budgets, else Let's
+// Encrypt's published limits for a Let's Encrypt directory (production and
+// staging differ), else none (every budget 0).
+BudgetSettings EffectiveBudgets(const AcmeSettings& ca, const RenewalSettings& renewal);
 
 // The default state directory: /var/lib/certkeeper as root, else
 // $XDG_STATE_HOME/certkeeper (~/.local/state/certkeeper).

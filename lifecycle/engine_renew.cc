@@ -237,6 +237,7 @@ Status RenewRun::SelectNamed() {
 void RenewRun::ReadCaFacts() {
   CaFacts& ca = input_.ca;
   ca.server = e_.config_.acme.server;
+  ca.budgets = EffectiveBudgets(e_.config_.acme, e_.config_.renewal);
   if (auto account = e_.inventory_->FindAccount(ca.server); account.ok()) {
     ca.account_url = account->account_url;
   } else if (account.status().code() != ErrorCode::kNotFound) {
@@ -247,7 +248,7 @@ void RenewRun::ReadCaFacts() {
   } else {
     ca.limits_error = limits.status();
   }
-  std::optional<Duration> lookback = BudgetLookback(input_.renewal.budgets);
+  std::optional<Duration> lookback = BudgetLookback(input_.ca.budgets);
   if (options_.force || !lookback) return;
   if (auto requests = e_.inventory_->ListRequestsSince(ca.server, input_.now - *lookback);
       requests.ok()) {
@@ -296,7 +297,7 @@ void RenewRun::ExecuteDeploy(size_t i) {
 void RenewRun::ExecuteDue(size_t i) {
   const CertificateFacts& f = input_.certificates[i];
   // What earlier certificates of this run changed: the plan predates them.
-  Decision d = BeforeOrder(plan_[i], f, input_.renewal.budgets, SoFar());
+  Decision d = BeforeOrder(plan_[i], f, input_.ca.budgets, SoFar());
   if (d.kind != DecisionKind::kDue) {
     ApplyWrites(d);
     return Report(i, d);
@@ -311,7 +312,7 @@ RunSoFar RenewRun::SoFar() {
   RunSoFar run;
   run.now = e_.clock_->Now();
   run.ca_unavailable_streak = e_.ca_unavailable_streak_;
-  std::optional<Duration> lookback = BudgetLookback(input_.renewal.budgets);
+  std::optional<Duration> lookback = BudgetLookback(input_.ca.budgets);
   // The run's own orders count against the budgets of the next ones.
   if (orders_started_ == 0 || options_.force || !lookback) return run;
   auto requests = e_.inventory_->ListRequestsSince(input_.ca.server, run.now - *lookback);

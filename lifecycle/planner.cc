@@ -206,7 +206,7 @@ Decision PlanCertificate(const PlanInput& in, const CertificateFacts& f) {
   Decision d = Make(f, DecisionKind::kDue, due.due ? due.reason : "forced: " + due.reason);
   if (!in.force) d.budget = QueryFor(in, f);
   const CaFacts& ca = in.ca;
-  if (auto held = BudgetHold(d, f, in.renewal.budgets, ca.requests, ca.requests_error, in.now)) {
+  if (auto held = BudgetHold(d, f, ca.budgets, ca.requests, ca.requests_error, in.now)) {
     return *held;
   }
   return d;

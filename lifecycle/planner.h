@@ -83,13 +83,14 @@ struct CaFacts {
   // --force or when every budget is disabled.
   std::vector<store::RequestRecord> requests;
   Status requests_error;
+  BudgetSettings budgets;  // EffectiveBudgets of the CA
 };
 
 struct PlanInput {
   TimePoint now;
   std::vector<CertificateFacts> certificates;
   CaFacts ca;
-  RenewalSettings renewal;  // renew_before and budgets
+  RenewalSettings renewal;  // renew_before (budgets: CaFacts::budgets)
   bool force = false;    // ignore our backoff and budgets (never the CA's Retry-After)
   bool dry_run = false;  // the executor writes nothing; the decisions are the same
 };

@@ -65,8 +65,8 @@ TEST(ConfigFile, ParsesEveryDocumentedKey) {
   EXPECT_EQ(dns.options.at("nameserver"), "192.0.2.1:53");
   EXPECT_EQ(dns.options.at("tsig_key_name"), "certkeeper.");
   EXPECT_EQ(*config->renewal.renew_before, std::chrono::hours(24 * 20));
-  EXPECT_EQ(config->renewal.budgets.new_orders_per_3h, 10);
-  EXPECT_EQ(config->renewal.budgets.duplicate_certificates_per_week, 5);
+  EXPECT_EQ(config->renewal.budgets->new_orders_per_3h, 10);
+  EXPECT_EQ(config->renewal.budgets->duplicate_certificates_per_week, 5);
   ASSERT_EQ(config->certificates.size(), 1u);
   const auto& cert = config->certificates[0];
   EXPECT_EQ(cert.domains, (std::vector<std::string>{"example.com", "www.example.com"}));

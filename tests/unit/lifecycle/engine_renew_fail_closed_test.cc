@@ -37,6 +37,9 @@ class EngineRenewFailClosedTest : public testing::EngineTest<::testing::TestWith
   void SetUp() override {
     SetUpEngineTest(200 * kDay);
     ca_->offer_renewal_info = false;
+    // Budgets on, so that the request log is read: a CA other than Let's
+    // Encrypt has none unless configured.
+    config_.renewal.budgets = BudgetSettings{};
     // An order that got past newOrder would fail at the solver.
     UseFailingSolver();
   }

@@ -28,7 +28,7 @@ class EngineRenewPlanTest : public testing::EngineTest<> {
  protected:
   void SetUp() override {
     SetUpEngineTest();
-    config_.renewal.budgets = {2, 1, 1, 1};
+    config_.renewal.budgets = BudgetSettings{2, 1, 1, 1};
     ASSERT_TRUE(fs::MakeDirs(config_.state_dir, 0700).ok());
     auto inventory = store::SqliteInventory::Open(config_.state_dir + "/certkeeper.db");
     ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
@@ -117,6 +117,7 @@ TEST_F(EngineRenewPlanTest, DryRunReportsExactlyThePlan) {
   input.ca.server = config_.acme.server;
   input.ca.limits = {limit};
   input.ca.requests = {duplicate};
+  input.ca.budgets = EffectiveBudgets(config_.acme, config_.renewal);
   input.renewal = config_.renewal;
   input.dry_run = true;
   std::vector<Decision> plan = Plan(input);

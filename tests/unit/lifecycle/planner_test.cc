@@ -51,7 +51,7 @@ PlanInput BaseInput() {
   in.ca.server = kServer;
   in.ca.account_url = kAccount;
   // Small budgets, so that a row needs few requests to exhaust one.
-  in.renewal.budgets = {2, 1, 1, 1};
+  in.ca.budgets = {2, 1, 1, 1};
   return in;
 }
 
@@ -472,7 +472,7 @@ std::vector<Row> CertificateBudgetRows() {
       {"DisabledBudgetsNeedNoRequestLog",
        [](PlanInput& in) {
          Due(in);
-         in.renewal.budgets = {0, 0, 0, 0};
+         in.ca.budgets = {0, 0, 0, 0};
          in.ca.requests_error = ReadError();
        },
        kDueNow},
@@ -634,7 +634,7 @@ TEST_P(BeforeOrderTest, DecidesAsTheRowSays) {
   row.setup(in, run);
   std::vector<Decision> plan = Plan(in);
   ASSERT_EQ(plan.front().kind, DecisionKind::kDue) << plan.front().reason;
-  Decision d = BeforeOrder(plan.front(), Cert(in), in.renewal.budgets, run);
+  Decision d = BeforeOrder(plan.front(), Cert(in), in.ca.budgets, run);
   EXPECT_EQ(DecisionKindName(d.kind), DecisionKindName(row.kind)) << d.reason;
   EXPECT_EQ(HoldName(d.hold), HoldName(row.hold)) << d.reason;
 }
@@ -676,7 +676,7 @@ TEST(BeforeOrderTest, BudgetDeferralOfTheRunIsPersisted) {
   run.requests = std::vector<store::RequestRecord>{
       {kServer, kAccount, store::RequestKind::kCertificate, NamesKey({"web.example.com"}),
        kNow - minutes(1)}};
-  Decision d = BeforeOrder(Plan(in).front(), Cert(in), in.renewal.budgets, run);
+  Decision d = BeforeOrder(Plan(in).front(), Cert(in), in.ca.budgets, run);
   ASSERT_EQ(d.kind, DecisionKind::kDeferred) << d.reason;
   EXPECT_TRUE(d.persist);
   ASSERT_TRUE(d.writes.schedule.has_value());
