@@ -70,9 +70,9 @@ inline std::string SignCsr(const hooks::testing::TestPki& pki, const std::string
 }
 
 // Validates every HTTP-01 challenge: the scripted CA does not fetch it.
-class FakeSolver : public challenges::Solver {
+class CountingSolver : public challenges::Solver {
  public:
-  explicit FakeSolver(int* presented) : presented_(presented) {}
+  explicit CountingSolver(int* presented) : presented_(presented) {}
   std::string_view type() const override { return "http-01"; }
   Status SelfCheck(const std::vector<challenges::ChallengeTask>&) override {
     return Status::Ok();
@@ -150,7 +150,7 @@ class EnginePartsTest : public ::testing::Test {
     parts.solvers = [this]() -> Result<std::unique_ptr<SolverSet>> {
       ++solver_sets_made_;
       std::vector<std::unique_ptr<challenges::Solver>> solvers;
-      solvers.push_back(std::make_unique<FakeSolver>(&presented_));
+      solvers.push_back(std::make_unique<CountingSolver>(&presented_));
       return SolverSet::FromSolvers(std::move(solvers));
     };
     parts.deploy = [this](const std::vector<hooks::TargetConfig>& targets,

@@ -153,6 +153,12 @@ TEST_F(EngineSeveralCasTest, ARateLimitedCaIsNotAskedAgainBeforeItsRetryAfter) {
   EXPECT_EQ(report->certificates[0].outcome, "renewed");
   EXPECT_EQ(ca_->requests.size(), asked) << "the rate-limiting CA was asked again";
   EXPECT_EQ(CaSteps(*engine), (std::vector<std::string>{"primary skipped", "backup ok"}));
+
+  // `issue` holds it back the same way.
+  CertificateOutcome again = IssueNow(*engine);
+  ASSERT_TRUE(again.error.ok()) << again.error.ToString();
+  EXPECT_EQ(ca_->requests.size(), asked) << "`issue` asked the rate-limiting CA again";
+  EXPECT_EQ(CaSteps(*engine), (std::vector<std::string>{"primary skipped", "backup ok"}));
 }
 
 TEST_F(EngineSeveralCasTest, EveryCaFailingNamesEachOne) {
