@@ -58,6 +58,8 @@ Result<CaaSet> LookupCaa(dns::DnsClient& client, const dns::ServerAddress& serve
   if (IsIpAddress(base)) return CaaSet{};
   Result<std::string> canonical = dns::CanonicalName(base);
   if (!canonical.ok()) return LookupFailure(canonical.status(), name, server);
+  // Capped so that the deadline cannot overflow; no climb needs a day.
+  timeout = std::min(timeout, Duration(std::chrono::hours(24)));
   SteadyClock::time_point deadline =
       SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(timeout);
   for (std::string current = *canonical; current != "."; current = dns::ParentName(current)) {

@@ -179,6 +179,13 @@ TEST_F(CaaLookupTest, NoTimeLeftSendsNothing) {
   EXPECT_TRUE(dns_.asked.empty());
 }
 
+TEST_F(CaaLookupTest, HugeTimeoutDoesNotOverflowTheDeadline) {
+  dns_.Add("example.com.", 0, "issue", "ca.example");
+  Result<CaaSet> set = Lookup("www.example.com", Duration::max());
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->owner, "example.com");
+}
+
 TEST_F(CaaLookupTest, IpAddressHasNoCaaAndAsksNothing) {
   for (const char* ip : {"192.0.2.1", "2001:db8::1"}) {
     Result<CaaSet> set = Lookup(ip);
