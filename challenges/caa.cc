@@ -123,7 +123,9 @@ RecordOutcome Assess(const IssueValue& value, std::string_view account_url) {
           return out;
         }
         std::string m = Lower(method);
-        if (std::find(methods.begin(), methods.end(), m) == methods.end()) methods.push_back(m);
+        if (std::find(methods.begin(), methods.end(), m) == methods.end()) {
+          methods.push_back(std::move(m));
+        }
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
         if (rest.empty()) {
@@ -160,6 +162,52 @@ std::string NormalizedIdentity(std::string_view identity) {
 
 bool IsKnownTag(std::string_view lower_tag) {
   return lower_tag == "issue" || lower_tag == "issuewild" || lower_tag == "iodef";
+}
+
+// What the applicable records (tag "issue" or "issuewild") say about one CA.
+struct Tally {
+  bool applicable = false;  // at least one record has the tag
+  bool authorized = false;
+  bool any_method = false;  // an authorizing record has no validationmethods
+  std::vector<std::string> methods;   // union of the authorizing records' methods
+  std::vector<std::string> named;     // issuers the records name
+  std::vector<std::string> refusals;  // records naming this CA that do not authorize it
+  std::string authorized_issuer;
+};
+
+void AddOnce(std::vector<std::string>& items, std::string item) {
+  if (std::find(items.begin(), items.end(), item) == items.end()) items.push_back(std::move(item));
+}
+
+Tally TallyRecords(const CaaSet& set, const std::string& tag,
+                   const std::vector<std::string>& identities, std::string_view account_url) {
+  Tally t;
+  for (const CaaRecord& r : set.records) {
+    if (Lower(r.tag) != tag) continue;
+    t.applicable = true;
+    // §4.2: a value that does not parse authorizes nobody.
+    std::optional<IssueValue> value = ParseIssueValue(r.value);
+    if (!value || value->issuer.empty()) continue;
+    // The grammar leaves only letters, digits, '-' and '.': safe to show.
+    AddOnce(t.named, value->issuer.size() <= 80 ? value->issuer
+                                                : value->issuer.substr(0, 80) + "...");
+    if (std::find(identities.begin(), identities.end(), value->issuer) == identities.end()) {
+      continue;
+    }
+    RecordOutcome outcome = Assess(*value, account_url);
+    if (!outcome.authorizes) {
+      t.refusals.push_back(outcome.refusal);
+      continue;
+    }
+    t.authorized = true;
+    t.authorized_issuer = value->issuer;
+    if (!outcome.methods) {
+      t.any_method = true;
+    } else {
+      for (const std::string& m : *outcome.methods) AddOnce(t.methods, m);
+    }
+  }
+  return t;
 }
 
 }  // namespace
@@ -212,63 +260,31 @@ CaaVerdict EvaluateCaa(const CaaSet& set, bool wildcard,
   }
   std::vector<std::string> identities;
   for (const std::string& id : ca_identities) identities.push_back(NormalizedIdentity(id));
-  std::vector<std::string> named;     // issuers the applicable records name
-  std::vector<std::string> refusals;  // records naming this CA that do not authorize it
-  bool applicable = false, authorized = false, any_method = false;
-  std::vector<std::string> methods;
-  std::string authorized_issuer;
-  for (const CaaRecord& r : set.records) {
-    if (Lower(r.tag) != tag) continue;
-    applicable = true;
-    // §4.2: a value that does not parse authorizes nobody.
-    std::optional<IssueValue> value = ParseIssueValue(r.value);
-    if (!value || value->issuer.empty()) continue;
-    // The grammar leaves only letters, digits, '-' and '.': safe to show.
-    std::string shown = value->issuer.size() <= 80 ? value->issuer
-                                                   : value->issuer.substr(0, 80) + "...";
-    if (std::find(named.begin(), named.end(), shown) == named.end()) named.push_back(shown);
-    if (std::find(identities.begin(), identities.end(), value->issuer) == identities.end()) {
-      continue;
-    }
-    RecordOutcome outcome = Assess(*value, account_url);
-    if (!outcome.authorizes) {
-      refusals.push_back(outcome.refusal);
-      continue;
-    }
-    authorized = true;
-    authorized_issuer = value->issuer;
-    if (!outcome.methods) {
-      any_method = true;
-    } else {
-      for (const std::string& m : *outcome.methods) {
-        if (std::find(methods.begin(), methods.end(), m) == methods.end()) methods.push_back(m);
-      }
-    }
-  }
-  if (!applicable) {
+  const Tally t = TallyRecords(set, tag, identities, account_url);
+  if (!t.applicable) {
     verdict.reason = at + " has no " + tag + " record: any CA may issue";
     return verdict;
   }
-  if (!authorized) {
+  if (!t.authorized) {
     verdict.allowed = false;
-    if (!refusals.empty()) {
-      verdict.reason = at + " " + Join(refusals);
-    } else if (named.empty()) {
+    if (!t.refusals.empty()) {
+      verdict.reason = at + " " + Join(t.refusals);
+    } else if (t.named.empty()) {
       verdict.reason = at + " forbids every CA (" + tag + " names no issuer)";
     } else {
-      verdict.reason = at + " allows only " + Join(named) + " (" + tag + ")";
+      verdict.reason = at + " allows only " + Join(t.named) + " (" + tag + ")";
     }
     return verdict;
   }
-  if (!any_method && methods.empty()) {
+  if (!t.any_method && t.methods.empty()) {
     verdict.allowed = false;
-    verdict.reason = at + " allows " + authorized_issuer + " with no validation method";
+    verdict.reason = at + " allows " + t.authorized_issuer + " with no validation method";
     return verdict;
   }
-  verdict.reason = at + " allows " + authorized_issuer;
-  if (!any_method) {
-    verdict.challenge_types = methods;
-    verdict.reason += " with " + Join(methods) + " only";
+  verdict.reason = at + " allows " + t.authorized_issuer;
+  if (!t.any_method) {
+    verdict.challenge_types = t.methods;
+    verdict.reason += " with " + Join(t.methods) + " only";
   }
   return verdict;
 }
