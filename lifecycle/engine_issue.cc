@@ -7,6 +7,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "lifecycle/ca_wait.h"
+#include "lifecycle/next_key.h"
 #include "lifecycle/rate_limit_scope.h"
 #include "lifecycle/request_keys.h"
 
@@ -114,13 +115,36 @@ Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec
               {{"certificate", spec.name},
                {"error", key.ok() ? "another key type" : key.status().ToString()}});
   }
-  CK_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate(spec.key_type));
+  CK_ASSIGN_OR_RETURN(PrivateKey key, StagedOrNewKey(spec));
   CK_ASSIGN_OR_RETURN(std::string pem, key.ToPem());
   std::string path = ctx_.layout->PendingKeyPath(spec.name);
   Status s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
   if (s.ok()) s = fs::WritePrivateFile(path, pem);
   if (!s.ok()) return s.Annotate("write certificate key");
   return CertificateKey{std::move(key), std::move(path), ""};
+}
+
+Result<PrivateKey> Issuance::StagedOrNewKey(const CertificateSpec& spec) {
+  if (spec.next_key) {
+    auto staged = LoadNextKey(*ctx_.layout, spec.name);
+    if (staged.ok() && *staged && (*staged)->type() == spec.key_type) return std::move(**staged);
+    if (!staged.ok()) {
+      // Not used: a key of unknown state may have been read by others. Its
+      // pins stop matching; `show` reports the error until it is removed.
+      log::Warn("the staged next key cannot be used; generating a new key",
+                {{"certificate", spec.name}, {"error", staged.status().ToString()}});
+    }
+  }
+  return PrivateKey::Generate(spec.key_type);
+}
+
+void Issuance::StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used) {
+  if (!spec.next_key) return;
+  auto next = RotateNextKey(*ctx_.layout, spec.name, spec.key_type, used);
+  if (!next.ok()) {
+    log::Warn("cannot stage the next key; `certkeeper show` or the next issuance stages it",
+              {{"certificate", spec.name}, {"error", next.status().ToString()}});
+  }
 }
 
 std::string Issuance::ReplacesId(acme::Client& client, const CertificateSpec& spec,
@@ -185,7 +209,9 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
   }
   // The order fetched the directory: remember what it offers (no request).
   if (auto dir = client->GetDirectory(); dir.ok()) ari_.RememberDirectory(*dir);
-  return RecordVersion(spec, key, *issued, *client);
+  auto version = RecordVersion(spec, key, *issued, *client);
+  if (version.ok()) StageNextKeyBestEffort(spec, key.key);
+  return version;
 }
 
 Result<store::Version> Issuance::RecordVersion(const CertificateSpec& spec,
