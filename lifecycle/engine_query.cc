@@ -236,10 +236,18 @@ void Queries::CheckOne(const store::Certificate& cert, const std::string& trust,
     findings.push_back({name, std::move(severity), std::move(message)});
   };
   auto live = ctx_.inventory->LiveVersion(name);
+  if (!live.ok() && live.status().code() == ErrorCode::kNotFound) {
+    auto latest = ctx_.inventory->LatestVersion(name);
+    if (latest.ok() && latest->state == store::VersionState::kRevoked) {
+      add("error", "version " + std::to_string(latest->n) +
+                       " was revoked and nothing replaced it yet; the next renewal does");
+    } else {
+      add("error", "no live version");
+    }
+    return;
+  }
   if (!live.ok()) {
-    add("error", live.status().code() == ErrorCode::kNotFound
-                     ? "no live version"
-                     : "cannot read the live version: " + live.status().ToString());
+    add("error", "cannot read the live version: " + live.status().ToString());
     return;
   }
   auto files = ctx_.layout->ReadVersion(name, live->n);

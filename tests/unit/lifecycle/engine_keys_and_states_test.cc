@@ -146,6 +146,12 @@ TEST_F(EngineKeysTest, RevokedCertificateIsDueWithReasonRevoked) {
   EXPECT_EQ((*list)[0].status, "due");
   EXPECT_EQ((*list)[0].status_reason, "revoked");
 
+  auto findings = engine->Check();
+  ASSERT_TRUE(findings.ok()) << findings.status().ToString();
+  ASSERT_EQ(findings->size(), 1u);
+  EXPECT_EQ((*findings)[0].severity, "error");
+  EXPECT_NE((*findings)[0].message.find("revoked"), std::string::npos) << (*findings)[0].message;
+
   RenewOptions dry;
   dry.all = true;
   dry.dry_run = true;
