@@ -124,29 +124,6 @@ Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec
   return CertificateKey{std::move(key), std::move(path), ""};
 }
 
-Result<PrivateKey> Issuance::StagedOrNewKey(const CertificateSpec& spec) {
-  if (spec.next_key) {
-    auto staged = LoadNextKey(*ctx_.layout, spec.name);
-    if (staged.ok() && *staged && (*staged)->type() == spec.key_type) return std::move(**staged);
-    if (!staged.ok()) {
-      // Not used: a key of unknown state may have been read by others. Its
-      // pins stop matching; `show` reports the error until it is removed.
-      log::Warn("the staged next key cannot be used; generating a new key",
-                {{"certificate", spec.name}, {"error", staged.status().ToString()}});
-    }
-  }
-  return PrivateKey::Generate(spec.key_type);
-}
-
-void Issuance::StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used) {
-  if (!spec.next_key) return;
-  auto next = RotateNextKey(*ctx_.layout, spec.name, spec.key_type, used);
-  if (!next.ok()) {
-    log::Warn("cannot stage the next key; `certkeeper show` or the next issuance stages it",
-              {{"certificate", spec.name}, {"error", next.status().ToString()}});
-  }
-}
-
 std::string Issuance::ReplacesId(acme::Client& client, const CertificateSpec& spec,
                                  const Result<store::Version>& live) {
   if (!live.ok()) return "";
@@ -209,9 +186,7 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
   }
   // The order fetched the directory: remember what it offers (no request).
   if (auto dir = client->GetDirectory(); dir.ok()) ari_.RememberDirectory(*dir);
-  auto version = RecordVersion(spec, key, *issued, *client);
-  if (version.ok()) StageNextKeyBestEffort(spec, key.key);
-  return version;
+  return RecordVersion(spec, key, *issued, *client);
 }
 
 Result<store::Version> Issuance::RecordVersion(const CertificateSpec& spec,
@@ -238,6 +213,7 @@ Result<store::Version> Issuance::RecordVersion(const CertificateSpec& spec,
   if (!s.ok()) return s.Annotate("record version");
   CrashPoint("issue.recorded");
   RemovePendingKeyBestEffort(spec.name, key.path);
+  StageNextKeyBestEffort(spec, key.key);
   ctx_.Event(spec.name, "issued",
              "version " + std::to_string(n) + " serial " + version.serial + " expires " +
                  FormatRfc3339(version.not_after));
@@ -288,6 +264,29 @@ void Issuance::RemovePendingKeyBestEffort(const std::string& name, const std::st
   if (!s.ok()) {
     log::Warn("cannot remove the pending certificate key (a copy of the recorded one)",
               {{"certificate", name}, {"path", path}, {"error", s.ToString()}});
+  }
+}
+
+Result<PrivateKey> Issuance::StagedOrNewKey(const CertificateSpec& spec) {
+  if (spec.next_key) {
+    auto staged = LoadNextKey(*ctx_.layout, spec.name);
+    if (staged.ok() && *staged && (*staged)->type() == spec.key_type) return std::move(**staged);
+    if (!staged.ok()) {
+      // Not used: a key of unknown state may have been read by others. Its
+      // pins stop matching; `show` reports the error until it is removed.
+      log::Warn("the staged next key cannot be used; generating a new key",
+                {{"certificate", spec.name}, {"error", staged.status().ToString()}});
+    }
+  }
+  return PrivateKey::Generate(spec.key_type);
+}
+
+void Issuance::StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used) {
+  if (!spec.next_key) return;
+  auto next = RotateNextKey(*ctx_.layout, spec.name, spec.key_type, used);
+  if (!next.ok()) {
+    log::Warn("cannot stage the next key; `certkeeper show` or the next issuance stages it",
+              {{"certificate", spec.name}, {"error", next.status().ToString()}});
   }
 }
 

@@ -68,13 +68,6 @@ class Issuance {
   // The key of the pending order of a killed run (same key type), or a new
   // one written to the pending key path. A schedule that cannot be read fails.
   Result<CertificateKey> PendingOrNewKey(const CertificateSpec& spec);
-  // With spec.next_key, the staged next key when it is of spec.key_type
-  // (lifecycle/next_key.h); otherwise a new key.
-  Result<PrivateKey> StagedOrNewKey(const CertificateSpec& spec);
-  // With spec.next_key, after the version holding `used` is recorded: stages
-  // the key after it (RotateNextKey). Best effort: the issuance succeeded; a
-  // failure is logged and `show` or the next issuance stages it.
-  void StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used);
   // RFC 9773 §5: the ARI id of the live version when the CA offers renewal
   // information; empty otherwise.
   std::string ReplacesId(acme::Client& client, const CertificateSpec& spec,
@@ -99,6 +92,13 @@ class Issuance {
   // effort: the key is a 0600 copy of the recorded version's key, and the
   // next issuance of the certificate overwrites it.
   static void RemovePendingKeyBestEffort(const std::string& name, const std::string& path);
+  // With spec.next_key, the staged next key when it is of spec.key_type
+  // (lifecycle/next_key.h); otherwise a new key.
+  Result<PrivateKey> StagedOrNewKey(const CertificateSpec& spec);
+  // With spec.next_key, after the version holding `used` is recorded: stages
+  // the key after it (RotateNextKey). Best effort: the issuance succeeded; a
+  // failure is logged and `show` or the next issuance stages it.
+  void StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used);
 
   const EngineContext& ctx_;
   Accounts& accounts_;
