@@ -203,8 +203,11 @@ ExpiryVerdict AssessExpiry(const ExpiryHealthInput& in) {
   const TimePoint could_replace = next + in.run_interval.value_or(Duration::zero());
   if (could_replace >= in.not_after) {
     std::string when = "the next renewal attempt is not before " + FormatRfc3339(next);
-    if (in.run_interval) when += " plus up to " + FormatDurationHuman(*in.run_interval) + " until the next run";
-    return {ExpiryHealth::kError, expires + " (" + FormatRfc3339(in.not_after) + "), before it can be renewed: " + when};
+    if (in.run_interval) {
+      when += " plus up to " + FormatDurationHuman(*in.run_interval) + " until the next run";
+    }
+    return {ExpiryHealth::kError,
+            expires + " (" + FormatRfc3339(in.not_after) + "), before it can be renewed: " + when};
   }
   const Duration margin =
       LateRenewalMargin(in.not_after - in.not_before, in.not_after - in.renew_at);

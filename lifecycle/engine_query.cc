@@ -196,7 +196,8 @@ void Queries::AddKeyPins(const store::Certificate& cert, CertificateView& view) 
     // renewal that uses it. Created only if absent: never replaces a key
     // that may be pinned already (next_key.h).
     auto type = ParseKeyType(cert.spec.key_type);
-    auto key = type.ok() ? EnsureNextKey(*ctx_.layout, name, *type) : Result<PrivateKey>(type.status());
+    auto key = type.ok() ? EnsureNextKey(*ctx_.layout, name, *type)
+                         : Result<PrivateKey>(type.status());
     auto pins = key.ok() ? PinsOf(*key) : Result<KeyPins>(key.status());
     if (pins.ok()) {
       view.next_key = ToPinsView(*pins);
