@@ -250,7 +250,9 @@ TEST(BackoffShortLivedTest, FailingSixHourCertificateIsRetriedUntilItsLastMinute
   EXPECT_LE(not_after - last_attempt, minutes(2)) << "last attempt too early";
   // No gap longer than a tenth of the 3 hours left at the first failure
   // (plus the minute of the timer's granularity).
-  for (Duration gap : gaps) EXPECT_LE(gap, minutes(18) + minutes(1)) << FormatDurationHuman(gap);
+  for (Duration gap : gaps) {
+    EXPECT_LE(gap, minutes(18) + minutes(1)) << FormatDurationHuman(gap);
+  }
   EXPECT_GE(failures, 20);
 }
 

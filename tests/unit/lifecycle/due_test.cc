@@ -420,7 +420,9 @@ TEST_P(ExpiryHealthTest, Judges) {
   ExpiryVerdict v = AssessExpiry(in);
   EXPECT_EQ(v.health, c.health) << v.message;
   EXPECT_EQ(v.message.rfind(c.message_prefix, 0), 0u) << v.message;
-  if (c.health == ExpiryHealth::kHealthy) EXPECT_EQ(v.message, "");
+  if (c.health == ExpiryHealth::kHealthy) {
+    EXPECT_EQ(v.message, "");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

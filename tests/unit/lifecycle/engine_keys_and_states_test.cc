@@ -182,7 +182,9 @@ TEST_F(EngineKeysTest, FreshTwelveHourCertificateIsHealthy) {
   EXPECT_EQ(view.status_reason.find("expires in"), std::string::npos) << view.status_reason;
   auto findings = engine->Check();
   ASSERT_TRUE(findings.ok()) << findings.status().ToString();
-  for (const auto& f : *findings) ADD_FAILURE() << f.severity << ": " << f.message;
+  for (const auto& f : *findings) {
+    ADD_FAILURE() << f.severity << ": " << f.message;
+  }
 
   // Renewal time is at 6h (minus at most 14m24s of jitter); the margin 1h12m.
   clock_->Advance(hours(5) + minutes(59));
