@@ -52,6 +52,20 @@ std::string DaysLeft(const lifecycle::CertificateView& c, TimePoint now) {
   return FormatDurationHuman(left);
 }
 
+json PinsJson(const std::optional<lifecycle::CertificateView::KeyPinsView>& pins) {
+  if (!pins) return nullptr;
+  return json{{"spki_sha256", pins->spki_sha256}, {"tlsa_3_1_1", pins->tlsa}};
+}
+
+// `key pin (current): pin-sha256="..."  TLSA 3 1 1 <hex>`: what goes into a
+// Public-Key-Pins style pin list (RFC 7469 §2.1.1) and a TLSA record's data.
+std::string PinsLine(const char* which,
+                     const std::optional<lifecycle::CertificateView::KeyPinsView>& pins) {
+  if (!pins) return "";
+  return std::string("  key pin (") + which + "): " + std::string(which[0] == 'n' ? "   " : "") +
+         "pin-sha256=\"" + E(pins->spki_sha256) + "\"  TLSA 3 1 1 " + E(pins->tlsa) + "\n";
+}
+
 }  // namespace
 
 json ToJson(const lifecycle::VersionView& v) {
@@ -145,6 +159,11 @@ json ToJson(const lifecycle::CertificateView& c, TimePoint now) {
   } else {
     j["last_attempt"] = nullptr;
   }
+  if (c.has_key_pins) {
+    j["current_key"] = PinsJson(c.current_key);
+    j["next_key"] = PinsJson(c.next_key);
+    if (!c.key_pins_error.empty()) j["key_pins_error"] = c.key_pins_error;
+  }
   if (!c.versions.empty()) {
     json versions = json::array();
     for (const auto& v : c.versions) versions.push_back(ToJson(v));
@@ -232,6 +251,8 @@ std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
   } else {
     out << "  live:        (no version issued yet)\n";
   }
+  out << PinsLine("current", c.current_key) << PinsLine("next", c.next_key);
+  if (!c.key_pins_error.empty()) out << "  key pins:    " << E(c.key_pins_error) << "\n";
   out << "  next renewal: "
       << (c.next_attempt ? FormatRfc3339(*c.next_attempt) : std::string("-"));
   if (!c.next_attempt_reason.empty()) out << " (" << E(c.next_attempt_reason) << ")";

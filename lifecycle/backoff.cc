@@ -22,6 +22,13 @@ Status BadPolicy(std::string field, std::string why) {
       .Hint("fix the backoff settings in the configuration");
 }
 
+// max_fraction_until_expiry of the time left; only while the live version
+// is valid.
+Duration UntilExpiryBound(const BackoffInput& in) {
+  const double left_s = ToSeconds(*in.not_after - in.now);
+  return FromSeconds(left_s * in.policy.max_fraction_until_expiry);
+}
+
 }  // namespace
 
 double ClampUnit(double sample) {
@@ -53,6 +60,9 @@ Status ValidateBackoffPolicy(const BackoffPolicy& p) {
   if (!(p.max_fraction_of_time_left > 0.0 && p.max_fraction_of_time_left <= 1.0)) {
     return BadPolicy("max_fraction_of_time_left", "must be in (0, 1]");
   }
+  if (!(p.max_fraction_until_expiry > 0.0 && p.max_fraction_until_expiry < 1.0)) {
+    return BadPolicy("max_fraction_until_expiry", "must be in (0, 1)");
+  }
   return Status::Ok();
 }
 
@@ -72,6 +82,8 @@ Duration BackoffDelay(const BackoffInput& in) {
   if (in.not_after && *in.not_after > in.now) {
     const double left_s = ToSeconds(*in.not_after - in.now);
     delay_s = std::min(delay_s, std::max(floor_s, left_s * p.max_fraction_of_time_left));
+    delay_s = std::max(delay_s, floor_s);
+    return std::min(FromSeconds(delay_s), UntilExpiryBound(in));
   }
   delay_s = std::max(delay_s, floor_s);
   return FromSeconds(delay_s);
@@ -80,6 +92,7 @@ Duration BackoffDelay(const BackoffInput& in) {
 TimePoint NextAttemptAfterFailure(const BackoffInput& in) {
   TimePoint next = in.now + BackoffDelay(in);
   if (in.retry_after && *in.retry_after > next) next = *in.retry_after;
+  if (in.not_after && *in.not_after > in.now) next = std::min(next, in.now + UntilExpiryBound(in));
   return next;
 }
 

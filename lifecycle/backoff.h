@@ -37,13 +37,23 @@ struct BackoffPolicy {
   // fraction of the time left until its not_after, so a certificate close to
   // expiry is retried more often, never less.
   double max_fraction_of_time_left = 0.1;
-  // No delay is shorter than this, however close the expiry.
+  // No delay is shorter than this, unless the live version has less than
+  // twice this left (see max_fraction_until_expiry).
   Duration floor = std::chrono::minutes(1);
+  // While a live certificate is still valid, the next attempt is never later
+  // than this fraction of the time left, whatever the floor and the CA's
+  // Retry-After say: a short-lived certificate (hours) must not lapse because
+  // one failure pushed its next attempt past not_after. The CA's own wait is
+  // kept apart (store::Schedule::ca_retry_after, lifecycle/ca_wait.h), so
+  // this bounds when the certificate is looked at again, not when that CA is
+  // asked.
+  double max_fraction_until_expiry = 0.5;
 };
 
 // kInvalidArgument naming the field when base or floor is not positive, factor
-// < 1, cap < base, cap < floor, jitter outside [0, 1) or
-// max_fraction_of_time_left outside (0, 1].
+// < 1, cap < base, cap < floor, jitter outside [0, 1),
+// max_fraction_of_time_left outside (0, 1] or max_fraction_until_expiry
+// outside (0, 1).
 Status ValidateBackoffPolicy(const BackoffPolicy& policy);
 
 struct BackoffInput {
@@ -61,14 +71,18 @@ struct BackoffInput {
   BackoffPolicy policy;
 };
 
-// The delay before the next attempt, before Retry-After is applied: always in
-// [policy.floor, policy.cap], and at most max(floor, fraction * time left) while
-// the live version is valid. An expired certificate or no version at all gets
-// the plain capped backoff.
+// The delay before the next attempt, before Retry-After is applied: in
+// [policy.floor, policy.cap], and at most max(floor, max_fraction_of_time_left
+// * time left) while the live version is valid; in any case, while it is
+// valid, at most max_fraction_until_expiry * time left (which may undercut the
+// floor in the last two minutes). An expired certificate or no version at all
+// gets the plain capped backoff.
 Duration BackoffDelay(const BackoffInput& input);
 
 // The earliest time the next attempt may start: now + BackoffDelay(input), or
-// the Retry-After when that is later.
+// the Retry-After when that is later; while the live version is valid, never
+// later than now + max_fraction_until_expiry * time left, so the next attempt
+// is always well before not_after.
 TimePoint NextAttemptAfterFailure(const BackoffInput& input);
 
 }  // namespace certkeeper::lifecycle

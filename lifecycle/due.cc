@@ -49,6 +49,26 @@ std::string WindowText(const AriWindow& w) {
   return FormatRfc3339(w.start) + " to " + FormatRfc3339(w.end);
 }
 
+// How long before not_after the local window opens (DueInput::renew_before);
+// appends to note why a configured renew_before was not used.
+Duration RenewBefore(Duration lifetime, const std::optional<Duration>& renew_before,
+                     std::string& note) {
+  const bool fits = renew_before && *renew_before > Duration::zero() && *renew_before < lifetime;
+  if (lifetime < kShortLivedLifetime) {
+    // A short-lived certificate renews at half its lifetime, or earlier when
+    // renew_before asks for it, never later: what is left after the window
+    // opens is the time failures have to be retried in.
+    const Duration half = lifetime / 2;
+    return fits && *renew_before > half ? *renew_before : half;
+  }
+  if (fits) return *renew_before;
+  if (renew_before) {
+    note += " (renew_before " + FormatDurationHuman(*renew_before) + " does not fit the " +
+            FormatDurationHuman(lifetime) + " lifetime; using the last third)";
+  }
+  return lifetime / 3;
+}
+
 }  // namespace
 
 std::string_view DueReasonName(DueReason reason) {
@@ -85,10 +105,12 @@ Duration MaxJitter(Duration lifetime) {
 
 DueDecision ComputeDue(const DueInput& in) {
   const TimePoint now = in.now;
+  if (in.newest_deployed_revoked || (in.live && in.live->revoked)) {
+    return Due(DueReason::kRevoked, "revoked", now);
+  }
   if (!in.live) return Due(DueReason::kNotIssued, "not yet issued", now);
   const LiveVersionFacts& live = *in.live;
 
-  if (live.revoked) return Due(DueReason::kRevoked, "revoked", now);
   const Duration lifetime = live.not_after - live.not_before;
   if (lifetime <= Duration::zero()) {
     return Due(DueReason::kInvalidValidity,
@@ -143,13 +165,7 @@ DueDecision ComputeDue(const DueInput& in) {
     }
   }
 
-  Duration before = lifetime / 3;
-  if (in.renew_before && *in.renew_before > Duration::zero() && *in.renew_before < lifetime) {
-    before = *in.renew_before;
-  } else if (in.renew_before) {
-    note += " (renew_before " + FormatDurationHuman(*in.renew_before) + " does not fit the " +
-            FormatDurationHuman(lifetime) + " lifetime; using the last third)";
-  }
+  const Duration before = RenewBefore(lifetime, in.renew_before, note);
   const double fraction = ClampUnit(in.jitter_fraction);
   const auto jitter =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double, Duration::period>(
@@ -164,6 +180,43 @@ DueDecision ComputeDue(const DueInput& in) {
   }
   return DueDecision{false, DueReason::kNotDue,
                      valid_for + "; renews from " + FormatRfc3339(renew_at) + note, renew_at};
+}
+
+Duration LateRenewalMargin(Duration lifetime, Duration renew_at_to_expiry) {
+  if (lifetime <= Duration::zero()) return Duration::zero();
+  return std::clamp(renew_at_to_expiry / 2, Duration::zero(), lifetime / 10);
+}
+
+ExpiryVerdict AssessExpiry(const ExpiryHealthInput& in) {
+  const TimePoint now = in.now;
+  if (in.not_after <= in.not_before) {
+    return {ExpiryHealth::kError, "invalid validity period (not_before " +
+                                      FormatRfc3339(in.not_before) + ", not_after " +
+                                      FormatRfc3339(in.not_after) + ")"};
+  }
+  if (in.not_after <= now) {
+    return {ExpiryHealth::kError, "expired at " + FormatRfc3339(in.not_after)};
+  }
+  const std::string expires = "expires in " + FormatDurationHuman(in.not_after - now);
+  TimePoint next = std::max(now, in.renew_at);
+  if (in.next_attempt) next = std::max(next, *in.next_attempt);
+  const TimePoint could_replace = next + in.run_interval.value_or(Duration::zero());
+  if (could_replace >= in.not_after) {
+    std::string when = "the next renewal attempt is not before " + FormatRfc3339(next);
+    if (in.run_interval) {
+      when += " plus up to " + FormatDurationHuman(*in.run_interval) + " until the next run";
+    }
+    return {ExpiryHealth::kError,
+            expires + " (" + FormatRfc3339(in.not_after) + "), before it can be renewed: " + when};
+  }
+  const Duration margin =
+      LateRenewalMargin(in.not_after - in.not_before, in.not_after - in.renew_at);
+  if (now > in.renew_at + margin) {
+    return {ExpiryHealth::kWarning, expires + " and is not renewed: due since " +
+                                        FormatRfc3339(in.renew_at) + " (" +
+                                        FormatDurationHuman(now - in.renew_at) + " ago)"};
+  }
+  return {};
 }
 
 double StableJitterFraction(std::string_view certificate_name) {

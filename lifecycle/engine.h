@@ -95,6 +95,19 @@ struct CertificateView {
   std::optional<RenewalInfo> renewal_info;
   std::vector<VersionView> versions;  // Show() only, newest first
   std::string live_directory;         // STATE/live/<name>
+  // Show() only: the pins of the live version's key and, with next_key on,
+  // of the staged next key (lifecycle/next_key.h). spki_sha256 is the base64
+  // pin-sha256 (RFC 7469), tlsa the hex TLSA 3 1 1 data (RFC 6698).
+  struct KeyPinsView {
+    std::string spki_sha256;
+    std::string tlsa;
+  };
+  std::optional<KeyPinsView> current_key;
+  std::optional<KeyPinsView> next_key;
+  // Show() only: why a pin above is missing although it applies; empty when
+  // nothing failed.
+  std::string key_pins_error;
+  bool has_key_pins = false;  // Show() looked the pins up (List() does not)
 };
 
 struct RenewOptions {

@@ -10,6 +10,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "lifecycle/ca_wait.h"
+#include "lifecycle/next_key.h"
 #include "lifecycle/planner.h"
 #include "lifecycle/rate_limit_scope.h"
 #include "lifecycle/request_keys.h"
@@ -246,7 +247,7 @@ Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec
               {{"certificate", spec.name},
                {"error", key.ok() ? "another key type" : key.status().ToString()}});
   }
-  CK_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate(spec.key_type));
+  CK_ASSIGN_OR_RETURN(PrivateKey key, StagedOrNewKey(spec));
   CK_ASSIGN_OR_RETURN(std::string pem, key.ToPem());
   std::string path = ctx_.layout->PendingKeyPath(spec.name);
   Status s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
@@ -418,6 +419,7 @@ Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec&
   if (!s.ok()) return s.Annotate("record version");
   CrashPoint("issue.recorded");
   RemovePendingKeyBestEffort(spec.name, key.path);
+  StageNextKeyBestEffort(spec, key.key);
   ctx_.Event(spec.name, "issued",
              "version " + std::to_string(n) + " serial " + version.serial + " expires " +
                  FormatRfc3339(version.not_after) + " from " + CaName(ca));
@@ -468,6 +470,29 @@ void Issuance::RemovePendingKeyBestEffort(const std::string& name, const std::st
   if (!s.ok()) {
     log::Warn("cannot remove the pending certificate key (a copy of the recorded one)",
               {{"certificate", name}, {"path", path}, {"error", s.ToString()}});
+  }
+}
+
+Result<PrivateKey> Issuance::StagedOrNewKey(const CertificateSpec& spec) {
+  if (spec.next_key) {
+    auto staged = LoadNextKey(*ctx_.layout, spec.name);
+    if (staged.ok() && *staged && (*staged)->type() == spec.key_type) return std::move(**staged);
+    if (!staged.ok()) {
+      // Not used: a key of unknown state may have been read by others. Its
+      // pins stop matching; `show` reports the error until it is removed.
+      log::Warn("the staged next key cannot be used; generating a new key",
+                {{"certificate", spec.name}, {"error", staged.status().ToString()}});
+    }
+  }
+  return PrivateKey::Generate(spec.key_type);
+}
+
+void Issuance::StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used) {
+  if (!spec.next_key) return;
+  auto next = RotateNextKey(*ctx_.layout, spec.name, spec.key_type, used);
+  if (!next.ok()) {
+    log::Warn("cannot stage the next key; `certkeeper show` or the next issuance stages it",
+              {{"certificate", spec.name}, {"error", next.status().ToString()}});
   }
 }
 

@@ -151,6 +151,13 @@ class Issuance {
   // effort: the key is a 0600 copy of the recorded version's key, and the
   // next issuance of the certificate overwrites it.
   static void RemovePendingKeyBestEffort(const std::string& name, const std::string& path);
+  // With spec.next_key, the staged next key when it is of spec.key_type
+  // (lifecycle/next_key.h); otherwise a new key.
+  Result<PrivateKey> StagedOrNewKey(const CertificateSpec& spec);
+  // With spec.next_key, after the version holding `used` is recorded: stages
+  // the key after it (RotateNextKey). Best effort: the issuance succeeded; a
+  // failure is logged and `show` or the next issuance stages it.
+  void StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used);
 
   const EngineContext& ctx_;
   Accounts& accounts_;

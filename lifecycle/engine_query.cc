@@ -7,19 +7,39 @@
 #include "base/crypto.h"
 #include "base/fs.h"
 #include "lifecycle/engine_ari.h"
+#include "lifecycle/next_key.h"
 
 namespace certkeeper::lifecycle {
+
+namespace {
+
+// A revoked version newer than the live one was the newest deployed version
+// when it was revoked (only the live version is revoked): live/<name> and the
+// targets may still hold it.
+bool NewestDeployedRevoked(const store::Version* live, const store::Version* latest) {
+  return latest && latest->state == store::VersionState::kRevoked &&
+         (!live || latest->n > live->n);
+}
+
+CertificateView::KeyPinsView ToPinsView(const KeyPins& pins) {
+  return {pins.spki_sha256_base64, pins.tlsa_3_1_1};
+}
+
+}  // namespace
 
 Result<CertificateView> Queries::MakeView(const store::Certificate& cert, bool with_versions) {
   auto live = ctx_.inventory->LiveVersion(cert.spec.name);
   if (!live.ok() && live.status().code() != ErrorCode::kNotFound) return live.status();
+  auto latest = ctx_.inventory->LatestVersion(cert.spec.name);
+  if (!latest.ok() && latest.status().code() != ErrorCode::kNotFound) return latest.status();
   CK_ASSIGN_OR_RETURN(auto attempts, ctx_.inventory->ListAttempts(cert.spec.name, 1));
   const store::Attempt* last = attempts.empty() ? nullptr : &attempts.front();
-  return MakeView(cert, live.ok() ? &*live : nullptr, last, with_versions);
+  return MakeView(cert, live.ok() ? &*live : nullptr, latest.ok() ? &*latest : nullptr, last,
+                  with_versions);
 }
 
 DueInput Queries::DueFor(const store::Certificate& cert, const store::Version* live,
-                         CertificateView& view) const {
+                         const store::Version* latest, CertificateView& view) const {
   DueInput due;
   due.now = ctx_.clock->Now();
   due.domains = cert.spec.domains;
@@ -41,6 +61,7 @@ DueInput Queries::DueFor(const store::Certificate& cert, const store::Version* l
           cert.renewal_info->next_fetch_at, cert.renewal_info->explanation_url};
     }
   }
+  due.newest_deployed_revoked = NewestDeployedRevoked(live, latest);
   due.renew_before = ctx_.config->renewal.renew_before;
   due.jitter_fraction = StableJitterFraction(cert.spec.name);
   return due;
@@ -49,7 +70,15 @@ DueInput Queries::DueFor(const store::Certificate& cert, const store::Version* l
 void SetStatus(const store::Version* live, const store::Schedule& sched, const DueInput& due,
                const DueDecision& decision, CertificateView& view) {
   const TimePoint now = due.now;
-  if (!live) {
+  if (decision.why == DueReason::kRevoked) {
+    // Revoked: nothing usable is live, and the next run renews it.
+    view.status = sched.consecutive_failures > 0 ? "failing" : "due";
+    view.status_reason = decision.reason;
+    if (sched.consecutive_failures > 0) {
+      view.status_reason += "; " + std::to_string(sched.consecutive_failures) +
+                            " consecutive failures";
+    }
+  } else if (!live) {
     view.status = sched.consecutive_failures > 0 ? "failing" : "pending";
     view.status_reason = "no version issued yet";
   } else if (live->not_after <= now) {
@@ -84,6 +113,7 @@ void SetStatus(const store::Version* live, const store::Schedule& sched, const D
 
 Result<CertificateView> Queries::MakeView(const store::Certificate& cert,
                                           const store::Version* live,
+                                          const store::Version* latest,
                                           const store::Attempt* last_attempt,
                                           bool with_versions) {
   CertificateView view;
@@ -95,7 +125,7 @@ Result<CertificateView> Queries::MakeView(const store::Certificate& cert,
   view.live_directory = ctx_.layout->LiveDir(cert.spec.name);
   if (live) view.live = ToView(*live);
   if (last_attempt) view.last_attempt = ToView(*last_attempt);
-  DueInput due = DueFor(cert, live, view);
+  DueInput due = DueFor(cert, live, latest, view);
   SetStatus(live, cert.schedule, due, ComputeDue(due), view);
   if (with_versions) {
     CK_ASSIGN_OR_RETURN(auto versions, ctx_.inventory->ListVersions(cert.spec.name));
@@ -116,9 +146,14 @@ Result<std::vector<CertificateView>> Queries::List() {
     if (auto v = versions.find(c.spec.name); v != versions.end() && v->second.live) {
       live = &*v->second.live;
     }
+    const store::Version* latest = nullptr;
+    if (auto v = versions.find(c.spec.name); v != versions.end() && v->second.latest) {
+      latest = &*v->second.latest;
+    }
     auto a = attempts.find(c.spec.name);
     CK_ASSIGN_OR_RETURN(CertificateView view,
-                        MakeView(c, live, a == attempts.end() ? nullptr : &a->second, false));
+                        MakeView(c, live, latest, a == attempts.end() ? nullptr : &a->second,
+                                 false));
     out.push_back(std::move(view));
   }
   return out;
@@ -132,7 +167,47 @@ Result<store::Certificate> Queries::FindManaged(const std::string& name) {
 
 Result<CertificateView> Queries::Show(const std::string& name) {
   CK_ASSIGN_OR_RETURN(store::Certificate cert, FindManaged(name));
-  return MakeView(cert, true);
+  CK_ASSIGN_OR_RETURN(CertificateView view, MakeView(cert, true));
+  AddKeyPins(cert, view);
+  return view;
+}
+
+bool Queries::NextKeyWanted(const std::string& name) const {
+  const CertificateSpec* spec = ctx_.config->FindCertificate(name);
+  return spec && spec->next_key;
+}
+
+void Queries::AddKeyPins(const store::Certificate& cert, CertificateView& view) const {
+  const std::string& name = cert.spec.name;
+  view.has_key_pins = true;
+  std::vector<std::string> errors;
+  if (view.live) {
+    auto files = ctx_.layout->ReadVersion(name, view.live->n);
+    auto pins = files.ok() ? PinsOfCertificate(files->cert_pem) : Result<KeyPins>(files.status());
+    if (pins.ok()) {
+      view.current_key = ToPinsView(*pins);
+    } else {
+      errors.push_back("current key: " + pins.status().ToString());
+    }
+  }
+  if (NextKeyWanted(name)) {
+    // Staged here when missing (a failure after the last issuance, or
+    // next_key just turned on), so that its pins can be published before the
+    // renewal that uses it. Created only if absent: never replaces a key
+    // that may be pinned already (next_key.h).
+    auto type = ParseKeyType(cert.spec.key_type);
+    auto key = type.ok() ? EnsureNextKey(*ctx_.layout, name, *type)
+                         : Result<PrivateKey>(type.status());
+    auto pins = key.ok() ? PinsOf(*key) : Result<KeyPins>(key.status());
+    if (pins.ok()) {
+      view.next_key = ToPinsView(*pins);
+    } else {
+      errors.push_back("next key: " + pins.status().ToString());
+    }
+  }
+  for (const std::string& e : errors) {
+    view.key_pins_error += (view.key_pins_error.empty() ? "" : "; ") + e;
+  }
 }
 
 Result<std::vector<AttemptView>> Queries::History(const std::string& name) {
@@ -159,10 +234,18 @@ void Queries::CheckOne(const store::Certificate& cert, const std::string& trust,
     findings.push_back({name, std::move(severity), std::move(message)});
   };
   auto live = ctx_.inventory->LiveVersion(name);
+  if (!live.ok() && live.status().code() == ErrorCode::kNotFound) {
+    auto latest = ctx_.inventory->LatestVersion(name);
+    if (latest.ok() && latest->state == store::VersionState::kRevoked) {
+      add("error", "version " + std::to_string(latest->n) +
+                       " was revoked and nothing replaced it yet; the next renewal does");
+    } else {
+      add("error", "no live version");
+    }
+    return;
+  }
   if (!live.ok()) {
-    add("error", live.status().code() == ErrorCode::kNotFound
-                     ? "no live version"
-                     : "cannot read the live version: " + live.status().ToString());
+    add("error", "cannot read the live version: " + live.status().ToString());
     return;
   }
   auto files = ctx_.layout->ReadVersion(name, live->n);
@@ -179,11 +262,23 @@ void Queries::CheckOne(const store::Certificate& cert, const std::string& trust,
   if (info->sha256_fingerprint != live->fingerprint_sha256) {
     add("error", "the certificate file does not match the inventory's fingerprint");
   }
-  if (info->not_after <= now) {
-    add("error", "expired at " + FormatRfc3339(info->not_after));
-  } else if (info->not_after - now < std::chrono::hours(24 * 14)) {
-    add("warning", "expires in " + FormatDurationHuman(info->not_after - now));
+  // Relative to the lifetime and the renewal schedule, not a fixed number of
+  // days: a fresh 12-hour certificate is healthy.
+  CertificateView scratch;
+  const DueInput due = DueFor(cert, &*live, nullptr, scratch);
+  ExpiryHealthInput health;
+  health.now = now;
+  health.not_before = info->not_before;
+  health.not_after = info->not_after;
+  health.renew_at = ComputeDue(due).renew_at;
+  health.next_attempt = cert.schedule.next_attempt_at;
+  if (cert.schedule.ca_retry_after &&
+      (!health.next_attempt || *cert.schedule.ca_retry_after > *health.next_attempt)) {
+    health.next_attempt = cert.schedule.ca_retry_after;
   }
+  ExpiryVerdict verdict = AssessExpiry(health);
+  if (verdict.health == ExpiryHealth::kError) add("error", verdict.message);
+  if (verdict.health == ExpiryHealth::kWarning) add("warning", verdict.message);
   auto key = PrivateKey::FromPem(files->key_pem);
   Status match = key.ok() ? KeyMatchesCertificate(*key, files->cert_pem) : key.status();
   if (!match.ok()) add("error", "key does not match: " + match.ToString());

@@ -86,6 +86,14 @@ Result<int> StateLayout::RemoveLeftovers() const {
   CK_ASSIGN_OR_RETURN(fs::Dir archive, fs::OpenDirectoryAt(root, "archive"));
   CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(archive, /*versions=*/true));
   removed += n;
+  // keys/ is created by Prepare; a state directory prepared by an older
+  // version has none until a key is staged.
+  auto keys = fs::OpenDirectoryAt(root, "keys");
+  if (!keys.ok() && keys.status().code() != ErrorCode::kNotFound) return keys.status();
+  if (keys.ok()) {
+    CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(*keys, /*versions=*/false));
+    removed += n;
+  }
   return removed;
 }
 
@@ -93,6 +101,7 @@ Status StateLayout::Prepare() const {
   CK_RETURN_IF_ERROR(fs::MakeDirs(root_, 0700));
   CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/accounts", 0700));
   CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/archive", 0700));
+  CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/keys", 0700));
   CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/live", 0755));
   if (access(root_.c_str(), W_OK) != 0) {
     return Status(ErrorCode::kPermissionDenied, "state directory is not writable")
@@ -133,6 +142,14 @@ std::string StateLayout::LiveDir(std::string_view name) const {
 
 std::string StateLayout::PendingKeyPath(std::string_view name) const {
   return ArchiveDir(name) + "/pending.key";
+}
+
+std::string StateLayout::KeysDir(std::string_view name) const {
+  return root_ + "/keys/" + std::string(name);
+}
+
+std::string StateLayout::NextKeyPath(std::string_view name) const {
+  return KeysDir(name) + "/next.pem";
 }
 
 Status StateLayout::WriteVersion(std::string_view name, int n, const VersionFiles& files) const {

@@ -7,6 +7,8 @@
 //   STATE/live/<name> -> ../archive/<name>/<n>                   the live version
 //   STATE/archive/<name>/deploying      "<n>": a deploy of version n touched the
 //                                       targets and has not finished (docs/faults.md)
+//   STATE/keys/<name>/next.pem          0600, the staged next key (next_key.h);
+//                                       keys/ and keys/<name>/ 0700
 //
 // live/<name> is a symlink switched with one rename, so a reader sees either the
 // old or the new version's complete set of files, never a mix.
@@ -31,7 +33,7 @@ class StateLayout {
  public:
   explicit StateLayout(std::string root) : root_(std::move(root)) {}
 
-  // Creates the directory tree (0700 for the root, accounts and archive).
+  // Creates the directory tree (0700 for the root, accounts, archive and keys).
   Status Prepare() const;
 
   const std::string& root() const { return root_; }
@@ -43,6 +45,9 @@ class StateLayout {
   std::string VersionDir(std::string_view name, int n) const;
   std::string LiveDir(std::string_view name) const;
   std::string PendingKeyPath(std::string_view name) const;
+  // STATE/keys/<name>: the certificate's staged keys (lifecycle/next_key.h).
+  std::string KeysDir(std::string_view name) const;
+  std::string NextKeyPath(std::string_view name) const;
 
   // Writes the four files of version n into a fresh temporary directory (each
   // file fsynced, the key 0600 from its creation), fsyncs that directory once and
@@ -56,7 +61,8 @@ class StateLayout {
   Status SwitchLive(std::string_view name, int n) const;
   // Removes what a run killed in the middle of a write left in the state
   // directory: temporary files and symlinks of the atomic writes
-  // ("<name>.tmp-XXXXXXXXXX") in live/, accounts/<ca-id>/ and archive/<name>/,
+  // ("<name>.tmp-XXXXXXXXXX") in live/, accounts/<ca-id>/, archive/<name>/ and
+  // keys/<name>/,
   // and the half-written version directories archive/<name>/.<n>.tmp. MUST be
   // called with the run lock held (no other run may be writing them). Works
   // through directory fds and never follows a symlink. Returns how many

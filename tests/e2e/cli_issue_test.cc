@@ -161,6 +161,9 @@ TEST_F(CliIssueTest, RevocationIsSeenByPebble) {
   EXPECT_EQ((*after)["Reason"], 1);
   json show = RunJson({"show", "rev"});
   EXPECT_EQ(show["versions"][0]["state"], "revoked");
+  // Due because it was revoked, not "pending / no version issued yet".
+  EXPECT_EQ(show["status"], "due");
+  EXPECT_EQ(show["status_reason"], "revoked");
 }
 
 TEST_F(CliIssueTest, AccountShowRolloverAndIssueWithTheNewKey) {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <limits>
 #include <optional>
 #include <ostream>
@@ -83,6 +85,14 @@ INSTANTIATE_TEST_SUITE_P(
         BackoffCase{"RetryAfterEarlierIgnored", 3, 0.5, std::nullopt, minutes(1), minutes(20)},
         BackoffCase{"RetryAfterBeyondCapHonoured", 10, 0.5, std::nullopt, hours(48), hours(48)},
         BackoffCase{"RetryAfterNearExpiryHonoured", 10, 0.5, hours(2), minutes(30), minutes(30)},
+        // ...but never past half the time left while the live version is valid.
+        BackoffCase{"RetryAfterPastExpiryBoundedByHalfTheTimeLeft", 1, 0.5, hours(2), hours(3),
+                    hours(1)},
+        BackoffCase{"RetryAfterOnShortLivedBounded", 1, 0.5, hours(6), hours(24), hours(3)},
+        BackoffCase{"RetryAfterOnExpiredNotBounded", 1, 0.5, -hours(1), hours(3), hours(3)},
+        // The floor yields in the last two minutes: 30 seconds left waits 15.
+        BackoffCase{"ThirtySecondsLeftUndercutsTheFloor", 10, 0.5, seconds(30), std::nullopt,
+                    seconds(15)},
         BackoffCase{"RetryAfterInThePastIgnored", 1, 0.5, std::nullopt, -minutes(3), minutes(5)}),
     [](const testing::TestParamInfo<BackoffCase>& info) { return info.param.name; });
 
@@ -99,7 +109,10 @@ TEST(BackoffTest, DelayStaysWithinBoundsForAllInputs) {
         if (expires_in) in.not_after = kNow + *expires_in;
         in.random = Fixed(u);
         const Duration d = BackoffDelay(in);
-        EXPECT_GE(d, policy.floor) << n << " " << u;
+        EXPECT_GE(d, std::min(policy.floor, expires_in && *expires_in > Duration::zero()
+                                                ? *expires_in / 2
+                                                : policy.floor))
+            << n << " " << u;
         EXPECT_LE(d, policy.cap) << n << " " << u;
         if (expires_in && *expires_in > Duration::zero()) {
           EXPECT_LE(d, std::max(policy.floor, *expires_in / 10)) << n << " " << u;
@@ -176,6 +189,102 @@ TEST(BackoffTest, SystemRandomIsInUnitInterval) {
   }
 }
 
+// ---- Short-lived certificates: hours, in steps of minutes --------------------
+
+// For every minute of a 12-hour and a 6-hour certificate's life, every streak
+// of failures, every jitter and a Retry-After from none to a day: the next
+// attempt is at most half the time left away, so never at or past not_after.
+TEST(BackoffShortLivedTest, NextAttemptIsAlwaysWellBeforeExpiry) {
+  const std::optional<Duration> retry_afters[] = {std::nullopt, seconds(30), minutes(10),
+                                                  hours(2), hours(24)};
+  for (Duration lifetime : {hours(12), hours(6)}) {
+    const TimePoint not_after = kNow + lifetime;
+    for (Duration t = Duration::zero(); t < lifetime; t += minutes(1)) {
+      for (int n : {1, 2, 5, 10, 40}) {
+        for (double u : {0.0, 0.5, 0.999999}) {
+          for (const auto& retry_after : retry_afters) {
+            BackoffInput in;
+            in.consecutive_failures = n;
+            in.now = kNow + t;
+            in.not_after = not_after;
+            if (retry_after) in.retry_after = in.now + *retry_after;
+            in.random = Fixed(u);
+            const TimePoint next = NextAttemptAfterFailure(in);
+            const Duration left = not_after - in.now;
+            ASSERT_GT(next, in.now) << FormatDurationHuman(lifetime) << " at " << t.count();
+            ASSERT_LE(next - in.now, left / 2)
+                << FormatDurationHuman(lifetime) << " at +" << FormatDurationHuman(t) << ", "
+                << n << " failures, u " << u;
+          }
+        }
+      }
+    }
+  }
+}
+
+// A renewal that fails at every chance, from the half of a 6-hour lifetime
+// on, looked at every minute (a timer that runs each minute): attempts keep
+// coming until the very end instead of stopping behind one long delay. With
+// base 5m doubling, the retries are capped at a tenth of the time left.
+TEST(BackoffShortLivedTest, FailingSixHourCertificateIsRetriedUntilItsLastMinutes) {
+  const Duration lifetime = hours(6);
+  const TimePoint not_after = kNow + lifetime;
+  TimePoint now = kNow + lifetime / 2;
+  TimePoint next = now;
+  int failures = 0;
+  TimePoint last_attempt = now;
+  std::vector<Duration> gaps;
+  for (; now < not_after; now += minutes(1)) {
+    if (now < next) continue;
+    if (failures > 0) gaps.push_back(now - last_attempt);
+    last_attempt = now;
+    BackoffInput in;
+    in.consecutive_failures = ++failures;
+    in.now = now;
+    in.not_after = not_after;
+    in.random = Fixed(0.99);  // the longest jitter
+    next = NextAttemptAfterFailure(in);
+    ASSERT_LT(next, not_after) << "attempt " << failures;
+  }
+  EXPECT_GE(not_after - last_attempt, Duration::zero());
+  EXPECT_LE(not_after - last_attempt, minutes(2)) << "last attempt too early";
+  // No gap longer than a tenth of the 3 hours left at the first failure
+  // (plus the minute of the timer's granularity).
+  for (Duration gap : gaps) {
+    EXPECT_LE(gap, minutes(18) + minutes(1)) << FormatDurationHuman(gap);
+  }
+  EXPECT_GE(failures, 20);
+}
+
+// 12 hours, failing at 6h and retried on a 5-minute timer: an attempt comes
+// in each of the last six 30-minute slices of its life.
+TEST(BackoffShortLivedTest, FailingTwelveHourCertificateIsRetriedInEveryHalfHour) {
+  const Duration lifetime = hours(12);
+  const TimePoint not_after = kNow + lifetime;
+  TimePoint next = kNow + hours(6);
+  int failures = 0;
+  std::vector<TimePoint> attempts;
+  for (TimePoint now = kNow + hours(6); now < not_after; now += minutes(5)) {
+    if (now < next) continue;
+    attempts.push_back(now);
+    BackoffInput in;
+    in.consecutive_failures = ++failures;
+    in.now = now;
+    in.not_after = not_after;
+    in.random = Fixed(0.5);
+    next = NextAttemptAfterFailure(in);
+    ASSERT_LT(next, not_after);
+  }
+  for (int slice = 1; slice <= 6; ++slice) {
+    const TimePoint from = not_after - slice * minutes(30);
+    const bool any = std::any_of(attempts.begin(), attempts.end(), [&](TimePoint a) {
+      return a >= from && a < from + minutes(30);
+    });
+    EXPECT_TRUE(any) << "no attempt in the slice starting " << FormatDurationHuman(not_after - from)
+                     << " before expiry";
+  }
+}
+
 struct PolicyCase {
   const char* name;
   void (*mutate)(BackoffPolicy&);
@@ -214,7 +323,9 @@ INSTANTIATE_TEST_SUITE_P(
                    "cap"},
         PolicyCase{"JitterOne", [](BackoffPolicy& p) { p.jitter = 1.0; }, "jitter"},
         PolicyCase{"FractionZero", [](BackoffPolicy& p) { p.max_fraction_of_time_left = 0; },
-                   "max_fraction_of_time_left"}),
+                   "max_fraction_of_time_left"},
+        PolicyCase{"UntilExpiryOne", [](BackoffPolicy& p) { p.max_fraction_until_expiry = 1; },
+                   "max_fraction_until_expiry"}),
     [](const testing::TestParamInfo<PolicyCase>& info) { return info.param.name; });
 
 }  // namespace

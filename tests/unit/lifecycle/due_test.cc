@@ -85,23 +85,77 @@ INSTANTIATE_TEST_SUITE_P(
                    "valid for 16d more; renews from 2026-01-31T00:00:00Z"},
         WindowCase{"FortyFiveDayAtDay31Due", 45, 31, std::nullopt, true, DueReason::kRenewalWindow,
                    30, "expires in 14d (renew window opened 1d ago)"},
-        WindowCase{"SixDayAtDay3NotDue", 6, 3, std::nullopt, false, DueReason::kNotDue, 4,
-                   "valid for 3d more; renews from 2026-01-05T00:00:00Z"},
+        // Under 10 days of lifetime: renew at half of it.
+        WindowCase{"SixDayAtDay2NotDue", 6, 2, std::nullopt, false, DueReason::kNotDue, 3,
+                   "valid for 4d more; renews from 2026-01-04T00:00:00Z"},
         WindowCase{"SixDayAtDay4AndAHalfDue", 6, 4.5, std::nullopt, true, DueReason::kRenewalWindow,
-                   4, "expires in 1d 12h (renew window opened 12h 0m ago)"},
+                   3, "expires in 1d 12h (renew window opened 1d 12h ago)"},
+        WindowCase{"NineDayRenewsAtHalf", 9, 4, std::nullopt, false, DueReason::kNotDue, 4.5,
+                   "valid for 5d more; renews from 2026-01-05T12:00:00Z"},
+        WindowCase{"TenDayIsNotShortLivedUsesLastThird", 10, 4, std::nullopt, false,
+                   DueReason::kNotDue, 10 - 10.0 / 3,
+                   "valid for 6d more; renews from 2026-01-07T16:00:00Z"},
         WindowCase{"ExplicitRenewBefore10dNotDueAtDay61", 90, 61, Days(10), false,
                    DueReason::kNotDue, 80, "valid for 29d more; renews from 2026-03-22T00:00:00Z"},
         WindowCase{"ExplicitRenewBefore10dDueAtDay81", 90, 81, Days(10), true,
                    DueReason::kRenewalWindow, 80, "expires in 9d (renew window opened 1d ago)"},
-        WindowCase{"RenewBeforeLongerThanLifetimeUsesLastThird", 6, 3, Days(30), false,
-                   DueReason::kNotDue, 4,
-                   "valid for 3d more; renews from 2026-01-05T00:00:00Z (renew_before 30d "
-                   "does not fit the 6d lifetime; using the last third)"},
+        WindowCase{"RenewBeforeLongerThanLifetimeUsesLastThird", 12, 3, Days(30), false,
+                   DueReason::kNotDue, 8,
+                   "valid for 9d more; renews from 2026-01-09T00:00:00Z (renew_before 30d "
+                   "does not fit the 12d lifetime; using the last third)"},
         WindowCase{"ExpiredYesterday", 90, 91, std::nullopt, true, DueReason::kExpired, 90,
                    "expired 1d ago"},
         WindowCase{"ExpiredExactlyNow", 90, 90, std::nullopt, true, DueReason::kExpired, 90,
                    "expired 0s ago"}),
     [](const testing::TestParamInfo<WindowCase>& info) { return info.param.name; });
+
+// ---- Short-lived certificates (hours) ---------------------------------------
+
+struct ShortLivedCase {
+  const char* name;
+  Duration lifetime;
+  Duration since_issue;
+  std::optional<Duration> renew_before;
+  bool due;
+  Duration renew_at;  // after not_before
+  const char* reason;
+};
+
+void PrintTo(const ShortLivedCase& c, std::ostream* os) { *os << c.name; }
+
+class ShortLivedTest : public testing::TestWithParam<ShortLivedCase> {};
+
+TEST_P(ShortLivedTest, RenewsAtHalfTheLifetime) {
+  const ShortLivedCase& c = GetParam();
+  DueInput in = InputAt(c.lifetime, c.since_issue);
+  in.renew_before = c.renew_before;
+  DueDecision d = ComputeDue(in);
+  EXPECT_EQ(d.due, c.due) << d.reason;
+  EXPECT_EQ(d.why, c.due ? DueReason::kRenewalWindow : DueReason::kNotDue);
+  EXPECT_EQ(d.renew_at, kIssued + c.renew_at) << FormatRfc3339(d.renew_at);
+  EXPECT_EQ(d.reason, c.reason);
+  ExpectInvariant(in, d);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Hours, ShortLivedTest,
+    testing::Values(
+        ShortLivedCase{"TwelveHourFreshIsNotDue", hours(12), minutes(1), std::nullopt, false,
+                       hours(6), "valid for 11h 59m more; renews from 2026-01-01T06:00:00Z"},
+        ShortLivedCase{"TwelveHourDueAtHalf", hours(12), hours(6), std::nullopt, true, hours(6),
+                       "expires in 6h 0m (renew window opened 0s ago)"},
+        ShortLivedCase{"SixHourAtTwoHoursNotDue", hours(6), hours(2), std::nullopt, false,
+                       hours(3), "valid for 4h 0m more; renews from 2026-01-01T03:00:00Z"},
+        ShortLivedCase{"SixHourAtFourHoursDue", hours(6), hours(4), std::nullopt, true, hours(3),
+                       "expires in 2h 0m (renew window opened 1h 0m ago)"},
+        ShortLivedCase{"EarlierRenewBeforeApplies", hours(12), hours(5), hours(8), true,
+                       hours(4), "expires in 7h 0m (renew window opened 1h 0m ago)"},
+        ShortLivedCase{"LaterRenewBeforeDoesNotDelay", hours(12), hours(5), hours(1), false,
+                       hours(6), "valid for 7h 0m more; renews from 2026-01-01T06:00:00Z"},
+        ShortLivedCase{"RenewBeforeLongerThanLifetimeUsesHalf", hours(12), hours(1),
+                       Days(30), false, hours(6),
+                       "valid for 11h 0m more; renews from 2026-01-01T06:00:00Z"}),
+    [](const testing::TestParamInfo<ShortLivedCase>& info) { return info.param.name; });
 
 // ---- Changes of the definition and the version's state ---------------------
 
@@ -185,6 +239,29 @@ INSTANTIATE_TEST_SUITE_P(
                               DueReason::kNotDue, "valid for 80d more; renews from "}),
     [](const testing::TestParamInfo<StateCase>& info) { return info.param.name; });
 
+// After `revoke`, the store no longer counts the revoked version as live: the
+// certificate has no live version (or an older one), and must be due because
+// it was revoked, not "not yet issued".
+TEST(DueTest, NewestDeployedRevokedWithoutLiveVersionIsDueRevoked) {
+  DueInput in = InputAt(Days(90), Days(10));
+  in.live.reset();
+  in.newest_deployed_revoked = true;
+  DueDecision d = ComputeDue(in);
+  EXPECT_TRUE(d.due);
+  EXPECT_EQ(d.why, DueReason::kRevoked);
+  EXPECT_EQ(d.reason, "revoked");
+  EXPECT_EQ(d.renew_at, in.now);
+}
+
+TEST(DueTest, NewestDeployedRevokedOverAnOlderLiveVersionIsDueRevoked) {
+  DueInput in = InputAt(Days(90), Days(10));  // the older live version is not due
+  in.newest_deployed_revoked = true;
+  DueDecision d = ComputeDue(in);
+  EXPECT_TRUE(d.due);
+  EXPECT_EQ(d.why, DueReason::kRevoked);
+  ExpectInvariant(in, d);
+}
+
 TEST(DueTest, InvalidValidityPeriodIsDue) {
   DueInput in = InputAt(Days(90), Days(10));
   in.live->not_after = in.live->not_before;
@@ -208,7 +285,8 @@ TEST(DueJitterTest, NeverLaterAndNeverMoreThanMaxEarlier) {
       0.999999999, 1.0,  7.5,  -3.0, std::numeric_limits<double>::quiet_NaN()};
   for (double lifetime_days : {90.0, 45.0, 6.0}) {
     const Duration lifetime = Days(lifetime_days);
-    const TimePoint unjittered = kIssued + lifetime - lifetime / 3;
+    const TimePoint unjittered =
+        kIssued + lifetime - (lifetime < kShortLivedLifetime ? lifetime / 2 : lifetime / 3);
     for (double f : fractions) {
       DueInput in = InputAt(lifetime, Days(1));
       in.jitter_fraction = f;
@@ -223,7 +301,7 @@ TEST(DueJitterTest, NeverLaterAndNeverMoreThanMaxEarlier) {
 TEST(DueJitterTest, HalfFractionMovesHalfTheMaximumEarlier) {
   DueInput in = InputAt(Days(6), Days(1));
   in.jitter_fraction = 0.5;
-  EXPECT_EQ(ComputeDue(in).renew_at, kIssued + Days(4) - std::chrono::seconds(5184));
+  EXPECT_EQ(ComputeDue(in).renew_at, kIssued + Days(3) - std::chrono::seconds(5184));
 }
 
 TEST(DueJitterTest, JitterCanMakeACertificateDueEarlier) {
@@ -310,6 +388,85 @@ TEST(AriDueTest, DefinitionChangesStillWinOverAWindow) {
   DueDecision d = ComputeDue(in);
   EXPECT_TRUE(d.due);
   EXPECT_EQ(d.why, DueReason::kKeyTypeChanged);
+}
+
+// ---- Expiry health (`check`) -------------------------------------------------
+
+struct HealthCase {
+  const char* name;
+  Duration lifetime;
+  Duration since_issue;
+  std::optional<Duration> next_attempt_in;  // from now
+  std::optional<Duration> run_interval;
+  ExpiryHealth health;
+  const char* message_prefix;
+};
+
+void PrintTo(const HealthCase& c, std::ostream* os) { *os << c.name; }
+
+class ExpiryHealthTest : public testing::TestWithParam<HealthCase> {};
+
+// renew_at comes from ComputeDue, as `check` computes it.
+TEST_P(ExpiryHealthTest, Judges) {
+  const HealthCase& c = GetParam();
+  DueInput due = InputAt(c.lifetime, c.since_issue);
+  ExpiryHealthInput in;
+  in.now = due.now;
+  in.not_before = due.live->not_before;
+  in.not_after = due.live->not_after;
+  in.renew_at = ComputeDue(due).renew_at;
+  if (c.next_attempt_in) in.next_attempt = due.now + *c.next_attempt_in;
+  in.run_interval = c.run_interval;
+  ExpiryVerdict v = AssessExpiry(in);
+  EXPECT_EQ(v.health, c.health) << v.message;
+  EXPECT_EQ(v.message.rfind(c.message_prefix, 0), 0u) << v.message;
+  if (c.health == ExpiryHealth::kHealthy) {
+    EXPECT_EQ(v.message, "");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lifetimes, ExpiryHealthTest,
+    testing::Values(
+        // A fresh 12-hour certificate is healthy, not "expires in 11h 59m".
+        HealthCase{"FreshTwelveHourHealthy", hours(12), minutes(1), std::nullopt, std::nullopt,
+                   ExpiryHealth::kHealthy, ""},
+        HealthCase{"TwelveHourJustDueHealthy", hours(12), hours(7), std::nullopt, std::nullopt,
+                   ExpiryHealth::kHealthy, ""},
+        // Due at 6h; the margin is 1h 12m (a tenth of 12h).
+        HealthCase{"TwelveHourLateWarns", hours(12), hours(7) + minutes(13), std::nullopt,
+                   std::nullopt, ExpiryHealth::kWarning,
+                   "expires in 4h 47m and is not renewed: due since 2026-01-01T06:00:00Z"},
+        HealthCase{"TwelveHourBackoffPastExpiryIsError", hours(12), hours(7), hours(6),
+                   std::nullopt, ExpiryHealth::kError,
+                   "expires in 5h 0m (2026-01-01T12:00:00Z), before it can be renewed"},
+        HealthCase{"TwelveHourBackoffBeforeExpiryHealthy", hours(12), hours(6) + minutes(5),
+                   minutes(30), std::nullopt, ExpiryHealth::kHealthy, ""},
+        // The next run after the renewal time comes too late.
+        HealthCase{"SixHourWithTwelveHourTimerIsError", hours(6), minutes(10), std::nullopt,
+                   hours(12), ExpiryHealth::kError, "expires in 5h 50m"},
+        HealthCase{"SixHourWithHourlyTimerHealthy", hours(6), minutes(10), std::nullopt,
+                   hours(1), ExpiryHealth::kHealthy, ""},
+        HealthCase{"SixHourDueWithHourlyTimerHealthy", hours(6), hours(3) + minutes(10),
+                   std::nullopt, hours(1), ExpiryHealth::kHealthy, ""},
+        // 90 days: renews at 30 days left, warns 9 days later (21 days left),
+        // where a fixed "14 days left" rule was silent.
+        HealthCase{"NinetyDayTwentyFiveDaysLeftHealthy", Days(90), Days(65), std::nullopt,
+                   std::nullopt, ExpiryHealth::kHealthy, ""},
+        HealthCase{"NinetyDayTwentyDaysLeftWarns", Days(90), Days(70), std::nullopt,
+                   std::nullopt, ExpiryHealth::kWarning, "expires in 20d and is not renewed"},
+        HealthCase{"NinetyDayFreshHealthy", Days(90), Days(1), std::nullopt, hours(12),
+                   ExpiryHealth::kHealthy, ""},
+        HealthCase{"ExpiredIsError", hours(12), hours(13), std::nullopt, std::nullopt,
+                   ExpiryHealth::kError, "expired at 2026-01-01T12:00:00Z"}),
+    [](const testing::TestParamInfo<HealthCase>& info) { return info.param.name; });
+
+TEST(ExpiryHealthTest, LateMarginIsATenthOfTheLifetimeAtMostHalfTheRest) {
+  EXPECT_EQ(LateRenewalMargin(Days(90), Days(30)), Days(9));
+  EXPECT_EQ(LateRenewalMargin(hours(12), hours(6)), minutes(72));
+  // renew_before 7 days on a 90-day certificate: warn at 3.5 days left.
+  EXPECT_EQ(LateRenewalMargin(Days(90), Days(7)), Days(3.5));
+  EXPECT_EQ(LateRenewalMargin(Duration::zero(), hours(1)), Duration::zero());
 }
 
 TEST(DueReasonTest, NamesAreStable) {
