@@ -11,6 +11,24 @@ namespace certkeeper::acme {
 namespace {
 using nlohmann::json;
 constexpr std::string_view kWhat = "account";
+
+// A newAccount with a binding that the CA refuses: say that it was the binding,
+// so the operator checks the kid and the key rather than the account.
+Status BindingRefused(Status status, const Directory& directory) {
+  const Problem* problem = status.problem();
+  if (problem == nullptr || !(problem->Is("unauthorized") || problem->Is("malformed") ||
+                              problem->Is("externalAccountRequired"))) {
+    return status;
+  }
+  Status refused(ErrorCode::kPermissionDenied,
+                 "the external account binding was refused by " + directory.url + ": " +
+                     status.message());
+  refused.Where(status.where());
+  refused.WithProblem(*problem);
+  if (status.retry_after()) refused.WithRetryAfter(*status.retry_after());
+  return refused.Hint("check eab_kid and the MAC key in eab_hmac_file against what the CA "
+                      "gave (a key is single-use at some CAs)");
+}
 }  // namespace
 
 Result<Account> ParseAccount(const json& doc, const std::string& url,
@@ -38,23 +56,32 @@ Result<Account> Client::NewAccount(const NewAccountRequest& request) {
     return Status(ErrorCode::kFailedPrecondition, "newAccount: no account key is set");
   }
   CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
-  if (directory.meta.external_account_required && !request.only_return_existing) {
+  const auto& binding = request.external_account_binding;
+  if (directory.meta.external_account_required && !request.only_return_existing &&
+      !binding) {
     return Status(ErrorCode::kFailedPrecondition,
-                  "the CA requires external account binding, which certkeeper does "
-                  "not support yet")
-        .Where(directory.new_account);
+                  "the CA at " + directory.url + " requires external account binding")
+        .Where(directory.new_account)
+        .Hint("set eab_kid and eab_hmac_file in its [[ca]] block (the CA gives both)");
   }
   // §7.3: the payload of a newAccount request.
   json payload = json::object();
   if (!request.contact.empty()) payload["contact"] = request.contact;
   if (request.terms_of_service_agreed) payload["termsOfServiceAgreed"] = true;
   if (request.only_return_existing) payload["onlyReturnExisting"] = true;
+  if (binding) {
+    CK_ASSIGN_OR_RETURN(json jwk, PublicJwk(*key));
+    CK_ASSIGN_OR_RETURN(payload["externalAccountBinding"],
+                        SignExternalAccountBinding(jwk, binding->kid, binding->mac_key,
+                                                   binding->alg, directory.new_account));
+  }
 
   PostOptions options;
   options.jwk_key = &*key;
-  CK_ASSIGN_OR_RETURN(
-      HttpResponse response,
-      Post(RequestKind::kNewAccount, directory.new_account, payload.dump(), options));
+  Result<HttpResponse> posted =
+      Post(RequestKind::kNewAccount, directory.new_account, payload.dump(), options);
+  if (!posted.ok()) return binding ? BindingRefused(posted.status(), directory) : posted.status();
+  HttpResponse response = std::move(*posted);
   std::string url = response.headers.Get("Location").value_or("");
   if (url.empty()) {
     return Status(ErrorCode::kProtocol, "newAccount response has no Location header")
@@ -111,6 +138,13 @@ Status Client::RolloverKey(const PrivateKey& new_key) {
                   "key rollover needs the current account key and URL");
   }
   CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
+  if (directory.key_change.empty()) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "the CA does not support account key rollover (its directory has no "
+                  "keyChange)")
+        .Where(directory.url)
+        .Hint("keep the current account key, or register a new account with a new key");
+  }
   CK_ASSIGN_OR_RETURN(json old_jwk, PublicJwk(*old_key));
 
   // §7.3.5: the inner JWS is signed by the new key, carries its jwk and the

@@ -63,10 +63,25 @@ struct NewAccountRequest {
   std::vector<std::string> contact{};  // "mailto:ops@example.com"
   bool terms_of_service_agreed = false;
   bool only_return_existing = false;  // RFC 8555 §7.3.1: look up, do not create
+  // RFC 8555 §7.3.4: binds the new account to an account the CA knows from
+  // elsewhere. The CA hands out both values.
+  struct ExternalAccountBinding {
+    std::string kid{};
+    std::string mac_key{};      // raw bytes (DecodeEabMacKey of the file)
+    std::string alg = "HS256";  // HS256, HS384 or HS512
+  };
+  std::optional<ExternalAccountBinding> external_account_binding{};
 };
 
+// The MAC key of an eab_hmac_file: base64url (RFC 4648 §5), with surrounding
+// whitespace and padding tolerated. Anything else (standard base64, inner
+// whitespace, an empty file) is refused with kInvalidArgument saying why.
+Result<std::string> DecodeEabMacKey(std::string_view file_text);
+
 struct NewOrderRequest {
-  std::vector<std::string> identifiers{};  // DNS names, "*.example.com" allowed
+  // DNS names ("*.example.com" allowed) and IP addresses (RFC 8738), each
+  // canonicalized by CanonicalIdentifier and sent as type "dns" or "ip".
+  std::vector<std::string> identifiers{};
   std::string replaces{};  // ARI certificate identifier (RFC 9773 §5), optional
   std::string profile{};   // a name from Directory::meta.profiles, optional
 };
@@ -113,15 +128,23 @@ class Client {
   Result<std::string> KeyAuthorization(std::string_view token) const;
 
   // Accounts (RFC 8555 §7.3). NewAccount records the account URL (Location)
-  // as the kid for later requests; it fails with kFailedPrecondition when the
-  // CA requires external account binding.
+  // as the kid for later requests. With external_account_binding, the
+  // payload carries the §7.3.4 binding for the newAccount URL. Errors:
+  // kFailedPrecondition "the CA at <url> requires external account binding"
+  // when the directory says meta.externalAccountRequired and no binding is
+  // given (no request is sent); when the CA refuses a given binding
+  // (unauthorized, malformed or externalAccountRequired), kPermissionDenied
+  // saying so, with the problem kept.
   Result<Account> NewAccount(const NewAccountRequest& request);
   Result<Account> GetAccount();
   Result<Account> DeactivateAccount();  // §7.3.6; the account is unusable after
   // §7.3.5: inner JWS signed with new_key, outer with the current key. On
   // success the client signs with new_key from then on. An error whose
-  // problem() has a 4xx status is a definite refusal; any other error (no
-  // answer, 5xx, a malformed answer) leaves it unknown whether the CA switched.
+  // problem() has a 4xx status is a definite refusal, and so is
+  // kFailedPrecondition (no request was sent, e.g. the directory has no
+  // keyChange, or the CA answered that it does not support the operation);
+  // any other error (no answer, 5xx, a malformed answer) leaves it unknown
+  // whether the CA switched.
   Status RolloverKey(const PrivateKey& new_key);
   // §7.3.1: which account `key` is bound to, asked with a newAccount request
   // {"onlyReturnExisting": true} signed by that key. Returns the account URL,

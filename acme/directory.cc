@@ -49,7 +49,9 @@ Result<Directory> ParseDirectory(const json& doc, const std::string& url) {
   CK_ASSIGN_OR_RETURN(d.new_account, DirectoryUrl(doc, "newAccount", scheme, true));
   CK_ASSIGN_OR_RETURN(d.new_order, DirectoryUrl(doc, "newOrder", scheme, true));
   CK_ASSIGN_OR_RETURN(d.revoke_cert, DirectoryUrl(doc, "revokeCert", scheme, true));
-  CK_ASSIGN_OR_RETURN(d.key_change, DirectoryUrl(doc, "keyChange", scheme, true));
+  // RFC 8555 §7.1.1 lists keyChange, but CAs without key rollover leave it out;
+  // such a directory is usable for everything else (RolloverKey says why not).
+  CK_ASSIGN_OR_RETURN(d.key_change, DirectoryUrl(doc, "keyChange", scheme, false));
   CK_ASSIGN_OR_RETURN(d.new_authz, DirectoryUrl(doc, "newAuthz", scheme, false));
   CK_ASSIGN_OR_RETURN(d.renewal_info, DirectoryUrl(doc, "renewalInfo", scheme, false));
 
