@@ -168,7 +168,8 @@ Result<std::string> Client::FindAccountUrl(const PrivateKey& key) {
     const Problem* problem = response.status().problem();
     if (problem != nullptr && problem->Is("accountDoesNotExist")) {
       return Status(ErrorCode::kNotFound, "the CA knows no account for this key")
-          .Where(directory.new_account);
+          .Where(directory.new_account)
+          .WithProblem(*problem);
     }
     return response.status();
   }
