@@ -69,26 +69,30 @@ Result<Account> Client::NewAccount(const NewAccountRequest& request) {
   if (!request.contact.empty()) payload["contact"] = request.contact;
   if (request.terms_of_service_agreed) payload["termsOfServiceAgreed"] = true;
   if (request.only_return_existing) payload["onlyReturnExisting"] = true;
-  if (binding) {
+  auto build = [&](const Directory& d) -> Result<std::string> {
+    if (!binding) return payload.dump();
+    json body = payload;
     CK_ASSIGN_OR_RETURN(json jwk, PublicJwk(*key));
-    CK_ASSIGN_OR_RETURN(payload["externalAccountBinding"],
+    CK_ASSIGN_OR_RETURN(body["externalAccountBinding"],
                         SignExternalAccountBinding(jwk, binding->kid, binding->mac_key,
-                                                   binding->alg, directory.new_account));
-  }
+                                                   binding->alg, d.new_account));
+    return body.dump();
+  };
 
   PostOptions options;
   options.jwk_key = &*key;
-  Result<HttpResponse> posted =
-      Post(RequestKind::kNewAccount, directory.new_account, payload.dump(), options);
-  if (!posted.ok()) return binding ? BindingRefused(posted.status(), directory) : posted.status();
+  Directory used = directory;
+  Result<HttpResponse> posted = PostToDirectory(
+      RequestKind::kNewAccount, &Directory::new_account, build, options, &used);
+  if (!posted.ok()) return binding ? BindingRefused(posted.status(), used) : posted.status();
   HttpResponse response = std::move(*posted);
   std::string url = response.headers.Get("Location").value_or("");
   if (url.empty()) {
     return Status(ErrorCode::kProtocol, "newAccount response has no Location header")
-        .Where(directory.new_account);
+        .Where(used.new_account);
   }
   CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, "account"));
-  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, directory.new_account));
+  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, used.new_account));
   CK_ASSIGN_OR_RETURN(Account account, ParseAccount(doc, url, scheme_));
   {
     std::unique_lock lock(account_mu_);
@@ -150,20 +154,28 @@ Status Client::RolloverKey(const PrivateKey& new_key) {
   // §7.3.5: the inner JWS is signed by the new key, carries its jwk and the
   // keyChange URL but no nonce; its payload names the account and the old key.
   json inner_payload = {{"account", kid}, {"oldKey", old_jwk}};
-  JwsHeader inner_header{.url = directory.key_change, .nonce = std::nullopt, .kid = {}};
-  CK_ASSIGN_OR_RETURN(json inner, SignJws(new_key, inner_header, inner_payload.dump()));
-  CK_RETURN_IF_ERROR(
-      Post(RequestKind::kKeyChange, directory.key_change, inner.dump()).status());
+  auto build = [&](const Directory& d) -> Result<std::string> {
+    JwsHeader inner_header{.url = d.key_change, .nonce = std::nullopt, .kid = {}};
+    CK_ASSIGN_OR_RETURN(json inner, SignJws(new_key, inner_header, inner_payload.dump()));
+    return inner.dump();
+  };
+  CK_RETURN_IF_ERROR(PostToDirectory(RequestKind::kKeyChange, &Directory::key_change, build,
+                                     PostOptions(), nullptr)
+                         .status());
   SetAccountKey(new_key, kid);
   return Status::Ok();
 }
 
 Result<std::string> Client::FindAccountUrl(const PrivateKey& key) {
-  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
   PostOptions options;
   options.jwk_key = &key;
-  Result<HttpResponse> response = Post(RequestKind::kNewAccount, directory.new_account,
-                                        R"({"onlyReturnExisting":true})", options);
+  Directory directory;
+  Result<HttpResponse> response = PostToDirectory(
+      RequestKind::kNewAccount, &Directory::new_account,
+      [](const Directory&) -> Result<std::string> {
+        return std::string(R"({"onlyReturnExisting":true})");
+      },
+      options, &directory);
   if (!response.ok()) {
     const Problem* problem = response.status().problem();
     if (problem != nullptr && problem->Is("accountDoesNotExist")) {

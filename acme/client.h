@@ -46,6 +46,16 @@ struct ClientOptions {
   // Plain http:// directory URLs are refused unless this is set: only for a
   // test CA on a trusted network (RFC 8555 §6.1 requires HTTPS).
   bool allow_insecure_http = false;
+  // The directory kept between runs: the raw JSON body of an earlier fetch
+  // (empty: none). It is parsed instead of sending a GET; one that does not
+  // parse is ignored and the directory fetched. A request to a URL taken from
+  // it that gets HTTP 404 (the CA changed its URLs) makes the client fetch the
+  // directory afresh and send that request once more, to the new URL.
+  std::string directory_document{};
+  // Called after every successful directory fetch (not for a kept document)
+  // with the raw body, to be kept for the next run. It runs on the thread that
+  // fetched, with no lock of the client held.
+  std::function<void(const std::string& document)> directory_fetched{};
 };
 
 // The longest per-request timeout accepted: a request that needs longer is a
@@ -121,7 +131,8 @@ class Client {
   // The current account key (changes after RolloverKey).
   std::optional<PrivateKey> account_key() const;
 
-  // The directory, fetched once and cached (RFC 8555 §7.1.1).
+  // The directory, fetched once and cached (RFC 8555 §7.1.1), or parsed from
+  // ClientOptions::directory_document.
   Result<Directory> GetDirectory();
 
   // token "." thumbprint of the account key (RFC 8555 §8.1).
@@ -201,7 +212,11 @@ class Client {
     const PrivateKey* jwk_key = nullptr;  // sign with this key, embed its jwk
     std::string accept;
     size_t max_response_bytes = 1 << 20;
+    int* http_status = nullptr;  // set to the last response's status, if any
   };
+  // Builds a request's payload for the directory at hand: a retry after a
+  // refetch may go to another URL, which payloads may name (§7.3.4, §7.3.5).
+  using PayloadFor = std::function<Result<std::string>(const Directory&)>;
 
   Client(ClientOptions options, std::shared_ptr<HttpClient> http, std::string scheme);
 
@@ -228,6 +243,23 @@ class Client {
                               std::string* last_status);
   Result<std::string> DownloadChain(const std::string& url, std::vector<std::string>* alternates);
 
+  // The cached directory (fetched or parsed from the kept document);
+  // *seeded tells whether it came from the kept document.
+  Result<Directory> CurrentDirectory(bool* seeded);
+  // Discards a kept directory and fetches it; when another thread already
+  // did, returns that one. No-op for a directory this client fetched.
+  Result<Directory> RefreshDirectory();
+  // GET of the directory with directory_mu_ held; the raw body into *body.
+  Result<Directory> FetchDirectoryLocked(std::string* body);
+  // Post to the directory's `endpoint`, with one retry at a fresh directory's
+  // URL when a kept directory's URL gets HTTP 404. *used: the directory the
+  // final request was built from.
+  Result<HttpResponse> PostToDirectory(RequestKind kind, std::string Directory::*endpoint,
+                                       const PayloadFor& payload, PostOptions options,
+                                       Directory* used);
+  Result<RenewalInfo> FetchRenewalInfo(std::string url, std::string_view cert_pem,
+                                       int* http_status);
+
   ClientOptions options_;
   Clock* clock_;
   std::shared_ptr<HttpClient> http_;
@@ -237,6 +269,8 @@ class Client {
 
   std::mutex directory_mu_;
   std::optional<Directory> directory_;
+  bool directory_seeded_ = false;  // directory_ came from directory_document
+  bool document_tried_ = false;    // directory_document was parsed once
 
   mutable std::shared_mutex account_mu_;
   std::optional<PrivateKey> key_;

@@ -117,9 +117,13 @@ Result<Order> Client::NewOrder(const NewOrderRequest& request) {
     payload["profile"] = request.profile;
   }
 
-  HttpResponse response;
-  CK_ASSIGN_OR_RETURN(json doc, PostJson(RequestKind::kNewOrder, directory.new_order,
-                                         payload.dump(), &response));
+  CK_ASSIGN_OR_RETURN(
+      HttpResponse response,
+      PostToDirectory(
+          RequestKind::kNewOrder, &Directory::new_order,
+          [&](const Directory&) -> Result<std::string> { return payload.dump(); },
+          PostOptions(), &directory));
+  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, directory.new_order));
   std::string url = response.headers.Get("Location").value_or("");
   if (url.empty()) {
     return Status(ErrorCode::kProtocol, "newOrder response has no Location header")

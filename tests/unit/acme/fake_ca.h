@@ -91,6 +91,9 @@ class FakeCa : public HttpClient {
     if (request.method == "GET" && path == "/dir") return Directory();
     if (request.method == "HEAD" && path == "/nonce") return Reply(200, json());
     if (request.method == "GET" && path.rfind("/ari/", 0) == 0) return RenewalInfo();
+    if (request.method == "GET" || request.method == "HEAD") {
+      return Problem(404, "malformed", "no such resource " + path);
+    }
     if (request.method != "POST") return Problem(405, "malformed", "method");
     return HandlePost(request, path);
   }
@@ -349,6 +352,13 @@ class FakeCa : public HttpClient {
 
 inline HttpResponse FakeCa::HandlePost(const HttpRequest& request,
                                        const std::string& path) {
+  // An unknown URL is a 404, whoever asks (a CA that moved its URLs).
+  bool known = false;
+  for (const char* prefix : {"/new-acct", "/acct/", "/key-change", "/new-order", "/order/",
+                             "/authz/", "/chall/", "/finalize/", "/cert/", "/revoke"}) {
+    if (path.rfind(prefix, 0) == 0) known = true;
+  }
+  if (!known) return Problem(404, "malformed", "no such resource " + path);
   DecodedJws jws;
   int account = 0;
   json jwk;
