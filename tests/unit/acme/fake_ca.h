@@ -8,8 +8,6 @@
 #ifndef CERTKEEPER_TESTS_UNIT_ACME_FAKE_CA_H_
 #define CERTKEEPER_TESTS_UNIT_ACME_FAKE_CA_H_
 
-#include <openssl/hmac.h>
-
 #include <functional>
 #include <map>
 #include <mutex>
@@ -204,17 +202,7 @@ class FakeCa : public HttpClient {
     auto key = eab_keys.find(h.value("kid", ""));
     if (key == eab_keys.end()) return "unknown EAB kid";
     if (json::parse(eab->payload, nullptr, false) != jwk) return "EAB payload is not the JWK";
-    const EVP_MD* md = h.value("alg", "") == "HS256"   ? EVP_sha256()
-                       : h.value("alg", "") == "HS384" ? EVP_sha384()
-                       : h.value("alg", "") == "HS512" ? EVP_sha512()
-                                                       : nullptr;
-    if (md == nullptr) return "EAB alg is not an HMAC";
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(md, key->second.data(), static_cast<int>(key->second.size()),
-         reinterpret_cast<const unsigned char*>(eab->signing_input.data()),
-         eab->signing_input.size(), mac, &len);
-    if (eab->signature != std::string(reinterpret_cast<const char*>(mac), len)) {
+    if (!VerifyHmac(h.value("alg", ""), key->second, eab->signing_input, eab->signature)) {
       return "EAB MAC does not verify";
     }
     return "";
