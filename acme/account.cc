@@ -11,6 +11,24 @@ namespace certkeeper::acme {
 namespace {
 using nlohmann::json;
 constexpr std::string_view kWhat = "account";
+
+// A newAccount with a binding that the CA refuses: say that it was the binding,
+// so the operator checks the kid and the key rather than the account.
+Status BindingRefused(Status status, const Directory& directory) {
+  const Problem* problem = status.problem();
+  if (problem == nullptr || !(problem->Is("unauthorized") || problem->Is("malformed") ||
+                              problem->Is("externalAccountRequired"))) {
+    return status;
+  }
+  Status refused(ErrorCode::kPermissionDenied,
+                 "the external account binding was refused by " + directory.url + ": " +
+                     status.message());
+  refused.Where(status.where());
+  refused.WithProblem(*problem);
+  if (status.retry_after()) refused.WithRetryAfter(*status.retry_after());
+  return refused.Hint("check eab_kid and the MAC key in eab_hmac_file against what the CA "
+                      "gave (a key is single-use at some CAs)");
+}
 }  // namespace
 
 Result<Account> ParseAccount(const json& doc, const std::string& url,
@@ -38,30 +56,43 @@ Result<Account> Client::NewAccount(const NewAccountRequest& request) {
     return Status(ErrorCode::kFailedPrecondition, "newAccount: no account key is set");
   }
   CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
-  if (directory.meta.external_account_required && !request.only_return_existing) {
+  const auto& binding = request.external_account_binding;
+  if (directory.meta.external_account_required && !request.only_return_existing &&
+      !binding) {
     return Status(ErrorCode::kFailedPrecondition,
-                  "the CA requires external account binding, which certkeeper does "
-                  "not support yet")
-        .Where(directory.new_account);
+                  "the CA at " + directory.url + " requires external account binding")
+        .Where(directory.new_account)
+        .Hint("set eab_kid and eab_hmac_file in its [[ca]] block (the CA gives both)");
   }
   // §7.3: the payload of a newAccount request.
   json payload = json::object();
   if (!request.contact.empty()) payload["contact"] = request.contact;
   if (request.terms_of_service_agreed) payload["termsOfServiceAgreed"] = true;
   if (request.only_return_existing) payload["onlyReturnExisting"] = true;
+  auto build = [&](const Directory& d) -> Result<std::string> {
+    if (!binding) return payload.dump();
+    json body = payload;
+    CK_ASSIGN_OR_RETURN(json jwk, PublicJwk(*key));
+    CK_ASSIGN_OR_RETURN(body["externalAccountBinding"],
+                        SignExternalAccountBinding(jwk, binding->kid, binding->mac_key,
+                                                   binding->alg, d.new_account));
+    return body.dump();
+  };
 
   PostOptions options;
   options.jwk_key = &*key;
-  CK_ASSIGN_OR_RETURN(
-      HttpResponse response,
-      Post(RequestKind::kNewAccount, directory.new_account, payload.dump(), options));
+  Directory used = directory;
+  Result<HttpResponse> posted = PostToDirectory(
+      RequestKind::kNewAccount, &Directory::new_account, build, options, &used);
+  if (!posted.ok()) return binding ? BindingRefused(posted.status(), used) : posted.status();
+  HttpResponse response = std::move(*posted);
   std::string url = response.headers.Get("Location").value_or("");
   if (url.empty()) {
     return Status(ErrorCode::kProtocol, "newAccount response has no Location header")
-        .Where(directory.new_account);
+        .Where(used.new_account);
   }
   CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, "account"));
-  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, directory.new_account));
+  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, used.new_account));
   CK_ASSIGN_OR_RETURN(Account account, ParseAccount(doc, url, scheme_));
   {
     std::unique_lock lock(account_mu_);
@@ -111,30 +142,46 @@ Status Client::RolloverKey(const PrivateKey& new_key) {
                   "key rollover needs the current account key and URL");
   }
   CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
+  if (directory.key_change.empty()) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "the CA does not support account key rollover (its directory has no "
+                  "keyChange)")
+        .Where(directory.url)
+        .Hint("keep the current account key, or register a new account with a new key");
+  }
   CK_ASSIGN_OR_RETURN(json old_jwk, PublicJwk(*old_key));
 
   // §7.3.5: the inner JWS is signed by the new key, carries its jwk and the
   // keyChange URL but no nonce; its payload names the account and the old key.
   json inner_payload = {{"account", kid}, {"oldKey", old_jwk}};
-  JwsHeader inner_header{.url = directory.key_change, .nonce = std::nullopt, .kid = {}};
-  CK_ASSIGN_OR_RETURN(json inner, SignJws(new_key, inner_header, inner_payload.dump()));
-  CK_RETURN_IF_ERROR(
-      Post(RequestKind::kKeyChange, directory.key_change, inner.dump()).status());
+  auto build = [&](const Directory& d) -> Result<std::string> {
+    JwsHeader inner_header{.url = d.key_change, .nonce = std::nullopt, .kid = {}};
+    CK_ASSIGN_OR_RETURN(json inner, SignJws(new_key, inner_header, inner_payload.dump()));
+    return inner.dump();
+  };
+  CK_RETURN_IF_ERROR(PostToDirectory(RequestKind::kKeyChange, &Directory::key_change, build,
+                                     PostOptions(), nullptr)
+                         .status());
   SetAccountKey(new_key, kid);
   return Status::Ok();
 }
 
 Result<std::string> Client::FindAccountUrl(const PrivateKey& key) {
-  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
   PostOptions options;
   options.jwk_key = &key;
-  Result<HttpResponse> response = Post(RequestKind::kNewAccount, directory.new_account,
-                                        R"({"onlyReturnExisting":true})", options);
+  Directory directory;
+  Result<HttpResponse> response = PostToDirectory(
+      RequestKind::kNewAccount, &Directory::new_account,
+      [](const Directory&) -> Result<std::string> {
+        return std::string(R"({"onlyReturnExisting":true})");
+      },
+      options, &directory);
   if (!response.ok()) {
     const Problem* problem = response.status().problem();
     if (problem != nullptr && problem->Is("accountDoesNotExist")) {
       return Status(ErrorCode::kNotFound, "the CA knows no account for this key")
-          .Where(directory.new_account);
+          .Where(directory.new_account)
+          .WithProblem(*problem);
     }
     return response.status();
   }

@@ -77,19 +77,12 @@ Result<Authorization> ParseAuthorization(const json& doc, const std::string& url
     return Status(ErrorCode::kProtocol, "malformed authorization: no identifier")
         .Where(url);
   }
-  CK_ASSIGN_OR_RETURN(std::string type, internal::RequiredString(*id, "type", kWhat));
-  if (type != "dns") {
-    return Status(ErrorCode::kProtocol,
-                  "authorization for identifier type \"" + type + "\"; only dns is used")
-        .Where(url);
-  }
+  CK_ASSIGN_OR_RETURN(a.identifier_type, internal::RequiredString(*id, "type", kWhat));
   CK_ASSIGN_OR_RETURN(std::string value, internal::RequiredString(*id, "value", kWhat));
-  auto name = CanonicalDnsName(value, /*allow_wildcard=*/false);
-  if (!name.ok()) {
-    return Status(ErrorCode::kProtocol,
-                  "authorization identifier is not a DNS name: " + name.status().message())
-        .Where(url);
-  }
+  // §7.1.4: the identifier of a wildcard authorization is the name without "*.".
+  auto name = internal::IdentifierValue(a.identifier_type, value, kWhat,
+                                        /*allow_wildcard=*/false);
+  if (!name.ok()) return name.status().Where(url);
   a.identifier = std::move(*name);
   if (auto w = doc.find("wildcard"); w != doc.end() && !w->is_null()) {
     if (!w->is_boolean()) {
@@ -97,6 +90,12 @@ Result<Authorization> ParseAuthorization(const json& doc, const std::string& url
           .Where(url);
     }
     a.wildcard = w->get<bool>();
+  }
+  if (a.wildcard && a.identifier_type == "ip") {
+    return Status(ErrorCode::kProtocol,
+                  "authorization marks an ip identifier as a wildcard (RFC 8738 has no "
+                  "wildcard IP addresses)")
+        .Where(url);
   }
   CK_ASSIGN_OR_RETURN(a.expires, internal::OptionalTime(doc, "expires", kWhat));
   auto challenges = doc.find("challenges");

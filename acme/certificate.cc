@@ -61,12 +61,14 @@ Status Client::RevokeCertificate(std::string_view cert_pem, RevocationReason rea
   if (cert_key != nullptr) {
     CK_RETURN_IF_ERROR(KeyMatchesCertificate(*cert_key, cert_pem).Annotate("revoke"));
   }
-  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
   json payload = {{"certificate", Base64UrlEncode(info.der)},
                   {"reason", static_cast<int>(reason)}};
   PostOptions options;
   options.jwk_key = cert_key;
-  return Post(RequestKind::kRevoke, directory.revoke_cert, payload.dump(), options)
+  return PostToDirectory(
+             RequestKind::kRevoke, &Directory::revoke_cert,
+             [&](const Directory&) -> Result<std::string> { return payload.dump(); }, options,
+             nullptr)
       .status();
 }
 

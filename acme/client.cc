@@ -129,24 +129,6 @@ Result<std::string> Client::KeyAuthorization(std::string_view token) const {
   return acme::KeyAuthorization(token, thumbprint_);
 }
 
-Result<Directory> Client::GetDirectory() {
-  std::lock_guard<std::mutex> lock(directory_mu_);
-  if (directory_) return *directory_;
-  CK_ASSIGN_OR_RETURN(HttpResponse response,
-                      Get(RequestKind::kDirectory, options_.directory_url));
-  if (!IsSuccess(response.status)) {
-    return ErrorResponseStatus("fetch ACME directory", options_.directory_url, response,
-                               clock_->Now());
-  }
-  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, options_.directory_url));
-  auto directory = ParseDirectory(doc, options_.directory_url);
-  if (!directory.ok()) {
-    return directory.status().Where(options_.directory_url);
-  }
-  directory_ = std::move(*directory);
-  return *directory_;
-}
-
 Result<HttpResponse> Client::Exchange(RequestKind kind, HttpRequest request) {
   stats_.Count(kind);
   auto start = std::chrono::steady_clock::now();
@@ -178,7 +160,8 @@ Result<HttpResponse> Client::Get(RequestKind kind, const std::string& url) {
 
 Result<std::string> Client::TakeNonce() {
   if (auto nonce = nonces_.Take()) return *nonce;
-  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
+  bool seeded = false;
+  CK_ASSIGN_OR_RETURN(Directory directory, CurrentDirectory(&seeded));
   // The fetched nonce goes through the shared pool, so with several jobs another
   // request may take it first; and a CA may send one unusable value. Either
   // way another fetch is the answer, a bounded number of times.
@@ -189,6 +172,14 @@ Result<std::string> Client::TakeNonce() {
     request.url = directory.new_nonce;
     CK_ASSIGN_OR_RETURN(HttpResponse response,
                         Exchange(RequestKind::kNewNonce, std::move(request)));
+    if (response.status == 404 && seeded) {
+      // A kept directory whose newNonce the CA no longer knows: its URLs
+      // changed. Once, with a fresh directory.
+      CK_ASSIGN_OR_RETURN(directory, RefreshDirectory());
+      seeded = false;
+      --fetch;
+      continue;
+    }
     if (!IsSuccess(response.status)) {
       return ErrorResponseStatus("fetch a nonce", directory.new_nonce, response,
                                  clock_->Now());
@@ -236,6 +227,7 @@ Result<HttpResponse> Client::Post(RequestKind kind, const std::string& url,
     request.body = jws.dump();
     request.max_response_bytes = options.max_response_bytes;
     CK_ASSIGN_OR_RETURN(HttpResponse response, Exchange(kind, std::move(request)));
+    if (options.http_status != nullptr) *options.http_status = response.status;
     if (IsSuccess(response.status)) return response;
 
     Status error = ErrorResponseStatus(operation, url, response, clock_->Now());

@@ -46,6 +46,16 @@ struct ClientOptions {
   // Plain http:// directory URLs are refused unless this is set: only for a
   // test CA on a trusted network (RFC 8555 §6.1 requires HTTPS).
   bool allow_insecure_http = false;
+  // The directory kept between runs: the raw JSON body of an earlier fetch
+  // (empty: none). It is parsed instead of sending a GET; one that does not
+  // parse is ignored and the directory fetched. A request to a URL taken from
+  // it that gets HTTP 404 (the CA changed its URLs) makes the client fetch the
+  // directory afresh and send that request once more, to the new URL.
+  std::string directory_document{};
+  // Called after every successful directory fetch (not for a kept document)
+  // with the raw body, to be kept for the next run. It runs on the thread that
+  // fetched, with no lock of the client held.
+  std::function<void(const std::string& document)> directory_fetched{};
 };
 
 // The longest per-request timeout accepted: a request that needs longer is a
@@ -63,10 +73,25 @@ struct NewAccountRequest {
   std::vector<std::string> contact{};  // "mailto:ops@example.com"
   bool terms_of_service_agreed = false;
   bool only_return_existing = false;  // RFC 8555 §7.3.1: look up, do not create
+  // RFC 8555 §7.3.4: binds the new account to an account the CA knows from
+  // elsewhere. The CA hands out both values.
+  struct ExternalAccountBinding {
+    std::string kid{};
+    std::string mac_key{};      // raw bytes (DecodeEabMacKey of the file)
+    std::string alg = "HS256";  // HS256, HS384 or HS512
+  };
+  std::optional<ExternalAccountBinding> external_account_binding{};
 };
 
+// The MAC key of an eab_hmac_file: base64url (RFC 4648 §5), with surrounding
+// whitespace and padding tolerated. Anything else (standard base64, inner
+// whitespace, an empty file) is refused with kInvalidArgument saying why.
+Result<std::string> DecodeEabMacKey(std::string_view file_text);
+
 struct NewOrderRequest {
-  std::vector<std::string> identifiers{};  // DNS names, "*.example.com" allowed
+  // DNS names ("*.example.com" allowed) and IP addresses (RFC 8738), each
+  // canonicalized by CanonicalIdentifier and sent as type "dns" or "ip".
+  std::vector<std::string> identifiers{};
   std::string replaces{};  // ARI certificate identifier (RFC 9773 §5), optional
   std::string profile{};   // a name from Directory::meta.profiles, optional
 };
@@ -106,22 +131,31 @@ class Client {
   // The current account key (changes after RolloverKey).
   std::optional<PrivateKey> account_key() const;
 
-  // The directory, fetched once and cached (RFC 8555 §7.1.1).
+  // The directory, fetched once and cached (RFC 8555 §7.1.1), or parsed from
+  // ClientOptions::directory_document.
   Result<Directory> GetDirectory();
 
   // token "." thumbprint of the account key (RFC 8555 §8.1).
   Result<std::string> KeyAuthorization(std::string_view token) const;
 
   // Accounts (RFC 8555 §7.3). NewAccount records the account URL (Location)
-  // as the kid for later requests; it fails with kFailedPrecondition when the
-  // CA requires external account binding.
+  // as the kid for later requests. With external_account_binding, the
+  // payload carries the §7.3.4 binding for the newAccount URL. Errors:
+  // kFailedPrecondition "the CA at <url> requires external account binding"
+  // when the directory says meta.externalAccountRequired and no binding is
+  // given (no request is sent); when the CA refuses a given binding
+  // (unauthorized, malformed or externalAccountRequired), kPermissionDenied
+  // saying so, with the problem kept.
   Result<Account> NewAccount(const NewAccountRequest& request);
   Result<Account> GetAccount();
   Result<Account> DeactivateAccount();  // §7.3.6; the account is unusable after
   // §7.3.5: inner JWS signed with new_key, outer with the current key. On
   // success the client signs with new_key from then on. An error whose
-  // problem() has a 4xx status is a definite refusal; any other error (no
-  // answer, 5xx, a malformed answer) leaves it unknown whether the CA switched.
+  // problem() has a 4xx status is a definite refusal, and so is
+  // kFailedPrecondition (no request was sent, e.g. the directory has no
+  // keyChange, or the CA answered that it does not support the operation);
+  // any other error (no answer, 5xx, a malformed answer) leaves it unknown
+  // whether the CA switched.
   Status RolloverKey(const PrivateKey& new_key);
   // §7.3.1: which account `key` is bound to, asked with a newAccount request
   // {"onlyReturnExisting": true} signed by that key. Returns the account URL,
@@ -178,7 +212,11 @@ class Client {
     const PrivateKey* jwk_key = nullptr;  // sign with this key, embed its jwk
     std::string accept;
     size_t max_response_bytes = 1 << 20;
+    int* http_status = nullptr;  // set to the last response's status, if any
   };
+  // Builds a request's payload for the directory at hand: a retry after a
+  // refetch may go to another URL, which payloads may name (§7.3.4, §7.3.5).
+  using PayloadFor = std::function<Result<std::string>(const Directory&)>;
 
   Client(ClientOptions options, std::shared_ptr<HttpClient> http, std::string scheme);
 
@@ -205,6 +243,23 @@ class Client {
                               std::string* last_status);
   Result<std::string> DownloadChain(const std::string& url, std::vector<std::string>* alternates);
 
+  // The cached directory (fetched or parsed from the kept document);
+  // *seeded tells whether it came from the kept document.
+  Result<Directory> CurrentDirectory(bool* seeded);
+  // Discards a kept directory and fetches it; when another thread already
+  // did, returns that one. No-op for a directory this client fetched.
+  Result<Directory> RefreshDirectory();
+  // GET of the directory with directory_mu_ held; the raw body into *body.
+  Result<Directory> FetchDirectoryLocked(std::string* body);
+  // Post to the directory's `endpoint`, with one retry at a fresh directory's
+  // URL when a kept directory's URL gets HTTP 404. *used: the directory the
+  // final request was built from.
+  Result<HttpResponse> PostToDirectory(RequestKind kind, std::string Directory::*endpoint,
+                                       const PayloadFor& payload, PostOptions options,
+                                       Directory* used);
+  Result<RenewalInfo> FetchRenewalInfo(std::string url, std::string_view cert_pem,
+                                       int* http_status);
+
   ClientOptions options_;
   Clock* clock_;
   std::shared_ptr<HttpClient> http_;
@@ -214,6 +269,8 @@ class Client {
 
   std::mutex directory_mu_;
   std::optional<Directory> directory_;
+  bool directory_seeded_ = false;  // directory_ came from directory_document
+  bool document_tried_ = false;    // directory_document was parsed once
 
   mutable std::shared_mutex account_mu_;
   std::optional<PrivateKey> key_;

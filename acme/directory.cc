@@ -1,9 +1,14 @@
-// The directory resource (RFC 8555 §7.1.1).
+// The directory resource (RFC 8555 §7.1.1): parsing, and the client's copy,
+// fetched or kept from an earlier run.
 #include <cctype>
+#include <utility>
 
+#include "acme/client.h"
 #include "acme/http.h"
 #include "acme/internal/json_fields.h"
+#include "acme/problem.h"
 #include "acme/resources.h"
+#include "base/log.h"
 
 namespace certkeeper::acme {
 
@@ -49,7 +54,9 @@ Result<Directory> ParseDirectory(const json& doc, const std::string& url) {
   CK_ASSIGN_OR_RETURN(d.new_account, DirectoryUrl(doc, "newAccount", scheme, true));
   CK_ASSIGN_OR_RETURN(d.new_order, DirectoryUrl(doc, "newOrder", scheme, true));
   CK_ASSIGN_OR_RETURN(d.revoke_cert, DirectoryUrl(doc, "revokeCert", scheme, true));
-  CK_ASSIGN_OR_RETURN(d.key_change, DirectoryUrl(doc, "keyChange", scheme, true));
+  // RFC 8555 §7.1.1 lists keyChange, but CAs without key rollover leave it out;
+  // such a directory is usable for everything else (RolloverKey says why not).
+  CK_ASSIGN_OR_RETURN(d.key_change, DirectoryUrl(doc, "keyChange", scheme, false));
   CK_ASSIGN_OR_RETURN(d.new_authz, DirectoryUrl(doc, "newAuthz", scheme, false));
   CK_ASSIGN_OR_RETURN(d.renewal_info, DirectoryUrl(doc, "renewalInfo", scheme, false));
 
@@ -83,6 +90,92 @@ Result<Directory> ParseDirectory(const json& doc, const std::string& url) {
     }
   }
   return d;
+}
+
+Result<Directory> Client::FetchDirectoryLocked(std::string* body) {
+  CK_ASSIGN_OR_RETURN(HttpResponse response,
+                      Get(RequestKind::kDirectory, options_.directory_url));
+  if (response.status < 200 || response.status >= 300) {
+    return ErrorResponseStatus("fetch ACME directory", options_.directory_url, response,
+                               clock_->Now());
+  }
+  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, options_.directory_url));
+  auto directory = ParseDirectory(doc, options_.directory_url);
+  if (!directory.ok()) return directory.status().Where(options_.directory_url);
+  directory_ = std::move(*directory);
+  directory_seeded_ = false;
+  *body = std::move(response.body);
+  return *directory_;
+}
+
+Result<Directory> Client::CurrentDirectory(bool* seeded) {
+  std::string body;
+  Result<Directory> fetched = Status(ErrorCode::kInternal, "no directory");
+  {
+    std::lock_guard<std::mutex> lock(directory_mu_);
+    if (!directory_ && !document_tried_ && !options_.directory_document.empty()) {
+      document_tried_ = true;
+      auto doc = internal::ParseJsonText(options_.directory_document);
+      auto parsed = doc.ok() ? ParseDirectory(*doc, options_.directory_url)
+                             : Result<Directory>(doc.status());
+      if (parsed.ok()) {
+        directory_ = std::move(*parsed);
+        directory_seeded_ = true;
+      } else {
+        log::Debug("kept ACME directory does not parse; fetching it",
+                   {{"url", options_.directory_url}, {"error", parsed.status().message()}});
+      }
+    }
+    if (directory_) {
+      *seeded = directory_seeded_;
+      return *directory_;
+    }
+    *seeded = false;
+    fetched = FetchDirectoryLocked(&body);
+  }
+  if (fetched.ok() && options_.directory_fetched) options_.directory_fetched(body);
+  return fetched;
+}
+
+Result<Directory> Client::GetDirectory() {
+  bool seeded = false;
+  return CurrentDirectory(&seeded);
+}
+
+Result<Directory> Client::RefreshDirectory() {
+  std::string body;
+  Result<Directory> fetched = Status(ErrorCode::kInternal, "no directory");
+  {
+    std::lock_guard<std::mutex> lock(directory_mu_);
+    if (directory_ && !directory_seeded_) return *directory_;
+    log::Info("the CA answered 404 for a URL of the kept directory; fetching it afresh",
+              {{"url", options_.directory_url}});
+    directory_.reset();
+    fetched = FetchDirectoryLocked(&body);
+  }
+  if (fetched.ok() && options_.directory_fetched) options_.directory_fetched(body);
+  return fetched;
+}
+
+Result<HttpResponse> Client::PostToDirectory(RequestKind kind, std::string Directory::*endpoint,
+                                             const PayloadFor& payload, PostOptions options,
+                                             Directory* used) {
+  bool seeded = false;
+  CK_ASSIGN_OR_RETURN(Directory directory, CurrentDirectory(&seeded));
+  for (;;) {
+    CK_ASSIGN_OR_RETURN(std::string body, payload(directory));
+    int http_status = 0;
+    options.http_status = &http_status;
+    Result<HttpResponse> response = Post(kind, directory.*endpoint, body, options);
+    if (response.ok() || !seeded || http_status != 404) {
+      if (used != nullptr) *used = std::move(directory);
+      return response;
+    }
+    // The kept directory is stale (the CA changed its URLs): once more with a
+    // fresh one.
+    CK_ASSIGN_OR_RETURN(directory, RefreshDirectory());
+    seeded = false;
+  }
 }
 
 }  // namespace certkeeper::acme

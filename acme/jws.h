@@ -45,6 +45,16 @@ struct JwsHeader {
 Result<nlohmann::json> SignJws(const PrivateKey& key, const JwsHeader& header,
                                std::string_view payload);
 
+// RFC 8555 §7.3.4: the externalAccountBinding JWS, {"protected","payload",
+// "signature"} with protected {"alg","kid","url"}, payload the account's public
+// JWK and an HMAC (alg HS256, HS384 or HS512, RFC 7518 §3.2) under mac_key.
+// kInvalidArgument for another alg or an empty kid or key.
+Result<nlohmann::json> SignExternalAccountBinding(const nlohmann::json& account_jwk,
+                                                  std::string_view kid,
+                                                  std::string_view mac_key,
+                                                  std::string_view alg,
+                                                  std::string_view url);
+
 // token "." thumbprint (RFC 8555 §8.1).
 std::string KeyAuthorization(std::string_view token, std::string_view thumbprint);
 // base64url(SHA-256(key authorization)): the DNS-01 TXT value (RFC 8555 §8.4).

@@ -7,12 +7,37 @@
 #include "acme/resources.h"
 #include "base/encoding.h"
 #include "base/names.h"
+#include "base/text.h"
 
 namespace certkeeper::acme {
 
 namespace {
 using nlohmann::json;
 constexpr std::string_view kWhat = "order";
+
+// Refused before ordering, with what the CA offers (its directory's
+// meta.profiles), so the configuration can be fixed without a failed order.
+Status UnknownProfile(const Directory& directory, const std::string& profile) {
+  constexpr size_t kMaxListed = 20;  // the names come from the CA
+  std::string offered;
+  size_t listed = 0;
+  for (const auto& [name, description] : directory.meta.profiles) {
+    if (listed++ == kMaxListed) {
+      offered += ", …";
+      break;
+    }
+    offered += (offered.empty() ? "" : ", ") + EscapeForTerminal(name.substr(0, 64));
+  }
+  return Status(ErrorCode::kInvalidArgument,
+                "the CA at " + directory.url + " offers no profile \"" +
+                    EscapeForTerminal(profile) + "\"; " +
+                    (offered.empty() ? "it offers no profiles" : "it offers: " + offered))
+      .Where(directory.url)
+      .Hint(offered.empty()
+                ? "remove `profile` from this CA's [[ca]] block"
+                : "set `profile` in this CA's [[ca]] block to one of the offered names, or "
+                  "remove it for the CA's default");
+}
 }  // namespace
 
 Result<Order> ParseOrder(const json& doc, const std::string& url,
@@ -38,14 +63,8 @@ Result<Order> ParseOrder(const json& doc, const std::string& url,
     }
     CK_ASSIGN_OR_RETURN(std::string type, internal::RequiredString(id, "type", kWhat));
     CK_ASSIGN_OR_RETURN(std::string value, internal::RequiredString(id, "value", kWhat));
-    auto name = CanonicalDnsName(value, /*allow_wildcard=*/true);
-    if (type != "dns" || !name.ok()) {
-      return Status(ErrorCode::kProtocol,
-                    "order holds an identifier that is not a DNS name: " + type + " " +
-                        value.substr(0, 100))
-          .Where(url);
-    }
-    o.identifiers.push_back(std::move(*name));
+    CK_ASSIGN_OR_RETURN(std::string name, internal::IdentifierValue(type, value, kWhat));
+    o.identifiers.push_back(std::move(name));
   }
   CK_ASSIGN_OR_RETURN(o.authorizations,
                       internal::OptionalStringArray(doc, "authorizations", kWhat));
@@ -70,12 +89,14 @@ Result<Order> Client::NewOrder(const NewOrderRequest& request) {
   if (request.identifiers.empty()) {
     return Status(ErrorCode::kInvalidArgument, "an order needs at least one identifier");
   }
-  // §7.4: identifiers of type dns; wildcards keep their "*." label (§7.1.3).
+  // §7.4: identifiers of type dns, wildcards keeping their "*." label
+  // (§7.1.3), and of type ip for addresses (RFC 8738 §3).
   json identifiers = json::array();
   for (const std::string& raw : request.identifiers) {
-    auto name = CanonicalDnsName(raw, /*allow_wildcard=*/true);
+    auto name = CanonicalIdentifier(raw, /*allow_wildcard=*/true);
     if (!name.ok()) return name.status().Annotate("newOrder");
-    identifiers.push_back({{"type", "dns"}, {"value", *name}});
+    identifiers.push_back(
+        {{"type", LooksLikeIpAddress(raw) ? "ip" : "dns"}, {"value", *name}});
   }
   json payload = {{"identifiers", identifiers}};
   if (!request.replaces.empty()) {
@@ -91,16 +112,18 @@ Result<Order> Client::NewOrder(const NewOrderRequest& request) {
   CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
   if (!request.profile.empty()) {
     if (!directory.meta.profiles.contains(request.profile)) {
-      return Status(ErrorCode::kInvalidArgument,
-                    "the CA offers no profile \"" + request.profile + "\"")
-          .Where(directory.url);
+      return UnknownProfile(directory, request.profile);
     }
     payload["profile"] = request.profile;
   }
 
-  HttpResponse response;
-  CK_ASSIGN_OR_RETURN(json doc, PostJson(RequestKind::kNewOrder, directory.new_order,
-                                         payload.dump(), &response));
+  CK_ASSIGN_OR_RETURN(
+      HttpResponse response,
+      PostToDirectory(
+          RequestKind::kNewOrder, &Directory::new_order,
+          [&](const Directory&) -> Result<std::string> { return payload.dump(); },
+          PostOptions(), &directory));
+  CK_ASSIGN_OR_RETURN(json doc, internal::ParseJsonBody(response, directory.new_order));
   std::string url = response.headers.Get("Location").value_or("");
   if (url.empty()) {
     return Status(ErrorCode::kProtocol, "newOrder response has no Location header")

@@ -210,6 +210,57 @@ std::optional<TimePoint> ParseRetryAfter(std::string_view value, TimePoint now) 
   return now + std::chrono::seconds(*at - now_s);
 }
 
+namespace {
+
+// scheme://authority of a URL: the CA a request went to.
+std::string UrlOrigin(std::string_view url) {
+  size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return std::string(url);
+  size_t path = url.find('/', sep + 3);
+  return std::string(url.substr(0, path));
+}
+
+bool ContainsIgnoreCase(std::string_view text, std::string_view word) {
+  return AsciiLower(text).find(word) != std::string::npos;
+}
+
+// RFC 9110 §15.6.2: 501 means the server does not support the functionality;
+// some CAs answer a missing feature with a 500 and a detail saying so. Either
+// way retrying cannot help, unlike a 5xx of a CA that is down.
+bool SaysNotSupported(int http_status, const std::optional<Problem>& problem) {
+  if (http_status == 501) return true;
+  if (http_status < 500 || !problem) return false;
+  return ContainsIgnoreCase(problem->detail, "not implemented") ||
+         ContainsIgnoreCase(problem->detail, "not supported") ||
+         ContainsIgnoreCase(problem->detail, "unsupported");
+}
+
+}  // namespace
+
+bool IsAccountDoesNotExist(const Status& status) {
+  return status.problem() != nullptr && status.problem()->Is("accountDoesNotExist");
+}
+
+bool IsCaRefusal(const Status& status) {
+  static constexpr std::string_view kRefusals[] = {
+      "rejectedIdentifier", "caa", "unauthorized", "externalAccountRequired",
+      "userActionRequired"};
+  auto refuses = [](const Problem& problem) {
+    for (std::string_view type : kRefusals) {
+      if (problem.Is(type)) return true;
+    }
+    return false;
+  };
+  const Problem* problem = status.problem();
+  if (problem == nullptr) return false;
+  if (refuses(*problem)) return true;
+  // §6.7.1: a compound problem names the refused identifiers in its subproblems.
+  for (const Problem& sub : problem->subproblems) {
+    if (refuses(sub)) return true;
+  }
+  return false;
+}
+
 Status ErrorResponseStatus(std::string_view operation, const std::string& url,
                            const HttpResponse& response, TimePoint now) {
   std::optional<Problem> problem;
@@ -230,16 +281,22 @@ Status ErrorResponseStatus(std::string_view operation, const std::string& url,
   }
 
   ErrorCode code = ErrorCode::kAcme;
+  const bool not_supported = SaysNotSupported(response.status, problem);
   if (response.status == 429 || (problem && problem->Is("rateLimited"))) {
     code = ErrorCode::kRateLimited;
+  } else if (not_supported) {
+    code = ErrorCode::kFailedPrecondition;
   } else if (response.status >= 500) {
     code = ErrorCode::kUnavailable;
   } else if (!problem) {
     code = ErrorCode::kProtocol;
   }
 
-  std::string message = std::string(operation) + " failed: HTTP " +
-                        std::to_string(response.status);
+  std::string message =
+      not_supported && code == ErrorCode::kFailedPrecondition
+          ? "the CA at " + UrlOrigin(url) + " does not support " + std::string(operation) +
+                ": HTTP " + std::to_string(response.status)
+          : std::string(operation) + " failed: HTTP " + std::to_string(response.status);
   if (problem) {
     message += ": " + problem->ShortType();
     if (!problem->detail.empty()) message += ": " + problem->detail;
@@ -262,6 +319,10 @@ Status ErrorResponseStatus(std::string_view operation, const std::string& url,
       break;
     case ErrorCode::kUnavailable:
       status.Hint("the CA is unavailable; retry later");
+      break;
+    case ErrorCode::kFailedPrecondition:
+      status.Hint("the CA does not offer this operation, so retrying will not help; do "
+                  "without it for this CA or use another CA");
       break;
     default:
       break;

@@ -68,7 +68,11 @@ std::string QuoteHeaderValue(std::string_view value);
 
 // Builds the Status for an error response to `operation` at `url`:
 //  - kRateLimited for problem type rateLimited or HTTP 429,
-//  - kUnavailable for HTTP 5xx,
+//  - kFailedPrecondition, "the CA at <scheme://host> does not support
+//    <operation>", for HTTP 501 (RFC 9110 §15.6.2) or a 5xx whose problem detail
+//    says "not implemented", "not supported" or "unsupported": retrying cannot
+//    help, so it MUST NOT read as a CA that is down,
+//  - kUnavailable for any other HTTP 5xx,
 //  - kAcme for any other problem document,
 //  - kProtocol when the body is not a problem document and the status is 4xx.
 // The message is one line when the problem's detail is; header values in it
@@ -76,6 +80,17 @@ std::string QuoteHeaderValue(std::string_view value);
 // The problem (when present) and Retry-After are attached as data.
 Status ErrorResponseStatus(std::string_view operation, const std::string& url,
                            const HttpResponse& response, TimePoint now);
+
+// The CA no longer knows the account (RFC 8555 §7.3.1 accountDoesNotExist,
+// e.g. after it reset its database): register again. True when the Status
+// carries that problem document.
+bool IsAccountDoesNotExist(const Status& status);
+
+// The CA refuses these identifiers or this account for policy reasons (RFC 8555
+// §6.7: rejectedIdentifier, caa, unauthorized, externalAccountRequired,
+// userActionRequired), at the top level or in a subproblem (§6.7.1): another
+// CA may issue. False for every other Status, also a problem-less one.
+bool IsCaRefusal(const Status& status);
 
 }  // namespace certkeeper::acme
 

@@ -104,24 +104,38 @@ Result<RenewalInfo> ParseRenewalInfo(const json& doc) {
 }
 
 Result<RenewalInfo> Client::GetRenewalInfo(std::string_view cert_pem) {
-  CK_ASSIGN_OR_RETURN(Directory directory, GetDirectory());
-  if (directory.renewal_info.empty()) {
-    return Status(ErrorCode::kFailedPrecondition,
-                  "the CA does not offer renewal information (no renewalInfo in its "
-                  "directory)")
-        .Where(directory.url);
+  bool seeded = false;
+  CK_ASSIGN_OR_RETURN(Directory directory, CurrentDirectory(&seeded));
+  for (;;) {
+    if (directory.renewal_info.empty()) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "the CA does not offer renewal information (no renewalInfo in its "
+                    "directory)")
+          .Where(directory.url);
+    }
+    int http_status = 0;
+    Result<RenewalInfo> info = FetchRenewalInfo(directory.renewal_info, cert_pem, &http_status);
+    if (info.ok() || !seeded || http_status != 404) return info;
+    // A kept directory whose renewalInfo URL the CA no longer serves.
+    CK_ASSIGN_OR_RETURN(directory, RefreshDirectory());
+    seeded = false;
   }
-  return GetRenewalInfo(directory.renewal_info, cert_pem);
 }
 
 Result<RenewalInfo> Client::GetRenewalInfo(std::string_view renewal_info_url,
                                            std::string_view cert_pem) {
-  std::string url(renewal_info_url);
+  int http_status = 0;
+  return FetchRenewalInfo(std::string(renewal_info_url), cert_pem, &http_status);
+}
+
+Result<RenewalInfo> Client::FetchRenewalInfo(std::string url, std::string_view cert_pem,
+                                             int* http_status) {
   CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, kWhat));
   CK_ASSIGN_OR_RETURN(std::string id, AriCertificateId(cert_pem));
   if (url.back() != '/') url += '/';
   url += id;
   CK_ASSIGN_OR_RETURN(HttpResponse response, Get(RequestKind::kRenewalInfo, url));
+  *http_status = response.status;
   if (response.status < 200 || response.status >= 300) {
     return ErrorResponseStatus("GET renewalInfo", url, response, clock_->Now());
   }

@@ -1,6 +1,7 @@
 // The ACME resources (RFC 8555 §7.1) as plain values, and their parsers. The
 // parsers validate what the server sent: statuses from the allowed set, URLs on
-// the directory's scheme, tokens with enough entropy, identifiers of type dns.
+// the directory's scheme, tokens with enough entropy, identifiers of type dns
+// or ip (RFC 8738).
 #ifndef CERTKEEPER_ACME_RESOURCES_H_
 #define CERTKEEPER_ACME_RESOURCES_H_
 
@@ -26,7 +27,7 @@ struct Directory {
   std::string new_order;
   std::string new_authz;     // optional, often absent
   std::string revoke_cert;
-  std::string key_change;
+  std::string key_change;    // empty: the CA offers no key rollover
   std::string renewal_info;  // optional
   struct Meta {
     std::string terms_of_service;
@@ -60,7 +61,9 @@ struct Challenge {
 struct Authorization {
   std::string url;
   std::string status;
-  std::string identifier;  // DNS name without "*." (§7.1.4)
+  std::string identifier_type;  // "dns" or "ip" (RFC 8738 §3)
+  std::string identifier;  // DNS name without "*." (§7.1.4), or canonical IP
+                           // address (never a wildcard)
   bool wildcard = false;
   std::optional<TimePoint> expires;
   std::vector<Challenge> challenges;
@@ -74,7 +77,8 @@ struct Order {
   std::string url;
   std::string status;
   std::optional<TimePoint> expires;
-  std::vector<std::string> identifiers;  // DNS names, "*." kept for wildcards
+  std::vector<std::string> identifiers;  // DNS names ("*." kept for wildcards)
+                                         // and IP addresses (canonical)
   std::vector<std::string> authorizations;
   std::string finalize;
   std::string certificate;  // set once status is valid

@@ -120,6 +120,23 @@ std::string NameOneLine(const X509_NAME* name) {
   return BioContents(bio.get());
 }
 
+// The first commonName of a name as UTF-8; empty when there is none, it does
+// not convert, or it holds a NUL (never compared as a C string elsewhere).
+std::string FirstCommonName(const X509_NAME* name) {
+  int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (index < 0) return "";
+  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, value);
+  if (len < 0) {
+    ERR_clear_error();
+    return "";
+  }
+  std::string out(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len));
+  OPENSSL_free(utf8);
+  return out.find('\0') == std::string::npos ? out : std::string();
+}
+
 Result<TimePoint> AsnTimeToTimePoint(const ASN1_TIME* t, std::string_view field) {
   struct tm tm = {};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
@@ -167,6 +184,8 @@ Result<CertInfo> Inspect(X509* x) {
                       AsnTimeToTimePoint(X509_get0_notAfter(x), "notAfter"));
   info.issuer = NameOneLine(X509_get_issuer_name(x));
   info.subject = NameOneLine(X509_get_subject_name(x));
+  info.issuer_common_name = FirstCommonName(X509_get_issuer_name(x));
+  info.subject_common_name = FirstCommonName(X509_get_subject_name(x));
 
   int crit = 0;
   GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(
@@ -177,6 +196,14 @@ Result<CertInfo> Inspect(X509* x) {
   }
   for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+    if (gn->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
+      std::string text = IpAddressSanText(std::string_view(
+          reinterpret_cast<const char*>(ASN1_STRING_get0_data(ip)),
+          static_cast<size_t>(ASN1_STRING_length(ip))));
+      if (!text.empty()) info.ip_addresses.push_back(std::move(text));
+      continue;
+    }
     if (gn->type != GEN_DNS) continue;
     const ASN1_IA5STRING* s = gn->d.dNSName;
     std::string name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
@@ -337,78 +364,6 @@ Result<std::string> PrivateKey::PublicKeyDer() const {
   return der;
 }
 
-Result<std::string> CreateCsrDer(const PrivateKey& key,
-                                 const std::vector<std::string>& domains) {
-  if (key.get() == nullptr) {
-    return Status(ErrorCode::kInvalidArgument, "create CSR: no private key");
-  }
-  if (domains.empty()) {
-    return Status(ErrorCode::kInvalidArgument, "create CSR: no domains given");
-  }
-  std::vector<std::string> names;
-  for (const std::string& d : domains) {
-    auto canonical = CanonicalDnsName(d);
-    if (!canonical.ok()) return canonical.status().Annotate("create CSR");
-    names.push_back(std::move(*canonical));
-  }
-
-  ReqPtr req(X509_REQ_new());
-  if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1) {
-    return CryptoError(ErrorCode::kInternal, "create CSR");
-  }
-  // RFC 5280 §4.1.2.6 bounds commonName at 64 octets (ub-common-name); longer
-  // names are carried in the SAN extension only, which is what CAs read anyway.
-  if (names.front().size() <= 64) {
-    X509_NAME* subject = X509_REQ_get_subject_name(req.get());
-    if (X509_NAME_add_entry_by_txt(
-            subject, "CN", MBSTRING_ASC,
-            reinterpret_cast<const unsigned char*>(names.front().data()),
-            static_cast<int>(names.front().size()), -1, 0) != 1) {
-      return CryptoError(ErrorCode::kInternal, "create CSR: subject");
-    }
-  }
-
-  GeneralNamesPtr sans(GENERAL_NAMES_new());
-  if (!sans) return CryptoError(ErrorCode::kInternal, "create CSR: SAN");
-  for (const std::string& name : names) {
-    ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
-    if (ia5 == nullptr ||
-        ASN1_STRING_set(ia5, name.data(), static_cast<int>(name.size())) != 1) {
-      ASN1_IA5STRING_free(ia5);
-      return CryptoError(ErrorCode::kInternal, "create CSR: SAN");
-    }
-    GENERAL_NAME* gn = GENERAL_NAME_new();
-    if (gn == nullptr) {
-      ASN1_IA5STRING_free(ia5);
-      return CryptoError(ErrorCode::kInternal, "create CSR: SAN");
-    }
-    GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
-    if (sk_GENERAL_NAME_push(sans.get(), gn) <= 0) {
-      GENERAL_NAME_free(gn);
-      return CryptoError(ErrorCode::kInternal, "create CSR: SAN");
-    }
-  }
-  ExtStackPtr exts(sk_X509_EXTENSION_new_null());
-  X509_EXTENSION* san_ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, sans.get());
-  if (!exts || san_ext == nullptr || sk_X509_EXTENSION_push(exts.get(), san_ext) <= 0) {
-    X509_EXTENSION_free(san_ext);
-    return CryptoError(ErrorCode::kInternal, "create CSR: SAN extension");
-  }
-  if (X509_REQ_add_extensions(req.get(), exts.get()) != 1 ||
-      X509_REQ_set_pubkey(req.get(), key.get()) != 1) {
-    return CryptoError(ErrorCode::kInternal, "create CSR");
-  }
-  if (X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) {
-    return CryptoError(ErrorCode::kInternal, "create CSR: sign with SHA-256");
-  }
-  int len = i2d_X509_REQ(req.get(), nullptr);
-  if (len <= 0) return CryptoError(ErrorCode::kInternal, "create CSR: DER encoding");
-  std::string der(static_cast<size_t>(len), '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  i2d_X509_REQ(req.get(), &p);
-  return der;
-}
-
 Result<std::vector<std::string>> SplitPemCertificates(std::string_view pem) {
   CK_ASSIGN_OR_RETURN(auto certs, ReadPemCertificates(pem, "PEM bundle"));
   if (certs.empty()) {
@@ -459,27 +414,6 @@ std::string DerToPem(std::string_view der) {
   }
   out += "-----END CERTIFICATE-----\n";
   return out;
-}
-
-bool CertificateCovers(const CertInfo& cert, std::string_view name) {
-  std::string want = AsciiLower(name);
-  if (want.empty()) return false;
-  for (const std::string& san : cert.dns_names) {
-    std::string have = AsciiLower(san);
-    if (have == want) return true;
-    // RFC 6125 §6.4.3 as CAs issue it: "*." only as the whole leftmost label,
-    // standing for exactly one non-empty label.
-    if (have.size() > 2 && have.compare(0, 2, "*.") == 0) {
-      std::string_view suffix = std::string_view(have).substr(1);  // ".example.com"
-      if (want.size() <= suffix.size()) continue;
-      std::string_view head = std::string_view(want).substr(0, want.size() - suffix.size());
-      if (std::string_view(want).substr(head.size()) == suffix &&
-          head.find('.') == std::string_view::npos && head != "*") {
-        return true;
-      }
-    }
-  }
-  return false;
 }
 
 Status KeyMatchesCertificate(const PrivateKey& key, std::string_view cert_pem) {

@@ -42,8 +42,11 @@ class PrivateKey {
   KeyType type_;
 };
 
-// A DER PKCS#10 request signed by key: subject CN = first domain (when it fits in
-// 64 octets), every domain as a dNSName SAN (RFC 8555 §7.4).
+// A DER PKCS#10 request signed by key (RFC 8555 §7.4). `domains` holds DNS
+// names and IP addresses (RFC 8738), each canonicalized by CanonicalIdentifier
+// (a refused one fails the call): a DNS name becomes a dNSName SAN, an IP an
+// iPAddress SAN (RFC 8738 §4). The subject CN is the first DNS name when it fits
+// in 64 octets; never an IP, so an IP-only request has an empty subject.
 Result<std::string> CreateCsrDer(const PrivateKey& key,
                                  const std::vector<std::string>& domains);
 
@@ -53,7 +56,11 @@ struct CertInfo {
   TimePoint not_after;
   std::string issuer;          // one-line RFC 2253 form
   std::string subject;
-  std::vector<std::string> dns_names;  // SAN dNSNames
+  std::string issuer_common_name;   // first CN of the issuer, UTF-8; "" if none
+  std::string subject_common_name;  // first CN of the subject, UTF-8; "" if none
+  std::vector<std::string> dns_names;     // SAN dNSNames
+  std::vector<std::string> ip_addresses;  // SAN iPAddresses, CanonicalIpAddress form
+                                          // (others, e.g. IPv4-mapped, are left out)
   std::string sha256_fingerprint;      // lower-case hex of SHA-256(DER)
   std::string der;
 };
@@ -66,8 +73,16 @@ Result<CertInfo> ParseCertificatePem(std::string_view pem);
 Result<CertInfo> ParseCertificateDer(std::string_view der);
 std::string DerToPem(std::string_view der);  // a CERTIFICATE block
 
-// True when the certificate's SANs cover name (a wildcard SAN covers one label).
+// True when the certificate's SANs cover name: a DNS name by a dNSName (a
+// wildcard SAN covers one label), an IP address (any spelling CanonicalIpAddress
+// accepts) only by an iPAddress SAN of the same address.
 bool CertificateCovers(const CertInfo& cert, std::string_view name);
+// Every identifier the certificate names: dns_names, then ip_addresses. This is
+// the list to compare with a certificate's configured domains.
+std::vector<std::string> CertificateIdentifiers(const CertInfo& cert);
+// The canonical text of an iPAddress SAN's octets (4 or 16); "" for any other
+// length or an address CanonicalIpAddress refuses.
+std::string IpAddressSanText(std::string_view octets);
 
 // kFailedPrecondition unless key is the private half of the certificate's key.
 Status KeyMatchesCertificate(const PrivateKey& key, std::string_view cert_pem);

@@ -9,9 +9,11 @@ namespace certkeeper {
 
 namespace {
 
-Status BadName(std::string_view name, std::string why) {
+// The first 80 bytes of untrusted text, control characters as \xNN, so an
+// error message stays one line.
+std::string Shown(std::string_view text) {
   std::string shown;
-  for (char c : name.substr(0, 80)) {
+  for (char c : text.substr(0, 80)) {
     unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
       shown += "\\x" + std::string(1, "0123456789abcdef"[u >> 4]) + "0123456789abcdef"[u & 15];
@@ -19,8 +21,12 @@ Status BadName(std::string_view name, std::string why) {
       shown += c;
     }
   }
+  return shown;
+}
+
+Status BadName(std::string_view name, std::string why) {
   return Status(ErrorCode::kInvalidArgument,
-                "invalid domain name \"" + shown + "\": " + std::move(why));
+                "invalid domain name \"" + Shown(name) + "\": " + std::move(why));
 }
 
 bool AllDigits(std::string_view label) {
@@ -85,7 +91,11 @@ Result<std::string> CanonicalDnsName(std::string_view name, bool allow_wildcard)
     return BadName(name, "a certificate name needs at least two labels (e.g. example.com)");
   }
   if (AllDigits(last_label)) {
-    return BadName(name, "IP addresses are not supported; give a DNS name");
+    // Not a DNS name, and not an IP address in the one accepted spelling
+    // either ("0x7f.0.0.1", "1.2.3.4x.5"): CanonicalIdentifier sends only
+    // digits-and-dots and ':' forms to CanonicalIpAddress.
+    return BadName(name, "its last label is all digits, so it is no DNS name; an IP address "
+                         "must be four decimal numbers (192.0.2.1) or an IPv6 address");
   }
   return lower;
 }
@@ -93,10 +103,8 @@ Result<std::string> CanonicalDnsName(std::string_view name, bool allow_wildcard)
 namespace {
 
 Status BadIp(std::string_view text, std::string why) {
-  Status s = BadName(text, std::move(why));
-  std::string message = s.message();
-  message.replace(0, std::string_view("invalid domain name").size(), "invalid IP address");
-  return Status(ErrorCode::kInvalidArgument, message)
+  return Status(ErrorCode::kInvalidArgument,
+                "invalid IP address \"" + Shown(text) + "\": " + std::move(why))
       .Hint("give an IPv4 address as four decimal numbers (192.0.2.1) or an IPv6 address "
             "without brackets or zone (2001:db8::1)");
 }
@@ -115,6 +123,52 @@ bool StrictDottedQuad(std::string_view text) {
     text.remove_prefix(dot + 1);
   }
   return parts == 4;
+}
+
+// RFC 5952 §4: lower-case hex without leading zeros, the longest run of two or
+// more zero groups (the first of equal runs) as "::", and no dotted IPv4 tail.
+// inet_ntop is not used: glibc prints "::102:304" as "::1.2.3.4", which is not
+// the form CAs (and RFC 8738 §3) use, so names would not compare equal.
+std::string FormatIpv6(const in6_addr& addr) {
+  unsigned groups[8];
+  for (int i = 0; i < 8; ++i) {
+    groups[i] = (static_cast<unsigned>(addr.s6_addr[2 * i]) << 8) | addr.s6_addr[2 * i + 1];
+  }
+  int best_start = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (groups[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && groups[j] == 0) ++j;
+    if (j - i > best_len) {
+      best_start = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  if (best_len < 2) best_start = -1;
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    if (i == best_start) {
+      out += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (!out.empty() && out.back() != ':') out += ':';
+    char buf[8];
+    snprintf(buf, sizeof buf, "%x", groups[i]);
+    out += buf;
+  }
+  return out;
+}
+
+bool IsIpv4Mapped(const in6_addr& addr) {
+  for (int i = 0; i < 10; ++i) {
+    if (addr.s6_addr[i] != 0) return false;
+  }
+  return addr.s6_addr[10] == 0xff && addr.s6_addr[11] == 0xff;
 }
 
 }  // namespace
@@ -151,11 +205,12 @@ Result<std::string> CanonicalIpAddress(std::string_view text) {
                                       !StrictDottedQuad(std::string_view(copy).substr(colon + 1))) {
     return BadIp(text, "its IPv4 part is not four decimal numbers without leading zeros");
   }
-  char buf[INET6_ADDRSTRLEN];
-  if (inet_ntop(AF_INET6, &addr, buf, sizeof buf) == nullptr) {
-    return BadIp(text, "not an IPv6 address");
+  // "::ffff:192.0.2.1" is the IPv4 address under another name: a certificate
+  // for it (a 16-byte SAN) would not match clients of 192.0.2.1.
+  if (IsIpv4Mapped(addr)) {
+    return BadIp(text, "an IPv4-mapped IPv6 address; give the IPv4 address itself");
   }
-  return std::string(buf);
+  return FormatIpv6(addr);
 }
 
 bool IsIpAddress(std::string_view text) { return CanonicalIpAddress(text).ok(); }
@@ -166,7 +221,11 @@ Result<std::string> CanonicalIdentifier(std::string_view text, bool allow_wildca
 }
 
 std::string ReverseDnsName(std::string_view ip) {
-  std::string copy(ip);
+  // Only what CanonicalIpAddress accepts: inet_pton alone would map spellings
+  // that certkeeper refuses everywhere else.
+  auto canonical = CanonicalIpAddress(ip);
+  if (!canonical.ok()) return "";
+  const std::string& copy = *canonical;
   in_addr v4{};
   if (copy.find(':') == std::string::npos && inet_pton(AF_INET, copy.c_str(), &v4) == 1) {
     const auto* b = reinterpret_cast<const unsigned char*>(&v4.s_addr);

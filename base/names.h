@@ -20,9 +20,12 @@ bool IsWildcard(std::string_view name);
 
 // IP address identifiers (RFC 8738). The canonical form of an IPv4 address is
 // its dotted quad without leading zeros; of an IPv6 address, RFC 5952's (lower
-// case, longest zero run as "::"). Refused with kInvalidArgument: other IPv4
-// spellings inet_aton would take ("127.1", "0x7f.0.0.1", "010.0.0.1"), zone
-// ids ("fe80::1%eth0"), brackets, and anything else that is not an address.
+// case, no leading zeros, the first longest run of 2+ zero groups as "::",
+// never a dotted IPv4 tail: "::102:304", as CAs print it). Refused with
+// kInvalidArgument: other IPv4 spellings inet_aton would take ("127.1",
+// "0x7f.0.0.1", "010.0.0.1", "1.2.3.4."), zone ids ("fe80::1%eth0"), brackets,
+// IPv4-mapped IPv6 addresses ("::ffff:192.0.2.1": give the IPv4 address), and
+// anything else that is not an address.
 Result<std::string> CanonicalIpAddress(std::string_view text);
 // The text is an IP address attempt rather than a DNS name: only digits and
 // dots (a DNS name's last label is never all digits), or it contains ':'.
@@ -33,7 +36,8 @@ bool IsIpAddress(std::string_view text);
 Result<std::string> CanonicalIdentifier(std::string_view text, bool allow_wildcard = true);
 // The reverse-mapping name of an IP address (RFC 1035 §3.5 in-addr.arpa,
 // RFC 3596 §2.5 ip6.arpa), without a trailing dot: what TLS-ALPN-01 sends as
-// SNI for an IP identifier (RFC 8738 §6). Empty when `ip` is not an address.
+// SNI for an IP identifier (RFC 8738 §6). Empty unless CanonicalIpAddress
+// accepts `ip`.
 std::string ReverseDnsName(std::string_view ip);
 
 // A managed certificate's name: 1-64 characters of [A-Za-z0-9._-], not starting

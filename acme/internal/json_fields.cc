@@ -5,6 +5,8 @@
 #include "acme/problem.h"
 #include "acme/resources.h"
 #include "base/encoding.h"
+#include "base/names.h"
+#include "base/text.h"
 
 namespace certkeeper::acme::internal {
 
@@ -157,6 +159,29 @@ Status CheckUrl(std::string_view url, std::string_view scheme, std::string_view 
         .Where(std::string(url));
   }
   return Status::Ok();
+}
+
+Result<std::string> IdentifierValue(std::string_view type, std::string_view value,
+                                    std::string_view what, bool allow_wildcard) {
+  const std::string shown =
+      EscapeForTerminal(type.substr(0, 16)) + " " + EscapeForTerminal(value.substr(0, 100));
+  if (type == "dns") {
+    auto name = CanonicalDnsName(value, allow_wildcard);
+    if (name.ok()) return name;
+    return Status(ErrorCode::kProtocol, std::string(what) +
+                                            " holds an identifier that is not a DNS name: " +
+                                            shown + " (" + name.status().message() + ")");
+  }
+  if (type == "ip") {
+    auto ip = CanonicalIpAddress(value);
+    if (ip.ok() && *ip == value) return ip;
+    return Status(ErrorCode::kProtocol,
+                  std::string(what) + " holds an ip identifier that is not an IP address in "
+                                      "canonical form (RFC 8738 §3): " + shown);
+  }
+  return Status(ErrorCode::kProtocol, std::string(what) +
+                                          " holds an identifier of a type other than dns "
+                                          "and ip: " + shown);
 }
 
 Status CheckToken(std::string_view token) {

@@ -52,6 +52,12 @@ Status CheckStatusValue(std::string_view value,
                         std::string_view what);
 // The URL must be absolute and use `scheme` (the directory's).
 Status CheckUrl(std::string_view url, std::string_view scheme, std::string_view what);
+// The value of an identifier object the CA sent (§7.1.3, §7.1.4): type "dns"
+// gives CanonicalDnsName(value) ("*." only with allow_wildcard); type "ip" an
+// address that MUST already be in canonical form (RFC 8738 §3: dotted quad,
+// RFC 5952), returned as is. kProtocol naming `what` for any other type or value.
+Result<std::string> IdentifierValue(std::string_view type, std::string_view value,
+                                    std::string_view what, bool allow_wildcard = true);
 // RFC 8555 §8.1: base64url, at least 128 bits of entropy (22 characters).
 Status CheckToken(std::string_view token);
 

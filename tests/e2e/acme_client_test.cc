@@ -251,6 +251,55 @@ TEST_F(AcmeClientE2eTest, DeactivatedAccountCannotOrder) {
   EXPECT_EQ(order.status().code(), ErrorCode::kAcme) << order.status().ToString();
 }
 
+// RFC 8738: Pebble validates http-01 for an IP identifier at the address
+// itself and refuses a CSR without the iPAddress SAN ("CSR is missing Order IP").
+TEST_F(AcmeClientE2eTest, IpAddressCertificateOverHttp01) {
+  ASSERT_TRUE(Register().ok());
+  auto cert_key = PrivateKey::Generate(KeyType::kEc256);
+  ASSERT_TRUE(cert_key.ok());
+  std::string domain = RandomDomain();
+  auto pem = Issue({"127.0.0.1", domain}, *cert_key);
+  ASSERT_TRUE(pem.ok()) << pem.status().ToString();
+  auto info = ParseCertificatePem(*pem);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->ip_addresses, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(info->dns_names, std::vector<std::string>{domain});
+  EXPECT_TRUE(CertificateCovers(*info, "127.0.0.1"));
+  EXPECT_TRUE(CertificateCovers(*info, domain));
+  EXPECT_FALSE(CertificateCovers(*info, "127.0.0.2"));
+  ExpectChainVerifies(*pem, "127.0.0.1");
+}
+
+// The directory kept from one client's fetch replaces the next one's GET.
+TEST_F(AcmeClientE2eTest, KeptDirectorySavesTheDirectoryRequest) {
+  std::string kept;
+  ClientOptions first{.directory_url = env_->Get("ACME_DIRECTORY_URL"),
+                      .ca_bundle_file = env_->Get("ACME_CA_BUNDLE")};
+  first.directory_fetched = [&kept](const std::string& document) { kept = document; };
+  auto fetcher = Client::Create(first);
+  ASSERT_TRUE(fetcher.ok());
+  ASSERT_TRUE((*fetcher)->GetDirectory().ok());
+  ASSERT_FALSE(kept.empty());
+
+  ClientOptions second{.directory_url = env_->Get("ACME_DIRECTORY_URL"),
+                       .ca_bundle_file = env_->Get("ACME_CA_BUNDLE")};
+  second.directory_document = kept;
+  auto client = Client::Create(second);
+  ASSERT_TRUE(client.ok());
+  client_ = std::move(*client);
+  auto key = PrivateKey::Generate(KeyType::kEc256);
+  ASSERT_TRUE(key.ok());
+  client_->SetAccountKey(*key, "");
+  ASSERT_TRUE(Register().ok());
+  auto cert_key = PrivateKey::Generate(KeyType::kEc256);
+  ASSERT_TRUE(cert_key.ok());
+  auto pem = Issue({RandomDomain()}, *cert_key);
+  ASSERT_TRUE(pem.ok()) << pem.status().ToString();
+  PrintCounts("requests for registration and issuance with a kept directory",
+              client_->stats());
+  EXPECT_EQ(client_->stats().Get(RequestKind::kDirectory), 0);
+}
+
 TEST_F(AcmeClientE2eTest, UntrustedServerIsATlsError) {
   auto client = Client::Create({.directory_url = env_->Get("ACME_DIRECTORY_URL")});
   ASSERT_TRUE(client.ok());

@@ -13,5 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CK_FUZZ_CHECK(again.ok());
   CK_FUZZ_CHECK(again->sha256_fingerprint == info->sha256_fingerprint);
   CK_FUZZ_CHECK(again->dns_names == info->dns_names);
+  CK_FUZZ_CHECK(again->ip_addresses == info->ip_addresses);
   return 0;
 }

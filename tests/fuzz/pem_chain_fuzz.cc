@@ -4,6 +4,7 @@
 // (acme/renewal_info.cc AriCertificateId, RFC 9773 §4.1).
 #include "acme/client.h"
 #include "base/crypto.h"
+#include "base/names.h"
 #include "tests/fuzz/fuzz_util.h"
 
 using namespace certkeeper;
@@ -21,6 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const std::string& name : info->dns_names) {
       CK_FUZZ_CHECK(name.find('\0') == std::string::npos);
       if (!name.empty()) CK_FUZZ_CHECK(CertificateCovers(*info, name));
+    }
+    // iPAddress SANs are reported canonically, so each covers itself.
+    for (const std::string& ip : info->ip_addresses) {
+      CK_FUZZ_CHECK(IsIpAddress(ip) && *CanonicalIpAddress(ip) == ip);
+      CK_FUZZ_CHECK(CertificateCovers(*info, ip));
     }
   }
   auto id = acme::AriCertificateId(certs->front());

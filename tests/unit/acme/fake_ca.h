@@ -2,7 +2,9 @@
 // checks (nonces are single-use, the JWS "url" matches, signatures verify
 // against the account's key, kid/jwk rules) and drives resources through their
 // states, with knobs to inject badNonce, slow validation, failed validations,
-// Retry-After, rate limits, alreadyReplaced and orderNotReady.
+// Retry-After, rate limits, alreadyReplaced and orderNotReady, to require and
+// verify external account binding, and to leave keyChange out. Identifiers
+// that are IP addresses are of type "ip" (RFC 8738).
 #ifndef CERTKEEPER_TESTS_UNIT_ACME_FAKE_CA_H_
 #define CERTKEEPER_TESTS_UNIT_ACME_FAKE_CA_H_
 
@@ -16,6 +18,7 @@
 
 #include "acme/http.h"
 #include "base/crypto.h"
+#include "base/names.h"
 #include "tests/unit/acme/jose_testing.h"
 
 namespace certkeeper::acme::testing {
@@ -50,6 +53,14 @@ class FakeCa : public HttpClient {
   // newOrder with "replaces" gets 409 alreadyReplaced (RFC 9773 §5).
   bool reject_replaces = false;
   int finalize_not_ready = 0;  // the next N finalize requests get orderNotReady
+  // The directory offers keyChange; and these profiles (meta.profiles).
+  bool offer_key_change = true;
+  std::map<std::string, std::string> profiles = {{"classic", "the default"}};
+  // RFC 8555 §7.3.4: meta.externalAccountRequired, and the MAC keys (raw
+  // bytes) by kid that a binding must verify against. A binding is checked
+  // whenever one is sent, required or not.
+  bool eab_required = false;
+  std::map<std::string, std::string> eab_keys;
   // Runs first; a returned response short-circuits the CA.
   std::function<std::optional<HttpResponse>(const HttpRequest&)> intercept;
 
@@ -81,6 +92,9 @@ class FakeCa : public HttpClient {
     if (request.method == "GET" && path == "/dir") return Directory();
     if (request.method == "HEAD" && path == "/nonce") return Reply(200, json());
     if (request.method == "GET" && path.rfind("/ari/", 0) == 0) return RenewalInfo();
+    if (request.method == "GET" || request.method == "HEAD") {
+      return Problem(404, "malformed", "no such resource " + path);
+    }
     if (request.method != "POST") return Problem(405, "malformed", "method");
     return HandlePost(request, path);
   }
@@ -138,9 +152,10 @@ class FakeCa : public HttpClient {
   HttpResponse Directory() {
     json d = {{"newNonce", Url("/nonce")},     {"newAccount", Url("/new-acct")},
               {"newOrder", Url("/new-order")}, {"revokeCert", Url("/revoke")},
-              {"keyChange", Url("/key-change")},
-              {"meta", {{"termsOfService", Url("/tos")},
-                        {"profiles", {{"classic", "the default"}}}}}};
+              {"meta", {{"termsOfService", Url("/tos")}}}};
+    if (offer_key_change) d["keyChange"] = Url("/key-change");
+    if (!profiles.empty()) d["meta"]["profiles"] = profiles;
+    if (eab_required) d["meta"]["externalAccountRequired"] = true;
     if (offer_renewal_info) d["renewalInfo"] = Url("/ari");
     HttpResponse r;
     r.status = 200;
@@ -164,7 +179,7 @@ class FakeCa : public HttpClient {
   json OrderJson(int id) {
     OrderState& o = orders_[id];
     json ids = json::array();
-    for (const auto& i : o.identifiers) ids.push_back({{"type", "dns"}, {"value", i}});
+    for (const auto& i : o.identifiers) ids.push_back({{"type", TypeOf(i)}, {"value", i}});
     json authz = json::array();
     for (int a : o.authzs) authz.push_back(Url("/authz/" + std::to_string(a)));
     json j = {{"status", o.status},
@@ -174,6 +189,26 @@ class FakeCa : public HttpClient {
               {"finalize", Url("/finalize/" + std::to_string(id))}};
     if (o.status == "valid") j["certificate"] = Url("/cert/" + std::to_string(id));
     return j;
+  }
+
+  static std::string TypeOf(const std::string& identifier) {
+    return IsIpAddress(identifier) ? "ip" : "dns";
+  }
+
+  // RFC 8555 §7.3.4 as a CA checks it; "" when the binding verifies.
+  std::string CheckBinding(const json& binding, const std::string& url, const json& jwk) {
+    auto eab = DecodeJws(binding);
+    if (!eab) return "externalAccountBinding is not a flattened JWS";
+    const json& h = eab->header;
+    if (h.contains("nonce") || h.contains("jwk")) return "nonce or jwk in the EAB header";
+    if (h.value("url", "") != url) return "EAB url differs from the request's";
+    auto key = eab_keys.find(h.value("kid", ""));
+    if (key == eab_keys.end()) return "unknown EAB kid";
+    if (json::parse(eab->payload, nullptr, false) != jwk) return "EAB payload is not the JWK";
+    if (!VerifyHmac(h.value("alg", ""), key->second, eab->signing_input, eab->signature)) {
+      return "EAB MAC does not verify";
+    }
+    return "";
   }
 
   static std::string Token(int id, const std::string& type) {
@@ -199,7 +234,7 @@ class FakeCa : public HttpClient {
     json challenges = json::array();
     for (const std::string& type : challenge_types) challenges.push_back(ChallengeJson(id, type));
     json j = {{"status", a.status},
-              {"identifier", {{"type", "dns"}, {"value", a.identifier}}},
+              {"identifier", {{"type", TypeOf(a.identifier)}, {"value", a.identifier}}},
               {"expires", "2030-01-01T00:00:00Z"},
               {"challenges", challenges}};
     if (a.wildcard) j["wildcard"] = true;
@@ -309,6 +344,13 @@ class FakeCa : public HttpClient {
 
 inline HttpResponse FakeCa::HandlePost(const HttpRequest& request,
                                        const std::string& path) {
+  // An unknown URL is a 404, whoever asks (a CA that moved its URLs).
+  bool known = false;
+  for (const char* prefix : {"/new-acct", "/acct/", "/key-change", "/new-order", "/order/",
+                             "/authz/", "/chall/", "/finalize/", "/cert/", "/revoke"}) {
+    if (path.rfind(prefix, 0) == 0) known = true;
+  }
+  if (!known) return Problem(404, "malformed", "no such resource " + path);
   DecodedJws jws;
   int account = 0;
   json jwk;
@@ -329,6 +371,12 @@ inline HttpResponse FakeCa::HandlePost(const HttpRequest& request,
     }
     if (payload.value("onlyReturnExisting", false)) {
       return Problem(400, "accountDoesNotExist", "no such account");
+    }
+    if (payload.contains("externalAccountBinding")) {
+      std::string why = CheckBinding(payload["externalAccountBinding"], request.url, jwk);
+      if (!why.empty()) return Problem(403, "unauthorized", why);
+    } else if (eab_required) {
+      return Problem(400, "externalAccountRequired", "an EAB is required");
     }
     int id = static_cast<int>(accounts_.size()) + 1;
     accounts_[id] = jwk;

@@ -8,6 +8,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -124,6 +125,24 @@ inline bool VerifySignature(EVP_PKEY* pkey, const std::string& alg,
                              signing_input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
+}
+
+// HS256/HS384/HS512 (RFC 7518 §3.2) over signing_input; false for other algs.
+inline bool VerifyHmac(const std::string& alg, const std::string& key,
+                       const std::string& signing_input, const std::string& mac) {
+  const EVP_MD* md = alg == "HS256"   ? EVP_sha256()
+                     : alg == "HS384" ? EVP_sha384()
+                     : alg == "HS512" ? EVP_sha512()
+                                      : nullptr;
+  if (md == nullptr) return false;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(md, key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(),
+           out, &len) == nullptr) {
+    return false;
+  }
+  return mac == std::string(reinterpret_cast<const char*>(out), len);
 }
 
 struct DecodedJws {
