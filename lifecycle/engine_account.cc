@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/text.h"
@@ -23,6 +25,9 @@ std::string PendingKeyPath(const std::string& key_path) { return key_path + ".ne
 // the change; without one (transport error, timeout, 5xx, garbage) the CA may
 // have applied it.
 bool DefinitelyRefused(const Status& s) {
+  // kFailedPrecondition: nothing was sent, or the CA answered that it does
+  // not support the operation (acme/client.h RolloverKey).
+  if (s.code() == ErrorCode::kFailedPrecondition) return true;
   const Problem* p = s.problem();
   return p != nullptr && p->status >= 400 && p->status < 500;
 }
@@ -142,9 +147,33 @@ Result<acme::Client*> Accounts::ClientLocked(size_t ca, PerCa& state) {
     options.clock = ctx_.clock;
     options.timeout = acme.timeout;
     options.allow_insecure_http = acme.allow_insecure_http;
+    // The directory kept by an earlier run, for a day (a CA that moved its
+    // URLs costs one refetch); every fetch is kept for the next run.
+    const TimePoint now = ctx_.clock->Now();
+    if (auto kept = ctx_.inventory->FindCaDirectory(acme.server);
+        kept.ok() && kept->has_value() && (*kept)->fetched_at <= now &&
+        now - (*kept)->fetched_at < kDirectoryMaxAge) {
+      options.directory_document = (*kept)->document;
+    }
+    options.directory_fetched = [this, server = acme.server](const std::string& document) {
+      KeepDirectory(server, document);
+    };
     CK_ASSIGN_OR_RETURN(state.client, clients_(options));
   }
   return state.client.get();
+}
+
+void Accounts::KeepDirectory(const std::string& server, const std::string& document) const {
+  auto json = nlohmann::json::parse(document, nullptr, false);
+  auto dir = json.is_discarded() ? Result<acme::Directory>(Status(ErrorCode::kProtocol, "not JSON"))
+                                 : acme::ParseDirectory(json, server);
+  if (!dir.ok()) return;  // the client refused it already
+  // A document too large to be a directory is not kept; the next run fetches.
+  constexpr size_t kMaxKeptDirectory = 64 * 1024;
+  store::CaDirectory row{server, dir->renewal_info, ctx_.clock->Now(),
+                         document.size() <= kMaxKeptDirectory ? document : ""};
+  Status s = ctx_.inventory->PutCaDirectory(row);
+  if (!s.ok()) log::Warn("cannot keep the CA directory", {{"server", server}, {"error", s.ToString()}});
 }
 
 Result<acme::Client*> Accounts::BareClient(size_t ca) {
@@ -254,6 +283,19 @@ Result<acme::NewAccountRequest> Accounts::AccountRequest(size_t ca, const acme::
   }
   if (!acme.email.empty()) request.contact.push_back("mailto:" + acme.email);
   request.terms_of_service_agreed = acme.agree_tos;
+  if (!acme.eab_kid.empty()) {
+    // RFC 8555 §7.3.4: the MAC key is a secret like a private key.
+    const std::string what = "read the external account binding key of " + acme.server;
+    CK_RETURN_IF_ERROR(fs::CheckPrivateFileMode(acme.eab_hmac_file).Annotate(what));
+    CK_ASSIGN_OR_RETURN(std::string text, fs::ReadFile(acme.eab_hmac_file));
+    auto mac_key = acme::DecodeEabMacKey(text);
+    if (!mac_key.ok()) {
+      return mac_key.status().Annotate(what).Where(acme.eab_hmac_file).Hint(
+          "the file must hold the MAC key the CA gave, in base64url, and nothing else");
+    }
+    request.external_account_binding =
+        acme::NewAccountRequest::ExternalAccountBinding{acme.eab_kid, *mac_key, acme.eab_alg};
+  }
   if (!dir.meta.terms_of_service.empty() && !acme.agree_tos) {
     return Status(ErrorCode::kInvalidArgument,
                   "the CA requires agreeing to its terms of service: " +

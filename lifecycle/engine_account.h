@@ -25,6 +25,9 @@
 
 namespace certkeeper::lifecycle {
 
+// How long a CA's directory kept in the inventory is used instead of fetched.
+inline constexpr Duration kDirectoryMaxAge = std::chrono::hours(24);
+
 class Accounts {
  public:
   Accounts(const EngineContext& ctx, AcmeClientFactory clients);
@@ -74,6 +77,9 @@ class Accounts {
   // The request for CA `ca`: contact, terms, external account binding.
   Result<acme::NewAccountRequest> AccountRequest(size_t ca, const acme::Directory& dir);
   Result<acme::Client*> ClientLocked(size_t ca, PerCa& state);
+  // Keeps a fetched directory document in the inventory (best effort: a
+  // failure is logged, the next run fetches again).
+  void KeepDirectory(const std::string& server, const std::string& document) const;
   Status CheckCa(size_t ca) const;
 
   const EngineContext& ctx_;

@@ -7,9 +7,6 @@ namespace certkeeper::lifecycle {
 
 namespace {
 
-// How long a remembered directory answers "does the CA offer renewalInfo?".
-constexpr Duration kDirectoryMaxAge = std::chrono::hours(24);
-
 // After this many consecutive renewalInfo fetches that could not reach the CA
 // in one run, the rest of the run uses what is stored.
 constexpr int kAriUnavailableThreshold = 3;
@@ -34,13 +31,9 @@ void RenewalInfoTracker::ForgetDirectory() {
 void RenewalInfoTracker::RememberDirectory(size_t ca, const acme::Directory& directory) {
   std::lock_guard<std::mutex> lock(mu_);
   PerCa& state = cas_[ca];
+  // The client kept the document in the inventory when it fetched it
+  // (Accounts::KeepDirectory); only this run's memory changes here.
   state.renewal_info_url = directory.renewal_info;
-  if (state.directory_recorded) return;
-  store::CaDirectory row{accounts_.Settings(ca).server, directory.renewal_info,
-                         ctx_.clock->Now(), ""};
-  Status s = ctx_.inventory->PutCaDirectory(row);
-  if (!s.ok()) log::Warn("cannot record the CA directory", {{"error", s.ToString()}});
-  state.directory_recorded = s.ok();
 }
 
 Result<std::string> RenewalInfoTracker::RenewalInfoUrl(size_t ca) {

@@ -56,7 +56,6 @@ class RenewalInfoTracker {
   struct PerCa {
     std::optional<std::string> renewal_info_url;
     Status directory_error;
-    bool directory_recorded = false;
   };
   std::map<size_t, PerCa> cas_;  // guarded by mu_
 };

@@ -43,12 +43,15 @@ Result<std::string> ImportOne(const EngineContext& ctx, const std::string& path)
   auto certs = SplitPemCertificates(pem);
   if (!certs.ok()) return certs.status().Annotate("import " + path);
   CK_ASSIGN_OR_RETURN(CertInfo info, ParseCertificatePem(certs->front()));
-  if (info.dns_names.empty()) {
-    return Status(ErrorCode::kInvalidArgument, "the certificate has no DNS names")
+  // DNS names, then IP addresses (RFC 8738).
+  const std::vector<std::string> identifiers = CertificateIdentifiers(info);
+  if (identifiers.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "the certificate has no DNS names or IP addresses")
         .Where(src.cert_path);
   }
   std::string name = src.name;
-  if (ValidateCertificateName(name).ok() == false) name = info.dns_names.front();
+  if (ValidateCertificateName(name).ok() == false) name = identifiers.front();
+  std::replace(name.begin(), name.end(), ':', '_');
   std::replace(name.begin(), name.end(), '*', '_');
   CK_RETURN_IF_ERROR(ValidateCertificateName(name).Annotate("import " + path));
   VersionFiles files;
@@ -64,12 +67,12 @@ Result<std::string> ImportOne(const EngineContext& ctx, const std::string& path)
   }
   CertificateSpec spec;
   spec.name = name;
-  spec.domains = info.dns_names;
+  spec.domains = identifiers;
   CK_ASSIGN_OR_RETURN(spec.key_type, ParseKeyType(key_type));
   CK_RETURN_IF_ERROR(ctx.inventory->PutCertificate(ToStoreSpec(spec, *ctx.config)));
   CK_ASSIGN_OR_RETURN(int n, ctx.inventory->NextVersionNumber(name));
   CK_RETURN_IF_ERROR(ctx.layout->WriteVersion(name, n, files));
-  store::Version v = VersionFromCertificate(name, n, info, info.dns_names, key_type,
+  store::Version v = VersionFromCertificate(name, n, info, identifiers, key_type,
                                            ctx.layout->VersionDir(name, n));
   v.state = store::VersionState::kDeployed;
   CK_RETURN_IF_ERROR(ctx.inventory->AddVersion(v));

@@ -9,6 +9,8 @@
 #include "base/crash_point.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "acme/chains.h"
+#include "acme/problem.h"
 #include "lifecycle/ca_wait.h"
 #include "lifecycle/next_key.h"
 #include "lifecycle/planner.h"
@@ -50,14 +52,11 @@ bool FallsBackToNextCa(const Status& error) {
     default:
       break;
   }
+  // A policy refusal, also in a subproblem (RFC 8555 §6.7.1).
+  if (acme::IsCaRefusal(error) || acme::IsAccountDoesNotExist(error)) return true;
   const Problem* p = error.problem();
   if (p == nullptr) return false;
-  for (const char* type : {"rejectedIdentifier", "caa", "unauthorized", "externalAccountRequired",
-                           "userActionRequired", "rateLimited", "serverInternal",
-                           "accountDoesNotExist"}) {
-    if (p->Is(type)) return true;
-  }
-  return p->status >= 500;
+  return p->Is("rateLimited") || p->Is("serverInternal") || p->status >= 500;
 }
 
 Issuance::Issuance(const EngineContext& ctx, Accounts& accounts, RenewalInfoTracker& ari,
@@ -313,10 +312,15 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
   // Made before any CA is asked: a solver that cannot start fails at no cost.
   CK_RETURN_IF_ERROR(Solvers().status());
   CK_ASSIGN_OR_RETURN(CertificateKey key, PendingOrNewKey(spec));
+  // The names' CAA records, once for every CA (RFC 8659 §3).
+  std::optional<CaaFacts> caa;
+  if (ctx_.config->caa.enabled) caa = LookupCaaFacts(ctx_.config->caa, spec.domains);
   Status last;
   for (size_t ca : route.order) {
     std::optional<std::string> skip;
-    if (several && UnavailableStreak(ca) >= kCaDownThreshold) {
+    std::vector<std::string> allowed_types;
+    if (caa) skip = CaaForbidsCa(*caa, ca, &allowed_types);
+    if (!skip && several && UnavailableStreak(ca) >= kCaDownThreshold) {
       skip = "unavailable for the last " + std::to_string(UnavailableStreak(ca)) +
              " orders of this run";
     }
@@ -326,11 +330,10 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
       reasons.push_back(CaName(ca) + ": skipped: " + *skip);
       continue;
     }
-    Result<store::Version> issued = IssueWith(ca, spec, attempt_id, live, key);
-    if (!issued.ok() && issued.status().problem() != nullptr &&
-        issued.status().problem()->Is("accountDoesNotExist")) {
+    Result<store::Version> issued = IssueWith(ca, spec, attempt_id, live, key, allowed_types);
+    if (!issued.ok() && acme::IsAccountDoesNotExist(issued.status())) {
       Status again = accounts_.Reregister(ca);
-      issued = again.ok() ? IssueWith(ca, spec, attempt_id, live, key)
+      issued = again.ok() ? IssueWith(ca, spec, attempt_id, live, key, allowed_types)
                           : Result<store::Version>(again);
     }
     if (issued.status().code() == ErrorCode::kUnavailable) {
@@ -351,6 +354,13 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
     log::Warn("CA could not issue; trying the next one",
               {{"certificate", spec.name}, {"ca", CaName(ca)}, {"error", last.ToString()}});
   }
+  if (several || !last.ok()) {
+    // Falls through to the combined error below.
+  } else if (!reasons.empty()) {
+    // The one CA was skipped (CAA): nothing was asked of it.
+    return Status(ErrorCode::kFailedPrecondition, "the CA was not asked: " + reasons.front())
+        .Hint("fix the CAA records of the names, or add a CA they allow");
+  }
   std::string list;
   for (const std::string& r : reasons) list += "\n  - " + r;
   // The CAs' own waits are recorded per CA above; the combined error carries
@@ -361,10 +371,33 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
             "certificate stays live");
 }
 
+std::optional<std::string> Issuance::CaaForbidsCa(const CaaFacts& caa, size_t ca,
+                                                  std::vector<std::string>* allowed_types) {
+  const AcmeSettings& settings = accounts_.Settings(ca);
+  // The configured identities need no request to the CA; without them, the
+  // directory's (kept in the inventory, or fetched).
+  std::vector<std::string> identities = settings.caa_identities;
+  if (identities.empty() && std::any_of(caa.sets.begin(), caa.sets.end(), [](const auto& s) {
+        return !s.second.records.empty();
+      })) {
+    auto client = accounts_.BareClient(ca);
+    auto dir = client.ok() ? (*client)->GetDirectory() : Result<acme::Directory>(client.status());
+    if (dir.ok()) identities = dir->meta.caa_identities;
+  }
+  std::string account = accounts_.AccountUrl(ca);
+  if (account.empty()) {
+    if (auto stored = ctx_.inventory->FindAccount(settings.server); stored.ok()) {
+      account = stored->account_url;
+    }
+  }
+  return CaaForbids(caa, identities, account, allowed_types);
+}
+
 Result<store::Version> Issuance::IssueWith(size_t ca, const CertificateSpec& spec,
                                            int64_t attempt_id,
                                            const Result<store::Version>& live,
-                                           const CertificateKey& key) {
+                                           const CertificateKey& key,
+                                           const std::vector<std::string>& allowed_types) {
   CK_ASSIGN_OR_RETURN(acme::Client * client, accounts_.AccountClient(ca));
   CK_ASSIGN_OR_RETURN(SolverSet * solvers, Solvers());
   const AcmeSettings& settings = accounts_.Settings(ca);
@@ -377,6 +410,12 @@ Result<store::Version> Issuance::IssueWith(size_t ca, const CertificateSpec& spe
   }
   input.replaces = ReplacesId(*client, spec, live);
   input.profile = settings.profile;
+  input.allowed_types = allowed_types;
+  if (!settings.preferred_chain.empty()) {
+    input.choose_chain = [name = settings.preferred_chain](const acme::CertificateChains& c) {
+      return acme::ChoosePreferredChain(c, name);
+    };
+  }
   IssueHooks hooks = Hooks(ca, spec, attempt_id, key, *client);
 
   Issuer issuer(client, solvers, ctx_.clock);

@@ -29,6 +29,7 @@
 #include "lifecycle/engine_account.h"
 #include "lifecycle/engine_ari.h"
 #include "lifecycle/engine_context.h"
+#include "lifecycle/caa_choice.h"
 #include "lifecycle/engine_parts.h"
 #include "lifecycle/issuer.h"
 #include "lifecycle/solver_set.h"
@@ -115,9 +116,14 @@ class Issuance {
   // The key of the pending order of a killed run (same key type), or a new
   // one written to the pending key path. A schedule that cannot be read fails.
   Result<CertificateKey> PendingOrNewKey(const CertificateSpec& spec);
-  // One CA's try: order, validate, finalize, record.
+  // One CA's try: order, validate, finalize, record. allowed_types: the
+  // challenge types the CAA records let this CA use (empty: any).
   Result<store::Version> IssueWith(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
-                                   const Result<store::Version>& live, const CertificateKey& key);
+                                   const Result<store::Version>& live, const CertificateKey& key,
+                                   const std::vector<std::string>& allowed_types);
+  // Why the names' CAA records forbid CA `ca` (caa_choice.h), or nullopt.
+  std::optional<std::string> CaaForbidsCa(const CaaFacts& caa, size_t ca,
+                                          std::vector<std::string>* allowed_types);
   // A skip or failure at CA `ca`, as a step of the attempt.
   void CaStep(int64_t attempt_id, size_t ca, store::StepResult result, const std::string& why);
   // A CA's rate limit that outlives the run, stored for that CA: of the

@@ -69,6 +69,10 @@ DueDecision DueFor(const PlanInput& in, const CertificateFacts& f) {
     facts.domains = f.latest->domains;
     due.live = facts;
   }
+  // A revoked newest version above an older deployed one: live/ serves the
+  // revoked certificate, so it is due.
+  due.newest_deployed_revoked = f.latest && f.latest->state == store::VersionState::kRevoked &&
+                                (!f.live || f.latest->n > f.live->n);
   due.renew_before = in.renewal.renew_before;
   due.jitter_fraction = StableJitterFraction(f.spec.name);
   return ComputeDue(due);
