@@ -9,7 +9,12 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include "acme/jws.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "base/fs.h"
 #include "base/process.h"
 
@@ -76,9 +81,132 @@ void ExpectAcmeDirectory(TestEnv& env) {
   EXPECT_TRUE(directory.contains("newOrder")) << response->body;
 }
 
+
+// The EAB inner JWS (RFC 8555 §7.3.4): HS256 over the account's public JWK,
+// with the key identifier and the newAccount URL in its protected header.
+nlohmann::json ExternalAccountBinding(const PrivateKey& account_key, const std::string& kid,
+                                      const std::string& hmac_key, const std::string& url) {
+  auto jwk = acme::PublicJwk(account_key);
+  EXPECT_TRUE(jwk.ok());
+  nlohmann::json protected_header = {{"alg", "HS256"}, {"kid", kid}, {"url", url}};
+  std::string input = Base64UrlEncode(protected_header.dump()) + "." +
+                      Base64UrlEncode(jwk.ok() ? jwk->dump() : "");
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), hmac_key.data(), static_cast<int>(hmac_key.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_len);
+  size_t dot = input.find('.');
+  return {{"protected", input.substr(0, dot)},
+          {"payload", input.substr(dot + 1)},
+          {"signature", Base64UrlEncode(std::string(reinterpret_cast<char*>(mac), mac_len))}};
+}
+
+// A real newAccount request (RFC 8555 §7.3) to the directory at directory_url,
+// signed with a fresh key, with `eab` as externalAccountBinding unless it is
+// null; returns Pebble's answer (status and body).
+std::pair<int, nlohmann::json> NewAccount(const std::string& directory_url,
+                                          const std::string& ca_bundle,
+                                          const std::string& eab_kid,
+                                          const std::string& eab_hmac_key) {
+  auto response = HttpsGet(directory_url, ca_bundle);
+  if (!response) return {0, {{"error", httplib::to_string(response.error())}}};
+  auto directory = nlohmann::json::parse(response->body, nullptr, false);
+  const std::string new_account = directory.value("newAccount", "");
+  const std::string new_nonce = directory.value("newNonce", "");
+  size_t path_start = new_account.find('/', new_account.find("://") + 3);
+  httplib::Client client(new_account.substr(0, path_start));
+  client.set_ca_cert_path(ca_bundle);
+  client.enable_server_certificate_verification(true);
+  client.set_connection_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(std::chrono::seconds(5));
+  auto nonce = client.Head(new_nonce.substr(path_start));
+  if (!nonce) return {0, {{"error", httplib::to_string(nonce.error())}}};
+  auto key = PrivateKey::Generate(KeyType::kEc256);
+  if (!key.ok()) return {0, {{"error", key.status().ToString()}}};
+  nlohmann::json payload = {{"termsOfServiceAgreed", true},
+                            {"contact", {"mailto:testenv@example.com"}}};
+  if (!eab_kid.empty()) {
+    payload["externalAccountBinding"] =
+        ExternalAccountBinding(*key, eab_kid, eab_hmac_key, new_account);
+  }
+  auto jws = acme::SignJws(
+      *key, {.url = new_account, .nonce = nonce->get_header_value("Replay-Nonce")},
+      payload.dump());
+  if (!jws.ok()) return {0, {{"error", jws.status().ToString()}}};
+  auto answer = client.Post(new_account.substr(path_start), jws->dump(), "application/jose+json");
+  if (!answer) return {0, {{"error", httplib::to_string(answer.error())}}};
+  return {answer->status, nlohmann::json::parse(answer->body, nullptr, false)};
+}
+
+// The second Pebble: its own listener ports and issuing hierarchy, alternate
+// roots served by its management API, and external account binding required
+// with the generated key (and only with it).
+void ExpectSecondPebbleRequiresEab(TestEnv& env) {
+  EXPECT_NE(env.Get("ACME2_DIRECTORY_URL"), env.Get("ACME_DIRECTORY_URL"));
+  EXPECT_NE(env.Get("PEBBLE2_MGMT_URL"), env.Get("PEBBLE_MGMT_URL"));
+  const std::string root2 = env.Pebble2RootPem();
+  EXPECT_TRUE(Contains(root2, "-----BEGIN CERTIFICATE-----"));
+  EXPECT_NE(root2, env.PebbleRootPem());
+  for (const char* mgmt : {"PEBBLE_MGMT_URL", "PEBBLE2_MGMT_URL"}) {
+    // PEBBLE_ALTERNATE_ROOTS=1: a second chain with its own root.
+    auto alternate = env.PebbleManagementGet("/roots/1", mgmt);
+    ASSERT_TRUE(alternate.ok()) << alternate.status().ToString();
+    EXPECT_TRUE(Contains(*alternate, "-----BEGIN CERTIFICATE-----"));
+    auto intermediate = env.PebbleManagementGet("/intermediates/1", mgmt);
+    ASSERT_TRUE(intermediate.ok()) << intermediate.status().ToString();
+    EXPECT_FALSE(env.PebbleManagementGet("/roots/2", mgmt).ok());
+  }
+  // Both roots of each Pebble, and their names in chain order.
+  for (const char* prefix : {"PEBBLE", "PEBBLE2"}) {
+    auto roots = fs::ReadFile(env.Get(std::string(prefix) + "_ROOTS_PEM"));
+    ASSERT_TRUE(roots.ok());
+    auto split = SplitPemCertificates(*roots);
+    ASSERT_TRUE(split.ok());
+    EXPECT_EQ(split->size(), 2u);
+    std::string names = env.Get(std::string(prefix) + "_ROOT_NAMES");
+    size_t bar = names.find('|');
+    ASSERT_NE(bar, std::string::npos) << names;
+    auto first = ParseCertificatePem((*split)[0]);
+    ASSERT_TRUE(first.ok());
+    EXPECT_TRUE(Contains(first->subject, names.substr(0, bar)));
+  }
+
+  const std::string hmac_file = env.Get("ACME2_EAB_HMAC_FILE");
+  EXPECT_TRUE(fs::CheckPrivateFileMode(hmac_file).ok());
+  auto hmac_text = fs::ReadFile(hmac_file);
+  ASSERT_TRUE(hmac_text.ok());
+  auto hmac_key = Base64UrlDecode(*hmac_text);
+  ASSERT_TRUE(hmac_key.ok()) << "not base64url: " << *hmac_text;
+  EXPECT_EQ(hmac_key->size(), 32u);
+
+  const std::string url2 = env.Get("ACME2_DIRECTORY_URL");
+  const std::string bundle = env.Get("ACME_CA_BUNDLE");
+  auto directory = HttpsGet(url2, bundle);
+  ASSERT_TRUE(directory);
+  EXPECT_EQ(nlohmann::json::parse(directory->body)["meta"]["externalAccountRequired"], true);
+
+  auto [no_eab_status, no_eab] = NewAccount(url2, bundle, "", "");
+  EXPECT_EQ(no_eab_status, 403) << no_eab.dump();
+  EXPECT_EQ(no_eab.value("type", ""), "urn:ietf:params:acme:error:externalAccountRequired")
+      << no_eab.dump();
+  auto [wrong_status, wrong] = NewAccount(url2, bundle, env.Get("ACME2_EAB_KID"),
+                                          std::string(32, 'x'));
+  EXPECT_GE(wrong_status, 400) << wrong.dump();
+  EXPECT_EQ(wrong.value("type", ""), "urn:ietf:params:acme:error:unauthorized") << wrong.dump();
+  auto [unknown_kid_status, unknown_kid] = NewAccount(url2, bundle, "no-such-kid", *hmac_key);
+  EXPECT_GE(unknown_kid_status, 400) << unknown_kid.dump();
+  auto [eab_status, eab] = NewAccount(url2, bundle, env.Get("ACME2_EAB_KID"), *hmac_key);
+  EXPECT_EQ(eab_status, 201) << eab.dump();
+  EXPECT_EQ(eab.value("status", ""), "valid") << eab.dump();
+  // The first Pebble needs no binding.
+  auto [plain_status, plain] = NewAccount(env.Get("ACME_DIRECTORY_URL"), bundle, "", "");
+  EXPECT_EQ(plain_status, 201) << plain.dump();
+}
+
 TEST(TestEnvTest, AllComponentsAnswerAndStopWithTheHarness) {
   TestEnvOptions options;
-  options.knot = options.nginx = options.sshd = true;
+  options.pebble2 = options.knot = options.nginx = options.sshd = true;
+  options.env = {{"PEBBLE_ALTERNATE_ROOTS", "1"}};
   auto env = TestEnv::Start(options);
   ASSERT_NE(env, nullptr);
 
@@ -98,6 +226,8 @@ TEST(TestEnvTest, AllComponentsAnswerAndStopWithTheHarness) {
   auto unknown = env->PebbleCertStatus("0x00DEADBEEF");
   EXPECT_FALSE(unknown.ok());
   EXPECT_FALSE(env->PebbleCertStatus("not-hex").ok());
+  EXPECT_FALSE(env->PebbleCertStatus("0x00DEADBEEF", "PEBBLE2_MGMT_URL").ok());
+  ExpectSecondPebbleRequiresEab(*env);
 
   // challtestsrv: a TXT record set through the API is served by its DNS.
   env->ChalltestsrvPost("/set-txt",
@@ -165,7 +295,7 @@ TEST(TestEnvTest, AllComponentsAnswerAndStopWithTheHarness) {
     names.push_back(p.name);
     EXPECT_TRUE(IsRunning(p)) << p.name << " pid " << p.pid;
   }
-  for (const char* expected : {"pebble", "challtestsrv", "knot", "nginx", "sshd", "watchdog"}) {
+  for (const char* expected : {"pebble", "pebble2", "challtestsrv", "knot", "nginx", "sshd", "watchdog"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end())
         << expected << " was not recorded";
   }
