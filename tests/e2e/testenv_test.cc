@@ -9,14 +9,11 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include "acme/jws.h"
 #include "base/crypto.h"
 #include "base/encoding.h"
 #include "base/fs.h"
 #include "base/process.h"
+#include "tests/e2e/raw_acme.h"
 
 namespace certkeeper::testing {
 namespace {
@@ -82,62 +79,6 @@ void ExpectAcmeDirectory(TestEnv& env) {
 }
 
 
-// The EAB inner JWS (RFC 8555 §7.3.4): HS256 over the account's public JWK,
-// with the key identifier and the newAccount URL in its protected header.
-nlohmann::json ExternalAccountBinding(const PrivateKey& account_key, const std::string& kid,
-                                      const std::string& hmac_key, const std::string& url) {
-  auto jwk = acme::PublicJwk(account_key);
-  EXPECT_TRUE(jwk.ok());
-  nlohmann::json protected_header = {{"alg", "HS256"}, {"kid", kid}, {"url", url}};
-  std::string input = Base64UrlEncode(protected_header.dump()) + "." +
-                      Base64UrlEncode(jwk.ok() ? jwk->dump() : "");
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), hmac_key.data(), static_cast<int>(hmac_key.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_len);
-  size_t dot = input.find('.');
-  return {{"protected", input.substr(0, dot)},
-          {"payload", input.substr(dot + 1)},
-          {"signature", Base64UrlEncode(std::string(reinterpret_cast<char*>(mac), mac_len))}};
-}
-
-// A real newAccount request (RFC 8555 §7.3) to the directory at directory_url,
-// signed with a fresh key, with `eab` as externalAccountBinding unless it is
-// null; returns Pebble's answer (status and body).
-std::pair<int, nlohmann::json> NewAccount(const std::string& directory_url,
-                                          const std::string& ca_bundle,
-                                          const std::string& eab_kid,
-                                          const std::string& eab_hmac_key) {
-  auto response = HttpsGet(directory_url, ca_bundle);
-  if (!response) return {0, {{"error", httplib::to_string(response.error())}}};
-  auto directory = nlohmann::json::parse(response->body, nullptr, false);
-  const std::string new_account = directory.value("newAccount", "");
-  const std::string new_nonce = directory.value("newNonce", "");
-  size_t path_start = new_account.find('/', new_account.find("://") + 3);
-  httplib::Client client(new_account.substr(0, path_start));
-  client.set_ca_cert_path(ca_bundle);
-  client.enable_server_certificate_verification(true);
-  client.set_connection_timeout(std::chrono::seconds(5));
-  client.set_read_timeout(std::chrono::seconds(5));
-  auto nonce = client.Head(new_nonce.substr(path_start));
-  if (!nonce) return {0, {{"error", httplib::to_string(nonce.error())}}};
-  auto key = PrivateKey::Generate(KeyType::kEc256);
-  if (!key.ok()) return {0, {{"error", key.status().ToString()}}};
-  nlohmann::json payload = {{"termsOfServiceAgreed", true},
-                            {"contact", {"mailto:testenv@example.com"}}};
-  if (!eab_kid.empty()) {
-    payload["externalAccountBinding"] =
-        ExternalAccountBinding(*key, eab_kid, eab_hmac_key, new_account);
-  }
-  auto jws = acme::SignJws(
-      *key, {.url = new_account, .nonce = nonce->get_header_value("Replay-Nonce")},
-      payload.dump());
-  if (!jws.ok()) return {0, {{"error", jws.status().ToString()}}};
-  auto answer = client.Post(new_account.substr(path_start), jws->dump(), "application/jose+json");
-  if (!answer) return {0, {{"error", httplib::to_string(answer.error())}}};
-  return {answer->status, nlohmann::json::parse(answer->body, nullptr, false)};
-}
-
 // The second Pebble: its own listener ports and issuing hierarchy, alternate
 // roots served by its management API, and external account binding required
 // with the generated key (and only with it).
@@ -185,22 +126,26 @@ void ExpectSecondPebbleRequiresEab(TestEnv& env) {
   ASSERT_TRUE(directory);
   EXPECT_EQ(nlohmann::json::parse(directory->body)["meta"]["externalAccountRequired"], true);
 
-  auto [no_eab_status, no_eab] = NewAccount(url2, bundle, "", "");
-  EXPECT_EQ(no_eab_status, 403) << no_eab.dump();
-  EXPECT_EQ(no_eab.value("type", ""), "urn:ietf:params:acme:error:externalAccountRequired")
-      << no_eab.dump();
-  auto [wrong_status, wrong] = NewAccount(url2, bundle, env.Get("ACME2_EAB_KID"),
-                                          std::string(32, 'x'));
-  EXPECT_GE(wrong_status, 400) << wrong.dump();
-  EXPECT_EQ(wrong.value("type", ""), "urn:ietf:params:acme:error:unauthorized") << wrong.dump();
-  auto [unknown_kid_status, unknown_kid] = NewAccount(url2, bundle, "no-such-kid", *hmac_key);
-  EXPECT_GE(unknown_kid_status, 400) << unknown_kid.dump();
-  auto [eab_status, eab] = NewAccount(url2, bundle, env.Get("ACME2_EAB_KID"), *hmac_key);
-  EXPECT_EQ(eab_status, 201) << eab.dump();
-  EXPECT_EQ(eab.value("status", ""), "valid") << eab.dump();
+  // Real newAccount requests: without a binding, with a wrong MAC key, with an
+  // unknown key identifier, and with the generated key.
+  raw_acme::Answer no_eab = raw_acme::Session(url2, bundle).NewAccount();
+  EXPECT_EQ(no_eab.status, 403) << no_eab.body.dump() << no_eab.error;
+  EXPECT_EQ(no_eab.body.value("type", ""), "urn:ietf:params:acme:error:externalAccountRequired")
+      << no_eab.body.dump();
+  raw_acme::Answer wrong =
+      raw_acme::Session(url2, bundle).NewAccount(env.Get("ACME2_EAB_KID"), std::string(32, 'x'));
+  EXPECT_GE(wrong.status, 400) << wrong.body.dump();
+  EXPECT_EQ(wrong.body.value("type", ""), "urn:ietf:params:acme:error:unauthorized")
+      << wrong.body.dump();
+  raw_acme::Answer unknown_kid = raw_acme::Session(url2, bundle).NewAccount("no-such-kid", *hmac_key);
+  EXPECT_GE(unknown_kid.status, 400) << unknown_kid.body.dump();
+  raw_acme::Answer eab =
+      raw_acme::Session(url2, bundle).NewAccount(env.Get("ACME2_EAB_KID"), *hmac_key);
+  EXPECT_EQ(eab.status, 201) << eab.body.dump() << eab.error;
+  EXPECT_EQ(eab.body.value("status", ""), "valid") << eab.body.dump();
   // The first Pebble needs no binding.
-  auto [plain_status, plain] = NewAccount(env.Get("ACME_DIRECTORY_URL"), bundle, "", "");
-  EXPECT_EQ(plain_status, 201) << plain.dump();
+  raw_acme::Answer plain = raw_acme::Session(env.Get("ACME_DIRECTORY_URL"), bundle).NewAccount();
+  EXPECT_EQ(plain.status, 201) << plain.body.dump() << plain.error;
 }
 
 TEST(TestEnvTest, AllComponentsAnswerAndStopWithTheHarness) {
