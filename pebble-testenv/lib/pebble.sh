@@ -72,7 +72,8 @@ start_challtestsrv() {
 # EAB_KID and EAB_KEY_FILE (base64url HMAC key) it requires external account
 # binding (RFC 8555 §7.3.4) with that one key.
 # PEBBLE_VA_NOSLEEP defaults to 1; PEBBLE_CERT_VALIDITY_PERIOD (seconds) sets the
-# lifetime of the certificates it issues (Pebble's default is about five years);
+# lifetime of the certificates it issues (Pebble's default is about five years),
+# PEBBLE2_CERT_VALIDITY_PERIOD overrides it for pebble2;
 # every other PEBBLE_* variable of the caller (PEBBLE_WFE_NONCEREJECT,
 # PEBBLE_AUTHZREUSE, PEBBLE_VA_ALWAYS_VALID, PEBBLE_ALTERNATE_ROOTS,
 # PEBBLE_CHAIN_LENGTH, ...) reaches Pebble unchanged through the environment.
@@ -85,10 +86,13 @@ start_pebble() {
     eab_required=true
     eab_keys=$(printf ',\n    "externalAccountMACKeys": {"%s": "%s"}' "$eab_kid" "$(cat "$eab_key_file")")
   fi
-  if [[ -n ${PEBBLE_CERT_VALIDITY_PERIOD:-} ]]; then
-    [[ $PEBBLE_CERT_VALIDITY_PERIOD =~ ^[1-9][0-9]{0,9}$ ]] ||
-      die "PEBBLE_CERT_VALIDITY_PERIOD=$PEBBLE_CERT_VALIDITY_PERIOD is not a number of seconds"
-    validity=$(printf ',\n    "certificateValidityPeriod": %s' "$PEBBLE_CERT_VALIDITY_PERIOD")
+  local period=${PEBBLE_CERT_VALIDITY_PERIOD:-} period_var=PEBBLE_CERT_VALIDITY_PERIOD
+  if [[ $name == pebble2 && -n ${PEBBLE2_CERT_VALIDITY_PERIOD:-} ]]; then
+    period=$PEBBLE2_CERT_VALIDITY_PERIOD period_var=PEBBLE2_CERT_VALIDITY_PERIOD
+  fi
+  if [[ -n $period ]]; then
+    [[ $period =~ ^[1-9][0-9]{0,9}$ ]] || die "$period_var=$period is not a number of seconds"
+    validity=$(printf ',\n    "certificateValidityPeriod": %s' "$period")
   fi
   printf '{\n  "pebble": {\n    "listenAddress": "127.0.0.1:%s",
     "managementListenAddress": "127.0.0.1:%s",
