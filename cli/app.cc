@@ -104,17 +104,29 @@ Status App::LoadConfig() {
     config_.state_dir = env;
   }
   if (config_.state_dir.empty()) config_.state_dir = lifecycle::DefaultStateDir();
+  if (!config_.cas.empty() && (!g_.server.empty() || !g_.ca_bundle.empty())) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "--server and --ca-bundle cannot be combined with [[ca]] blocks")
+        .Hint("set server and ca_bundle in the [[ca]] blocks of the config file");
+  }
   if (!g_.server.empty()) config_.acme.server = g_.server;
   if (!g_.ca_bundle.empty()) config_.acme.ca_bundle = g_.ca_bundle;
   if (!g_.email.empty()) config_.acme.email = g_.email;
   if (g_.agree_tos) config_.acme.agree_tos = true;
+  for (lifecycle::AcmeSettings& ca : config_.cas) {
+    if (!g_.email.empty()) ca.email = g_.email;
+    if (g_.agree_tos) ca.agree_tos = true;
+  }
   if (g_.allow_insecure_http) config_.acme.allow_insecure_http = true;
   // The merged settings: a --server URL is checked like the file's.
   CK_RETURN_IF_ERROR(lifecycle::CheckConfig(config_));
-  if (!config_.acme.ca_bundle.empty() && !fs::Exists(config_.acme.ca_bundle)) {
-    return Status(ErrorCode::kInvalidArgument, "CA bundle file does not exist")
-        .Where(config_.acme.ca_bundle)
-        .Hint("--ca-bundle (or acme.ca_bundle) must name a PEM file of trust anchors");
+  for (const lifecycle::AcmeSettings& ca : config_.Cas()) {
+    if (!ca.ca_bundle.empty() && !fs::Exists(ca.ca_bundle)) {
+      return Status(ErrorCode::kInvalidArgument, "CA bundle file does not exist")
+          .Where(ca.ca_bundle)
+          .Hint("--ca-bundle (or ca_bundle in [acme] / [[ca]]) must name a PEM file of "
+                "trust anchors");
+    }
   }
   return Status::Ok();
 }
@@ -235,7 +247,7 @@ int App::CmdIssue(const std::vector<std::string>& args, const po::variables_map&
   spec.name = args[0];
   if (!o_.domains.empty()) spec.domains.clear();
   for (const std::string& d : o_.domains) {
-    auto canonical = CanonicalDnsName(d);
+    auto canonical = CanonicalIdentifier(d);
     if (!canonical.ok()) return Fail(canonical.status(), kExitUsage);
     if (std::find(spec.domains.begin(), spec.domains.end(), *canonical) == spec.domains.end()) {
       spec.domains.push_back(*canonical);

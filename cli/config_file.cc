@@ -204,10 +204,12 @@ Status ParseCertificate(const toml::table& table, const std::string& source, siz
   CK_RETURN_IF_ERROR(r.String("key_type", key_type));
   CK_RETURN_IF_ERROR(r.StringList("challenges", out.challenges));
   CK_RETURN_IF_ERROR(r.StringList("deploy", out.deploy));
+  CK_RETURN_IF_ERROR(r.StringList("cas", out.cas));
+  CK_RETURN_IF_ERROR(r.Bool("next_key", out.next_key));
   CK_RETURN_IF_ERROR(r.Finish());
   std::string where = source + ": certificate \"" + out.name + "\"";
   for (const std::string& d : domains) {
-    auto canonical = CanonicalDnsName(d);
+    auto canonical = CanonicalIdentifier(d);
     if (!canonical.ok()) return canonical.status().Annotate(where);
     out.domains.push_back(*canonical);
   }
@@ -272,11 +274,40 @@ Status ParseDeploy(const toml::table& table, const std::string& source, size_t i
   return r.Finish();
 }
 
+Status ParseBudgets(const toml::table& table, const std::string& path, const std::string& source,
+                    lifecycle::BudgetSettings& bs) {
+  TableReader b(table, path, source);
+  CK_RETURN_IF_ERROR(b.Int("new_orders_per_3h", bs.new_orders_per_3h, 0, 1000000));
+  CK_RETURN_IF_ERROR(b.Int("failed_validations_per_identifier_per_hour",
+                           bs.failed_validations_per_identifier_per_hour, 0, 1000000));
+  CK_RETURN_IF_ERROR(b.Int("certificates_per_registered_domain_per_week",
+                           bs.certificates_per_registered_domain_per_week, 0, 1000000));
+  CK_RETURN_IF_ERROR(b.Int("duplicate_certificates_per_week", bs.duplicate_certificates_per_week,
+                           0, 1000000));
+  return b.Finish();
+}
+
 // [acme]. The server URL and the timeout are checked here too, so that a
 // mistake names its line (the engine checks the merged settings again).
-Status ParseAcme(const toml::table& table, const std::string& source,
+Status ParseAcme(const toml::table& table, const std::string& path, const std::string& source,
                  lifecycle::AcmeSettings& out) {
-  TableReader a(table, "acme", source);
+  TableReader a(table, path, source);
+  const bool named = path != "acme";
+  if (named) {
+    CK_RETURN_IF_ERROR(a.String("name", out.name));
+    CK_RETURN_IF_ERROR(a.String("eab_kid", out.eab_kid));
+    CK_RETURN_IF_ERROR(a.String("eab_hmac_file", out.eab_hmac_file));
+    CK_RETURN_IF_ERROR(a.String("eab_alg", out.eab_alg));
+    CK_RETURN_IF_ERROR(a.String("profile", out.profile));
+    CK_RETURN_IF_ERROR(a.String("preferred_chain", out.preferred_chain));
+    CK_RETURN_IF_ERROR(a.StringList("caa_identities", out.caa_identities));
+    const toml::table* budgets = nullptr;
+    CK_RETURN_IF_ERROR(a.Table("budgets", budgets));
+    if (budgets) {
+      CK_RETURN_IF_ERROR(
+          ParseBudgets(*budgets, path + ".budgets", source, out.budgets.emplace()));
+    }
+  }
   CK_RETURN_IF_ERROR(a.String("server", out.server));
   CK_RETURN_IF_ERROR(a.String("ca_bundle", out.ca_bundle));
   CK_RETURN_IF_ERROR(a.String("issuer_roots", out.issuer_roots));
@@ -299,7 +330,7 @@ Status ParseAcme(const toml::table& table, const std::string& source,
       return a.Error(*n, "server", url.message())
           .Hint(out.server.rfind("http://", 0) == 0
                     ? "use the CA's https:// URL; for a test CA only, set "
-                      "allow_insecure_http = true in [acme]"
+                      "allow_insecure_http = true in [" + path + "]"
                     : url.hint());
     }
   }
@@ -325,9 +356,23 @@ Result<lifecycle::Config> ParseConfig(std::string_view text, const std::string& 
 
   const toml::table* acme = nullptr;
   CK_RETURN_IF_ERROR(r.Table("acme", acme));
-  if (acme) {
-    TableReader a(*acme, "acme", source);
-    CK_RETURN_IF_ERROR(ParseAcme(*acme, source, config.acme));
+  if (acme) CK_RETURN_IF_ERROR(ParseAcme(*acme, "acme", source, config.acme));
+  std::vector<const toml::table*> cas;
+  CK_RETURN_IF_ERROR(r.ArrayOfTables("ca", cas));
+  for (size_t i = 0; i < cas.size(); ++i) {
+    lifecycle::AcmeSettings ca;
+    CK_RETURN_IF_ERROR(ParseAcme(*cas[i], "ca[" + std::to_string(i) + "]", source, ca));
+    config.cas.push_back(std::move(ca));
+  }
+  const toml::table* caa = nullptr;
+  CK_RETURN_IF_ERROR(r.Table("caa", caa));
+  if (caa) {
+    TableReader c(*caa, "caa", source);
+    config.caa.enabled = true;
+    CK_RETURN_IF_ERROR(c.Bool("check", config.caa.enabled));
+    CK_RETURN_IF_ERROR(c.String("resolver", config.caa.resolver));
+    CK_RETURN_IF_ERROR(c.DurationValue("timeout", config.caa.timeout));
+    CK_RETURN_IF_ERROR(c.Finish());
   }
 
   const toml::table* solvers = nullptr;
@@ -350,19 +395,12 @@ Result<lifecycle::Config> ParseConfig(std::string_view text, const std::string& 
     int days = -1;
     CK_RETURN_IF_ERROR(rr.Int("renew_before_days", days, 0, 3650));
     if (days >= 0) config.renewal.renew_before = std::chrono::hours(24 * days);
+    CK_RETURN_IF_ERROR(rr.Bool("return_to_preferred", config.renewal.return_to_preferred));
     const toml::table* budgets = nullptr;
     CK_RETURN_IF_ERROR(rr.Table("budgets", budgets));
     if (budgets) {
-      TableReader b(*budgets, "renewal.budgets", source);
-      auto& bs = config.renewal.budgets.emplace();
-      CK_RETURN_IF_ERROR(b.Int("new_orders_per_3h", bs.new_orders_per_3h, 0, 1000000));
-      CK_RETURN_IF_ERROR(b.Int("failed_validations_per_identifier_per_hour",
-                               bs.failed_validations_per_identifier_per_hour, 0, 1000000));
-      CK_RETURN_IF_ERROR(b.Int("certificates_per_registered_domain_per_week",
-                               bs.certificates_per_registered_domain_per_week, 0, 1000000));
-      CK_RETURN_IF_ERROR(b.Int("duplicate_certificates_per_week",
-                               bs.duplicate_certificates_per_week, 0, 1000000));
-      CK_RETURN_IF_ERROR(b.Finish());
+      CK_RETURN_IF_ERROR(
+          ParseBudgets(*budgets, "renewal.budgets", source, config.renewal.budgets.emplace()));
     }
     CK_RETURN_IF_ERROR(rr.Finish());
   }

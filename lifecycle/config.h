@@ -86,6 +86,13 @@ struct RenewalSettings {
   bool return_to_preferred = true;
 };
 
+// [caa]: look up the names' CAA records (RFC 8659) before choosing a CA.
+struct CaaSettings {
+  bool enabled = false;  // [caa] is present
+  std::string resolver;  // "ip:port"; empty: the first nameserver of /etc/resolv.conf
+  Duration timeout = std::chrono::seconds(5);
+};
+
 struct CertificateSpec {
   std::string name;
   std::vector<std::string> domains;  // canonical, first is the subject CN
@@ -109,6 +116,7 @@ struct Config {
   std::vector<AcmeSettings> cas;  // [[ca]] blocks, names unique
   std::map<std::string, SolverSettings> solvers;  // by type
   RenewalSettings renewal;
+  CaaSettings caa;
   std::vector<CertificateSpec> certificates;
   std::vector<hooks::TargetConfig> deploy;
 

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <algorithm>
+
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/text.h"
@@ -99,39 +101,74 @@ Result<SettledKey> SettlePendingRollover(acme::Client& client, const store::Acco
 
 }  // namespace
 
-std::map<std::string, int64_t> Accounts::RequestCounts() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!client_) return {};
-  return client_->stats().Snapshot();
+Accounts::Accounts(const EngineContext& ctx, AcmeClientFactory clients)
+    : ctx_(ctx), clients_(std::move(clients)) {
+  for (size_t i = 0; i < std::max<size_t>(ctx_.config->cas.size(), 1); ++i) {
+    cas_.push_back(std::make_unique<PerCa>());
+  }
 }
 
-Result<acme::Client*> Accounts::BareClient() {
+std::optional<size_t> Accounts::IndexOfServer(const std::string& server) const {
+  for (size_t i = 0; i < ctx_.config->cas.size(); ++i) {
+    if (ctx_.config->cas[i].server == server) return i;
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, int64_t> Accounts::RequestCounts() {
+  std::map<std::string, int64_t> total;
+  for (auto& state : cas_) {
+    std::lock_guard<std::mutex> lock(state->mu);
+    if (!state->client) continue;
+    for (const auto& [kind, n] : state->client->stats().Snapshot()) total[kind] += n;
+  }
+  return total;
+}
+
+Status Accounts::CheckCa(size_t ca) const {
   CK_RETURN_IF_ERROR(CheckServerConfigured(*ctx_.config));
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!client_) {
-    const AcmeSettings& acme = ctx_.config->acme;
+  if (ca >= ctx_.config->cas.size()) {
+    return Status(ErrorCode::kInternal, "no CA number " + std::to_string(ca) + " is configured");
+  }
+  return Status::Ok();
+}
+
+Result<acme::Client*> Accounts::ClientLocked(size_t ca, PerCa& state) {
+  if (!state.client) {
+    const AcmeSettings& acme = Settings(ca);
     acme::ClientOptions options;
     options.directory_url = acme.server;
     options.ca_bundle_file = acme.ca_bundle;
     options.clock = ctx_.clock;
     options.timeout = acme.timeout;
     options.allow_insecure_http = acme.allow_insecure_http;
-    CK_ASSIGN_OR_RETURN(client_, clients_(options));
+    CK_ASSIGN_OR_RETURN(state.client, clients_(options));
   }
-  return client_.get();
+  return state.client.get();
 }
 
-std::string Accounts::AccountUrl() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return client_ ? client_->account_url() : std::string();
+Result<acme::Client*> Accounts::BareClient(size_t ca) {
+  CK_RETURN_IF_ERROR(CheckCa(ca));
+  PerCa& state = *cas_[ca];
+  std::lock_guard<std::mutex> lock(state.mu);
+  return ClientLocked(ca, state);
 }
 
-std::string Accounts::NewAccountUrlFor(const std::string& failed_url) {
-  if (failed_url.empty() || failed_url == ctx_.server()) return "";
+std::string Accounts::AccountUrl(size_t ca) {
+  if (ca >= cas_.size()) return "";
+  PerCa& state = *cas_[ca];
+  std::lock_guard<std::mutex> lock(state.mu);
+  return state.client ? state.client->account_url() : std::string();
+}
+
+std::string Accounts::NewAccountUrlFor(size_t ca, const std::string& failed_url) {
+  if (ca >= ctx_.config->cas.size()) return "";
+  if (failed_url.empty() || failed_url == Settings(ca).server) return "";
   acme::Client* client = nullptr;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    client = client_.get();
+    PerCa& state = *cas_[ca];
+    std::lock_guard<std::mutex> lock(state.mu);
+    client = state.client.get();
   }
   if (!client) return "";
   auto directory = client->GetDirectory();
@@ -157,11 +194,13 @@ Result<PrivateKey> Accounts::LoadOrCreateAccountKey(const std::string& path) {
   return key;
 }
 
-Result<acme::Client*> Accounts::AccountClient() {
-  CK_ASSIGN_OR_RETURN(acme::Client * client, BareClient());
-  std::lock_guard<std::mutex> lock(mu_);
-  if (account_ready_) return client;
-  const std::string& server = ctx_.server();
+Result<acme::Client*> Accounts::AccountClient(size_t ca) {
+  CK_RETURN_IF_ERROR(CheckCa(ca));
+  PerCa& state = *cas_[ca];
+  std::lock_guard<std::mutex> lock(state.mu);
+  CK_ASSIGN_OR_RETURN(acme::Client * client, ClientLocked(ca, state));
+  if (state.account_ready) return client;
+  const std::string& server = Settings(ca).server;
   auto stored = ctx_.inventory->FindAccount(server);
   // A key without its file is unusable: never trust the row alone.
   if (stored.ok() && fs::Exists(stored->key_path)) {
@@ -173,27 +212,45 @@ Result<acme::Client*> Accounts::AccountClient() {
       key = std::move(settled.key);
     }
     client->SetAccountKey(key, stored->account_url);
-    account_ready_ = true;
+    state.account_ready = true;
     return client;
   }
   if (!stored.ok() && stored.status().code() != ErrorCode::kNotFound) return stored.status();
-  CK_RETURN_IF_ERROR(RegisterNew(*client, ctx_.layout->AccountKeyPath(server)));
-  account_ready_ = true;
+  CK_RETURN_IF_ERROR(RegisterNew(ca, *client, ctx_.layout->AccountKeyPath(server)));
+  state.account_ready = true;
   return client;
 }
 
-Status Accounts::RegisterNew(acme::Client& client, const std::string& key_path) {
-  const AcmeSettings& acme = ctx_.config->acme;
-  const std::string& server = acme.server;
-  CK_ASSIGN_OR_RETURN(PrivateKey key, LoadOrCreateAccountKey(key_path));
-  client.SetAccountKey(key, "");
-  CK_ASSIGN_OR_RETURN(acme::Directory dir, client.GetDirectory());
+Status Accounts::Reregister(size_t ca) {
+  CK_RETURN_IF_ERROR(CheckCa(ca));
+  PerCa& state = *cas_[ca];
+  std::lock_guard<std::mutex> lock(state.mu);
+  CK_ASSIGN_OR_RETURN(acme::Client * client, ClientLocked(ca, state));
+  const std::string& server = Settings(ca).server;
+  const std::string lost = client->account_url();
+  auto stored = ctx_.inventory->FindAccount(server);
+  const std::string key_path =
+      stored.ok() ? stored->key_path : ctx_.layout->AccountKeyPath(server);
+  state.account_ready = false;
+  CK_RETURN_IF_ERROR(RegisterNew(ca, *client, key_path)
+                         .Annotate("register again after the CA lost account " + lost));
+  ctx_.Event("", "account-reregistered",
+             "the CA at " + server + " no longer knew account " + lost + "; registered " +
+                 client->account_url());
+  log::Warn("the CA no longer knew the account; registered a new one",
+            {{"server", server}, {"lost", lost}, {"account", client->account_url()}});
+  state.account_ready = true;
+  return Status::Ok();
+}
+
+Result<acme::NewAccountRequest> Accounts::AccountRequest(size_t ca, const acme::Directory& dir) {
+  const AcmeSettings& acme = Settings(ca);
   acme::NewAccountRequest request;
   // The contact goes into a JSON payload, which holds UTF-8 only (RFC 8259
   // §8.1); --email can carry any bytes.
   if (!IsValidUtf8(acme.email)) {
     return Status(ErrorCode::kInvalidArgument, "the account email address is not valid UTF-8")
-        .Hint("check --email or email in [acme]");
+        .Hint("check --email or email in [acme] / [[ca]]");
   }
   if (!acme.email.empty()) request.contact.push_back("mailto:" + acme.email);
   request.terms_of_service_agreed = acme.agree_tos;
@@ -201,9 +258,19 @@ Status Accounts::RegisterNew(acme::Client& client, const std::string& key_path) 
     return Status(ErrorCode::kInvalidArgument,
                   "the CA requires agreeing to its terms of service: " +
                       dir.meta.terms_of_service)
-        .Where(server)
-        .Hint("read them, then pass --agree-tos or set agree_tos = true in [acme]");
+        .Where(acme.server)
+        .Hint("read them, then pass --agree-tos or set agree_tos = true in [acme] / [[ca]]");
   }
+  return request;
+}
+
+Status Accounts::RegisterNew(size_t ca, acme::Client& client, const std::string& key_path) {
+  const AcmeSettings& acme = Settings(ca);
+  const std::string& server = acme.server;
+  CK_ASSIGN_OR_RETURN(PrivateKey key, LoadOrCreateAccountKey(key_path));
+  client.SetAccountKey(key, "");
+  CK_ASSIGN_OR_RETURN(acme::Directory dir, client.GetDirectory());
+  CK_ASSIGN_OR_RETURN(acme::NewAccountRequest request, AccountRequest(ca, dir));
   auto account = client.NewAccount(request);
   if (!account.ok()) return account.status().Annotate("register account");
   store::Account row;

@@ -1,18 +1,22 @@
-// The ACME account at the configured CA: one key per CA under
-// STATE/accounts/<ca-id>/, the account URL in the inventory, so that a run
-// with a stored account sends no account request at all (RFC 8555 §7.3: the
-// kid is all a request needs). Also the engine's one ACME client.
+// The ACME accounts, one per configured CA (Config::cas, in config order;
+// index 0 is the first): one key per CA under STATE/accounts/<ca-id>/, the
+// account URL in the inventory, so that a run with a stored account sends no
+// account request at all (RFC 8555 §7.3: the kid is all a request needs).
+// Also the engine's ACME clients, one per CA, each made on first use.
 //
-// Thread-safe: renew --jobs shares the client and the account between
+// Thread-safe: renew --jobs shares the clients and the accounts between
 // certificates. Mutating operations (Register, Rollover, Deactivate) MUST be
-// called with the run lease held; the facade takes it.
+// called with the run lease held; the facade takes it. The account commands
+// work on the first CA.
 #ifndef CERTKEEPER_LIFECYCLE_ENGINE_ACCOUNT_H_
 #define CERTKEEPER_LIFECYCLE_ENGINE_ACCOUNT_H_
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "acme/client.h"
 #include "lifecycle/engine.h"
@@ -23,23 +27,33 @@ namespace certkeeper::lifecycle {
 
 class Accounts {
  public:
-  Accounts(const EngineContext& ctx, AcmeClientFactory clients)
-      : ctx_(ctx), clients_(std::move(clients)) {}
+  Accounts(const EngineContext& ctx, AcmeClientFactory clients);
 
-  // The ACME client without an account (made on first use; no request).
-  Result<acme::Client*> BareClient();
+  // The number of configured CAs.
+  size_t size() const { return cas_.size(); }
+  const AcmeSettings& Settings(size_t ca) const { return ctx_.config->cas[ca]; }
+  // The CA whose directory URL is `server`; nullopt when none is configured.
+  std::optional<size_t> IndexOfServer(const std::string& server) const;
+
+  // The ACME client of CA `ca` without an account (made on first use; no
+  // request).
+  Result<acme::Client*> BareClient(size_t ca = 0);
   // The ACME client, with an account registered or loaded (no request when
   // the inventory knows the account URL and its key file exists).
-  Result<acme::Client*> AccountClient();
+  Result<acme::Client*> AccountClient(size_t ca = 0);
+  // After the CA answered accountDoesNotExist (it lost the account, e.g. its
+  // database was reset): registers a new account with the same key, records
+  // it and an event. The caller retries what failed.
+  Status Reregister(size_t ca);
   // The account URL the client signs with; empty before AccountClient
   // succeeded. No request.
-  std::string AccountUrl();
+  std::string AccountUrl(size_t ca = 0);
   // The CA directory's newAccount URL when the directory has been fetched and
   // `failed_url` (where an error came from) is not the directory itself;
   // empty otherwise. Every URL but the directory's comes from the directory,
   // so this never sends a request.
-  std::string NewAccountUrlFor(const std::string& failed_url);
-  // Requests sent so far, by kind.
+  std::string NewAccountUrlFor(size_t ca, const std::string& failed_url);
+  // Requests sent so far to every CA, by kind.
   std::map<std::string, int64_t> RequestCounts();
 
   Result<AccountView> Register();
@@ -48,15 +62,23 @@ class Accounts {
   Result<AccountView> Deactivate();
 
  private:
+  struct PerCa {
+    std::mutex mu;
+    std::unique_ptr<acme::Client> client;  // guarded by mu until made
+    bool account_ready = false;            // guarded by mu
+  };
   Result<PrivateKey> LoadOrCreateAccountKey(const std::string& path);
-  // Registers a new account with the key at key_path (created when missing).
-  Status RegisterNew(acme::Client& client, const std::string& key_path);
+  // Registers a new account at CA `ca` with the key at key_path (created
+  // when missing).
+  Status RegisterNew(size_t ca, acme::Client& client, const std::string& key_path);
+  // The request for CA `ca`: contact, terms, external account binding.
+  Result<acme::NewAccountRequest> AccountRequest(size_t ca, const acme::Directory& dir);
+  Result<acme::Client*> ClientLocked(size_t ca, PerCa& state);
+  Status CheckCa(size_t ca) const;
 
   const EngineContext& ctx_;
   AcmeClientFactory clients_;
-  std::mutex mu_;
-  std::unique_ptr<acme::Client> client_;  // guarded by mu_ until made
-  bool account_ready_ = false;            // guarded by mu_
+  std::vector<std::unique_ptr<PerCa>> cas_;
 };
 
 }  // namespace certkeeper::lifecycle

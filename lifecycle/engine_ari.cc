@@ -28,43 +28,44 @@ std::optional<AriSchedule> StoredAriSchedule(
 void RenewalInfoTracker::ForgetDirectory() {
   unavailable_streak_ = 0;
   std::lock_guard<std::mutex> lock(mu_);
-  renewal_info_url_.reset();
-  directory_error_ = Status::Ok();
-  directory_recorded_ = false;
+  cas_.clear();
 }
 
-void RenewalInfoTracker::RememberDirectory(const acme::Directory& directory) {
+void RenewalInfoTracker::RememberDirectory(size_t ca, const acme::Directory& directory) {
   std::lock_guard<std::mutex> lock(mu_);
-  renewal_info_url_ = directory.renewal_info;
-  if (directory_recorded_) return;
-  store::CaDirectory row{ctx_.server(), directory.renewal_info, ctx_.clock->Now()};
+  PerCa& state = cas_[ca];
+  state.renewal_info_url = directory.renewal_info;
+  if (state.directory_recorded) return;
+  store::CaDirectory row{accounts_.Settings(ca).server, directory.renewal_info,
+                         ctx_.clock->Now(), ""};
   Status s = ctx_.inventory->PutCaDirectory(row);
   if (!s.ok()) log::Warn("cannot record the CA directory", {{"error", s.ToString()}});
-  directory_recorded_ = s.ok();
+  state.directory_recorded = s.ok();
 }
 
-Result<std::string> RenewalInfoTracker::RenewalInfoUrl() {
+Result<std::string> RenewalInfoTracker::RenewalInfoUrl(size_t ca) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (renewal_info_url_) return *renewal_info_url_;
-    if (!directory_error_.ok()) return directory_error_;
+    PerCa& state = cas_[ca];
+    if (state.renewal_info_url) return *state.renewal_info_url;
+    if (!state.directory_error.ok()) return state.directory_error;
     const TimePoint now = ctx_.clock->Now();
-    auto stored = ctx_.inventory->FindCaDirectory(ctx_.server());
+    auto stored = ctx_.inventory->FindCaDirectory(accounts_.Settings(ca).server);
     if (stored.ok() && stored->has_value() && (*stored)->fetched_at <= now &&
         now - (*stored)->fetched_at < kDirectoryMaxAge) {
-      renewal_info_url_ = (*stored)->renewal_info_url;
-      return *renewal_info_url_;
+      state.renewal_info_url = (*stored)->renewal_info_url;
+      return *state.renewal_info_url;
     }
   }
-  auto client = accounts_.BareClient();
+  auto client = accounts_.BareClient(ca);
   Result<acme::Directory> directory =
       client.ok() ? (*client)->GetDirectory() : Result<acme::Directory>(client.status());
   if (!directory.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
-    directory_error_ = directory.status();
-    return directory_error_;
+    cas_[ca].directory_error = directory.status();
+    return directory.status();
   }
-  RememberDirectory(*directory);
+  RememberDirectory(ca, *directory);
   return directory->renewal_info;
 }
 
@@ -77,7 +78,8 @@ std::optional<store::RenewalInfoRecord> RenewalInfoTracker::Refresh(
   if (current && current->next_fetch_at > now) return current;
   if (unavailable_streak_ >= kAriUnavailableThreshold) return current;
 
-  auto url = RenewalInfoUrl();
+  const size_t ca = accounts_.IndexOfServer(live.server).value_or(0);
+  auto url = RenewalInfoUrl(ca);
   if (!url.ok()) return current;         // the CA is unreachable: use what is stored
   if (url->empty()) return std::nullopt;  // the CA offers none (any more)
   auto files = ctx_.layout->ReadVersion(name, live.n);
@@ -86,7 +88,7 @@ std::optional<store::RenewalInfoRecord> RenewalInfoTracker::Refresh(
               {{"certificate", name}, {"error", files.status().ToString()}});
     return current;
   }
-  auto client = accounts_.BareClient();
+  auto client = accounts_.BareClient(ca);
   if (!client.ok()) return current;
   // At the remembered URL: no directory request when nothing else needs one.
   auto info = (*client)->GetRenewalInfo(*url, files->cert_pem);

@@ -10,6 +10,7 @@
 #define CERTKEEPER_LIFECYCLE_ENGINE_ARI_H_
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -31,13 +32,14 @@ class RenewalInfoTracker {
   // of unreachable fetches.
   void ForgetDirectory();
   // Stores what the CA's directory offers (once per run).
-  void RememberDirectory(const acme::Directory& directory);
+  void RememberDirectory(size_t ca, const acme::Directory& directory);
   // Answers from the inventory when it is fresh, otherwise fetches the
   // directory (once per run, also when that fails).
-  Result<std::string> RenewalInfoUrl();
+  Result<std::string> RenewalInfoUrl(size_t ca);
   // Fetches the window for the live version when its next fetch time has
   // come, stores it and returns what applies now (nullopt when the CA offers
-  // no renewal information). A fetch that fails keeps what is stored.
+  // no renewal information). A fetch that fails keeps what is stored. The
+  // CA asked is the one that issued `live` (the first for an older version).
   std::optional<store::RenewalInfoRecord> Refresh(
       const std::string& name, const store::Version& live,
       const std::optional<store::RenewalInfoRecord>& stored);
@@ -51,9 +53,12 @@ class RenewalInfoTracker {
   Accounts& accounts_;
   std::atomic<int> unavailable_streak_{0};
   std::mutex mu_;
-  std::optional<std::string> renewal_info_url_;  // guarded by mu_
-  Status directory_error_;                       // guarded by mu_
-  bool directory_recorded_ = false;              // guarded by mu_
+  struct PerCa {
+    std::optional<std::string> renewal_info_url;
+    Status directory_error;
+    bool directory_recorded = false;
+  };
+  std::map<size_t, PerCa> cas_;  // guarded by mu_
 };
 
 // The stored renewal window and chosen time when they belong to the live

@@ -1,9 +1,11 @@
 #include "lifecycle/engine_context.h"
 
+#include <set>
 #include <utility>
 
 #include "acme/client.h"
 #include "base/challenge_type.h"
+#include "base/fs.h"
 #include "base/log.h"
 
 namespace certkeeper::lifecycle {
@@ -37,6 +39,32 @@ void EngineContext::Event(const std::string& certificate, const std::string& kin
 void RecordBestEffort(const Status& s, const std::string& name, const std::string& what) {
   if (s.ok()) return;
   log::Warn("cannot " + what, {{"certificate", name}, {"error", s.ToString()}});
+}
+
+Result<std::string> IssuerRootsPem(const Config& config) {
+  std::string pem;
+  std::set<std::string> seen;
+  for (const AcmeSettings& ca : config.Cas()) {
+    if (ca.issuer_roots.empty() || !seen.insert(ca.issuer_roots).second) continue;
+    auto roots = fs::ReadFile(ca.issuer_roots);
+    if (!roots.ok()) {
+      return roots.status().Annotate("read issuer_roots" +
+                                     (ca.name.empty() ? std::string(" of [acme]")
+                                                      : " of CA \"" + ca.name + "\""));
+    }
+    pem += *roots;
+    if (!pem.empty() && pem.back() != '\n') pem += '\n';
+  }
+  return pem;
+}
+
+Config WithNormalizedCas(Config config) {
+  if (config.cas.empty()) {
+    if (!config.acme.server.empty()) config.cas.push_back(config.acme);
+  } else {
+    config.acme = config.cas.front();
+  }
+  return config;
 }
 
 Status CheckServerConfigured(const Config& config) {

@@ -53,6 +53,15 @@ void RecordBestEffort(const Status& s, const std::string& name, const std::strin
 // recorded or asked (acme::Client checks again).
 Status CheckServerConfigured(const Config& config);
 
+// The PEM roots issued chains must verify to: the issuer_roots files of every
+// configured CA, joined; empty when none names one (the system trust store).
+Result<std::string> IssuerRootsPem(const Config& config);
+
+// The configuration as the engine runs it: a config without [[ca]] blocks
+// gets its [acme] settings as the one CA, and `acme` is the first CA (the one
+// the account commands and a certificate without a list use first).
+Config WithNormalizedCas(Config config);
+
 // kNotFound naming `name`, with a hint for people.
 Status NotManagedError(const std::string& name);
 

@@ -166,12 +166,7 @@ Result<hooks::DeployOptions> Delivery::OptionsWith(const hooks::Material* previo
   hooks::DeployOptions options;
   options.clock = ctx_.clock;
   options.previous = previous;
-  const std::string& roots = ctx_.config->acme.issuer_roots;
-  if (!roots.empty()) {
-    auto pem = fs::ReadFile(roots);
-    if (!pem.ok()) return pem.status().Annotate("read acme.issuer_roots");
-    options.trust_pem = *pem;
-  }
+  CK_ASSIGN_OR_RETURN(options.trust_pem, IssuerRootsPem(*ctx_.config));
   return options;
 }
 

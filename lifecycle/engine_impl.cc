@@ -41,7 +41,7 @@ Result<std::unique_ptr<Engine>> Engine::Assemble(Config config, EngineParts part
 }
 
 EngineImpl::EngineImpl(Config config, EngineParts parts)
-    : config_(std::move(config)),
+    : config_(WithNormalizedCas(std::move(config))),
       clock_(parts.clock),
       layout_(config_.state_dir),
       inventory_(std::move(parts.inventory)),
@@ -88,11 +88,15 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
   CK_RETURN_IF_ERROR(AcquireLock());
   FinishInterruptedDeliveries();
   // Reach the CA before anything is recorded: a wrong URL, a TLS failure or a
-  // server that is not an ACME server changes nothing.
-  CK_ASSIGN_OR_RETURN(acme::Client * client, accounts_.BareClient());
-  CK_RETURN_IF_ERROR(client->GetDirectory().status());
-  // The account too (key file permissions, registration, terms of service).
-  CK_RETURN_IF_ERROR(accounts_.AccountClient().status());
+  // server that is not an ACME server changes nothing. With several CAs, one
+  // that fails is what the attempt falls back from, and is recorded.
+  if (const CaRoute route = issuance_.RouteFor(spec, Status(ErrorCode::kNotFound, ""));
+      route.order.size() == 1) {
+    CK_ASSIGN_OR_RETURN(acme::Client * client, accounts_.BareClient(route.order.front()));
+    CK_RETURN_IF_ERROR(client->GetDirectory().status());
+    // The account too (key file permissions, registration, terms of service).
+    CK_RETURN_IF_ERROR(accounts_.AccountClient(route.order.front()).status());
+  }
   CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
   CertificateOutcome outcome = IssueAndDeploy(spec, "issue requested");
   if (outcome.error.ok()) outcome.error = delivery_.UnfinishedDeliveriesError(spec.name);
@@ -100,7 +104,7 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
 }
 
 CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
-                                              const std::string& reason) {
+                                              const std::string& reason, const CaRoute* route) {
   CertificateOutcome outcome;
   outcome.name = spec.name;
   outcome.reason = reason;
@@ -120,13 +124,6 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
     // says so (and stays a failure in the next runs, see Renew).
     error = issuance_.ExplainCaWait(std::move(error), live);
     issuance_.RecordFailure(spec, id, error, live_not_after);
-    // A CA that cannot be reached fails every certificate the same way; the
-    // renewal loop stops asking it after a few of these in a row.
-    if (error.code() == ErrorCode::kUnavailable) {
-      ca_unavailable_streak_++;
-    } else {
-      ca_unavailable_streak_ = 0;
-    }
     log::Debug("certificate failed", {{"certificate", spec.name}, {"error", error.ToString()}});
     outcome.outcome = "failed";
     outcome.error = std::move(error);
@@ -139,9 +136,9 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   }
 
   log::Info("issuing", {{"certificate", spec.name}, {"reason", reason}});
-  auto version = issuance_.IssueVersion(spec, id, live);
+  const CaRoute own = route ? CaRoute{} : issuance_.RouteFor(spec, live);
+  auto version = issuance_.IssueVersion(spec, id, live, route ? *route : own);
   if (!version.ok()) return fail(version.status());
-  ca_unavailable_streak_ = 0;
   Status s = delivery_.DeployVersion(spec, version->n, id);
   outcome.version = ToView(*version);
   if (!s.ok()) {

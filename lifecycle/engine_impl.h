@@ -75,7 +75,9 @@ class EngineImpl : public Engine {
   // Issues one certificate as one recorded attempt (Issuance::IssueVersion),
   // then delivers it (Delivery::DeployVersion). A live version that cannot
   // be read fails the attempt before any CA request.
-  CertificateOutcome IssueAndDeploy(const CertificateSpec& spec, const std::string& reason);
+  // `route`: the CAs to try; unset: Issuance::RouteFor(spec, live).
+  CertificateOutcome IssueAndDeploy(const CertificateSpec& spec, const std::string& reason,
+                                    const CaRoute* route = nullptr);
   void RecordFailure(const CertificateSpec& spec, int64_t attempt_id, const Status& error,
                      std::optional<TimePoint> not_after) {
     issuance_.RecordFailure(spec, attempt_id, error, not_after);
@@ -112,8 +114,6 @@ class EngineImpl : public Engine {
   Issuance issuance_;
   Delivery delivery_;
   Queries queries_;
-  // CA health within one run: consecutive "CA unavailable" failures.
-  std::atomic<int> ca_unavailable_streak_{0};
 };
 
 }  // namespace certkeeper::lifecycle

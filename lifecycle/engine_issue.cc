@@ -1,12 +1,16 @@
 // Issuing one certificate within a recorded attempt (engine_issue.h).
 #include "lifecycle/engine_issue.h"
 
+#include <algorithm>
+#include <cctype>
+#include <string_view>
 #include <utility>
 
 #include "base/crash_point.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "lifecycle/ca_wait.h"
+#include "lifecycle/planner.h"
 #include "lifecycle/rate_limit_scope.h"
 #include "lifecycle/request_keys.h"
 
@@ -19,7 +23,83 @@ std::string ErrorType(const Status& s) {
   return std::string(ErrorCodeName(s.code()));
 }
 
+// scheme://host[:port] of a URL, lower-cased; an order is resumed only at the
+// CA whose directory shares it.
+std::string Origin(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  size_t end = url.find('/', scheme + 3);
+  std::string origin(url.substr(0, end));
+  for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return origin;
+}
+
 }  // namespace
+
+bool FallsBackToNextCa(const Status& error) {
+  switch (error.code()) {
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kDeadlineExceeded:
+    case ErrorCode::kTls:
+    case ErrorCode::kProtocol:
+    case ErrorCode::kRateLimited:
+    case ErrorCode::kFailedPrecondition:  // every route failed; EAB required; no profile
+    case ErrorCode::kPermissionDenied:    // the CA refused the account
+      return true;
+    default:
+      break;
+  }
+  const Problem* p = error.problem();
+  if (p == nullptr) return false;
+  for (const char* type : {"rejectedIdentifier", "caa", "unauthorized", "externalAccountRequired",
+                           "userActionRequired", "rateLimited", "serverInternal",
+                           "accountDoesNotExist"}) {
+    if (p->Is(type)) return true;
+  }
+  return p->status >= 500;
+}
+
+Issuance::Issuance(const EngineContext& ctx, Accounts& accounts, RenewalInfoTracker& ari,
+                   SolverSetFactory solvers)
+    : ctx_(ctx),
+      accounts_(accounts),
+      ari_(ari),
+      make_solvers_(std::move(solvers)),
+      unavailable_(new std::atomic<int>[std::max<size_t>(accounts.size(), 1)]()) {}
+
+CaRoute Issuance::RouteFor(const CertificateSpec& spec, const Result<store::Version>& live) const {
+  CaRoute route;
+  for (const AcmeSettings* ca : ctx_.config->CasFor(spec)) {
+    if (auto i = accounts_.IndexOfServer(ca->server)) {
+      // Two blocks may share a server; the name picks the block.
+      for (size_t j = 0; j < accounts_.size(); ++j) {
+        if (&accounts_.Settings(j) == ca) i = j;
+      }
+      route.order.push_back(*i);
+    }
+  }
+  if (!ctx_.config->renewal.return_to_preferred && live.ok() && !live->server.empty()) {
+    auto issuer = std::find_if(route.order.begin(), route.order.end(), [&](size_t i) {
+      return accounts_.Settings(i).server == live->server &&
+             (live->ca.empty() || accounts_.Settings(i).name == live->ca);
+    });
+    if (issuer != route.order.end()) std::rotate(route.order.begin(), issuer, issuer + 1);
+  }
+  return route;
+}
+
+std::string Issuance::CaName(size_t ca) const {
+  const AcmeSettings& settings = accounts_.Settings(ca);
+  return settings.name.empty() ? settings.server : settings.name;
+}
+
+void Issuance::ForgetUnavailable() {
+  for (size_t i = 0; i < std::max<size_t>(accounts_.size(), 1); ++i) unavailable_[i] = 0;
+}
+
+int Issuance::UnavailableStreak(size_t ca) const {
+  return ca < std::max<size_t>(accounts_.size(), 1) ? unavailable_[ca].load() : 0;
+}
 
 Result<SolverSet*> Issuance::Solvers() {
   std::lock_guard<std::mutex> lock(solvers_mu_);
@@ -57,19 +137,7 @@ void Issuance::RecordFailure(const CertificateSpec& spec, int64_t attempt_id,
     RecordBestEffort(ctx_.inventory->FinishAttempt(attempt_id, end), spec.name,
                      "record the end of the attempt");
   }
-  if (wait.ca_limit_until &&
-      ScopeOfRateLimit(error.problem(), error.where(), accounts_.NewAccountUrlFor(error.where())) ==
-          RateLimitScope::kAccount) {
-    // Every certificate of the account waits (engine_renew.cc reads it). An
-    // account not registered yet has the empty URL, which is also what a run
-    // without a stored account looks up.
-    store::CaLimit limit;
-    limit.server = ctx_.server();
-    limit.scope = store::AccountScope(accounts_.AccountUrl());
-    limit.until = *wait.ca_limit_until;
-    limit.reason = error.problem() ? error.problem()->detail : error.message();
-    RecordBestEffort(ctx_.inventory->SetCaLimit(limit), spec.name, "record the CA limit");
-  }
+  if (wait.ca_limit_until) RecordCaLimit(spec, 0, error, /*certificate_scope=*/false);
   auto cert = ctx_.inventory->GetCertificate(spec.name);
   if (!cert.ok() && cert.status().code() != ErrorCode::kNotFound) {
     RecordBestEffort(cert.status().Annotate("read the schedule"), spec.name,
@@ -93,6 +161,42 @@ void Issuance::RecordFailure(const CertificateSpec& spec, int64_t attempt_id,
   }
   RecordBestEffort(ctx_.inventory->SetSchedule(spec.name, sched), spec.name,
                    "record the schedule");
+}
+
+void Issuance::RecordCaLimit(const CertificateSpec& spec, size_t ca, const Status& error,
+                             bool certificate_scope) {
+  FailureRetryAfter wait = ClassifyRetryAfter(error, ctx_.clock->Now());
+  if (!wait.ca_limit_until) return;
+  store::CaLimit limit;
+  limit.server = accounts_.Settings(ca).server;
+  limit.until = *wait.ca_limit_until;
+  limit.reason = error.problem() ? error.problem()->detail : error.message();
+  if (ScopeOfRateLimit(error.problem(), error.where(),
+                       accounts_.NewAccountUrlFor(ca, error.where())) == RateLimitScope::kAccount) {
+    // Every certificate of the account waits (engine_renew.cc reads it). An
+    // account not registered yet has the empty URL, which is also what a run
+    // without a stored account looks up.
+    limit.scope = store::AccountScope(accounts_.AccountUrl(ca));
+  } else if (certificate_scope) {
+    // With several CAs the wait belongs to this CA, not to the certificate's
+    // schedule: the next CA may issue meanwhile.
+    limit.scope = store::CertificateScope(spec.name);
+  } else {
+    return;
+  }
+  RecordBestEffort(ctx_.inventory->SetCaLimit(limit), spec.name, "record the CA limit");
+}
+
+void Issuance::CaStep(int64_t attempt_id, size_t ca, store::StepResult result,
+                      const std::string& why) {
+  store::AttemptStep step;
+  step.at = ctx_.clock->Now();
+  step.kind = "ca";
+  step.identifier = CaName(ca);
+  step.result = result;
+  step.error = why;
+  step.output = accounts_.Settings(ca).server;
+  ctx_.AddStep(attempt_id, step);
 }
 
 Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec& spec) {
@@ -133,8 +237,9 @@ std::string Issuance::ReplacesId(acme::Client& client, const CertificateSpec& sp
   return id.ok() ? *id : "";
 }
 
-IssueHooks Issuance::Hooks(const CertificateSpec& spec, int64_t attempt_id,
+IssueHooks Issuance::Hooks(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
                            const CertificateKey& key, acme::Client& client) {
+  const std::string& server = accounts_.Settings(ca).server;
   IssueHooks hooks;
   hooks.step = [this, attempt_id](const store::AttemptStep& step) {
     ctx_.AddStep(attempt_id, step);
@@ -153,27 +258,97 @@ IssueHooks Issuance::Hooks(const CertificateSpec& spec, int64_t attempt_id,
     CrashPoint("issue.order-created");
     return Status::Ok();
   };
-  hooks.order_created = [this, &client](const std::string&) {
-    RecordRequestBestEffort(store::RequestKind::kNewOrder, "", client.account_url());
+  hooks.order_created = [this, &client, server](const std::string&) {
+    RecordRequestBestEffort(server, store::RequestKind::kNewOrder, "", client.account_url());
   };
-  hooks.validation_failed = [this, &client](const std::string& identifier) {
-    RecordRequestBestEffort(store::RequestKind::kFailedValidation, identifier,
+  hooks.validation_failed = [this, &client, server](const std::string& identifier) {
+    RecordRequestBestEffort(server, store::RequestKind::kFailedValidation, identifier,
                             client.account_url());
   };
   return hooks;
 }
 
 Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64_t attempt_id,
-                                              const Result<store::Version>& live) {
-  CK_ASSIGN_OR_RETURN(acme::Client * client, accounts_.AccountClient());
-  CK_ASSIGN_OR_RETURN(SolverSet * solvers, Solvers());
+                                              const Result<store::Version>& live,
+                                              const CaRoute& route) {
+  if (route.order.empty() && route.held.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "no CA is configured for " + spec.name)
+        .Hint("list CAs in the certificate's cas, or configure [acme] / [[ca]]");
+  }
+  const bool several = route.order.size() + route.held.size() > 1;
+  std::vector<std::string> reasons;
+  for (const auto& [ca, why] : route.held) {
+    CaStep(attempt_id, ca, store::StepResult::kSkipped, why);
+    reasons.push_back(CaName(ca) + ": skipped: " + why);
+  }
+  // Made before any CA is asked: a solver that cannot start fails at no cost.
+  CK_RETURN_IF_ERROR(Solvers().status());
   CK_ASSIGN_OR_RETURN(CertificateKey key, PendingOrNewKey(spec));
+  Status last;
+  for (size_t ca : route.order) {
+    std::optional<std::string> skip;
+    if (several && UnavailableStreak(ca) >= kCaDownThreshold) {
+      skip = "unavailable for the last " + std::to_string(UnavailableStreak(ca)) +
+             " orders of this run";
+    }
+    if (!skip && route.gate) skip = route.gate(ca);
+    if (skip) {
+      CaStep(attempt_id, ca, store::StepResult::kSkipped, *skip);
+      reasons.push_back(CaName(ca) + ": skipped: " + *skip);
+      continue;
+    }
+    Result<store::Version> issued = IssueWith(ca, spec, attempt_id, live, key);
+    if (!issued.ok() && issued.status().problem() != nullptr &&
+        issued.status().problem()->Is("accountDoesNotExist")) {
+      Status again = accounts_.Reregister(ca);
+      issued = again.ok() ? IssueWith(ca, spec, attempt_id, live, key)
+                          : Result<store::Version>(again);
+    }
+    if (issued.status().code() == ErrorCode::kUnavailable) {
+      unavailable_[ca]++;
+    } else {
+      unavailable_[ca] = 0;
+    }
+    if (!several) return issued;
+    if (issued.ok()) {
+      CaStep(attempt_id, ca, store::StepResult::kOk, "");
+      return issued;
+    }
+    last = issued.status();
+    RecordCaLimit(spec, ca, last, /*certificate_scope=*/true);
+    CaStep(attempt_id, ca, store::StepResult::kFailed, last.ToString());
+    reasons.push_back(CaName(ca) + ": " + last.ToString());
+    if (!FallsBackToNextCa(last)) break;
+    log::Warn("CA could not issue; trying the next one",
+              {{"certificate", spec.name}, {"ca", CaName(ca)}, {"error", last.ToString()}});
+  }
+  std::string list;
+  for (const std::string& r : reasons) list += "\n  - " + r;
+  // The CAs' own waits are recorded per CA above; the combined error carries
+  // no Retry-After of its own, so no single CA's wait holds the others.
+  return Status(last.ok() ? ErrorCode::kRateLimited : last.code(),
+                "no CA issued the certificate:" + list)
+      .Hint("`certkeeper history " + spec.name + "` shows each CA's answer; the previous "
+            "certificate stays live");
+}
+
+Result<store::Version> Issuance::IssueWith(size_t ca, const CertificateSpec& spec,
+                                           int64_t attempt_id,
+                                           const Result<store::Version>& live,
+                                           const CertificateKey& key) {
+  CK_ASSIGN_OR_RETURN(acme::Client * client, accounts_.AccountClient(ca));
+  CK_ASSIGN_OR_RETURN(SolverSet * solvers, Solvers());
+  const AcmeSettings& settings = accounts_.Settings(ca);
   IssueInput input;
   input.spec = &spec;
   input.key = &key.key;
-  input.resume_order_url = key.resume_order_url;
+  // An order belongs to the CA that created it.
+  if (Origin(key.resume_order_url) == Origin(settings.server)) {
+    input.resume_order_url = key.resume_order_url;
+  }
   input.replaces = ReplacesId(*client, spec, live);
-  IssueHooks hooks = Hooks(spec, attempt_id, key, *client);
+  input.profile = settings.profile;
+  IssueHooks hooks = Hooks(ca, spec, attempt_id, key, *client);
 
   Issuer issuer(client, solvers, ctx_.clock);
   auto issued = issuer.Issue(input, hooks);
@@ -184,11 +359,11 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
     return issued.status();
   }
   // The order fetched the directory: remember what it offers (no request).
-  if (auto dir = client->GetDirectory(); dir.ok()) ari_.RememberDirectory(*dir);
-  return RecordVersion(spec, key, *issued, *client);
+  if (auto dir = client->GetDirectory(); dir.ok()) ari_.RememberDirectory(ca, *dir);
+  return RecordVersion(ca, spec, key, *issued, *client);
 }
 
-Result<store::Version> Issuance::RecordVersion(const CertificateSpec& spec,
+Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec& spec,
                                                const CertificateKey& key,
                                                const IssueResult& issued, acme::Client& client) {
   CK_ASSIGN_OR_RETURN(int n, ctx_.inventory->NextVersionNumber(spec.name));
@@ -203,18 +378,20 @@ Result<store::Version> Issuance::RecordVersion(const CertificateSpec& spec,
                              std::string(KeyTypeName(spec.key_type)),
                              ctx_.layout->VersionDir(spec.name, n));
   version.order_url = issued.order_url;
+  version.ca = accounts_.Settings(ca).name;
+  version.server = accounts_.Settings(ca).server;
   const std::string account_url = client.account_url();
   s = ctx_.inventory->Transaction([&]() -> Status {
     CK_RETURN_IF_ERROR(ctx_.inventory->AddVersion(version));
     CK_RETURN_IF_ERROR(ctx_.inventory->ClearPendingOrder(spec.name));
-    return RecordIssuedRequests(spec, account_url);
+    return RecordIssuedRequests(version.server, spec, account_url);
   });
   if (!s.ok()) return s.Annotate("record version");
   CrashPoint("issue.recorded");
   RemovePendingKeyBestEffort(spec.name, key.path);
   ctx_.Event(spec.name, "issued",
              "version " + std::to_string(n) + " serial " + version.serial + " expires " +
-                 FormatRfc3339(version.not_after));
+                 FormatRfc3339(version.not_after) + " from " + CaName(ca));
   log::Info("certificate issued", {{"certificate", spec.name},
                                    {"version", std::to_string(n)},
                                    {"serial", version.serial},
@@ -222,10 +399,10 @@ Result<store::Version> Issuance::RecordVersion(const CertificateSpec& spec,
   return version;
 }
 
-Status Issuance::RecordIssuedRequests(const CertificateSpec& spec,
+Status Issuance::RecordIssuedRequests(const std::string& server, const CertificateSpec& spec,
                                       const std::string& account_url) {
   store::RequestRecord r;
-  r.server = ctx_.server();
+  r.server = server;
   r.account_url = account_url;
   r.kind = store::RequestKind::kCertificate;
   r.at = ctx_.clock->Now();
@@ -238,10 +415,10 @@ Status Issuance::RecordIssuedRequests(const CertificateSpec& spec,
   return Status::Ok();
 }
 
-void Issuance::RecordRequestBestEffort(store::RequestKind kind, const std::string& key,
-                                       const std::string& account_url) {
+void Issuance::RecordRequestBestEffort(const std::string& server, store::RequestKind kind,
+                                       const std::string& key, const std::string& account_url) {
   store::RequestRecord r;
-  r.server = ctx_.server();
+  r.server = server;
   r.account_url = account_url;
   r.kind = kind;
   r.key = key;

@@ -16,10 +16,14 @@
 #ifndef CERTKEEPER_LIFECYCLE_ENGINE_ISSUE_H_
 #define CERTKEEPER_LIFECYCLE_ENGINE_ISSUE_H_
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/crypto.h"
 #include "lifecycle/engine_account.h"
@@ -31,11 +35,42 @@
 
 namespace certkeeper::lifecycle {
 
+// The CAs one issuance may use, as its caller decided (lifecycle/planner.h).
+struct CaRoute {
+  std::vector<size_t> order;  // CA indices (Accounts), in the order to try
+  // CAs held back before the attempt (the plan's holds): index and why. They
+  // are recorded as skipped steps.
+  std::vector<std::pair<size_t, std::string>> held;
+  // Right before the first request to a CA: a reason to skip it now, or
+  // nullopt. The renewal run counts its budgets here and reserves the order.
+  // Null: no check.
+  std::function<std::optional<std::string>(size_t ca)> gate;
+};
+
+// What the issuance falls back to the next CA on (ARCHITECTURE.md
+// "Principles", issue of several CAs): the CA cannot be reached or answers
+// 5xx, garbage or too slowly; it is rate-limiting; it refuses the
+// identifiers or the account (rejectedIdentifier, caa, unauthorized,
+// externalAccountRequired, userActionRequired); or every challenge route
+// failed. Anything else (a local write, a configuration mistake) stops.
+bool FallsBackToNextCa(const Status& error);
+
 class Issuance {
  public:
   Issuance(const EngineContext& ctx, Accounts& accounts, RenewalInfoTracker& ari,
-           SolverSetFactory solvers)
-      : ctx_(ctx), accounts_(accounts), ari_(ari), make_solvers_(std::move(solvers)) {}
+           SolverSetFactory solvers);
+
+  // The CAs of spec in the order to try: its list (Config::CasFor); with
+  // return_to_preferred off, the CA that issued `live` first.
+  CaRoute RouteFor(const CertificateSpec& spec, const Result<store::Version>& live) const;
+  // "name" of CA `ca`, or its server URL for the unnamed [acme] CA.
+  std::string CaName(size_t ca) const;
+  // Consecutive "CA unavailable" failures of CA `ca` in this engine's run.
+  // A CA that cannot be reached fails every certificate the same way; the
+  // renewal run stops asking it after kCaDownThreshold of these in a row.
+  int UnavailableStreak(size_t ca) const;
+  // A new run: every CA starts healthy.
+  void ForgetUnavailable();
 
   // The solver set, made on first use.
   Result<SolverSet*> Solvers();
@@ -44,8 +79,15 @@ class Issuance {
   // as a new version (state issued), steps in attempt_id. `live`: the live
   // version, or kNotFound when there is none; the caller MUST have failed on
   // any other read error (an unknown live version is not "none").
+  //
+  // With several CAs, each is tried in route order: a skip (held, gate, the
+  // CA down in this run) or a failure that FallsBackToNextCa is recorded as a
+  // "ca" step and the next CA is tried; the first version issued wins. An
+  // account the CA no longer knows is registered again, once per CA. When no
+  // CA issued, the error lists every CA's reason. With one CA, its error is
+  // returned as it is.
   Result<store::Version> IssueVersion(const CertificateSpec& spec, int64_t attempt_id,
-                                      const Result<store::Version>& live);
+                                      const Result<store::Version>& live, const CaRoute& route);
 
   // Ends attempt_id as failed with `error` (when attempt_id > 0) and moves the
   // certificate's schedule on: backoff, and a CA's rate limit as its
@@ -68,22 +110,34 @@ class Issuance {
   // The key of the pending order of a killed run (same key type), or a new
   // one written to the pending key path. A schedule that cannot be read fails.
   Result<CertificateKey> PendingOrNewKey(const CertificateSpec& spec);
+  // One CA's try: order, validate, finalize, record.
+  Result<store::Version> IssueWith(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
+                                   const Result<store::Version>& live, const CertificateKey& key);
+  // A skip or failure at CA `ca`, as a step of the attempt.
+  void CaStep(int64_t attempt_id, size_t ca, store::StepResult result, const std::string& why);
+  // A CA's rate limit that outlives the run, stored for that CA: of the
+  // account (every certificate of it waits) or, with `certificate_scope`,
+  // of this certificate.
+  void RecordCaLimit(const CertificateSpec& spec, size_t ca, const Status& error,
+                     bool certificate_scope);
   // RFC 9773 §5: the ARI id of the live version when the CA offers renewal
   // information; empty otherwise.
   std::string ReplacesId(acme::Client& client, const CertificateSpec& spec,
                          const Result<store::Version>& live);
-  IssueHooks Hooks(const CertificateSpec& spec, int64_t attempt_id, const CertificateKey& key,
-                   acme::Client& client);
+  IssueHooks Hooks(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
+                   const CertificateKey& key, acme::Client& client);
   // Files, then the record: the commit point.
-  Result<store::Version> RecordVersion(const CertificateSpec& spec, const CertificateKey& key,
-                                       const IssueResult& issued, acme::Client& client);
+  Result<store::Version> RecordVersion(size_t ca, const CertificateSpec& spec,
+                                       const CertificateKey& key, const IssueResult& issued,
+                                       acme::Client& client);
   // The certificate counted per exact set of names and per registered domain.
-  Status RecordIssuedRequests(const CertificateSpec& spec, const std::string& account_url);
+  Status RecordIssuedRequests(const std::string& server, const CertificateSpec& spec,
+                              const std::string& account_url);
   // A request record for the budgets. Best effort: the request was sent
   // whether or not it is counted, and the CA's own limit stays the bound; a
   // failure is logged.
-  void RecordRequestBestEffort(store::RequestKind kind, const std::string& key,
-                               const std::string& account_url);
+  void RecordRequestBestEffort(const std::string& server, store::RequestKind kind,
+                               const std::string& key, const std::string& account_url);
   // Ends the pending order of an issuance that failed. Best effort: a pending
   // order left behind is resumed by the next run only while the CA still
   // holds it valid; an order that ended is replaced by a new one.
@@ -99,6 +153,7 @@ class Issuance {
   SolverSetFactory make_solvers_;
   std::mutex solvers_mu_;
   std::unique_ptr<SolverSet> solvers_;  // guarded by solvers_mu_ until made
+  std::unique_ptr<std::atomic<int>[]> unavailable_;  // per CA
 };
 
 }  // namespace certkeeper::lifecycle

@@ -146,10 +146,7 @@ Result<std::vector<AttemptView>> Queries::History(const std::string& name) {
 Result<std::vector<CheckFinding>> Queries::Check() {
   std::vector<CheckFinding> findings;
   const TimePoint now = ctx_.clock->Now();
-  std::string trust;
-  if (!ctx_.config->acme.issuer_roots.empty()) {
-    CK_ASSIGN_OR_RETURN(trust, fs::ReadFile(ctx_.config->acme.issuer_roots));
-  }
+  CK_ASSIGN_OR_RETURN(std::string trust, IssuerRootsPem(*ctx_.config));
   CK_ASSIGN_OR_RETURN(auto certs, ctx_.inventory->ListCertificates(false));
   for (const auto& c : certs) CheckOne(c, trust, now, findings);
   return findings;

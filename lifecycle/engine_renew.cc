@@ -10,6 +10,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -99,7 +100,9 @@ class RenewRun {
   // Reports a decision that is not executed, recording it unless a dry run.
   void Report(size_t i, const Decision& d);
   void ApplyWrites(const Decision& d);
-  RunSoFar SoFar();
+  Decision Check(size_t i, size_t ca, bool reserve);
+  void Release(size_t i);
+  RunSoFar SoFar(size_t ca);
 
   EngineImpl& e_;
   const RenewOptions& options_;
@@ -109,6 +112,10 @@ class RenewRun {
   std::vector<Decision> plan_;
   RunReport report_;
   std::atomic<int> orders_started_{0};
+  // Orders the run is placing, by certificate, counted before they are
+  // recorded (Check). Guarded by budget_mu_.
+  std::mutex budget_mu_;
+  std::vector<std::pair<size_t, store::RequestRecord>> reserved_;
   // Every certificate's current versions, read once for the run (Prepare
   // hands over the ones FinishInterruptedDeliveries read, when still current).
   std::optional<std::map<std::string, store::CurrentVersions>> versions_;
@@ -122,7 +129,7 @@ Result<RunReport> RenewRun::Run() {
   input_.force = options_.force;
   input_.dry_run = options_.dry_run;
   ReadCaFacts();
-  e_.ca_unavailable_streak_ = 0;
+  e_.issuance_.ForgetUnavailable();
   e_.ForgetDirectory();
   const size_t n = input_.certificates.size();
   if (n > 0) {
@@ -235,26 +242,39 @@ Status RenewRun::SelectNamed() {
 // certificate of the run without a request (RFC 8555 §6.6). A failed read is
 // kept as such: the planner does not let those certificates reach the CA.
 void RenewRun::ReadCaFacts() {
-  CaFacts& ca = input_.ca;
-  ca.server = e_.config_.acme.server;
-  ca.budgets = EffectiveBudgets(e_.config_.acme, e_.config_.renewal);
-  if (auto account = e_.inventory_->FindAccount(ca.server); account.ok()) {
-    ca.account_url = account->account_url;
-  } else if (account.status().code() != ErrorCode::kNotFound) {
-    ca.account_error = account.status();
+  input_.cas.clear();
+  // One read of the limits serves every CA (each keeps its own server's).
+  auto limits = e_.inventory_->ListCaLimits(input_.now);
+  for (size_t i = 0; i < std::max<size_t>(e_.accounts_.size(), 1); ++i) {
+    CaFacts& ca = input_.cas.emplace_back();
+    const AcmeSettings& settings =
+        e_.accounts_.size() > 0 ? e_.accounts_.Settings(i) : e_.config_.acme;
+    ca.server = settings.server;
+    ca.budgets = EffectiveBudgets(settings, e_.config_.renewal);
+    if (auto account = e_.inventory_->FindAccount(ca.server); account.ok()) {
+      ca.account_url = account->account_url;
+    } else if (account.status().code() != ErrorCode::kNotFound) {
+      ca.account_error = account.status();
+    }
+    if (limits.ok()) {
+      ca.limits = *limits;
+    } else {
+      ca.limits_error = limits.status();
+    }
+    std::optional<Duration> lookback = BudgetLookback(ca.budgets);
+    if (options_.force || !lookback) continue;
+    if (auto requests = e_.inventory_->ListRequestsSince(ca.server, input_.now - *lookback);
+        requests.ok()) {
+      ca.requests = std::move(*requests);
+    } else {
+      ca.requests_error = requests.status();
+    }
   }
-  if (auto limits = e_.inventory_->ListCaLimits(input_.now); limits.ok()) {
-    ca.limits = std::move(*limits);
-  } else {
-    ca.limits_error = limits.status();
-  }
-  std::optional<Duration> lookback = BudgetLookback(input_.ca.budgets);
-  if (options_.force || !lookback) return;
-  if (auto requests = e_.inventory_->ListRequestsSince(ca.server, input_.now - *lookback);
-      requests.ok()) {
-    ca.requests = std::move(*requests);
-  } else {
-    ca.requests_error = requests.status();
+  // Each certificate's CAs in the order to try (return_to_preferred).
+  for (CertificateFacts& f : input_.certificates) {
+    Result<store::Version> live = f.live ? Result<store::Version>(*f.live)
+                                         : Result<store::Version>(Status(ErrorCode::kNotFound, ""));
+    f.cas = e_.issuance_.RouteFor(f.spec, live).order;
   }
 }
 
@@ -296,30 +316,87 @@ void RenewRun::ExecuteDeploy(size_t i) {
 
 void RenewRun::ExecuteDue(size_t i) {
   const CertificateFacts& f = input_.certificates[i];
-  // What earlier certificates of this run changed: the plan predates them.
-  Decision d = BeforeOrder(plan_[i], f, input_.ca.budgets, SoFar());
-  if (d.kind != DecisionKind::kDue) {
-    ApplyWrites(d);
-    return Report(i, d);
-  }
-  orders_started_++;
+  const Decision& planned = plan_[i];
   CertificateOutcome& out = report_.certificates[i];
-  out = e_.IssueAndDeploy(f.spec, d.reason);
+  // What earlier certificates of this run changed: the plan predates them.
+  // Every CA held now: the certificate is held as planned for one CA.
+  std::optional<Decision> held;
+  bool any = false;
+  for (size_t ca : planned.cas) {
+    Decision d = Check(i, ca, /*reserve=*/false);
+    if (d.kind == DecisionKind::kDue) {
+      any = true;
+      break;
+    }
+    if (!held) held = std::move(d);
+  }
+  if (!any && held) {
+    ApplyWrites(*held);
+    return Report(i, *held);
+  }
+  CaRoute route;
+  route.order = planned.cas;
+  for (const CaSkip& skip : planned.skipped) route.held.emplace_back(skip.ca, skip.reason);
+  route.gate = [this, i](size_t ca) -> std::optional<std::string> {
+    Decision d = Check(i, ca, /*reserve=*/true);
+    if (d.kind == DecisionKind::kDue) return std::nullopt;
+    return d.reason;
+  };
+  out = e_.IssueAndDeploy(f.spec, planned.reason, &route);
   out.decision = std::string(DecisionKindName(DecisionKind::kDue));
+  Release(i);
 }
 
-RunSoFar RenewRun::SoFar() {
+// BeforeOrder at CA `ca`, counted with what the run has ordered and reserved
+// so far, under one lock: with --jobs, two certificates cannot both take the
+// last order a budget allows.
+Decision RenewRun::Check(size_t i, size_t ca, bool reserve) {
+  std::lock_guard<std::mutex> lock(budget_mu_);
+  const CertificateFacts& f = input_.certificates[i];
+  const CaFacts& facts = input_.cas[ca];
+  RunSoFar run = SoFar(ca);
+  Decision d = BeforeOrder(plan_[i], f, facts, run);
+  if (!reserve || d.kind != DecisionKind::kDue) return d;
+  orders_started_++;
+  if (!d.budget) return d;
+  // What the order will record when it is placed and issued (engine_issue.cc).
+  auto add = [&](store::RequestKind kind, std::string key) {
+    reserved_.push_back({i, {facts.server, facts.account_url, kind, std::move(key), run.now}});
+  };
+  add(store::RequestKind::kNewOrder, "");
+  add(store::RequestKind::kCertificate, d.budget->names_key);
+  for (const std::string& rd : d.budget->registered_domains) add(store::RequestKind::kCertificate, rd);
+  return d;
+}
+
+void RenewRun::Release(size_t i) {
+  std::lock_guard<std::mutex> lock(budget_mu_);
+  std::erase_if(reserved_, [i](const auto& r) { return r.first == i; });
+}
+
+RunSoFar RenewRun::SoFar(size_t ca) {
+  const CaFacts& facts = input_.cas[ca];
   RunSoFar run;
   run.now = e_.clock_->Now();
-  run.ca_unavailable_streak = e_.ca_unavailable_streak_;
-  std::optional<Duration> lookback = BudgetLookback(input_.ca.budgets);
-  // The run's own orders count against the budgets of the next ones.
-  if (orders_started_ == 0 || options_.force || !lookback) return run;
-  auto requests = e_.inventory_->ListRequestsSince(input_.ca.server, run.now - *lookback);
-  if (requests.ok()) {
+  run.ca_unavailable_streak = e_.issuance_.UnavailableStreak(ca);
+  std::optional<Duration> lookback = BudgetLookback(facts.budgets);
+  if (options_.force || !lookback) return run;
+  // The run's own orders count against the budgets of the next ones: the log
+  // read again once the run has ordered, and the orders reserved and not yet
+  // recorded.
+  if (orders_started_ == 0) {
+    run.requests = facts.requests;
+    if (!facts.requests_error.ok()) run.requests_error = facts.requests_error;
+  } else if (auto requests = e_.inventory_->ListRequestsSince(facts.server, run.now - *lookback);
+             requests.ok()) {
     run.requests = std::move(*requests);
   } else {
     run.requests_error = requests.status();
+  }
+  if (run.requests) {
+    for (const auto& [cert, r] : reserved_) {
+      if (r.server == facts.server) run.requests->push_back(r);
+    }
   }
   return run;
 }

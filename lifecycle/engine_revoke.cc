@@ -19,7 +19,9 @@ Status RevokeLiveVersion(const EngineContext& ctx, Accounts& accounts, const std
     return Status(ErrorCode::kFailedPrecondition, "\"" + name + "\" has no live version to revoke");
   }
   CK_ASSIGN_OR_RETURN(VersionFiles files, ctx.layout->ReadVersion(name, live->n));
-  CK_ASSIGN_OR_RETURN(acme::Client * client, accounts.AccountClient());
+  // At the CA that issued it (the first CA for a version of unknown origin).
+  CK_ASSIGN_OR_RETURN(acme::Client * client,
+                      accounts.AccountClient(accounts.IndexOfServer(live->server).value_or(0)));
   Status s = client->RevokeCertificate(files.cert_pem, code);
   if (!s.ok() && (s.code() == ErrorCode::kAcme || s.code() == ErrorCode::kPermissionDenied)) {
     // Not this account's certificate (e.g. imported): prove control of its key.

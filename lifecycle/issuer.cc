@@ -50,6 +50,15 @@ Result<std::vector<std::string>> ChallengeRoutes(const CertificateSpec& spec,
               ChallengeTypeList() + ")");
   }
   for (const std::string& d : spec.domains) {
+    // RFC 8738 §7: an IP address is never validated with dns-01.
+    if (IsIpAddress(d) && std::none_of(preference.begin(), preference.end(), [](const auto& t) {
+          return t != challenges::kDns01;
+        })) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "the IP address " + d + " can only be validated with http-01 or "
+                    "tls-alpn-01, and neither is configured for this certificate")
+          .Hint("add a [solvers.http-01] or [solvers.tls-alpn-01] section (RFC 8738 §7)");
+    }
     if (IsWildcard(d) &&
         std::find(preference.begin(), preference.end(), challenges::kDns01) == preference.end()) {
       return Status(ErrorCode::kInvalidArgument,
@@ -65,6 +74,17 @@ Result<std::vector<std::string>> ChallengeRoutes(const CertificateSpec& spec,
 Result<IssueResult> Issuer::Issue(const IssueInput& input, const IssueHooks& hooks) {
   CK_ASSIGN_OR_RETURN(std::vector<std::string> preference,
                       ChallengeRoutes(*input.spec, solvers_->Types()));
+  if (!input.allowed_types.empty()) {
+    std::erase_if(preference, [&](const std::string& t) {
+      return std::find(input.allowed_types.begin(), input.allowed_types.end(), t) ==
+             input.allowed_types.end();
+    });
+    if (preference.empty()) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "the names' CAA records allow none of the configured challenge types")
+          .Hint("the CAA validationmethods parameter (RFC 8657) lists the types allowed");
+    }
+  }
   Issuance s{input, hooks, std::move(preference)};
   std::optional<acme::Order> order = ResumeOrder(s);
   // Each round either finishes or marks at least one more (identifier, type)
@@ -120,6 +140,7 @@ Result<acme::Order> Issuer::PlaceOrder(const Issuance& s) {
   acme::NewOrderRequest request;
   request.identifiers = s.input.spec->domains;
   request.replaces = s.input.replaces;
+  request.profile = s.input.profile;
   auto created = client_->NewOrder(request);
   // RFC 9773 §5: a CA that considers the certificate replaced already (say,
   // by an order of an interrupted run) rejects "replaces"; the renewal itself
@@ -185,12 +206,13 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInp
 
 Result<IssueResult> Issuer::Download(const acme::Order& order, const IssueInput& input,
                                      const IssueHooks& hooks) {
-  auto chains = client_->DownloadCertificate(order.certificate, false);
+  auto chains = client_->DownloadCertificate(order.certificate, input.choose_chain != nullptr);
   if (!chains.ok()) {
     Step(hooks, "download", "", "", store::StepResult::kFailed, chains.status().ToString());
     return chains.status().Annotate("download certificate");
   }
-  CK_ASSIGN_OR_RETURN(std::vector<std::string> certs, SplitPemCertificates(chains->pem));
+  const std::string chosen = input.choose_chain ? input.choose_chain(*chains) : chains->pem;
+  CK_ASSIGN_OR_RETURN(std::vector<std::string> certs, SplitPemCertificates(chosen));
   IssueResult result;
   result.order_url = order.url;
   result.cert_pem = certs.front();

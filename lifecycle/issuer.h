@@ -62,6 +62,13 @@ struct IssueInput {
   std::string replaces;                // ARI certificate id of the version replaced
   Duration validation_timeout = std::chrono::seconds(90);
   Duration order_timeout = std::chrono::seconds(90);
+  std::string profile;  // sent in newOrder when set (the CA's meta.profiles)
+  // The challenge types the names' CAA records allow this CA to use (RFC 8657
+  // §4); empty: any.
+  std::vector<std::string> allowed_types;
+  // Picks the chain to keep among the default and the alternates (RFC 8555
+  // §7.4.2); null: the default chain, and no alternate is downloaded.
+  std::function<std::string(const acme::CertificateChains&)> choose_chain;
 };
 
 struct IssueResult {

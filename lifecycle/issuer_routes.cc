@@ -26,14 +26,17 @@ std::string ProblemText(const std::optional<Problem>& p) {
 }  // namespace
 
 Status CheckRequested(const acme::Authorization& authz, const std::vector<std::string>& domains) {
-  auto name = CanonicalDnsName(authz.identifier, false);
+  // RFC 8738 §3: an "ip" identifier holds an address, never with a wildcard.
+  const bool ip = IsIpAddress(authz.identifier);
+  auto name = ip && !authz.wildcard ? CanonicalIpAddress(authz.identifier)
+                                    : CanonicalDnsName(authz.identifier, false);
   if (!name.ok()) {
     return Status(ErrorCode::kProtocol, "the CA sent an authorization for an invalid name \"" +
                                             authz.identifier + "\": " + name.status().message());
   }
   const std::string key = KeyOf(*name, authz.wildcard);
   for (const std::string& d : domains) {
-    auto wanted = CanonicalDnsName(d, true);
+    auto wanted = CanonicalIdentifier(d, true);
     if (wanted.ok() && *wanted == key) return Status::Ok();
   }
   return Status(ErrorCode::kProtocol,
@@ -46,6 +49,7 @@ std::string Issuer::Issuance::NextType(const std::string& key,
   for (const std::string& t : preference) {
     if (done != tried.end() && done->second.count(t)) continue;
     if (IsWildcard(key) && t != challenges::kDns01) continue;
+    if (t == challenges::kDns01 && IsIpAddress(key)) continue;  // RFC 8738 §7
     if (authz != nullptr && authz->Find(t) == nullptr) continue;
     return t;
   }

@@ -95,12 +95,13 @@ Decision CaWait(const PlanInput& in, const CertificateFacts& f, TimePoint until,
   return d;
 }
 
-std::optional<Decision> ScopeLimit(const PlanInput& in, const CertificateFacts& f,
-                                   const std::string& scope, Hold hold) {
-  auto limit = std::find_if(in.ca.limits.begin(), in.ca.limits.end(), [&](const auto& l) {
-    return l.server == in.ca.server && l.scope == scope && l.until > in.now;
+std::optional<Decision> ScopeLimit(const PlanInput& in, const CaFacts& ca,
+                                   const CertificateFacts& f, const std::string& scope,
+                                   Hold hold) {
+  auto limit = std::find_if(ca.limits.begin(), ca.limits.end(), [&](const auto& l) {
+    return l.server == ca.server && l.scope == scope && l.until > in.now;
   });
-  if (limit == in.ca.limits.end()) return std::nullopt;
+  if (limit == ca.limits.end()) return std::nullopt;
   Decision d = CaWait(in, f, limit->until, hold, " (" + limit->reason + ")");
   d.limit_detail = limit->reason;
   // A limit stored before Retry-After was bounded may lie a year out.
@@ -112,7 +113,8 @@ std::optional<Decision> ScopeLimit(const PlanInput& in, const CertificateFacts& 
 }
 
 // Step 4: the CA's waits, which bind even --force.
-std::optional<Decision> CaWaits(const PlanInput& in, const CertificateFacts& f) {
+std::optional<Decision> CaWaits(const PlanInput& in, const CaFacts& ca,
+                                const CertificateFacts& f) {
   const store::Schedule& sched = f.schedule;
   if (sched.ca_retry_after && *sched.ca_retry_after > in.now) {
     Decision d = CaWait(in, f, *sched.ca_retry_after, Hold::kCaRetryAfter, "");
@@ -123,17 +125,18 @@ std::optional<Decision> CaWaits(const PlanInput& in, const CertificateFacts& f) 
     }
     return d;
   }
-  if (!in.ca.limits_error.ok()) return Unreadable(f, "the CA limits", in.ca.limits_error);
-  if (auto d = ScopeLimit(in, f, store::CertificateScope(f.spec.name), Hold::kCaLimitCertificate)) {
+  if (!ca.limits_error.ok()) return Unreadable(f, "the CA limits", ca.limits_error);
+  if (auto d = ScopeLimit(in, ca, f, store::CertificateScope(f.spec.name),
+                          Hold::kCaLimitCertificate)) {
     return d;
   }
-  if (!in.ca.account_error.ok()) return Unreadable(f, "the account", in.ca.account_error);
-  return ScopeLimit(in, f, store::AccountScope(in.ca.account_url), Hold::kCaLimitAccount);
+  if (!ca.account_error.ok()) return Unreadable(f, "the account", ca.account_error);
+  return ScopeLimit(in, ca, f, store::AccountScope(ca.account_url), Hold::kCaLimitAccount);
 }
 
-BudgetQuery QueryFor(const PlanInput& in, const CertificateFacts& f) {
+BudgetQuery QueryFor(const CaFacts& ca, const CertificateFacts& f) {
   BudgetQuery q;
-  q.account_url = in.ca.account_url;
+  q.account_url = ca.account_url;
   q.identifiers = f.spec.domains;
   q.registered_domains = RegisteredDomains(f.spec.domains);
   q.names_key = NamesKey(f.spec.domains);
@@ -169,6 +172,19 @@ std::optional<Decision> BudgetHold(const Decision& due, const CertificateFacts& 
   return d;
 }
 
+// When every CA holds the certificate back: a deferral that ends (the first
+// to end), else the first CA's hold (blocked, or deferred until the CA answers).
+Decision FirstToEnd(std::vector<std::pair<size_t, Decision>>& held) {
+  Decision* best = &held.front().second;
+  for (auto& [ca, d] : held) {
+    if (d.kind != DecisionKind::kDeferred || !d.until) continue;
+    if (best->kind != DecisionKind::kDeferred || !best->until || *d.until < *best->until) {
+      best = &d;
+    }
+  }
+  return std::move(*best);
+}
+
 Decision PlanDeploy(const PlanInput& in, const CertificateFacts& f, int version) {
   // Deploying asks nothing of the CA: only our own backoff applies.
   if (!in.force && InBackoff(f.schedule, in.now)) {
@@ -195,7 +211,17 @@ Decision PlanCertificate(const PlanInput& in, const CertificateFacts& f) {
     return d;
   }
   // Only a certificate that would reach the CA can be held back by it.
-  if (auto held = CaWaits(in, f)) return *held;
+  std::vector<size_t> order = f.cas.empty() ? std::vector<size_t>{0} : f.cas;
+  std::vector<std::pair<size_t, Decision>> held;
+  std::vector<size_t> open;
+  for (size_t ca : order) {
+    if (auto h = CaWaits(in, in.cas[ca], f)) {
+      held.emplace_back(ca, std::move(*h));
+    } else {
+      open.push_back(ca);
+    }
+  }
+  if (open.empty()) return FirstToEnd(held);
   if (!in.force && InBackoff(f.schedule, in.now)) {
     const std::string& why = f.schedule.deferred_reason;
     return Deferred(f, Hold::kBackoff,
@@ -204,11 +230,18 @@ Decision PlanCertificate(const PlanInput& in, const CertificateFacts& f) {
                     f.schedule.next_attempt_at);
   }
   Decision d = Make(f, DecisionKind::kDue, due.due ? due.reason : "forced: " + due.reason);
-  if (!in.force) d.budget = QueryFor(in, f);
-  const CaFacts& ca = in.ca;
-  if (auto held = BudgetHold(d, f, ca.budgets, ca.requests, ca.requests_error, in.now)) {
-    return *held;
+  for (size_t ca : open) {
+    const CaFacts& facts = in.cas[ca];
+    if (!in.force) d.budget = QueryFor(facts, f);
+    if (auto h = BudgetHold(d, f, facts.budgets, facts.requests, facts.requests_error, in.now)) {
+      held.emplace_back(ca, std::move(*h));
+    } else {
+      d.cas.push_back(ca);
+    }
   }
+  if (d.cas.empty()) return FirstToEnd(held);
+  if (!in.force) d.budget = QueryFor(in.cas[d.cas.front()], f);
+  for (const auto& [ca, h] : held) d.skipped.push_back({ca, h.hold, h.reason, h.until});
   return d;
 }
 
@@ -322,12 +355,14 @@ std::vector<Decision> Plan(const PlanInput& input) {
   return plan;
 }
 
-Decision BeforeOrder(const Decision& due, const CertificateFacts& facts,
-                     const BudgetSettings& budgets, const RunSoFar& run) {
+Decision BeforeOrder(const Decision& planned, const CertificateFacts& facts, const CaFacts& ca,
+                     const RunSoFar& run) {
+  Decision due = planned;
+  if (due.budget) due.budget->account_url = ca.account_url;
   if (run.requests || !run.requests_error.ok()) {
     static const std::vector<store::RequestRecord> kNone;
     const auto& requests = run.requests ? *run.requests : kNone;
-    if (auto held = BudgetHold(due, facts, budgets, requests, run.requests_error, run.now)) {
+    if (auto held = BudgetHold(due, facts, ca.budgets, requests, run.requests_error, run.now)) {
       return *held;
     }
   }

@@ -31,9 +31,11 @@
 // certificate right before its order by BeforeOrder (the CA-down cut-off and
 // the budgets counted again with the run's own requests).
 //
-// Multi-CA: everything about the CA is in CaFacts; a CA choice per
-// certificate becomes CertificateFacts::ca (an index into PlanInput::cas) and
-// Decision::ca.
+// Several CAs: everything about a CA is in its CaFacts (PlanInput::cas); a
+// certificate lists the CAs it may use in CertificateFacts::cas, in the order
+// to try. Checks 4 and 6 are made for each CA: one that is held is skipped
+// (Decision::skipped), the others are tried in order (Decision::cas); only
+// when every CA is held is the certificate held, by the hold that ends first.
 #ifndef CERTKEEPER_LIFECYCLE_PLANNER_H_
 #define CERTKEEPER_LIFECYCLE_PLANNER_H_
 
@@ -67,6 +69,8 @@ struct CertificateFacts {
   // Not OK when the certificate's row or versions could not be read (not "not
   // found": a failed read). The certificate is then blocked.
   Status read_error;
+  // Indices into PlanInput::cas in the order to try; empty: {0}.
+  std::vector<size_t> cas;
 };
 
 // What is known of the CA the certificates renew with. Each `*_error` is a
@@ -89,7 +93,7 @@ struct CaFacts {
 struct PlanInput {
   TimePoint now;
   std::vector<CertificateFacts> certificates;
-  CaFacts ca;
+  std::vector<CaFacts> cas = std::vector<CaFacts>(1);
   RenewalSettings renewal;  // renew_before (budgets: CaFacts::budgets)
   bool force = false;    // ignore our backoff and budgets (never the CA's Retry-After)
   bool dry_run = false;  // the executor writes nothing; the decisions are the same
@@ -139,6 +143,14 @@ struct BudgetQuery {
   bool renews_names = false;
 };
 
+// A CA a due certificate does not try, and why (checks 4 and 6 for that CA).
+struct CaSkip {
+  size_t ca = 0;
+  Hold hold = Hold::kNone;
+  std::string reason;
+  std::optional<TimePoint> until;
+};
+
 struct Decision {
   std::string name;  // the certificate
   DecisionKind kind = DecisionKind::kNotDue;
@@ -158,9 +170,13 @@ struct Decision {
   // CaWaitRunsIntoExpiry; an unreadable fact: the read's error.
   Status error;
   int version = 0;  // deploy-pending: the version to deliver
-  // due without --force: what BeforeOrder counts again.
+  // due without --force: what BeforeOrder counts again (account_url: the
+  // first CA's; BeforeOrder uses each CA's own).
   std::optional<BudgetQuery> budget;
   Writes writes;
+  // due: the CAs to try, in order; the ones held back.
+  std::vector<size_t> cas;
+  std::vector<CaSkip> skipped;
 };
 
 // One decision per certificate, in the order of input.certificates.
@@ -195,19 +211,19 @@ inline constexpr int kCaDownThreshold = 3;
 // right before an order.
 struct RunSoFar {
   TimePoint now;
-  int ca_unavailable_streak = 0;  // consecutive kUnavailable order failures
+  int ca_unavailable_streak = 0;  // consecutive kUnavailable order failures of the CA
   // Set when the run placed orders since the plan's read: the request log read
   // again (from now - BudgetLookback). Unset: the plan's counts stand.
   std::optional<std::vector<store::RequestRecord>> requests;
   Status requests_error;  // the read again failed
 };
 
-// The decision for the due decision `due` right before its order: `due` itself,
-// or deferred (a budget the run's own orders exhausted, persisted; the CA down)
-// or blocked (the request log could not be read again).
-// `facts` are the certificate's, as planned.
-Decision BeforeOrder(const Decision& due, const CertificateFacts& facts,
-                     const BudgetSettings& budgets, const RunSoFar& run);
+// The decision for the due decision `due` right before its order at the CA
+// `ca`: `due` itself, or deferred (a budget the run's own orders exhausted,
+// persisted; the CA down) or blocked (the request log could not be read
+// again). `facts` are the certificate's, as planned; `run` is of that CA.
+Decision BeforeOrder(const Decision& due, const CertificateFacts& facts, const CaFacts& ca,
+                     const RunSoFar& run);
 
 // "deploy-backoff", "backoff", "ca-retry-after", "ca-limit:certificate",
 // "ca-limit:account", "budget", "ca-down", "unreadable"; empty for kNone.

@@ -106,6 +106,11 @@ struct Version {
   std::optional<TimePoint> revoked_at;
   std::string revocation_reason;  // RFC 5280 §5.3.1 name, e.g. "keyCompromise"
   TimePoint created_at;           // set by the inventory
+  // The CA that issued it: its [[ca]] name (empty for the unnamed [acme] CA
+  // and for versions recorded before several CAs) and directory URL (empty
+  // when unknown: an imported or an older version).
+  std::string ca;
+  std::string server;
 };
 
 enum class AttemptOutcome { kRunning, kSuccess, kFailed, kDeferred };
@@ -202,6 +207,9 @@ struct CaDirectory {
   std::string server;
   std::string renewal_info_url;  // empty: the CA offers none
   TimePoint fetched_at;
+  // The directory's JSON as the CA sent it (RFC 8555 §7.1.1), reused instead
+  // of a fetch while fresh; empty when not kept.
+  std::string document;
 };
 
 std::string AccountScope(std::string_view account_url);   // "account:<url>"

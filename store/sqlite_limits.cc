@@ -197,12 +197,13 @@ Status SqliteInventory::PutCaDirectory(const CaDirectory& directory) {
   return RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
         Statement stmt,
-        db_->Prepare("INSERT INTO ca_directories (server, renewal_info_url, fetched_at) "
-                     "VALUES (?, ?, ?) ON CONFLICT (server) DO UPDATE SET "
+        db_->Prepare("INSERT INTO ca_directories (server, renewal_info_url, fetched_at, "
+                     "document) VALUES (?, ?, ?, ?) ON CONFLICT (server) DO UPDATE SET "
                      "renewal_info_url = excluded.renewal_info_url, "
-                     "fetched_at = excluded.fetched_at",
+                     "fetched_at = excluded.fetched_at, document = excluded.document",
                      kOp));
-    stmt.BindAll(directory.server, directory.renewal_info_url, directory.fetched_at);
+    stmt.BindAll(directory.server, directory.renewal_info_url, directory.fetched_at,
+                 directory.document);
     return stmt.Run();
   });
 }
@@ -211,12 +212,12 @@ Result<std::optional<CaDirectory>> SqliteInventory::FindCaDirectory(std::string_
   std::optional<CaDirectory> directory;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,
-                        db_->Prepare("SELECT server, renewal_info_url, fetched_at "
+                        db_->Prepare("SELECT server, renewal_info_url, fetched_at, document "
                                      "FROM ca_directories WHERE server = ?",
                                      "read the CA directory"));
     stmt.Bind(1, server);
     CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (row) directory = CaDirectory{stmt.Text(0), stmt.Text(1), stmt.Time(2)};
+    if (row) directory = CaDirectory{stmt.Text(0), stmt.Text(1), stmt.Time(2), stmt.Text(3)};
     return Status::Ok();
   }));
   return directory;

@@ -140,11 +140,20 @@ CREATE TABLE ca_directories (
 );
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+// Several CAs: which CA issued each version, and the whole directory document
+// of each CA, reused for a day instead of fetched by every run.
+constexpr std::string_view kSeveralCas = R"sql(
+ALTER TABLE versions ADD COLUMN ca TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN server TEXT NOT NULL DEFAULT '';
+ALTER TABLE ca_directories ADD COLUMN document TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "foundation", kFoundation},
     {2, "scheduling and attempt steps", kScheduling},
     {3, "rate limits", kRateLimits},
     {4, "renewal information", kRenewalInfo},
+    {5, "several CAs", kSeveralCas},
 }};
 
 Result<bool> TableExists(Database& db, std::string_view table) {

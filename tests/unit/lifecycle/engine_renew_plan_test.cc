@@ -114,10 +114,10 @@ TEST_F(EngineRenewPlanTest, DryRunReportsExactlyThePlan) {
   PlanInput input;
   input.now = now_;
   input.certificates = facts_;
-  input.ca.server = config_.acme.server;
-  input.ca.limits = {limit};
-  input.ca.requests = {duplicate};
-  input.ca.budgets = EffectiveBudgets(config_.acme, config_.renewal);
+  input.cas[0].server = config_.acme.server;
+  input.cas[0].limits = {limit};
+  input.cas[0].requests = {duplicate};
+  input.cas[0].budgets = EffectiveBudgets(config_.acme, config_.renewal);
   input.renewal = config_.renewal;
   input.dry_run = true;
   std::vector<Decision> plan = Plan(input);

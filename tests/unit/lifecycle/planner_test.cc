@@ -48,10 +48,10 @@ PlanInput BaseInput() {
   f.live = MakeVersion(1, store::VersionState::kDeployed, 60 * kDay, 90 * kDay);
   f.latest = f.live;
   in.certificates.push_back(f);
-  in.ca.server = kServer;
-  in.ca.account_url = kAccount;
+  in.cas[0].server = kServer;
+  in.cas[0].account_url = kAccount;
   // Small budgets, so that a row needs few requests to exhaust one.
-  in.ca.budgets = {2, 1, 1, 1};
+  in.cas[0].budgets = {2, 1, 1, 1};
   return in;
 }
 
@@ -75,11 +75,11 @@ void Undeployed(PlanInput& in) {
 
 void Request(PlanInput& in, store::RequestKind kind, std::string account, std::string key,
              Duration ago) {
-  in.ca.requests.push_back({kServer, std::move(account), kind, std::move(key), kNow - ago});
+  in.cas[0].requests.push_back({kServer, std::move(account), kind, std::move(key), kNow - ago});
 }
 
 void Limit(PlanInput& in, std::string scope, Duration until) {
-  in.ca.limits.push_back({kServer, std::move(scope), kNow + until, "too many orders"});
+  in.cas[0].limits.push_back({kServer, std::move(scope), kNow + until, "too many orders"});
 }
 
 Status ReadError() { return Status(ErrorCode::kIo, "database is locked"); }
@@ -168,7 +168,7 @@ std::vector<Row> DeployRows() {
       {"DeployPendingUnaffectedByUnreadableCaFacts",
        [](PlanInput& in) {
          Undeployed(in);
-         in.ca.limits_error = in.ca.account_error = in.ca.requests_error = ReadError();
+         in.cas[0].limits_error = in.cas[0].account_error = in.cas[0].requests_error = ReadError();
        },
        WouldDeploy("")},
   };
@@ -236,7 +236,7 @@ std::vector<Row> DueRows() {
        [](const Decision& d) { EXPECT_EQ(d.reason.rfind("forced", 0), std::string::npos); }},
       {"NotDueUnaffectedByUnreadableCaFacts",
        [](PlanInput& in) {
-         in.ca.limits_error = in.ca.account_error = in.ca.requests_error = ReadError();
+         in.cas[0].limits_error = in.cas[0].account_error = in.cas[0].requests_error = ReadError();
        },
        {K::kNotDue, Hold::kNone, "", UntilIs::kSet, {}, false, "not-due"}},
   };
@@ -313,7 +313,7 @@ std::vector<Row> CaLimitRows() {
       {"AnotherServersLimitDoesNotApply",
        [](PlanInput& in) {
          Due(in);
-         in.ca.limits.push_back(
+         in.cas[0].limits.push_back(
              {"https://other.test/dir", store::CertificateScope("web"), kNow + hours(3), "x"});
        },
        kDueNow},
@@ -340,7 +340,7 @@ std::vector<Row> CaLimitRows() {
        [](PlanInput& in) {
          Due(in);
          Cert(in).schedule.ca_retry_after = kNow + hours(2);
-         in.ca.limits_error = ReadError();
+         in.cas[0].limits_error = ReadError();
        },
        Deferred(Hold::kCaRetryAfter, "", hours(2))},
   };
@@ -373,7 +373,7 @@ std::vector<Row> BackoffRows() {
        [](PlanInput& in) {
          Due(in);
          Cert(in).schedule.next_attempt_at = kNow + hours(4);
-         in.ca.requests_error = ReadError();
+         in.cas[0].requests_error = ReadError();
        },
        Deferred(Hold::kBackoff, "", hours(4))},
   };
@@ -472,8 +472,8 @@ std::vector<Row> CertificateBudgetRows() {
       {"DisabledBudgetsNeedNoRequestLog",
        [](PlanInput& in) {
          Due(in);
-         in.ca.budgets = {0, 0, 0, 0};
-         in.ca.requests_error = ReadError();
+         in.cas[0].budgets = {0, 0, 0, 0};
+         in.cas[0].requests_error = ReadError();
        },
        kDueNow},
   };
@@ -493,7 +493,7 @@ std::vector<Row> UnreadableRows() {
       {"UnreadableCaLimitsBlockADueCertificate",
        [](PlanInput& in) {
          Due(in);
-         in.ca.limits_error = ReadError();
+         in.cas[0].limits_error = ReadError();
        },
        Unreadable("cannot read the CA limits"),
        [](const Decision& d) {
@@ -503,33 +503,33 @@ std::vector<Row> UnreadableRows() {
       {"UnreadableCaLimitsBlockAlsoForced",
        [](PlanInput& in) {
          in.force = true;
-         in.ca.limits_error = ReadError();
+         in.cas[0].limits_error = ReadError();
        },
        Unreadable("CA limits")},
       {"UnreadableAccountBlocksADueCertificate",
        [](PlanInput& in) {
          Due(in);
-         in.ca.account_error = ReadError();
+         in.cas[0].account_error = ReadError();
        },
        Unreadable("cannot read the account")},
       {"CertificateLimitDecidesBeforeUnreadableAccount",
        [](PlanInput& in) {
          Due(in);
          Limit(in, store::CertificateScope("web"), hours(3));
-         in.ca.account_error = ReadError();
+         in.cas[0].account_error = ReadError();
        },
        Deferred(Hold::kCaLimitCertificate, "", hours(3))},
       {"UnreadableRequestLogBlocksADueCertificate",
        [](PlanInput& in) {
          Due(in);
-         in.ca.requests_error = ReadError();
+         in.cas[0].requests_error = ReadError();
        },
        Unreadable("cannot read the request log")},
       {"UnreadableRequestLogDoesNotMatterForced",
        [](PlanInput& in) {
          Due(in);
          in.force = true;
-         in.ca.requests_error = ReadError();
+         in.cas[0].requests_error = ReadError();
        },
        kDueNow},
   };
@@ -634,7 +634,7 @@ TEST_P(BeforeOrderTest, DecidesAsTheRowSays) {
   row.setup(in, run);
   std::vector<Decision> plan = Plan(in);
   ASSERT_EQ(plan.front().kind, DecisionKind::kDue) << plan.front().reason;
-  Decision d = BeforeOrder(plan.front(), Cert(in), in.ca.budgets, run);
+  Decision d = BeforeOrder(plan.front(), Cert(in), in.cas[0], run);
   EXPECT_EQ(DecisionKindName(d.kind), DecisionKindName(row.kind)) << d.reason;
   EXPECT_EQ(HoldName(d.hold), HoldName(row.hold)) << d.reason;
 }
@@ -676,7 +676,7 @@ TEST(BeforeOrderTest, BudgetDeferralOfTheRunIsPersisted) {
   run.requests = std::vector<store::RequestRecord>{
       {kServer, kAccount, store::RequestKind::kCertificate, NamesKey({"web.example.com"}),
        kNow - minutes(1)}};
-  Decision d = BeforeOrder(Plan(in).front(), Cert(in), in.ca.budgets, run);
+  Decision d = BeforeOrder(Plan(in).front(), Cert(in), in.cas[0], run);
   ASSERT_EQ(d.kind, DecisionKind::kDeferred) << d.reason;
   EXPECT_TRUE(d.persist);
   ASSERT_TRUE(d.writes.schedule.has_value());
