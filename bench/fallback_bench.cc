@@ -18,9 +18,13 @@
 //    issuance with a stored account and a stored directory (target: 8).
 //
 // The fallback cost of a case is its time minus the baseline's. Timeouts are the
-// [[ca]] block's `timeout` (--timeout, default 3s).
+// [[ca]] block's `timeout` (--timeout, default 3s). With --backup-without-eab the
+// second CA is the first Pebble under another name (https://localhost:PORT/dir,
+// its own account), for a build or a comparison without external account
+// binding.
 //
 //   fallback_bench [--count N] [--timeout 3s] [--certkeeper PATH] [--unroutable ADDR]
+//                  [--backup-without-eab]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -45,6 +49,7 @@ struct Options {
   std::string timeout = "3s";
   std::string certkeeper;
   std::string unroutable;
+  bool backup_without_eab = false;
 };
 
 struct Sample {
@@ -133,9 +138,16 @@ class Bench {
     };
     f << "state_dir = \"" << dir_ << "/state\"\n";
     ca("primary", primary_url, env_.Get("PEBBLE_ROOT_PEM"));
-    ca("backup", env_.Get("ACME2_DIRECTORY_URL"), env_.Get("PEBBLE2_ROOT_PEM"));
-    f << "eab_kid = \"" << env_.Get("ACME2_EAB_KID") << "\"\neab_hmac_file = \""
-      << env_.Get("ACME2_EAB_HMAC_FILE") << "\"\n";
+    if (options_.backup_without_eab) {
+      // The listener certificate also names localhost: the same Pebble, but
+      // another directory URL, so another CA to certkeeper.
+      ca("backup", "https://localhost:" + env_.Get("PEBBLE_PORT") + "/dir",
+         env_.Get("PEBBLE_ROOT_PEM"));
+    } else {
+      ca("backup", env_.Get("ACME2_DIRECTORY_URL"), env_.Get("PEBBLE2_ROOT_PEM"));
+      f << "eab_kid = \"" << env_.Get("ACME2_EAB_KID") << "\"\neab_hmac_file = \""
+        << env_.Get("ACME2_EAB_HMAC_FILE") << "\"\n";
+    }
     f << "[solvers.http-01]\nlisten = \"127.0.0.1:" << env_.Get("PEBBLE_HTTP_PORT") << "\"\n";
     for (int i = 0; i < kNames; ++i) {
       f << "[[certificate]]\nname = \"c" << i << "\"\ndomains = [\"c" << i
@@ -250,10 +262,13 @@ Result<Options> ParseArgs(int argc, char** argv) {
       o.certkeeper = argv[++i];
     } else if (a == "--unroutable" && has_value) {
       o.unroutable = argv[++i];
+    } else if (a == "--backup-without-eab") {
+      o.backup_without_eab = true;
     } else {
       return Status(ErrorCode::kInvalidArgument,
                     std::string("usage: ") + argv[0] +
-                        " [--count N] [--timeout 3s] [--certkeeper PATH] [--unroutable ADDR]");
+                        " [--count N] [--timeout 3s] [--certkeeper PATH] [--unroutable ADDR]"
+                        " [--backup-without-eab]");
     }
   }
   if (access(o.certkeeper.c_str(), X_OK) != 0) {
@@ -302,7 +317,7 @@ int Main(int argc, char** argv) {
 
   bench.Case("baseline: the second CA alone (cas = [\"backup\"])", primary, {"backup"});
   int closed = FreePort(false);  // nothing listens there
-  bench.Case("refused: the preferred CA's port is closed", 
+  bench.Case("refused: the preferred CA's port is closed",
              "https://127.0.0.1:" + std::to_string(closed) + "/dir", {"primary", "backup"});
   {
     DeafListener full(/*fill=*/true);
