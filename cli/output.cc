@@ -64,7 +64,9 @@ json ToJson(const lifecycle::VersionView& v) {
               {"state", v.state},
               {"domains", v.domains},
               {"directory", v.directory},
-              {"created_at", FormatRfc3339(v.created_at)}};
+              {"created_at", FormatRfc3339(v.created_at)},
+              {"ca", v.ca},
+              {"server", v.server}};
 }
 
 json ToJson(const lifecycle::AttemptView& a) {
@@ -109,6 +111,7 @@ json ToJson(const lifecycle::CertificateView& c, TimePoint now) {
             {"issuer", c.live ? json(c.live->issuer) : json(nullptr)},
             {"fingerprint_sha256", c.live ? json(c.live->fingerprint) : json(nullptr)},
             {"version", c.live ? json(c.live->n) : json(nullptr)},
+            {"ca", c.live ? json(c.live->ca) : json(nullptr)},
             {"days_left", c.live ? json(std::chrono::duration_cast<std::chrono::hours>(
                                             c.live->not_after - now)
                                             .count() /
@@ -186,13 +189,18 @@ std::string DumpJson(const json& j, int indent) {
 
 std::string RenderList(const std::vector<lifecycle::CertificateView>& certs, TimePoint now) {
   if (certs.empty()) return "No certificates in the inventory. Add one with `certkeeper issue NAME -d DOMAIN`.\n";
+  // The issuing CA's column appears once a certificate came from a named CA.
+  const bool named = std::any_of(certs.begin(), certs.end(),
+                                 [](const auto& c) { return c.live && !c.live->ca.empty(); });
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "STATUS", "EXPIRES", "LEFT", "DOMAINS", "NEXT"}};
+  if (named) rows.front().push_back("CA");
   for (const auto& c : certs) {
     std::string next = c.next_attempt ? FormatRfc3339(*c.next_attempt) : "-";
     if (!c.next_attempt_reason.empty()) next += " (" + E(c.next_attempt_reason) + ")";
     rows.push_back({E(c.name), E(c.status), c.live ? FormatRfc3339(c.live->not_after) : "-",
                     DaysLeft(c, now), Join(c.domains, ","), next});
+    if (named) rows.back().push_back(c.live && !c.live->ca.empty() ? E(c.live->ca) : "-");
   }
   return Table(rows);
 }
@@ -212,6 +220,11 @@ std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
     out << "  valid:       " << FormatRfc3339(c.live->not_before) << " .. "
         << FormatRfc3339(c.live->not_after) << " (" << DaysLeft(c, now) << " left)\n";
     out << "  issuer:      " << E(c.live->issuer) << "\n";
+    if (!c.live->ca.empty() || !c.live->server.empty()) {
+      out << "  issued by:   " << E(c.live->ca.empty() ? c.live->server : c.live->ca);
+      if (!c.live->ca.empty() && !c.live->server.empty()) out << " (" << E(c.live->server) << ")";
+      out << "\n";
+    }
     out << "  sha256:      " << E(c.live->fingerprint) << "\n";
     out << "  files:       " << E(c.live_directory) << "/{cert,chain,fullchain,privkey}.pem\n";
   } else {
@@ -236,11 +249,15 @@ std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
   }
   if (!c.versions.empty()) {
     out << "\nVersions:\n";
+    const bool named = std::any_of(c.versions.begin(), c.versions.end(),
+                                   [](const auto& v) { return !v.ca.empty(); });
     std::vector<std::vector<std::string>> rows = {
         {"  N", "STATE", "SERIAL", "NOT_BEFORE", "NOT_AFTER"}};
+    if (named) rows.front().push_back("CA");
     for (const auto& v : c.versions) {
       rows.push_back({"  " + std::to_string(v.n), E(v.state), E(v.serial),
                       FormatRfc3339(v.not_before), FormatRfc3339(v.not_after)});
+      if (named) rows.back().push_back(E(v.ca.empty() ? "-" : v.ca));
     }
     out << Table(rows);
   }

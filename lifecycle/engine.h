@@ -64,6 +64,10 @@ struct VersionView {
   std::vector<std::string> domains;
   std::string directory;
   TimePoint created_at;
+  // The CA that issued it: its [[ca]] name (empty for the unnamed [acme] CA)
+  // and directory URL (empty when unknown: imported or recorded before).
+  std::string ca;
+  std::string server;
 };
 
 struct CertificateView {

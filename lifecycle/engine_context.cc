@@ -147,6 +147,8 @@ VersionView ToView(const store::Version& v) {
   view.not_before = v.not_before;
   view.not_after = v.not_after;
   view.issuer = v.issuer;
+  view.ca = v.ca;
+  view.server = v.server;
   view.fingerprint = v.fingerprint_sha256;
   view.state = std::string(store::VersionStateName(v.state));
   view.domains = v.domains;

@@ -136,7 +136,11 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   }
 
   log::Info("issuing", {{"certificate", spec.name}, {"reason", reason}});
-  const CaRoute own = route ? CaRoute{} : issuance_.RouteFor(spec, live);
+  CaRoute own;
+  if (!route) {
+    own = issuance_.RouteFor(spec, live);
+    issuance_.HoldLimitedCas(spec, own);
+  }
   auto version = issuance_.IssueVersion(spec, id, live, route ? *route : own);
   if (!version.ok()) return fail(version.status());
   Status s = delivery_.DeployVersion(spec, version->n, id);

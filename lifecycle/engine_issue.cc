@@ -88,6 +88,34 @@ CaRoute Issuance::RouteFor(const CertificateSpec& spec, const Result<store::Vers
   return route;
 }
 
+void Issuance::HoldLimitedCas(const CertificateSpec& spec, CaRoute& route) const {
+  if (route.order.size() < 2) return;
+  const TimePoint now = ctx_.clock->Now();
+  auto limits = ctx_.inventory->ListCaLimits(now);
+  std::vector<size_t> open;
+  for (size_t ca : route.order) {
+    if (!limits.ok()) {
+      route.held.emplace_back(ca, "the CA limits cannot be read: " + limits.status().ToString());
+      continue;
+    }
+    const std::string& server = accounts_.Settings(ca).server;
+    auto stored = ctx_.inventory->FindAccount(server);
+    const std::string account = stored.ok() ? stored->account_url : "";
+    auto held = std::find_if(limits->begin(), limits->end(), [&](const store::CaLimit& l) {
+      return l.server == server && l.until > now &&
+             (l.scope == store::CertificateScope(spec.name) ||
+              l.scope == store::AccountScope(account));
+    });
+    if (held == limits->end()) {
+      open.push_back(ca);
+    } else {
+      route.held.emplace_back(ca, "CA asked to retry after " + FormatRfc3339(held->until) +
+                                      " (" + held->reason + ")");
+    }
+  }
+  route.order = std::move(open);
+}
+
 std::string Issuance::CaName(size_t ca) const {
   const AcmeSettings& settings = accounts_.Settings(ca);
   return settings.name.empty() ? settings.server : settings.name;

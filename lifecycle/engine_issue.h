@@ -63,6 +63,11 @@ class Issuance {
   // The CAs of spec in the order to try: its list (Config::CasFor); with
   // return_to_preferred off, the CA that issued `live` first.
   CaRoute RouteFor(const CertificateSpec& spec, const Result<store::Version>& live) const;
+  // With several CAs: moves each CA of route.order that a stored CA limit of
+  // this certificate or of its account holds back (RFC 8555 §6.6) to
+  // route.held, so that `issue` does not ask it before its Retry-After.
+  // A limit that cannot be read holds every CA back.
+  void HoldLimitedCas(const CertificateSpec& spec, CaRoute& route) const;
   // "name" of CA `ca`, or its server URL for the unnamed [acme] CA.
   std::string CaName(size_t ca) const;
   // Consecutive "CA unavailable" failures of CA `ca` in this engine's run.

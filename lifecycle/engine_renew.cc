@@ -319,25 +319,28 @@ void RenewRun::ExecuteDue(size_t i) {
   const Decision& planned = plan_[i];
   CertificateOutcome& out = report_.certificates[i];
   // What earlier certificates of this run changed: the plan predates them.
-  // Every CA held now: the certificate is held as planned for one CA.
+  // The first CA that can still take the order has it reserved before the
+  // attempt starts; every CA held now holds the certificate as planned.
+  CaRoute route;
+  for (const CaSkip& skip : planned.skipped) route.held.emplace_back(skip.ca, skip.reason);
   std::optional<Decision> held;
-  bool any = false;
-  for (size_t ca : planned.cas) {
-    Decision d = Check(i, ca, /*reserve=*/false);
-    if (d.kind == DecisionKind::kDue) {
-      any = true;
-      break;
-    }
-    if (!held) held = std::move(d);
+  size_t first = 0;
+  for (; first < planned.cas.size(); ++first) {
+    Decision d = Check(i, planned.cas[first], /*reserve=*/true);
+    if (d.kind == DecisionKind::kDue) break;
+    if (!held) held = d;
+    route.held.emplace_back(planned.cas[first], d.reason);
   }
-  if (!any && held) {
+  if (first == planned.cas.size()) {
     ApplyWrites(*held);
     return Report(i, *held);
   }
-  CaRoute route;
-  route.order = planned.cas;
-  for (const CaSkip& skip : planned.skipped) route.held.emplace_back(skip.ca, skip.reason);
-  route.gate = [this, i](size_t ca) -> std::optional<std::string> {
+  route.order.assign(planned.cas.begin() + static_cast<std::ptrdiff_t>(first), planned.cas.end());
+  // The CAs after the first are counted and reserved when the attempt reaches
+  // them (after the first failed).
+  const size_t reserved_ca = route.order.front();
+  route.gate = [this, i, reserved_ca](size_t ca) -> std::optional<std::string> {
+    if (ca == reserved_ca) return std::nullopt;
     Decision d = Check(i, ca, /*reserve=*/true);
     if (d.kind == DecisionKind::kDue) return std::nullopt;
     return d.reason;

@@ -21,6 +21,26 @@ class RenewInventoryTest : public RenewSession {
 };
 
 
+// Four jobs at once take no more certificates from a budget than it allows:
+// the count and the reservation of each order happen under one lock.
+TEST_F(RenewInventoryTest, JobsNeverOvershootABudget) {
+  std::vector<Managed> certs = ManyCertificates(8);
+  std::string text = MakeConfig(*env_, state_, proxy_->url(), certs);
+  const std::string unlimited = "certificates_per_registered_domain_per_week = 0";
+  ASSERT_NE(text.find(unlimited), std::string::npos);
+  text.replace(text.find(unlimited), unlimited.size(),
+               "certificates_per_registered_domain_per_week = 3");
+  WriteText(config_, text);
+
+  CommandResult r = Run({"--json", "renew", "--all", "--jobs", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::map<std::string, int> by_outcome;
+  for (const auto& [name, outcome] : Outcomes(r.out)) by_outcome[outcome]++;
+  EXPECT_EQ(by_outcome["issued"], 3) << r.out;
+  EXPECT_EQ(by_outcome["deferred"], 5) << r.out;
+  EXPECT_EQ(proxy_->Count("POST", "newOrder"), 3);
+}
+
 TEST_F(RenewInventoryTest, RenewsExactlyTheCertificatesThatBecameDue) {
   std::vector<Managed> certs = ManyCertificates(20);
   Configure(certs);

@@ -23,7 +23,7 @@ namespace certkeeper::acme::testing {
 class FakeCa : public HttpClient {
  public:
   static constexpr const char* kBase = "https://ca.test";
-  std::string Url(const std::string& path) const { return std::string(kBase) + path; }
+  std::string Url(const std::string& path) const { return base_ + path; }
   std::string directory_url() const { return Url("/dir"); }
 
   // Knobs.
@@ -61,7 +61,9 @@ class FakeCa : public HttpClient {
   json last_revocation;
   bool last_revocation_used_jwk = false;
 
-  explicit FakeCa(std::string cert_pem) : cert_pem_(std::move(cert_pem)) {}
+  // `base`: where the CA is, e.g. "https://ca2.test" for a second one.
+  explicit FakeCa(std::string cert_pem, std::string base = kBase)
+      : base_(std::move(base)), cert_pem_(std::move(cert_pem)) {}
   // What every order downloads from now on.
   void set_cert_pem(std::string cert_pem) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -74,7 +76,8 @@ class FakeCa : public HttpClient {
     if (intercept) {
       if (auto r = intercept(request)) return *r;
     }
-    std::string path = request.url.substr(std::string(kBase).size());
+    if (request.url.rfind(base_, 0) != 0) return Problem(404, "malformed", "not this CA");
+    std::string path = request.url.substr(base_.size());
     if (request.method == "GET" && path == "/dir") return Directory();
     if (request.method == "HEAD" && path == "/nonce") return Reply(200, json());
     if (request.method == "GET" && path.rfind("/ari/", 0) == 0) return RenewalInfo();
@@ -294,6 +297,7 @@ class FakeCa : public HttpClient {
   HttpResponse HandlePost(const HttpRequest& request, const std::string& path);
 
   std::mutex mu_;
+  std::string base_;
   std::string cert_pem_;
   int nonce_counter_ = 0;
   std::set<std::string> nonces_;

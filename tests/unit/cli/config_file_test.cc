@@ -140,6 +140,31 @@ TEST(ConfigFile, RejectsMistakesWithKeyAndLine) {
        "t.toml:2: acme.server: the ACME directory URL must be an https:// URL"},
       {"allow_insecure_http not a bool", "[acme]\nallow_insecure_http = \"yes\"\n",
        "t.toml:2: acme.allow_insecure_http: must be true or false"},
+      {"CA without a name", "[[ca]]\nserver = \"https://a/dir\"\n", "ca[0]: name is required"},
+      {"CA without a server", "[[ca]]\nname = \"a\"\n", "CA \"a\": server is required"},
+      {"CA defined twice",
+       "[[ca]]\nname = \"a\"\nserver = \"https://a/dir\"\n[[ca]]\nname = \"a\"\n"
+       "server = \"https://b/dir\"\n",
+       "CA \"a\" is defined twice"},
+      {"[acme] server beside [[ca]]",
+       "[acme]\nserver = \"https://a/dir\"\n[[ca]]\nname = \"b\"\nserver = \"https://b/dir\"\n",
+       "cannot be combined"},
+      {"unknown CA of a certificate",
+       "[[ca]]\nname = \"a\"\nserver = \"https://a/dir\"\n[[certificate]]\nname = \"w\"\n"
+       "domains = [\"a.com\"]\ncas = [\"b\"]\n",
+       "names CA \"b\", which is not defined"},
+      {"EAB key id without its MAC key",
+       "[[ca]]\nname = \"a\"\nserver = \"https://a/dir\"\neab_kid = \"k\"\n",
+       "set both eab_kid and eab_hmac_file"},
+      {"unknown EAB algorithm",
+       "[[ca]]\nname = \"a\"\nserver = \"https://a/dir\"\neab_alg = \"RS256\"\n",
+       "eab_alg must be HS256, HS384 or HS512"},
+      {"plain http CA", "[[ca]]\nname = \"a\"\nserver = \"http://a/dir\"\n",
+       "t.toml:3: ca[0].server: the ACME directory URL uses plain http://"},
+      {"unknown CA key", "[[ca]]\nname = \"a\"\nserver = \"https://a/dir\"\nprofil = \"x\"\n",
+       "unknown key \"ca[0].profil\""},
+      {"hostile IP address", "[[certificate]]\nname = \"w\"\ndomains = [\"127.1\"]\n",
+       "invalid IP address"},
   };
   for (const BadConfig& c : cases) {
     auto config = ParseConfig(c.text, "t.toml");
@@ -171,6 +196,83 @@ TEST(ConfigFile, MissingFileSaysHowToFixIt) {
   auto config = LoadConfigFile("/nonexistent/certkeeper.toml");
   ASSERT_FALSE(config.ok());
   EXPECT_NE(config.status().hint().find("-c"), std::string::npos);
+}
+
+TEST(ConfigFile, ParsesSeveralCas) {
+  auto config = ParseConfig(R"([[ca]]
+name = "le"
+server = "https://acme-v02.api.letsencrypt.org/directory"
+email = "ops@example.com"
+agree_tos = true
+profile = "shortlived"
+preferred_chain = "ISRG Root X1"
+caa_identities = ["letsencrypt.org"]
+
+[[ca]]
+name = "backup"
+server = "https://acme.backup.example/dir"
+eab_kid = "kid-1"
+eab_hmac_file = "/etc/certkeeper/backup.hmac"
+eab_alg = "HS512"
+timeout = "20s"
+[ca.budgets]
+new_orders_per_3h = 30
+
+[renewal]
+return_to_preferred = false
+
+[caa]
+resolver = "127.0.0.1:8053"
+
+[[certificate]]
+name = "web"
+domains = ["www.example.com", "192.0.2.1", "2001:DB8::1"]
+cas = ["backup", "le"]
+next_key = true
+)",
+                            "cas.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->cas.size(), 2u);
+  const lifecycle::AcmeSettings& le = config->cas[0];
+  EXPECT_EQ(le.name, "le");
+  EXPECT_EQ(le.profile, "shortlived");
+  EXPECT_EQ(le.preferred_chain, "ISRG Root X1");
+  EXPECT_EQ(le.caa_identities, std::vector<std::string>{"letsencrypt.org"});
+  EXPECT_FALSE(le.budgets.has_value());
+  EXPECT_EQ(lifecycle::EffectiveBudgets(le, config->renewal).certificates_per_registered_domain_per_week,
+            50)
+      << "Let's Encrypt's limits for its own directory";
+  const lifecycle::AcmeSettings& backup = config->cas[1];
+  EXPECT_EQ(backup.eab_kid, "kid-1");
+  EXPECT_EQ(backup.eab_hmac_file, "/etc/certkeeper/backup.hmac");
+  EXPECT_EQ(backup.eab_alg, "HS512");
+  EXPECT_EQ(backup.timeout, std::chrono::milliseconds(20000));
+  ASSERT_TRUE(backup.budgets.has_value());
+  EXPECT_EQ(backup.budgets->new_orders_per_3h, 30);
+  EXPECT_FALSE(config->renewal.return_to_preferred);
+  EXPECT_TRUE(config->caa.enabled);
+  EXPECT_EQ(config->caa.resolver, "127.0.0.1:8053");
+  ASSERT_EQ(config->certificates.size(), 1u);
+  const lifecycle::CertificateSpec& web = config->certificates[0];
+  EXPECT_EQ(web.cas, (std::vector<std::string>{"backup", "le"}));
+  EXPECT_TRUE(web.next_key);
+  EXPECT_EQ(web.domains, (std::vector<std::string>{"www.example.com", "192.0.2.1", "2001:db8::1"}));
+  std::vector<std::string> order;
+  for (const auto* ca : config->CasFor(web)) order.push_back(ca->name);
+  EXPECT_EQ(order, (std::vector<std::string>{"backup", "le"}));
+}
+
+TEST(ConfigFile, AnUnknownCaHasNoBudgetUnlessConfigured) {
+  auto config = ParseConfig("[[ca]]\nname = \"x\"\nserver = \"https://x.example/dir\"\n", "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  lifecycle::BudgetSettings none = lifecycle::EffectiveBudgets(config->cas[0], config->renewal);
+  EXPECT_EQ(none.new_orders_per_3h, 0);
+  EXPECT_EQ(none.certificates_per_registered_domain_per_week, 0);
+  config = ParseConfig("[[ca]]\nname = \"x\"\nserver = \"https://x.example/dir\"\n"
+                       "[renewal.budgets]\nnew_orders_per_3h = 7\n",
+                       "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(lifecycle::EffectiveBudgets(config->cas[0], config->renewal).new_orders_per_3h, 7);
 }
 
 TEST(ConfigFile, EmptyFileIsValid) {

@@ -683,6 +683,93 @@ TEST(BeforeOrderTest, BudgetDeferralOfTheRunIsPersisted) {
   EXPECT_EQ(d.writes.schedule->next_attempt_at, d.until);
 }
 
+// ---- several CAs: each is checked on its own ----
+
+constexpr const char* kSecondServer = "https://ca2.test/dir";
+constexpr const char* kSecondAccount = "https://ca2.test/acct/1";
+
+// BaseInput with a second CA; the certificate lists both, the first first.
+PlanInput TwoCaInput() {
+  PlanInput in = BaseInput();
+  CaFacts second;
+  second.server = kSecondServer;
+  second.account_url = kSecondAccount;
+  second.budgets = {2, 1, 1, 1};
+  in.cas.push_back(second);
+  Cert(in).cas = {0, 1};
+  Due(in);
+  return in;
+}
+
+TEST(SeveralCasPlanTest, BothFreeAreTriedInOrder) {
+  PlanInput in = TwoCaInput();
+  Decision d = Plan(in).front();
+  ASSERT_EQ(d.kind, DecisionKind::kDue) << d.reason;
+  EXPECT_EQ(d.cas, (std::vector<size_t>{0, 1}));
+  EXPECT_TRUE(d.skipped.empty());
+}
+
+TEST(SeveralCasPlanTest, ACaLimitOfTheFirstSkipsOnlyTheFirst) {
+  PlanInput in = TwoCaInput();
+  Limit(in, store::CertificateScope("web"), hours(1));
+  Decision d = Plan(in).front();
+  ASSERT_EQ(d.kind, DecisionKind::kDue) << d.reason;
+  EXPECT_EQ(d.cas, std::vector<size_t>{1});
+  ASSERT_EQ(d.skipped.size(), 1u);
+  EXPECT_EQ(d.skipped[0].ca, 0u);
+  EXPECT_EQ(d.skipped[0].hold, Hold::kCaLimitCertificate);
+  EXPECT_EQ(d.skipped[0].until, kNow + hours(1));
+}
+
+TEST(SeveralCasPlanTest, ALimitOfAnotherServerHoldsNothing) {
+  PlanInput in = TwoCaInput();
+  in.cas[1].limits.push_back(
+      {kServer, store::CertificateScope("web"), kNow + hours(1), "the first CA's"});
+  Decision d = Plan(in).front();
+  ASSERT_EQ(d.kind, DecisionKind::kDue) << d.reason;
+  EXPECT_EQ(d.cas, (std::vector<size_t>{0, 1}));
+}
+
+TEST(SeveralCasPlanTest, ABudgetOfTheFirstSkipsOnlyTheFirst) {
+  PlanInput in = TwoCaInput();
+  Request(in, store::RequestKind::kNewOrder, kAccount, "", minutes(2));
+  Request(in, store::RequestKind::kNewOrder, kAccount, "", minutes(1));
+  Decision d = Plan(in).front();
+  ASSERT_EQ(d.kind, DecisionKind::kDue) << d.reason;
+  EXPECT_EQ(d.cas, std::vector<size_t>{1});
+  ASSERT_EQ(d.skipped.size(), 1u);
+  EXPECT_EQ(d.skipped[0].hold, Hold::kBudget);
+  ASSERT_TRUE(d.budget.has_value());
+  EXPECT_EQ(d.budget->account_url, kSecondAccount) << "the budget counted is the CA tried";
+}
+
+TEST(SeveralCasPlanTest, EveryCaHeldDefersUntilTheFirstHoldEnds) {
+  PlanInput in = TwoCaInput();
+  Limit(in, store::CertificateScope("web"), hours(5));
+  in.cas[1].limits.push_back(
+      {kSecondServer, store::AccountScope(kSecondAccount), kNow + hours(2), "busy"});
+  Decision d = Plan(in).front();
+  ASSERT_EQ(d.kind, DecisionKind::kDeferred) << d.reason;
+  EXPECT_EQ(d.hold, Hold::kCaLimitAccount);
+  EXPECT_EQ(d.until, kNow + hours(2));
+}
+
+TEST(SeveralCasPlanTest, BeforeOrderCountsTheBudgetOfTheCaAsked) {
+  PlanInput in = TwoCaInput();
+  Decision planned = Plan(in).front();
+  ASSERT_EQ(planned.kind, DecisionKind::kDue);
+  RunSoFar run;
+  run.now = kNow;
+  // The second CA's account ordered twice in this run: its budget is spent,
+  // the first CA's is not.
+  run.requests = std::vector<store::RequestRecord>{
+      {kSecondServer, kSecondAccount, store::RequestKind::kNewOrder, "", kNow - minutes(2)},
+      {kSecondServer, kSecondAccount, store::RequestKind::kNewOrder, "", kNow - minutes(1)}};
+  EXPECT_EQ(BeforeOrder(planned, Cert(in), in.cas[1], run).hold, Hold::kBudget);
+  run.requests->clear();
+  EXPECT_EQ(BeforeOrder(planned, Cert(in), in.cas[0], run).kind, DecisionKind::kDue);
+}
+
 // ---- the outcome a dry run reports is the plan ----
 
 TEST(PlannedOutcomeTest, CarriesTheDecisionKindReasonTimeAndLimit) {

@@ -104,7 +104,7 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFaultRow> {
     ASSERT_TRUE(inv.RecordRequest({kServer, kAccount, RequestKind::kNewOrder, "", T0()}).ok());
     ASSERT_TRUE(inv.SetCaLimit({kServer, AccountScope(kAccount), T0() + hours(5), "slow"})
                     .ok());
-    ASSERT_TRUE(inv.PutCaDirectory({kServer, "https://ca/renewal-info", T0()}).ok());
+    ASSERT_TRUE(inv.PutCaDirectory({kServer, "https://ca/renewal-info", T0(), ""}).ok());
     Attempt attempt;
     attempt.certificate = "web";
     attempt.started_at = T0();

@@ -88,10 +88,12 @@ TEST_F(StoreTest, CaDirectoryIsRememberedPerServer) {
   ASSERT_TRUE(none.ok()) << none.status().ToString();
   EXPECT_FALSE(none->has_value());
 
-  ASSERT_TRUE(inv_->PutCaDirectory({"https://ca/dir", "https://ca/ari", T0()}).ok());
-  ASSERT_TRUE(inv_->PutCaDirectory({"https://other/dir", "", T0() + hours(1)}).ok());
+  ASSERT_TRUE(inv_->PutCaDirectory({"https://ca/dir", "https://ca/ari", T0(), ""}).ok());
+  ASSERT_TRUE(inv_->PutCaDirectory(
+                      {"https://other/dir", "", T0() + hours(1), R"({"newOrder":"x"})"})
+                  .ok());
   // A later fetch replaces the row: the CA stopped offering renewal information.
-  ASSERT_TRUE(inv_->PutCaDirectory({"https://ca/dir", "", T0() + hours(2)}).ok());
+  ASSERT_TRUE(inv_->PutCaDirectory({"https://ca/dir", "", T0() + hours(2), ""}).ok());
 
   auto ca = inv_->FindCaDirectory("https://ca/dir");
   ASSERT_TRUE(ca.ok());
@@ -101,8 +103,9 @@ TEST_F(StoreTest, CaDirectoryIsRememberedPerServer) {
   auto other = inv_->FindCaDirectory("https://other/dir");
   ASSERT_TRUE(other.ok() && other->has_value());
   EXPECT_EQ((*other)->fetched_at, T0() + hours(1));
+  EXPECT_EQ((*other)->document, R"({"newOrder":"x"})") << "the whole directory is kept";
 
-  EXPECT_EQ(inv_->PutCaDirectory({"", "x", T0()}).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(inv_->PutCaDirectory({"", "x", T0(), ""}).code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

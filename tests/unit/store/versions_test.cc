@@ -60,6 +60,8 @@ TEST_F(VersionsTest, RoundTripsEveryField) {
   Version v = SampleVersion("web", 1);
   v.domains = {"b.example.com", "a.example.com"};
   v.state = VersionState::kDeployed;
+  v.ca = "backup";
+  v.server = "https://ca2.example/dir";
   clock_.Advance(std::chrono::seconds(42));
   ASSERT_TRUE(inv_->AddVersion(v).ok());
   auto got = inv_->GetVersion("web", 1);
@@ -77,6 +79,8 @@ TEST_F(VersionsTest, RoundTripsEveryField) {
   EXPECT_EQ(got->state, VersionState::kDeployed);
   EXPECT_FALSE(got->revoked_at.has_value());
   EXPECT_EQ(got->created_at, T0() + std::chrono::seconds(42));
+  EXPECT_EQ(got->ca, "backup");
+  EXPECT_EQ(got->server, "https://ca2.example/dir");
 }
 
 TEST_F(VersionsTest, RejectsVersionsThatCannotBeComplete) {
