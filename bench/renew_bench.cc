@@ -52,7 +52,7 @@ Status FillInventory(const std::string& state_dir, const std::string& server, in
   return inv->Transaction([&]() -> Status {
     // As after a real issuance: the CA's directory was seen (this one offers
     // no renewal information), so a run need not ask for it.
-    CK_RETURN_IF_ERROR(inv->PutCaDirectory({server, "", now}));
+    CK_RETURN_IF_ERROR(inv->PutCaDirectory({server, "", now, ""}));
     for (int i = 0; i < n; ++i) {
       store::CertificateSpec spec;
       spec.name = Name(i);
