@@ -66,7 +66,8 @@ json ToJson(const lifecycle::VersionView& v) {
               {"directory", v.directory},
               {"created_at", FormatRfc3339(v.created_at)},
               {"ca", v.ca},
-              {"server", v.server}};
+              {"server", v.server},
+              {"profile", v.profile}};
 }
 
 json ToJson(const lifecycle::AttemptView& a) {
@@ -225,6 +226,7 @@ std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
       if (!c.live->ca.empty() && !c.live->server.empty()) out << " (" << E(c.live->server) << ")";
       out << "\n";
     }
+    if (!c.live->profile.empty()) out << "  profile:     " << E(c.live->profile) << "\n";
     out << "  sha256:      " << E(c.live->fingerprint) << "\n";
     out << "  files:       " << E(c.live_directory) << "/{cert,chain,fullchain,privkey}.pem\n";
   } else {

@@ -68,6 +68,7 @@ struct VersionView {
   // and directory URL (empty when unknown: imported or recorded before).
   std::string ca;
   std::string server;
+  std::string profile;  // the ACME profile its order asked for; empty: the default
 };
 
 struct CertificateView {

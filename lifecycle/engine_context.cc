@@ -149,6 +149,7 @@ VersionView ToView(const store::Version& v) {
   view.issuer = v.issuer;
   view.ca = v.ca;
   view.server = v.server;
+  view.profile = v.profile;
   view.fingerprint = v.fingerprint_sha256;
   view.state = std::string(store::VersionStateName(v.state));
   view.domains = v.domains;

@@ -408,6 +408,7 @@ Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec&
   version.order_url = issued.order_url;
   version.ca = accounts_.Settings(ca).name;
   version.server = accounts_.Settings(ca).server;
+  version.profile = accounts_.Settings(ca).profile;
   const std::string account_url = client.account_url();
   s = ctx_.inventory->Transaction([&]() -> Status {
     CK_RETURN_IF_ERROR(ctx_.inventory->AddVersion(version));

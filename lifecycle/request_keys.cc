@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/names.h"
 #include "lifecycle/registered_domain.h"
 
 namespace certkeeper::lifecycle {
@@ -31,6 +32,11 @@ std::string NamesKey(std::vector<std::string> domains) {
 std::set<std::string> RegisteredDomains(const std::vector<std::string>& domains) {
   std::set<std::string> registered;
   for (const std::string& d : domains) {
+    // An IP address (RFC 8738) is counted as itself.
+    if (IsIpAddress(d)) {
+      registered.insert(d);
+      continue;
+    }
     auto rd = PublicSuffixList::Default().RegisteredDomain(d);
     if (rd.ok()) registered.insert(*rd);
   }

@@ -111,6 +111,7 @@ struct Version {
   // when unknown: an imported or an older version).
   std::string ca;
   std::string server;
+  std::string profile;  // the profile its order asked for; empty: the CA's default
 };
 
 enum class AttemptOutcome { kRunning, kSuccess, kFailed, kDeferred };

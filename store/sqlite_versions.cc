@@ -15,7 +15,7 @@ namespace {
 constexpr std::string_view kVersionColumns =
     "certificate, n, serial, not_before, not_after, issuer, fingerprint_sha256, "
     "domains, key_type, directory, order_url, state, revoked_at, revocation_reason, "
-    "created_at, ca, server";
+    "created_at, ca, server, profile";
 
 Result<Version> ReadVersion(const Statement& row) {
   Version v;
@@ -36,6 +36,7 @@ Result<Version> ReadVersion(const Statement& row) {
   v.created_at = row.Time(14);
   v.ca = row.Text(15);
   v.server = row.Text(16);
+  v.profile = row.Text(17);
   return v;
 }
 
@@ -154,12 +155,12 @@ Status SqliteInventory::AddVersion(const Version& v) {
     CK_ASSIGN_OR_RETURN(
         Statement stmt,
         db_->Prepare("INSERT INTO versions (" + std::string(kVersionColumns) +
-                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      "record the version"));
     stmt.BindAll(v.certificate, v.n, v.serial, v.not_before, v.not_after, v.issuer,
                  v.fingerprint_sha256, internal::EncodeList(v.domains), v.key_type,
                  v.directory, v.order_url, VersionStateName(v.state), v.revoked_at,
-                 v.revocation_reason, clock_->Now(), v.ca, v.server);
+                 v.revocation_reason, clock_->Now(), v.ca, v.server, v.profile);
     return stmt.Run();
   });
 }

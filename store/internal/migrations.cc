@@ -145,6 +145,7 @@ CREATE TABLE ca_directories (
 constexpr std::string_view kSeveralCas = R"sql(
 ALTER TABLE versions ADD COLUMN ca TEXT NOT NULL DEFAULT '';
 ALTER TABLE versions ADD COLUMN server TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN profile TEXT NOT NULL DEFAULT '';
 ALTER TABLE ca_directories ADD COLUMN document TEXT NOT NULL DEFAULT '';
 )sql";
 

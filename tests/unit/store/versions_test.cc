@@ -62,6 +62,7 @@ TEST_F(VersionsTest, RoundTripsEveryField) {
   v.state = VersionState::kDeployed;
   v.ca = "backup";
   v.server = "https://ca2.example/dir";
+  v.profile = "shortlived";
   clock_.Advance(std::chrono::seconds(42));
   ASSERT_TRUE(inv_->AddVersion(v).ok());
   auto got = inv_->GetVersion("web", 1);
@@ -81,6 +82,7 @@ TEST_F(VersionsTest, RoundTripsEveryField) {
   EXPECT_EQ(got->created_at, T0() + std::chrono::seconds(42));
   EXPECT_EQ(got->ca, "backup");
   EXPECT_EQ(got->server, "https://ca2.example/dir");
+  EXPECT_EQ(got->profile, "shortlived");
 }
 
 TEST_F(VersionsTest, RejectsVersionsThatCannotBeComplete) {
