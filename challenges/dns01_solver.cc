@@ -5,6 +5,7 @@
 
 #include "base/encoding.h"
 #include "base/log.h"
+#include "base/names.h"
 #include "challenges/dns_lookup.h"
 
 namespace certkeeper::challenges {
@@ -67,7 +68,26 @@ Result<std::vector<dns::ServerAddress>> Dns01Solver::ServersToCheck(
   return lookup.AuthoritativeServers(resolver, zone);
 }
 
+namespace {
+
+// RFC 8738 §7: dns-01 MUST NOT be used for IP identifiers. Refused before any
+// provider call, so that failover moves on at no cost at the CA.
+Status RefuseIpIdentifiers(const std::vector<ChallengeTask>& tasks) {
+  for (const ChallengeTask& task : tasks) {
+    if (!IsIpAddress(task.identifier)) continue;
+    return Status(ErrorCode::kInvalidArgument,
+                  "dns-01 cannot validate an IP address (RFC 8738 §7); use http-01 or "
+                  "tls-alpn-01")
+        .Where(task.identifier)
+        .Hint("list http-01 or tls-alpn-01 among the challenges of this certificate");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Dns01Solver::SelfCheck(const std::vector<ChallengeTask>& tasks) {
+  CK_RETURN_IF_ERROR(RefuseIpIdentifiers(tasks));
   Status check = provider_->Check();
   CollectProviderNotes();
   if (!check.ok()) return Status(check).Annotate("dns-01 self-check: provider " + provider_->name());
@@ -79,6 +99,7 @@ Status Dns01Solver::SelfCheck(const std::vector<ChallengeTask>& tasks) {
 }
 
 Status Dns01Solver::Present(const std::vector<ChallengeTask>& tasks) {
+  CK_RETURN_IF_ERROR(RefuseIpIdentifiers(tasks));
   std::vector<Record> records;
   for (const ChallengeTask& task : tasks) {
     CK_ASSIGN_OR_RETURN(std::string fqdn, Target(task.identifier));

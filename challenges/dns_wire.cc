@@ -200,6 +200,7 @@ std::string TypeName(uint16_t type) {
     case kTypeTxt: return "TXT";
     case kTypeAaaa: return "AAAA";
     case kTypeTsig: return "TSIG";
+    case kTypeCaa: return "CAA";
     default: return "TYPE" + std::to_string(type);
   }
 }
@@ -364,6 +365,32 @@ Result<std::string> DecodeAddressRdata(uint16_t type, std::string_view rdata) {
     return Malformed("bad address RDATA for " + TypeName(type), 0);
   }
   return std::string(buf);
+}
+
+Result<CaaRdata> DecodeCaaRdata(std::string_view rdata) {
+  if (rdata.size() < 2) return Malformed("CAA RDATA shorter than flags and tag length", 0);
+  CaaRdata out;
+  out.flags = static_cast<uint8_t>(rdata[0]);
+  size_t tag_length = static_cast<uint8_t>(rdata[1]);
+  // RFC 8659 §4.1: "The tag length MUST be at least 1".
+  if (tag_length == 0 || tag_length > 15) return Malformed("CAA tag length not 1-15", 1);
+  if (2 + tag_length > rdata.size()) return Malformed("CAA tag runs past its RDATA", 1);
+  out.tag = std::string(rdata.substr(2, tag_length));
+  for (char c : out.tag) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum) return Malformed("CAA tag with a character other than a letter or digit", 2);
+  }
+  out.value = std::string(rdata.substr(2 + tag_length));
+  return out;
+}
+
+std::string EncodeCaaRdata(uint8_t flags, std::string_view tag, std::string_view value) {
+  std::string out;
+  out.push_back(static_cast<char>(flags));
+  out.push_back(static_cast<char>(tag.size()));
+  out += tag;
+  out += value;
+  return out;
 }
 
 }  // namespace certkeeper::challenges::dns

@@ -1,5 +1,5 @@
 // DNS message encoding and decoding (RFC 1035 §4), the subset DNS-01 needs:
-// queries for TXT/CNAME/NS/SOA/A/AAAA, UPDATE messages (RFC 2136) and TSIG
+// queries for TXT/CNAME/NS/SOA/A/AAAA/CAA, UPDATE messages (RFC 2136) and TSIG
 // records (RFC 8945). Decoding parses network input: every read is bounds-checked
 // and a malformed message is a kProtocol error, never a crash.
 #ifndef CERTKEEPER_CHALLENGES_DNS_WIRE_H_
@@ -24,6 +24,7 @@ inline constexpr uint16_t kTypeTxt = 16;
 inline constexpr uint16_t kTypeAaaa = 28;
 inline constexpr uint16_t kTypeTsig = 250;
 inline constexpr uint16_t kTypeAny = 255;
+inline constexpr uint16_t kTypeCaa = 257;  // RFC 8659 §4.1
 inline constexpr uint16_t kClassIn = 1;
 inline constexpr uint16_t kClassNone = 254;  // RFC 2136 §2.4.3
 inline constexpr uint16_t kClassAny = 255;
@@ -118,6 +119,19 @@ Result<std::string> DecodeTxtRdata(std::string_view rdata);
 Result<std::string> DecodeNameRdata(std::string_view rdata);
 // A and AAAA RDATA to a textual address.
 Result<std::string> DecodeAddressRdata(uint16_t type, std::string_view rdata);
+
+// CAA RDATA (RFC 8659 §4.1): flags, tag length, tag, value (the rest). The tag
+// MUST be 1-15 ASCII letters or digits (it is returned as sent; callers compare
+// it case-insensitively); the value is opaque octets, possibly empty, and is
+// returned unchanged, hostile bytes included.
+struct CaaRdata {
+  uint8_t flags = 0;
+  std::string tag;
+  std::string value;
+};
+Result<CaaRdata> DecodeCaaRdata(std::string_view rdata);
+// The inverse, for tests and fake servers; the tag is not checked.
+std::string EncodeCaaRdata(uint8_t flags, std::string_view tag, std::string_view value);
 
 // Big-endian helpers shared by the TSIG code.
 void AppendU16(std::string& out, uint16_t v);

@@ -141,7 +141,10 @@ Status Http01Solver::Present(const std::vector<ChallengeTask>& tasks) {
 
 Status Http01Solver::FetchOwnToken(const ChallengeTask& task) {
   std::vector<std::string> addresses;
-  if (options_.resolve) {
+  if (IsIpIdentifier(task.identifier)) {
+    // RFC 8738 §4: no resolution; the CA connects to the address itself.
+    addresses = {task.identifier};
+  } else if (options_.resolve) {
     addresses = options_.resolve(task.identifier);
   } else {
     auto resolved = ResolveWithin(task.identifier, options_.resolve_budget);
@@ -164,12 +167,17 @@ Status Http01Solver::FetchOwnToken(const ChallengeTask& task) {
     notes_.push_back({task.identifier,
                       addresses.empty()
                           ? "http-01 self-check skipped: the name does not resolve here"
+                      : IsIpIdentifier(task.identifier)
+                          ? "http-01 self-check skipped: " + task.identifier +
+                                " is not an address of this host"
                           : "http-01 self-check skipped: the name resolves to " +
                                 addresses.front() + ", not an address of this host"});
     return Status::Ok();
   }
-  std::string url = "http://" + task.identifier + ":" + std::to_string(bound_port_) +
-                    ChallengePath(task.token);
+  // RFC 8738 §5 (RFC 3986 §3.2.2): an IPv6 address goes in brackets in the
+  // URL and the Host header.
+  const std::string authority = UrlHost(task.identifier) + ":" + std::to_string(bound_port_);
+  std::string url = "http://" + authority + ChallengePath(task.token);
   auto started = std::chrono::steady_clock::now();
   httplib::Client client(local, bound_port_);
   auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -178,7 +186,7 @@ Status Http01Solver::FetchOwnToken(const ChallengeTask& task) {
   client.set_read_timeout(timeout);
   client.set_write_timeout(timeout);
   client.set_follow_location(false);
-  httplib::Headers headers = {{"Host", task.identifier + ":" + std::to_string(bound_port_)}};
+  httplib::Headers headers = {{"Host", authority}};
   httplib::Result res = client.Get(ChallengePath(task.token), headers);
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
@@ -196,10 +204,12 @@ Status Http01Solver::FetchOwnToken(const ChallengeTask& task) {
                    "http-01 self-check: the token URL answered a different body");
   }
   if (!error.ok()) {
-    error.Where(url + " via " + local).Hint(task.identifier + " resolves to " + local +
-                          " on this host, but the request did not reach this "
-                          "solver's listener on " + address_.ToString() +
-                          ": check the listen address and any proxy on the port");
+    std::string reached = IsIpIdentifier(task.identifier)
+                              ? task.identifier + " is an address of this host"
+                              : task.identifier + " resolves to " + local + " on this host";
+    error.Where(url + " via " + local)
+        .Hint(reached + ", but the request did not reach this solver's listener on " +
+              address_.ToString() + ": check the listen address and any proxy on the port");
     notes_.push_back({task.identifier, error.ToString()});
     return error;
   }

@@ -241,13 +241,31 @@ Status ValidateTask(const ChallengeTask& task, std::string_view solver_type) {
                        "a wildcard name can only be validated with dns-01")
                     .Hint("list dns-01 among the challenges of this certificate"));
   }
-  Result<std::string> name = CanonicalDnsName(task.identifier, /*allow_wildcard=*/false);
-  if (!name.ok()) return fail(name.status());
+  if (LooksLikeIpAddress(task.identifier)) {
+    Result<std::string> ip = CanonicalIpAddress(task.identifier);
+    if (!ip.ok()) return fail(ip.status());
+    // The engine hands over the canonical form; anything else would be served
+    // under a name the CA does not ask for (RFC 8738 §3).
+    if (*ip != task.identifier) {
+      return fail(Status(ErrorCode::kInvalidArgument,
+                         "IP address identifier not in canonical form (expected " + *ip + ")"));
+    }
+  } else {
+    Result<std::string> name = CanonicalDnsName(task.identifier, /*allow_wildcard=*/false);
+    if (!name.ok()) return fail(name.status());
+  }
   Status s = ValidateToken(task.token);
   if (!s.ok()) return fail(s);
   s = ValidateKeyAuthorization(task.token, task.key_authorization);
   if (!s.ok()) return fail(s);
   return Status::Ok();
+}
+
+bool IsIpIdentifier(std::string_view identifier) { return IsIpAddress(identifier); }
+
+std::string UrlHost(std::string_view identifier) {
+  if (identifier.find(':') != std::string_view::npos) return "[" + std::string(identifier) + "]";
+  return std::string(identifier);
 }
 
 std::vector<std::string> ResolveAddresses(const std::string& name) {

@@ -65,9 +65,17 @@ Status ValidateToken(std::string_view token);
 Status ValidateKeyAuthorization(std::string_view token, std::string_view key_authorization);
 
 // Checks what every HTTP-01 / TLS-ALPN-01 task needs: a valid DNS name that is
-// not a wildcard (CAs validate wildcard names with dns-01 only), a valid token
-// and key authorization.
+// not a wildcard (CAs validate wildcard names with dns-01 only) or an IP address
+// in its canonical form (RFC 8738; base/names.h CanonicalIpAddress), a valid
+// token and key authorization.
 Status ValidateTask(const ChallengeTask& task, std::string_view solver_type);
+
+// True when the identifier is an IP address (RFC 8738 §3) rather than a name.
+bool IsIpIdentifier(std::string_view identifier);
+
+// The identifier as the host of a URL or an HTTP Host header: IPv6 addresses
+// in brackets (RFC 3986 §3.2.2, RFC 8738 §5), anything else unchanged.
+std::string UrlHost(std::string_view identifier);
 
 // The numeric addresses name resolves to (getaddrinfo), empty when it does not
 // resolve.

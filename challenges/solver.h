@@ -23,7 +23,11 @@ inline constexpr std::string_view kTlsAlpn01 = ChallengeTypeName(ChallengeType::
 // already been checked to be base64url.
 struct ChallengeTask {
   std::string identifier;         // DNS name as in the authorization, e.g.
-                                  // "example.com" (no "*." even for wildcards)
+                                  // "example.com" (no "*." even for wildcards),
+                                  // or an "ip" identifier's canonical address
+                                  // (RFC 8738 §3): "192.0.2.1", "2001:db8::1";
+                                  // solvers tell the two apart by the value
+                                  // (base/names.h IsIpAddress)
   bool wildcard = false;          // the order asked for "*.identifier"
   std::string token;              // challenge token (RFC 8555 §8.1)
   std::string key_authorization;  // token "." base64url(JWK thumbprint)

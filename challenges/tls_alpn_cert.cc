@@ -1,11 +1,13 @@
 #include "challenges/tls_alpn_cert.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "base/encoding.h"
+#include "base/names.h"
 #include "base/openssl_error.h"
 #include "challenges/tls_alpn_solver.h"
 
@@ -22,8 +24,40 @@ std::string AcmeIdentifierValue(std::string_view key_authorization) {
   return std::string("\x04\x20", 2) + digest;
 }
 
-Result<std::shared_ptr<ChallengeCert>> MakeChallengeCert(const std::string& name,
+namespace {
+
+// The subjectAltName's one entry: the dNSName, or for an IP address the
+// iPAddress of its 4 or 16 network-order octets (RFC 5280 §4.2.1.6).
+GENERAL_NAME* SubjectAltName(const std::string& identifier) {
+  GENERAL_NAME* general = GENERAL_NAME_new();
+  if (general == nullptr) return nullptr;
+  unsigned char ip[16];
+  int ip_length = 0;
+  if (inet_pton(AF_INET, identifier.c_str(), ip) == 1) {
+    ip_length = 4;
+  } else if (inet_pton(AF_INET6, identifier.c_str(), ip) == 1) {
+    ip_length = 16;
+  }
+  ASN1_STRING* value = ip_length > 0 ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
+  bool ok = value != nullptr &&
+            (ip_length > 0 ? ASN1_OCTET_STRING_set(value, ip, ip_length) == 1
+                           : ASN1_STRING_set(value, identifier.data(),
+                                             static_cast<int>(identifier.size())) == 1);
+  if (!ok) {
+    ASN1_STRING_free(value);
+    GENERAL_NAME_free(general);
+    return nullptr;
+  }
+  GENERAL_NAME_set0_value(general, ip_length > 0 ? GEN_IPADD : GEN_DNS, value);
+  return general;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ChallengeCert>> MakeChallengeCert(const std::string& identifier,
                                                          const std::string& key_authorization) {
+  const std::string& name = identifier;
+  const bool is_ip = IsIpAddress(identifier);
   auto out = std::make_shared<ChallengeCert>();
   out->key.reset(EVP_EC_gen("P-256"));
   out->cert.reset(X509_new());
@@ -39,7 +73,8 @@ Result<std::shared_ptr<ChallengeCert>> MakeChallengeCert(const std::string& name
        X509_gmtime_adj(X509_getm_notBefore(x), -3600) != nullptr &&
        X509_gmtime_adj(X509_getm_notAfter(x), 7 * 24 * 3600) != nullptr &&
        X509_set_pubkey(x, out->key.get()) == 1;
-  if (name.size() <= 64) {  // ub-common-name
+  // No common name for an address: the iPAddress SAN is what is validated.
+  if (!is_ip && name.size() <= 64) {  // ub-common-name
     X509_NAME* subject = X509_get_subject_name(x);
     ok = ok && X509_NAME_add_entry_by_txt(
                    subject, "CN", MBSTRING_ASC,
@@ -48,20 +83,16 @@ Result<std::shared_ptr<ChallengeCert>> MakeChallengeCert(const std::string& name
   ok = ok && X509_set_issuer_name(x, X509_get_subject_name(x)) == 1;
   if (!ok) return SslError("cannot build the challenge certificate");
 
-  // subjectAltName: exactly the dNSName being validated (RFC 8737 §3).
+  // subjectAltName: exactly the identifier being validated (RFC 8737 §3).
   GENERAL_NAMES* names = sk_GENERAL_NAME_new_null();
-  GENERAL_NAME* dns = GENERAL_NAME_new();
-  ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
-  ok = names && dns && ia5 && ASN1_STRING_set(ia5, name.data(), static_cast<int>(name.size()));
+  GENERAL_NAME* san = SubjectAltName(identifier);
+  ok = names && san;
   if (ok) {
-    GENERAL_NAME_set0_value(dns, GEN_DNS, ia5);
-    ia5 = nullptr;
-    ok = sk_GENERAL_NAME_push(names, dns) > 0;
-    if (ok) dns = nullptr;
+    ok = sk_GENERAL_NAME_push(names, san) > 0;
+    if (ok) san = nullptr;
   }
   ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT) == 1;
-  ASN1_IA5STRING_free(ia5);
-  GENERAL_NAME_free(dns);
+  GENERAL_NAME_free(san);
   GENERAL_NAMES_free(names);
   if (!ok) return SslError("cannot add the subjectAltName");
 

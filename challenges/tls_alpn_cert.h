@@ -30,9 +30,11 @@ struct ChallengeCert {
 // holding SHA-256 of the key authorization (RFC 8737 §3).
 std::string AcmeIdentifierValue(std::string_view key_authorization);
 
-// A fresh self-signed EC P-256 certificate whose only subjectAltName is name,
-// with the critical acmeIdentifier extension for key_authorization.
-Result<std::shared_ptr<ChallengeCert>> MakeChallengeCert(const std::string& name,
+// A fresh self-signed EC P-256 certificate whose only subjectAltName is the
+// identifier — a dNSName for a DNS name, an iPAddress for an IP address
+// (RFC 8737 §3, RFC 8738 §6) — with the critical acmeIdentifier extension for
+// key_authorization.
+Result<std::shared_ptr<ChallengeCert>> MakeChallengeCert(const std::string& identifier,
                                                          const std::string& key_authorization);
 
 // Checks the acmeIdentifier extension the way a validating server does: ""

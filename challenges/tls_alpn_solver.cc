@@ -17,6 +17,15 @@ namespace certkeeper::challenges {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// The SNI the CA sends for a (validated) identifier, and the key the listener
+// files its certificate under: the name itself, or for an IP address its
+// reverse-mapping name (RFC 8738 §6).
+std::string SniFor(const std::string& identifier) {
+  if (IsIpIdentifier(identifier)) return ReverseDnsName(identifier);
+  Result<std::string> name = CanonicalDnsName(identifier, /*allow_wildcard=*/false);
+  return name.ok() ? *name : identifier;
+}
 }  // namespace
 
 Result<std::unique_ptr<TlsAlpnSolver>> TlsAlpnSolver::Create(const TlsAlpnOptions& options) {
@@ -59,8 +68,10 @@ Status TlsAlpnSolver::Present(const std::vector<ChallengeTask>& tasks) {
   std::vector<Prepared> certs;
   for (const ChallengeTask& task : tasks) {
     CK_RETURN_IF_ERROR(ValidateTask(task, kTlsAlpn01));
-    std::string name = *CanonicalDnsName(task.identifier, /*allow_wildcard=*/false);
-    Result<std::shared_ptr<ChallengeCert>> cert = MakeChallengeCert(name, task.key_authorization);
+    std::string name = SniFor(task.identifier);
+    Result<std::shared_ptr<ChallengeCert>> cert =
+        MakeChallengeCert(IsIpIdentifier(task.identifier) ? task.identifier : name,
+                          task.key_authorization);
     if (!cert.ok()) return cert.status().Annotate(task.identifier);
     certs.push_back({std::move(name), &task, std::move(*cert)});
   }
@@ -77,7 +88,7 @@ Status TlsAlpnSolver::Present(const std::vector<ChallengeTask>& tasks) {
   }
   for (const Prepared& p : certs) listener_->Put(p.name, p.cert);
   for (const Prepared& p : certs) {
-    CK_RETURN_IF_ERROR(Probe(p.name, p.task->key_authorization, p.cert->der));
+    CK_RETURN_IF_ERROR(Probe(*p.task, p.name, p.cert->der));
   }
   return Status::Ok();
 }
@@ -86,8 +97,7 @@ Status TlsAlpnSolver::CleanUp(const std::vector<ChallengeTask>& tasks) {
   if (listener_ == nullptr) return Status::Ok();
   bool any_left = false;
   for (const ChallengeTask& task : tasks) {
-    Result<std::string> name = CanonicalDnsName(task.identifier, false);
-    any_left = listener_->Remove(name.ok() ? *name : task.identifier);
+    any_left = listener_->Remove(SniFor(task.identifier));
   }
   if (tasks.empty() || any_left) return Status::Ok();
   return Stop();
@@ -96,15 +106,19 @@ Status TlsAlpnSolver::CleanUp(const std::vector<ChallengeTask>& tasks) {
 // The self-check trusts exactly the certificate Present generated: the challenge
 // certificate is self-signed by design (RFC 8737 §3), so instead of a chain the
 // peer's leaf is pinned by its DER encoding.
-Status TlsAlpnSolver::Probe(const std::string& name, const std::string& key_authorization,
+Status TlsAlpnSolver::Probe(const ChallengeTask& task, const std::string& sni,
                             const std::string& expected_der) {
+  const std::string& name = task.identifier;
+  const std::string& key_authorization = task.key_authorization;
   std::string host = address_.ConnectHost();
   std::string where =
       (address_.ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(bound_port_);
   Clock::time_point started = Clock::now();
   auto fail = [&](std::string why) {
     Status s = Status(ErrorCode::kFailedPrecondition,
-                      "tls-alpn-01 self-check for " + name + " at " + where + ": " + why)
+                      "tls-alpn-01 self-check for " + name +
+                          (sni == name ? "" : " (SNI " + sni + ")") + " at " + where + ": " +
+                          why)
                    .Where(where)
                    .Hint("the listener on " + address_.ToString() +
                          " did not answer as RFC 8737 requires; check that nothing "
@@ -114,7 +128,7 @@ Status TlsAlpnSolver::Probe(const std::string& name, const std::string& key_auth
   };
 
   TlsClientOptions options;
-  options.server_name = name;
+  options.server_name = sni;
   options.alpn = {std::string(kAcmeTlsAlpnProtocol)};
   options.peer_check = TlsPeerCheck::kPinnedLeaf;
   options.pinned_leaf_der = expected_der;

@@ -77,8 +77,9 @@ class TlsAlpnSolver : public Solver {
  private:
   TlsAlpnSolver(const TlsAlpnOptions& options, ListenAddress address);
   Status Stop();
-  // Connects as a validating server would and checks what is served.
-  Status Probe(const std::string& name, const std::string& key_authorization,
+  // Connects as a validating server would (SNI sni, the identifier's name or
+  // reverse-mapping name) and checks what is served.
+  Status Probe(const ChallengeTask& task, const std::string& sni,
                const std::string& expected_der);
 
   TlsAlpnOptions options_;

@@ -42,6 +42,11 @@ void DecodeRdata(const ResourceRecord& rr) {
       CK_FUZZ_CHECK(address.ok() == (rr.rdata.size() == (rr.type == kTypeA ? 4u : 16u)));
       break;
     }
+    case kTypeCaa: {
+      auto caa = DecodeCaaRdata(rr.rdata);
+      if (caa.ok()) CK_FUZZ_CHECK(EncodeCaaRdata(caa->flags, caa->tag, caa->value) == rr.rdata);
+      break;
+    }
     default:
       break;
   }

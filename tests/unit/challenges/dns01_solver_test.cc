@@ -304,5 +304,24 @@ TEST(MakeDns01SolverTest, AcceptsAValidConfiguration) {
   EXPECT_EQ((*solver)->type(), kDns01);
 }
 
+TEST_F(Dns01SolverTest, IpIdentifierIsRefusedBeforeTheProviderIsCalled) {
+  auto solver = MakeSolver(true);
+  for (const char* ip : {"127.0.0.1", "2001:db8::1"}) {
+    std::vector<ChallengeTask> tasks = {Task("example.com", false, "a.b"),
+                                        Task(ip, false, "c.d")};
+    for (Status s : {solver->SelfCheck(tasks), solver->Present(tasks)}) {
+      ASSERT_FALSE(s.ok()) << ip;
+      EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(s.message().find("dns-01 cannot validate an IP address (RFC 8738 §7); use "
+                                 "http-01 or tls-alpn-01"),
+                std::string::npos)
+          << s.ToString();
+      EXPECT_NE(s.ToString().find(ip), std::string::npos) << s.ToString();
+    }
+  }
+  EXPECT_TRUE(provider_->calls.empty());
+  EXPECT_TRUE(dns_->txt_queries.empty());
+}
+
 }  // namespace
 }  // namespace certkeeper::challenges

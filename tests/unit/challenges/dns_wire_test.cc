@@ -205,5 +205,26 @@ TEST(DnsWireTest, NamesWithUnprintableBytesAreEscapedOnDecode) {
   EXPECT_EQ(m->questions[0].name, "a\\046\\001.");
 }
 
+TEST(DnsCaaRdataTest, RoundTripsFlagsTagAndValue) {
+  std::string rdata = EncodeCaaRdata(128, "issue", "ca.example; accounturi=x");
+  EXPECT_EQ(rdata, Bytes({128, 5}) + "issue" + "ca.example; accounturi=x");
+  Result<CaaRdata> caa = DecodeCaaRdata(rdata);
+  ASSERT_TRUE(caa.ok());
+  EXPECT_EQ(caa->flags, 128);
+  EXPECT_EQ(caa->tag, "issue");
+  EXPECT_EQ(caa->value, "ca.example; accounturi=x");
+  EXPECT_EQ(DecodeCaaRdata(EncodeCaaRdata(0, "issue", ""))->value, "");
+}
+
+TEST(DnsCaaRdataTest, MalformedRdataIsRefused) {
+  EXPECT_FALSE(DecodeCaaRdata("").ok());
+  EXPECT_FALSE(DecodeCaaRdata(Bytes({0})).ok());
+  EXPECT_FALSE(DecodeCaaRdata(Bytes({0, 0})).ok());                     // empty tag
+  EXPECT_FALSE(DecodeCaaRdata(Bytes({0, 6}) + "issue").ok());           // past the end
+  EXPECT_FALSE(DecodeCaaRdata(Bytes({0, 16}) + std::string(16, 'a')).ok());  // > 15
+  EXPECT_FALSE(DecodeCaaRdata(Bytes({0, 3}) + "i-s").ok());             // not alnum
+  EXPECT_FALSE(DecodeCaaRdata(Bytes({0, 3}) + std::string("i\0s", 3)).ok());
+}
+
 }  // namespace
 }  // namespace certkeeper::challenges::dns

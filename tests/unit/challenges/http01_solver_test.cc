@@ -271,5 +271,64 @@ INSTANTIATE_TEST_SUITE_P(
         ListenCase{"Ipv4InBrackets", "[127.0.0.1]:80", false, "", 0}),
     [](const ::testing::TestParamInfo<ListenCase>& info) { return info.param.name; });
 
+TEST(Http01SolverTest, IpIdentifierSelfFetchConnectsToTheAddressItself) {
+  Http01Options options;
+  options.listen = "127.0.0.1:0";
+  int resolved = 0;
+  options.resolve = [&resolved](const std::string&) {
+    ++resolved;
+    return std::vector<std::string>{"192.0.2.200"};
+  };
+  auto solver = std::move(*Http01Solver::Create(options));
+  ASSERT_TRUE(solver->SelfCheck({Task("127.0.0.1", "tokIp")}).ok());
+  solver->TakeNotes();
+  Status s = solver->Present({Task("127.0.0.1", "tokIp")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::vector<SolverNote> notes = solver->TakeNotes();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].message, "http-01 self-check: http://127.0.0.1:" +
+                                  std::to_string(solver->bound_port()) +
+                                  "/.well-known/acme-challenge/tokIp answered the key "
+                                  "authorization in " +
+                                  notes[0].message.substr(notes[0].message.rfind(' ') + 1));
+  // An address of another host: nothing to fetch here, as for remote names.
+  ASSERT_TRUE(solver->Present({Task("192.0.2.7", "tokFar")}).ok());
+  notes = solver->TakeNotes();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].message,
+            "http-01 self-check skipped: 192.0.2.7 is not an address of this host");
+  EXPECT_EQ(resolved, 0) << "an IP identifier is never resolved (RFC 8738 §4)";
+  EXPECT_TRUE(solver->CleanUp({Task("127.0.0.1", "tokIp"), Task("192.0.2.7", "tokFar")}).ok());
+}
+
+TEST(Http01SolverTest, Ipv6IdentifierGoesInBracketsInUrlAndHost) {
+  EXPECT_EQ(UrlHost("::1"), "[::1]");
+  EXPECT_EQ(UrlHost("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(UrlHost("example.com"), "example.com");
+  if (!CheckCanBind(*ParseListenAddress("[::1]:0"), "test").ok()) {
+    GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  auto solver = MakeSolver("[::1]:0");
+  Status s = solver->Present({Task("::1", "tokV6")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::vector<SolverNote> notes = solver->TakeNotes();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].message.find("http://[::1]:" + std::to_string(solver->bound_port()) +
+                                  "/.well-known/acme-challenge/tokV6 answered"),
+            std::string::npos)
+      << notes[0].message;
+  EXPECT_TRUE(solver->CleanUp({Task("::1", "tokV6")}).ok());
+}
+
+TEST(Http01SolverTest, NonCanonicalOrWildcardIpIdentifierIsRefused) {
+  auto solver = MakeSolver();
+  for (const char* bad : {"127.0.0.01", "::0:1", "[::1]", "0x7f.0.0.1", "127.0.0.1%lo"}) {
+    EXPECT_FALSE(solver->SelfCheck({Task(bad, "tok")}).ok()) << bad;
+  }
+  ChallengeTask wildcard = Task("127.0.0.1", "tok");
+  wildcard.wildcard = true;
+  EXPECT_FALSE(solver->SelfCheck({wildcard}).ok());
+}
+
 }  // namespace
 }  // namespace certkeeper::challenges

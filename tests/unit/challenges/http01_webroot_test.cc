@@ -242,5 +242,21 @@ TEST_F(Http01WebrootTest, SelfCheckNeedsAnExistingDirectory) {
   EXPECT_FALSE(Http01WebrootSolver::Create("").ok());
 }
 
+TEST_F(Http01WebrootTest, IpIdentifiersAreServedLikeNames) {
+  std::vector<ChallengeTask> tasks = {Task("192.0.2.1", "tokV4"), Task("2001:db8::1", "tokV6")};
+  ASSERT_TRUE(solver_->SelfCheck(tasks).ok());
+  Status s = solver_->Present(tasks);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const ChallengeTask& task : tasks) {
+    EXPECT_EQ(Slurp(ChallengeDir() + "/" + task.token), task.key_authorization);
+  }
+  ASSERT_TRUE(solver_->CleanUp(tasks).ok());
+  EXPECT_TRUE(Listing(webroot_).empty());
+  // Only the canonical form the order carries (RFC 8738 §3) is accepted.
+  for (const char* bad : {"127.000.0.1", "2001:DB8::1", "2001:db8:0::1", "127.1", "fe80::1%lo"}) {
+    EXPECT_FALSE(solver_->SelfCheck({Task(bad, "tok")}).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace certkeeper::challenges

@@ -278,5 +278,55 @@ TEST(TlsAlpnSolverTest, RejectsInvalidTasks) {
   EXPECT_FALSE(TlsAlpnSolver::Create(hostname).ok());
 }
 
+// The iPAddress entries of the certificate's subjectAltName, as text.
+std::vector<std::string> IpAddresses(X509* cert) {
+  std::vector<std::string> out;
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+    GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_IPADD) continue;
+    int len = ASN1_STRING_length(name->d.iPAddress);
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(name->d.iPAddress), text,
+              sizeof(text));
+    out.emplace_back(text);
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+TEST(TlsAlpnSolverTest, IpIdentifierIsServedForItsReverseNameWithAnIpAddressSan) {
+  auto solver = MakeSolver();
+  std::vector<ChallengeTask> tasks = {Task("127.0.0.1", "tokenV4"),
+                                      Task("2001:db8::1", "tokenV6")};
+  ASSERT_TRUE(solver->SelfCheck(tasks).ok());
+  Status s = solver->Present(tasks);  // includes the self-check with the reverse SNI
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  int port = solver->bound_port();
+  const std::vector<std::pair<std::string, std::string>> sni = {
+      {"127.0.0.1", "1.0.0.127.in-addr.arpa"},
+      {"2001:db8::1",
+       "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"}};
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    Handshake hs = Connect(port, sni[i].second, "acme-tls/1");
+    ASSERT_TRUE(hs.ok) << sni[i].second;
+    ASSERT_NE(hs.cert, nullptr);
+    // RFC 8738 §6: the iPAddress SAN, and no dNSName at all.
+    EXPECT_EQ(IpAddresses(hs.cert.get()), std::vector<std::string>{sni[i].first});
+    EXPECT_EQ(DnsNames(hs.cert.get()), std::vector<std::string>{"<not a dNSName>"});
+    ExpectAcmeIdentifier(hs.cert.get(), tasks[i].key_authorization);
+  }
+  // The address itself is not a valid SNI (RFC 6066 §3) and selects nothing.
+  EXPECT_FALSE(Connect(port, "127.0.0.1", "acme-tls/1").ok);
+  std::vector<SolverNote> notes = solver->TakeNotes();
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_EQ(notes[1].identifier, "127.0.0.1");
+  ASSERT_TRUE(solver->CleanUp({tasks[0]}).ok());
+  EXPECT_FALSE(Connect(port, sni[0].second, "acme-tls/1").ok);
+  EXPECT_TRUE(Connect(port, sni[1].second, "acme-tls/1").ok);
+  ASSERT_TRUE(solver->CleanUp(tasks).ok());
+}
+
 }  // namespace
 }  // namespace certkeeper::challenges
