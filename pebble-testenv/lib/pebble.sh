@@ -64,39 +64,89 @@ start_challtestsrv() {
     "http://127.0.0.1:$CHALLTESTSRV_MGMT_PORT/clear-txt"
 }
 
-# start_pebble DNS_SERVER: Pebble resolving identifiers through DNS_SERVER.
-# PEBBLE_VA_NOSLEEP defaults to 1; every other PEBBLE_* variable of the caller
-# (PEBBLE_WFE_NONCEREJECT, PEBBLE_AUTHZREUSE, PEBBLE_VA_ALWAYS_VALID, ...) reaches
-# Pebble unchanged through the environment.
+# start_pebble NAME DNS_SERVER PORT MGMT_PORT [EAB_KID EAB_KEY_FILE]: a Pebble
+# instance NAME ("pebble" or "pebble2") resolving identifiers through DNS_SERVER,
+# with its config, root and intermediates in STATE/NAME/ and its log in
+# STATE/logs/NAME.log. Every instance validates challenges on the same
+# PEBBLE_HTTP_PORT / PEBBLE_TLS_PORT, where the solvers under test listen. With
+# EAB_KID and EAB_KEY_FILE (base64url HMAC key) it requires external account
+# binding (RFC 8555 §7.3.4) with that one key.
+# PEBBLE_VA_NOSLEEP defaults to 1; PEBBLE_CERT_VALIDITY_PERIOD (seconds) sets the
+# lifetime of the certificates it issues (Pebble's default is about five years),
+# PEBBLE2_CERT_VALIDITY_PERIOD overrides it for pebble2;
+# every other PEBBLE_* variable of the caller (PEBBLE_WFE_NONCEREJECT,
+# PEBBLE_AUTHZREUSE, PEBBLE_VA_ALWAYS_VALID, PEBBLE_ALTERNATE_ROOTS,
+# PEBBLE_CHAIN_LENGTH, ...) reaches Pebble unchanged through the environment.
 start_pebble() {
-  local dns_server=$1 config="$STATE/pebble/pebble-config.json"
-  mkdir -p "$STATE/pebble"
-  cat >"$config" <<EOF
-{
-  "pebble": {
-    "listenAddress": "127.0.0.1:$PEBBLE_PORT",
-    "managementListenAddress": "127.0.0.1:$PEBBLE_MGMT_PORT",
-    "certificate": "$STATE/ca/listener.pem",
-    "privateKey": "$STATE/ca/listener.key",
-    "httpPort": $PEBBLE_HTTP_PORT,
-    "tlsPort": $PEBBLE_TLS_PORT,
+  local name=$1 dns_server=$2 port=$3 mgmt_port=$4 eab_kid=${5:-} eab_key_file=${6:-}
+  local dir="$STATE/$name" config="$STATE/$name/pebble-config.json"
+  local eab_required=false eab_keys="" validity=""
+  mkdir -p "$dir"
+  if [[ -n $eab_kid ]]; then
+    eab_required=true
+    eab_keys=$(printf ',\n    "externalAccountMACKeys": {"%s": "%s"}' "$eab_kid" "$(cat "$eab_key_file")")
+  fi
+  local period=${PEBBLE_CERT_VALIDITY_PERIOD:-} period_var=PEBBLE_CERT_VALIDITY_PERIOD
+  if [[ $name == pebble2 && -n ${PEBBLE2_CERT_VALIDITY_PERIOD:-} ]]; then
+    period=$PEBBLE2_CERT_VALIDITY_PERIOD period_var=PEBBLE2_CERT_VALIDITY_PERIOD
+  fi
+  if [[ -n $period ]]; then
+    [[ $period =~ ^[1-9][0-9]{0,9}$ ]] || die "$period_var=$period is not a number of seconds"
+    validity=$(printf ',\n    "certificateValidityPeriod": %s' "$period")
+  fi
+  printf '{\n  "pebble": {\n    "listenAddress": "127.0.0.1:%s",
+    "managementListenAddress": "127.0.0.1:%s",
+    "certificate": "%s",
+    "privateKey": "%s",
+    "httpPort": %s,
+    "tlsPort": %s,
     "ocspResponderURL": "",
-    "externalAccountBindingRequired": false
-  }
-}
-EOF
+    "externalAccountBindingRequired": %s%b%b\n  }\n}\n' \
+    "$port" "$mgmt_port" "$STATE/ca/listener.pem" "$STATE/ca/listener.key" \
+    "$PEBBLE_HTTP_PORT" "$PEBBLE_TLS_PORT" "$eab_required" "$eab_keys" "$validity" >"$config"
+  chmod 0600 "$config"
   # Go's flag package reads "-strict false" as "-strict" plus an argument that
   # ends flag parsing, so the value must be attached with "=".
   PEBBLE_VA_NOSLEEP=${PEBBLE_VA_NOSLEEP:-1} \
-    start_daemon pebble "$STATE/logs/pebble.log" /usr/bin/pebble \
+    start_daemon "$name" "$STATE/logs/$name.log" /usr/bin/pebble \
     -config "$config" -dnsserver "$dns_server" -strict=false
-  wait_until 30 pebble "directory at https://127.0.0.1:$PEBBLE_PORT/dir" \
+  wait_until 30 "$name" "directory at https://127.0.0.1:$port/dir" \
     curl -sS -f -o /dev/null --max-time 2 --cacert "$STATE/ca/ca.pem" \
-    "https://127.0.0.1:$PEBBLE_PORT/dir"
-  # Pebble creates a new issuing hierarchy at every start: fetch its root once.
-  wait_until 10 pebble "root from the management API" \
-    curl -sS -f --max-time 2 --cacert "$STATE/ca/ca.pem" \
-    -o "$STATE/pebble/root.pem" "https://127.0.0.1:$PEBBLE_MGMT_PORT/roots/0"
-  grep -q 'BEGIN CERTIFICATE' "$STATE/pebble/root.pem" ||
-    die "Pebble's management API returned no PEM root; see $STATE/pebble/root.pem"
+    "https://127.0.0.1:$port/dir"
+  # Pebble creates a new issuing hierarchy at every start: fetch its roots and
+  # intermediates once (one per chain: 1 + PEBBLE_ALTERNATE_ROOTS).
+  local mgmt="https://127.0.0.1:$mgmt_port" chains=$((1 + ${PEBBLE_ALTERNATE_ROOTS:-0})) i
+  for ((i = 0; i < chains; i++)); do
+    wait_until 10 "$name" "root $i from the management API" \
+      curl -sS -f --max-time 2 --cacert "$STATE/ca/ca.pem" \
+      -o "$dir/root-$i.pem" "$mgmt/roots/$i"
+    wait_until 10 "$name" "intermediate $i from the management API" \
+      curl -sS -f --max-time 2 --cacert "$STATE/ca/ca.pem" \
+      -o "$dir/intermediate-$i.pem" "$mgmt/intermediates/$i"
+    grep -q 'BEGIN CERTIFICATE' "$dir/root-$i.pem" ||
+      die "$name's management API returned no PEM root; see $dir/root-$i.pem"
+  done
+  cp "$dir/root-0.pem" "$dir/root.pem"
+  # Every chain's root, for configs that must accept any of the alternate chains.
+  cat "$dir"/root-*.pem >"$dir/roots.pem"
+}
+
+# pebble_root_names NAME: the subject CN of each root of Pebble instance NAME, in
+# chain order, separated by "|" (names contain spaces, never "|").
+pebble_root_names() {
+  local dir="$STATE/$1" f names=""
+  for f in "$dir"/root-*.pem; do
+    names+="${names:+|}$(openssl x509 -in "$f" -noout -subject -nameopt multiline |
+      sed -n 's/^ *commonName *= *//p')"
+  done
+  printf '%s' "$names"
+}
+
+# make_eab_key FILE: a random 256-bit HMAC key, base64url without padding
+# (RFC 7515 §2), written 0600.
+make_eab_key() {
+  (
+    umask 077
+    openssl rand 32 | openssl base64 -A | tr '+/' '-_' | tr -d '=' >"$1"
+  ) || die "openssl could not create the EAB key $1"
 }

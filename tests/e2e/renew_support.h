@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -121,23 +122,33 @@ inline void WriteText(const std::string& path, const std::string& text) {
 }
 
 // The fault proxy on a free port, serving TLS with the environment's listener
-// certificate (valid for 127.0.0.1 under ACME_CA_BUNDLE).
+// certificate (valid for 127.0.0.1 under ACME_CA_BUNDLE), in front of the Pebble
+// whose port the variable upstream_port_var names. Its files go to dir (created
+// when missing).
 class FaultProxy {
  public:
-  FaultProxy(const TestEnv& env, const std::string& dir)
+  FaultProxy(const TestEnv& env, const std::string& dir,
+             const std::string& upstream_port_var = "PEBBLE_PORT")
       : port_(testing::PickFreePort()), control_(dir + "/proxy.control"), log_(dir + "/proxy.log") {
     std::string state = env.Get("CERTKEEPER_TESTENV_STATE");
+    std::error_code ignored;  // a directory that cannot be made fails the READY wait
+    std::filesystem::create_directories(dir, ignored);
     WriteText(control_, "");
-    child_ = std::make_unique<Child>(
-        std::vector<std::string>{CERTKEEPER_FAULT_PROXY, "--port", std::to_string(port_),
-                                 "--upstream", "127.0.0.1:" + env.Get("PEBBLE_PORT"),
-                                 "--ca-bundle", env.Get("ACME_CA_BUNDLE"), "--cert",
-                                 state + "/ca/listener.pem", "--key", state + "/ca/listener.key",
-                                 "--control", control_, "--log", log_},
-        dir + "/proxy.out");
     out_ = dir + "/proxy.out";
+    argv_ = {CERTKEEPER_FAULT_PROXY, "--port", std::to_string(port_),
+             "--upstream", "127.0.0.1:" + env.Get(upstream_port_var),
+             "--ca-bundle", env.Get("ACME_CA_BUNDLE"), "--cert",
+             state + "/ca/listener.pem", "--key", state + "/ca/listener.key",
+             "--control", control_, "--log", log_};
+    Start();
+  }
+  // Starts the proxy again on the same port after Stop() (a CA that is back).
+  bool Start() {
+    WriteText(out_, "");  // the READY of an earlier run must not count
+    child_ = std::make_unique<Child>(argv_, out_);
     ready_ = WaitFor([&] { return ReadText(out_).find("READY") != std::string::npos; },
                      std::chrono::seconds(20));
+    return ready_;
   }
   bool ready() const { return ready_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/dir"; }
@@ -157,9 +168,12 @@ class FaultProxy {
     return n;
   }
   void ResetLog() { WriteText(log_, ""); }
+  // Stops the proxy by its PID: its port refuses connections until Start().
   void Stop() { child_.reset(); }
+  int port() const { return port_; }
 
  private:
+  std::vector<std::string> argv_;
   int port_;
   std::string control_;
   std::string log_;

@@ -9,9 +9,11 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "base/fs.h"
 #include "base/process.h"
+#include "tests/e2e/raw_acme.h"
 
 namespace certkeeper::testing {
 namespace {
@@ -76,9 +78,80 @@ void ExpectAcmeDirectory(TestEnv& env) {
   EXPECT_TRUE(directory.contains("newOrder")) << response->body;
 }
 
+
+// The second Pebble: its own listener ports and issuing hierarchy, alternate
+// roots served by its management API, and external account binding required
+// with the generated key (and only with it).
+void ExpectSecondPebbleRequiresEab(TestEnv& env) {
+  EXPECT_NE(env.Get("ACME2_DIRECTORY_URL"), env.Get("ACME_DIRECTORY_URL"));
+  EXPECT_NE(env.Get("PEBBLE2_MGMT_URL"), env.Get("PEBBLE_MGMT_URL"));
+  const std::string root2 = env.Pebble2RootPem();
+  EXPECT_TRUE(Contains(root2, "-----BEGIN CERTIFICATE-----"));
+  EXPECT_NE(root2, env.PebbleRootPem());
+  for (const char* mgmt : {"PEBBLE_MGMT_URL", "PEBBLE2_MGMT_URL"}) {
+    // PEBBLE_ALTERNATE_ROOTS=1: a second chain with its own root.
+    auto alternate = env.PebbleManagementGet("/roots/1", mgmt);
+    ASSERT_TRUE(alternate.ok()) << alternate.status().ToString();
+    EXPECT_TRUE(Contains(*alternate, "-----BEGIN CERTIFICATE-----"));
+    auto intermediate = env.PebbleManagementGet("/intermediates/1", mgmt);
+    ASSERT_TRUE(intermediate.ok()) << intermediate.status().ToString();
+    EXPECT_FALSE(env.PebbleManagementGet("/roots/2", mgmt).ok());
+  }
+  // Both roots of each Pebble, and their names in chain order.
+  for (const char* prefix : {"PEBBLE", "PEBBLE2"}) {
+    auto roots = fs::ReadFile(env.Get(std::string(prefix) + "_ROOTS_PEM"));
+    ASSERT_TRUE(roots.ok());
+    auto split = SplitPemCertificates(*roots);
+    ASSERT_TRUE(split.ok());
+    EXPECT_EQ(split->size(), 2u);
+    std::string names = env.Get(std::string(prefix) + "_ROOT_NAMES");
+    size_t bar = names.find('|');
+    ASSERT_NE(bar, std::string::npos) << names;
+    auto first = ParseCertificatePem((*split)[0]);
+    ASSERT_TRUE(first.ok());
+    EXPECT_TRUE(Contains(first->subject, names.substr(0, bar)));
+  }
+
+  const std::string hmac_file = env.Get("ACME2_EAB_HMAC_FILE");
+  EXPECT_TRUE(fs::CheckPrivateFileMode(hmac_file).ok());
+  auto hmac_text = fs::ReadFile(hmac_file);
+  ASSERT_TRUE(hmac_text.ok());
+  auto hmac_key = Base64UrlDecode(*hmac_text);
+  ASSERT_TRUE(hmac_key.ok()) << "not base64url: " << *hmac_text;
+  EXPECT_EQ(hmac_key->size(), 32u);
+
+  const std::string url2 = env.Get("ACME2_DIRECTORY_URL");
+  const std::string bundle = env.Get("ACME_CA_BUNDLE");
+  auto directory = HttpsGet(url2, bundle);
+  ASSERT_TRUE(directory);
+  EXPECT_EQ(nlohmann::json::parse(directory->body)["meta"]["externalAccountRequired"], true);
+
+  // Real newAccount requests: without a binding, with a wrong MAC key, with an
+  // unknown key identifier, and with the generated key.
+  raw_acme::Answer no_eab = raw_acme::Session(url2, bundle).NewAccount();
+  EXPECT_EQ(no_eab.status, 403) << no_eab.body.dump() << no_eab.error;
+  EXPECT_EQ(no_eab.body.value("type", ""), "urn:ietf:params:acme:error:externalAccountRequired")
+      << no_eab.body.dump();
+  raw_acme::Answer wrong =
+      raw_acme::Session(url2, bundle).NewAccount(env.Get("ACME2_EAB_KID"), std::string(32, 'x'));
+  EXPECT_GE(wrong.status, 400) << wrong.body.dump();
+  EXPECT_EQ(wrong.body.value("type", ""), "urn:ietf:params:acme:error:unauthorized")
+      << wrong.body.dump();
+  raw_acme::Answer unknown_kid = raw_acme::Session(url2, bundle).NewAccount("no-such-kid", *hmac_key);
+  EXPECT_GE(unknown_kid.status, 400) << unknown_kid.body.dump();
+  raw_acme::Answer eab =
+      raw_acme::Session(url2, bundle).NewAccount(env.Get("ACME2_EAB_KID"), *hmac_key);
+  EXPECT_EQ(eab.status, 201) << eab.body.dump() << eab.error;
+  EXPECT_EQ(eab.body.value("status", ""), "valid") << eab.body.dump();
+  // The first Pebble needs no binding.
+  raw_acme::Answer plain = raw_acme::Session(env.Get("ACME_DIRECTORY_URL"), bundle).NewAccount();
+  EXPECT_EQ(plain.status, 201) << plain.body.dump() << plain.error;
+}
+
 TEST(TestEnvTest, AllComponentsAnswerAndStopWithTheHarness) {
   TestEnvOptions options;
-  options.knot = options.nginx = options.sshd = true;
+  options.pebble2 = options.knot = options.nginx = options.sshd = true;
+  options.env = {{"PEBBLE_ALTERNATE_ROOTS", "1"}};
   auto env = TestEnv::Start(options);
   ASSERT_NE(env, nullptr);
 
@@ -98,6 +171,8 @@ TEST(TestEnvTest, AllComponentsAnswerAndStopWithTheHarness) {
   auto unknown = env->PebbleCertStatus("0x00DEADBEEF");
   EXPECT_FALSE(unknown.ok());
   EXPECT_FALSE(env->PebbleCertStatus("not-hex").ok());
+  EXPECT_FALSE(env->PebbleCertStatus("0x00DEADBEEF", "PEBBLE2_MGMT_URL").ok());
+  ExpectSecondPebbleRequiresEab(*env);
 
   // challtestsrv: a TXT record set through the API is served by its DNS.
   env->ChalltestsrvPost("/set-txt",
@@ -165,7 +240,7 @@ TEST(TestEnvTest, AllComponentsAnswerAndStopWithTheHarness) {
     names.push_back(p.name);
     EXPECT_TRUE(IsRunning(p)) << p.name << " pid " << p.pid;
   }
-  for (const char* expected : {"pebble", "challtestsrv", "knot", "nginx", "sshd", "watchdog"}) {
+  for (const char* expected : {"pebble", "pebble2", "challtestsrv", "knot", "nginx", "sshd", "watchdog"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end())
         << expected << " was not recorded";
   }

@@ -159,12 +159,15 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
     ProcessSpec spec;
     spec.argv = {ScriptPath("up"), "--state-dir", env->state_dir_, "--watch-pid",
                  std::to_string(getpid())};
+    if (options.pebble2) spec.argv.insert(spec.argv.end(), {"--with", "pebble2"});
     if (options.knot) spec.argv.insert(spec.argv.end(), {"--with", "knot"});
     if (options.nginx) spec.argv.insert(spec.argv.end(), {"--with", "nginx"});
     if (options.sshd) spec.argv.insert(spec.argv.end(), {"--with", "sshd"});
     spec.env = {
         {"PEBBLE_PORT", std::to_string(PickFreePort())},
         {"PEBBLE_MGMT_PORT", std::to_string(PickFreePort())},
+        {"PEBBLE2_PORT", std::to_string(PickFreePort())},
+        {"PEBBLE2_MGMT_PORT", std::to_string(PickFreePort())},
         {"PEBBLE_HTTP_PORT", std::to_string(PickFreePort())},
         {"PEBBLE_TLS_PORT", std::to_string(PickFreePort())},
         {"CHALLTESTSRV_DNS_PORT", std::to_string(PickFreeDnsPort())},
@@ -259,7 +262,30 @@ std::string TestEnv::ChalltestsrvPost(const std::string& path, const std::string
   return response->body;
 }
 
-Result<nlohmann::json> TestEnv::PebbleCertStatus(const std::string& serial_hex) const {
+Result<std::string> TestEnv::PebbleManagementGet(const std::string& path,
+                                                 const std::string& mgmt_url_var) const {
+  const std::string base = Get(mgmt_url_var);
+  const std::string url = base + path;
+  auto client = MakeClient(base, Get("ACME_CA_BUNDLE"));
+  auto response = client->Get(path);
+  if (!response) {
+    return Status(ErrorCode::kUnavailable,
+                  "request failed: " + httplib::to_string(response.error()))
+        .Where(url);
+  }
+  if (response->status == 404) {
+    return Status(ErrorCode::kNotFound, "Pebble answered 404").Where(url);
+  }
+  if (response->status != 200) {
+    return Status(ErrorCode::kProtocol, "HTTP " + std::to_string(response->status) + ": " +
+                                            response->body)
+        .Where(url);
+  }
+  return response->body;
+}
+
+Result<nlohmann::json> TestEnv::PebbleCertStatus(const std::string& serial_hex,
+                                                 const std::string& mgmt_url_var) const {
   std::string serial;
   for (size_t i = 0; i < serial_hex.size(); ++i) {
     char c = static_cast<char>(std::tolower(static_cast<unsigned char>(serial_hex[i])));
@@ -278,38 +304,38 @@ Result<nlohmann::json> TestEnv::PebbleCertStatus(const std::string& serial_hex) 
   if (serial.empty()) {
     return Status(ErrorCode::kInvalidArgument, "empty serial").Where(serial_hex);
   }
-  std::string url = Get("PEBBLE_MGMT_URL") + "/cert-status-by-serial/" + serial;
-  auto client = MakeClient(Get("PEBBLE_MGMT_URL"), Get("ACME_CA_BUNDLE"));
-  auto response = client->Get("/cert-status-by-serial/" + serial);
-  if (!response) {
-    return Status(ErrorCode::kUnavailable,
-                  "request failed: " + httplib::to_string(response.error()))
-        .Where(url);
+  const std::string path = "/cert-status-by-serial/" + serial;
+  auto body = PebbleManagementGet(path, mgmt_url_var);
+  if (!body.ok()) {
+    if (body.status().code() == ErrorCode::kNotFound) {
+      return Status(ErrorCode::kNotFound, "Pebble knows no certificate with this serial")
+          .Where(Get(mgmt_url_var) + path);
+    }
+    return body.status();
   }
-  if (response->status == 404) {
-    return Status(ErrorCode::kNotFound, "Pebble knows no certificate with this serial")
-        .Where(url);
-  }
-  if (response->status != 200) {
-    return Status(ErrorCode::kProtocol, "HTTP " + std::to_string(response->status) + ": " +
-                                            response->body)
-        .Where(url);
-  }
-  auto json = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  auto json = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) {
-    return Status(ErrorCode::kProtocol, "response is not a JSON object").Where(url);
+    return Status(ErrorCode::kProtocol, "response is not a JSON object")
+        .Where(Get(mgmt_url_var) + path);
   }
   return json;
 }
 
-std::string TestEnv::PebbleRootPem() const {
-  auto pem = fs::ReadFile(Get("PEBBLE_ROOT_PEM"));
+namespace {
+
+std::string ReadOrFail(const std::string& path) {
+  auto pem = fs::ReadFile(path);
   if (!pem.ok()) {
     ADD_FAILURE() << pem.status().ToUserString();
     return "";
   }
   return *pem;
 }
+
+}  // namespace
+
+std::string TestEnv::PebbleRootPem() const { return ReadOrFail(Get("PEBBLE_ROOT_PEM")); }
+std::string TestEnv::Pebble2RootPem() const { return ReadOrFail(Get("PEBBLE2_ROOT_PEM")); }
 
 CommandResult RunCertkeeper(const std::vector<std::string>& args, const EnvVars& env,
                             std::chrono::seconds timeout) {

@@ -31,12 +31,18 @@ namespace certkeeper::testing {
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
 struct TestEnvOptions {
+  // A second Pebble ("--with pebble2"): its own hierarchy and ports, the same
+  // DNS and challenge ports, external account binding required (ACME2_* and
+  // PEBBLE2_* variables).
+  bool pebble2 = false;
   bool knot = false;
   bool nginx = false;
   bool sshd = false;
   // Extra environment for the services, e.g. {"PEBBLE_WFE_NONCEREJECT", "30"},
-  // {"PEBBLE_AUTHZREUSE", "0"}, {"PEBBLE_VA_ALWAYS_VALID", "1"}. Port variables
-  // given here override the free ports the harness picked.
+  // {"PEBBLE_AUTHZREUSE", "0"}, {"PEBBLE_VA_ALWAYS_VALID", "1"},
+  // {"PEBBLE_ALTERNATE_ROOTS", "2"}, {"PEBBLE_CERT_VALIDITY_PERIOD", "21600"}
+  // (both Pebbles). Port variables given here override the free ports the
+  // harness picked.
   EnvVars env;
 };
 
@@ -48,7 +54,7 @@ int PickFreeDnsPort();
 
 // One line of the state directory's process record.
 struct RecordedProcess {
-  std::string name;  // "pebble", "challtestsrv", "knot", "nginx", "sshd", "watchdog"
+  std::string name;  // "pebble", "pebble2", "challtestsrv", "knot", "nginx", "sshd", "watchdog"
   pid_t pid = 0;
   unsigned long long start_ticks = 0;  // /proc/PID/stat field 22
 };
@@ -90,13 +96,24 @@ class TestEnv {
   std::string ChalltestsrvPost(const std::string& path, const std::string& json_body);
 
   // Pebble's view of a certificate: GET /cert-status-by-serial/<serial> on the
-  // management API over TLS verified with ACME_CA_BUNDLE. serial_hex may carry
-  // colons, a 0x prefix, upper case or leading zeros. The object has at least
-  // "Status" ("Valid" or "Revoked") and "Certificate" (PEM).
-  Result<nlohmann::json> PebbleCertStatus(const std::string& serial_hex) const;
+  // management API (PEBBLE_MGMT_URL, or the variable mgmt_url_var names, e.g.
+  // "PEBBLE2_MGMT_URL") over TLS verified with ACME_CA_BUNDLE. serial_hex may
+  // carry colons, a 0x prefix, upper case or leading zeros. The object has at
+  // least "Status" ("Valid" or "Revoked") and "Certificate" (PEM).
+  Result<nlohmann::json> PebbleCertStatus(const std::string& serial_hex,
+                                          const std::string& mgmt_url_var =
+                                              "PEBBLE_MGMT_URL") const;
+
+  // GET path (e.g. "/roots/1", "/intermediates/0") on a Pebble management API
+  // (the variable mgmt_url_var names) over verified TLS; the body of a 200.
+  Result<std::string> PebbleManagementGet(const std::string& path,
+                                          const std::string& mgmt_url_var =
+                                              "PEBBLE_MGMT_URL") const;
 
   // The PEM of Pebble's issuing root (fetched by `up`); issued chains end at it.
   std::string PebbleRootPem() const;
+  // The same for the second Pebble (requires TestEnvOptions::pebble2).
+  std::string Pebble2RootPem() const;
 
  private:
   TestEnv() = default;

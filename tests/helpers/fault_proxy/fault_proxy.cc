@@ -23,10 +23,19 @@
 //                      the directory gains "renewalInfo", and every renewalInfo
 //                      GET is answered with the window [now+START, now+END]
 //                      (seconds, may be negative) and that Retry-After
+// One more adds ACME profiles (draft-ietf-acme-profiles), which Pebble 2.4 lacks:
+//   profile NAME DESCRIPTION...
+//                      one line per profile: the directory's "meta" gains
+//                      "profiles": {NAME: DESCRIPTION, ...}; nothing else of the
+//                      directory changes. Pebble 2.4 ignores a "profile" member
+//                      in newOrder (Go's encoding/json drops unknown fields), so
+//                      orders naming a profile are forwarded and issued as usual.
 // Every request is appended to the log file as "METHOD KIND PATH", before any
 // fault is applied, so tests count what reached the CA's front door; a newOrder
-// that carries "replaces" (RFC 9773 §5) is logged with " replaces=ID".
+// that carries "replaces" (RFC 9773 §5) is logged with " replaces=ID", one that
+// carries "profile" with " profile=NAME".
 // "READY" is printed on stdout once the listener is bound.
+#include <cctype>
 #include <csignal>
 #include <chrono>
 #include <cstdlib>
@@ -61,6 +70,7 @@ struct Rule {
   std::string action;  // "429", "503", "stall"; renewalInfo: the window start
   int seconds = 0;     // renewalInfo: the window end
   int retry_after = 0;  // renewalInfo only
+  std::string text;     // profile: the description (the rest of the line)
 };
 
 httplib::Server* g_server = nullptr;
@@ -127,7 +137,14 @@ std::vector<Rule> ReadRules(const std::string& path) {
     std::istringstream words(line);
     Rule r;
     if (!(words >> r.kind >> r.action)) continue;
-    words >> r.seconds >> r.retry_after;
+    if (r.kind == "profile") {
+      std::getline(words >> std::ws, r.text);
+      while (!r.text.empty() && std::isspace(static_cast<unsigned char>(r.text.back()))) {
+        r.text.pop_back();
+      }
+    } else {
+      words >> r.seconds >> r.retry_after;
+    }
     rules.push_back(r);
   }
   return rules;
@@ -164,8 +181,8 @@ std::string Rfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-// The "replaces" member of a JWS-signed newOrder payload, or "".
-std::string ReplacesOf(const std::string& jws_body) {
+// The string member `name` of a JWS-signed request's payload, or "".
+std::string PayloadMember(const std::string& jws_body, const std::string& name) {
   auto jws = nlohmann::json::parse(jws_body, nullptr, false);
   if (!jws.is_object() || !jws.contains("payload") || !jws["payload"].is_string()) return "";
   // base64url without padding (RFC 7515 §2); anything else ends the payload.
@@ -188,10 +205,26 @@ std::string ReplacesOf(const std::string& jws_body) {
     }
   }
   auto order = nlohmann::json::parse(payload, nullptr, false);
-  if (!order.is_object() || !order.contains("replaces") || !order["replaces"].is_string()) {
-    return "";
+  if (!order.is_object() || !order.contains(name) || !order[name].is_string()) return "";
+  return order[name];
+}
+
+// The directory with "meta.profiles" set from the profile rules; any other
+// member is kept as the CA sent it. A body that is not a JSON object is
+// returned unchanged.
+std::string WithProfiles(const std::string& body, const std::vector<Rule>& rules) {
+  nlohmann::json profiles = nlohmann::json::object();
+  for (const Rule& r : rules) {
+    if (r.kind == "profile") profiles[r.action] = r.text;
   }
-  return order["replaces"];
+  if (profiles.empty()) return body;
+  auto directory = nlohmann::json::parse(body, nullptr, false);
+  if (!directory.is_object()) return body;
+  if (!directory.contains("meta") || !directory["meta"].is_object()) {
+    directory["meta"] = nlohmann::json::object();
+  }
+  directory["meta"]["profiles"] = profiles;
+  return directory.dump(2);
 }
 
 }  // namespace
@@ -216,8 +249,10 @@ int main(int argc, char** argv) {
       std::ofstream log(opt.log, std::ios::app);
       log << req.method << " " << kind << " " << req.path;
       if (kind == "newOrder") {
-        std::string replaces = ReplacesOf(req.body);
+        std::string replaces = PayloadMember(req.body, "replaces");
         if (!replaces.empty()) log << " replaces=" << replaces;
+        std::string profile = PayloadMember(req.body, "profile");
+        if (!profile.empty()) log << " profile=" << profile;
       }
       log << "\n";
     }
@@ -309,6 +344,7 @@ int main(int argc, char** argv) {
     if (kind == "directory" && ari && !body.empty() && body.front() == '{') {
       body.insert(1, "\"renewalInfo\":\"https://" + own_authority + "/renewal-info/\",");
     }
+    if (kind == "directory" && up->status == 200) body = WithProfiles(body, rules);
     std::string type = up->get_header_value("Content-Type");
     res.set_content(body, type.empty() ? "application/octet-stream" : type);
   };
