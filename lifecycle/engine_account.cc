@@ -314,7 +314,11 @@ Status Accounts::RegisterNew(size_t ca, acme::Client& client, const std::string&
   CK_ASSIGN_OR_RETURN(acme::Directory dir, client.GetDirectory());
   CK_ASSIGN_OR_RETURN(acme::NewAccountRequest request, AccountRequest(ca, dir));
   auto account = client.NewAccount(request);
-  if (!account.ok()) return account.status().Annotate("register account");
+  if (!account.ok()) {
+    return account.status().Annotate(
+        acme.name.empty() ? std::string("register account")
+                          : "register an account with CA \"" + acme.name + "\"");
+  }
   store::Account row;
   row.server = server;
   row.account_url = account->url;

@@ -136,7 +136,10 @@ TEST_F(MultiCaFeaturesTest, IpAddressCertificateOverHttp01AndTlsAlpn01) {
     EXPECT_EQ(history[0].value("outcome", ""), "success");
     bool validated = false;
     for (const auto& s : history[0]["steps"]) {
-      if (s.value("challenge", "") == challenge && s.value("result", "") == "ok") validated = true;
+      // "challenge" is null on steps of no challenge type.
+      if (s["challenge"].is_string() && s["challenge"] == challenge && s["result"] == "ok") {
+        validated = true;
+      }
     }
     EXPECT_TRUE(validated) << history[0].dump(2);
   }
@@ -214,14 +217,17 @@ TEST_F(MultiCaFeaturesTest, ShortLivedCertificateRenewsAtHalfItsLifetime) {
   ASSERT_TRUE(list.is_array() && list.size() == 1u) << list.dump();
   TimePoint next = At(list[0]["next_attempt"]);
   TimePoint half = info->not_before + lifetime / 2;
+  // Renewal times are spread by up to 2% of the lifetime, earlier only
+  // (lifecycle/due.h kMaxJitterFractionOfLifetime).
+  const auto spread = lifetime / 50 + seconds(60);
   EXPECT_LE(next, half + seconds(60)) << list[0].dump(2);
-  EXPECT_GE(next, half - seconds(60)) << list[0].dump(2);
+  EXPECT_GE(next, half - spread) << list[0].dump(2);
 
   json plan = RunJson({"renew", "--all", "--dry-run"});
   ASSERT_TRUE(plan.is_array() && plan.size() == 1u) << plan.dump();
   EXPECT_EQ(plan[0].value("decision", ""), "not-due") << plan[0].dump(2);
   EXPECT_LE(At(plan[0]["until"]), half + seconds(60)) << plan[0].dump(2);
-  EXPECT_GE(At(plan[0]["until"]), half - seconds(60)) << plan[0].dump(2);
+  EXPECT_GE(At(plan[0]["until"]), half - spread) << plan[0].dump(2);
 
   CommandResult check = Run({"check"});
   EXPECT_EQ(check.exit_code, 0) << "a fresh six-hour certificate is healthy:\n"
