@@ -187,5 +187,32 @@ TEST_F(EngineSeveralCasTest, EveryCaFailingNamesEachOne) {
   EXPECT_EQ(CaSteps(*engine), (std::vector<std::string>{"primary failed", "backup failed"}));
 }
 
+TEST_F(EngineSeveralCasTest, AnAccountTheCaLostIsRegisteredAgainAndTheAttemptGoesOn) {
+  auto engine = Open();
+  ASSERT_NE(engine, nullptr);
+  ASSERT_TRUE(IssueNow(*engine).error.ok());
+  const int accounts_before = ca_->CountPath("/new-acct");
+  // The CA reset its database: the next order's kid is unknown to it, once.
+  bool lost = true;
+  answer_ = [this, &lost](const HttpRequest& r) -> std::optional<HttpResponse> {
+    if (!lost || r.url != ca_->Url("/new-order")) return std::nullopt;
+    lost = false;
+    HttpResponse response;
+    response.status = 400;
+    response.headers.Add("Content-Type", "application/problem+json");
+    response.body = nlohmann::json{{"type", "urn:ietf:params:acme:error:accountDoesNotExist"},
+                                   {"detail", "no such account"},
+                                   {"status", 400}}
+                        .dump();
+    return response;
+  };
+  CertificateOutcome again = IssueNow(*engine);
+  ASSERT_TRUE(again.error.ok()) << again.error.ToString();
+  ASSERT_TRUE(again.version.has_value());
+  EXPECT_EQ(again.version->ca, "primary") << "the same CA issues after the new registration";
+  EXPECT_EQ(ca_->CountPath("/new-acct"), accounts_before + 1);
+  EXPECT_EQ(second_->requests.size(), 0u);
+}
+
 }  // namespace
 }  // namespace certkeeper::lifecycle
