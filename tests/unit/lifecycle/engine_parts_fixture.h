@@ -7,7 +7,6 @@
 #define CERTKEEPER_TESTS_UNIT_LIFECYCLE_ENGINE_PARTS_FIXTURE_H_
 
 #include <gtest/gtest.h>
-#include <openssl/x509.h>
 
 #include <functional>
 #include <memory>
@@ -22,6 +21,7 @@
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
 #include "tests/unit/lifecycle/failing_inventory.h"
+#include "tests/unit/lifecycle/signing_fake_ca.h"
 
 namespace certkeeper::lifecycle::testing {
 
@@ -32,41 +32,11 @@ using std::chrono::hours;
 
 inline constexpr Duration kDay = hours(24);
 
-// A leaf for the CSR's public key, issued by the test intermediate.
+// A 90-day leaf for the CSR's public key, issued by the test intermediate.
 inline std::string SignCsr(const hooks::testing::TestPki& pki, const std::string& csr_der,
-                    const std::vector<std::string>& domains, TimePoint now) {
-  using namespace hooks::testing;  // NOLINT: the test PKI's OpenSSL helpers
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(csr_der.data());
-  std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)> csr(
-      d2i_X509_REQ(nullptr, &p, static_cast<long>(csr_der.size())), X509_REQ_free);
-  CheckSsl(csr != nullptr, "parse CSR");
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pub(X509_REQ_get_pubkey(csr.get()),
-                                                           EVP_PKEY_free);
-  std::unique_ptr<X509, decltype(&X509_free)> issuer(ReadCert(pki.intermediate.cert_pem),
-                                                     X509_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> issuer_key(
-      ReadKey(pki.intermediate.key_pem), EVP_PKEY_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()),
-                   static_cast<long>(std::chrono::system_clock::to_time_t(now) % 1000000007));
-  ASN1_TIME_set(X509_getm_notBefore(cert.get()),
-                std::chrono::system_clock::to_time_t(now - hours(1)));
-  ASN1_TIME_set(X509_getm_notAfter(cert.get()),
-                std::chrono::system_clock::to_time_t(now + 90 * kDay));
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(domains.front().c_str()), -1,
-                             -1, 0);
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer.get()));
-  X509_set_pubkey(cert.get(), pub.get());
-  AddExtension(cert.get(), issuer.get(), NID_basic_constraints, "critical,CA:FALSE");
-  AddExtension(cert.get(), issuer.get(), NID_authority_key_identifier, "keyid");
-  std::string san;
-  for (const std::string& d : domains) san += (san.empty() ? "DNS:" : ",DNS:") + d;
-  AddExtension(cert.get(), issuer.get(), NID_subject_alt_name, san);
-  CheckSsl(X509_sign(cert.get(), issuer_key.get(), EVP_sha256()) > 0, "sign");
-  return CertToPem(cert.get());
+                           const std::vector<std::string>& domains, TimePoint now) {
+  return SignCsrFor(pki, csr_der, domains, now - hours(1), 90 * kDay + hours(1),
+                    static_cast<long>(std::chrono::system_clock::to_time_t(now) % 1000000007));
 }
 
 // Validates every HTTP-01 challenge: the scripted CA does not fetch it.

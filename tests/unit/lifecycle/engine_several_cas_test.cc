@@ -23,6 +23,18 @@ using testing::EnginePartsTest;
 
 constexpr const char* kSecondBase = "https://ca2.test";
 
+// An ACME problem document (RFC 8555 §6.7) of `type` with HTTP `status`.
+HttpResponse ProblemResponse(int status, const std::string& type, const std::string& detail) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.Add("Content-Type", "application/problem+json");
+  response.body = nlohmann::json{{"type", "urn:ietf:params:acme:error:" + type},
+                                 {"detail", detail},
+                                 {"status", status}}
+                      .dump();
+  return response;
+}
+
 // Sends each request to the CA whose base it starts with; `primary_down`
 // makes every request to the first fail as a refused connection would.
 class TwoCas : public acme::HttpClient {
@@ -165,14 +177,7 @@ TEST_F(EngineSeveralCasTest, EveryCaFailingNamesEachOne) {
   transport_->primary_down = true;
   second_->intercept = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
     if (r.url != second_->Url("/new-order")) return std::nullopt;
-    HttpResponse response;
-    response.status = 400;
-    response.headers.Add("Content-Type", "application/problem+json");
-    response.body = nlohmann::json{{"type", "urn:ietf:params:acme:error:rejectedIdentifier"},
-                                   {"detail", "policy forbids issuing for this name"},
-                                   {"status", 400}}
-                        .dump();
-    return response;
+    return ProblemResponse(400, "rejectedIdentifier", "policy forbids issuing for this name");
   };
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
@@ -197,14 +202,7 @@ TEST_F(EngineSeveralCasTest, AnAccountTheCaLostIsRegisteredAgainAndTheAttemptGoe
   answer_ = [this, &lost](const HttpRequest& r) -> std::optional<HttpResponse> {
     if (!lost || r.url != ca_->Url("/new-order")) return std::nullopt;
     lost = false;
-    HttpResponse response;
-    response.status = 400;
-    response.headers.Add("Content-Type", "application/problem+json");
-    response.body = nlohmann::json{{"type", "urn:ietf:params:acme:error:accountDoesNotExist"},
-                                   {"detail", "no such account"},
-                                   {"status", 400}}
-                        .dump();
-    return response;
+    return ProblemResponse(400, "accountDoesNotExist", "no such account");
   };
   CertificateOutcome again = IssueNow(*engine);
   ASSERT_TRUE(again.error.ok()) << again.error.ToString();
