@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -235,20 +236,33 @@ inline Result<Child> Spawn(const std::vector<std::string>& argv, const std::stri
   return child;
 }
 
-// Counts the "acme request" lines of a --json -v log by kind.
-inline Counts RequestsInLog(const std::string& log) {
-  Counts out;
+// Calls fn with each "acme request" line of a --json -v log (one per HTTP
+// exchange with the CA).
+inline void ForEachAcmeRequest(const std::string& log,
+                               const std::function<void(const nlohmann::json&)>& fn) {
   size_t pos = 0;
   while (pos < log.size()) {
     size_t end = log.find('\n', pos);
     if (end == std::string::npos) end = log.size();
     auto line = nlohmann::json::parse(log.substr(pos, end - pos), nullptr, false);
     pos = end + 1;
-    if (line.is_object() && line.value("msg", "") == "acme request") {
-      ++out[line.value("kind", "?")];
-    }
+    if (line.is_object() && line.value("msg", "") == "acme request") fn(line);
   }
+}
+
+// Counts the "acme request" lines of a --json -v log by kind.
+inline Counts RequestsInLog(const std::string& log) {
+  Counts out;
+  ForEachAcmeRequest(log, [&](const nlohmann::json& line) { ++out[line.value("kind", "?")]; });
   return out;
+}
+
+// kNotFound with a hint unless `path` is an executable.
+inline Status CheckCertkeeperExecutable(const std::string& path) {
+  if (access(path.c_str(), X_OK) == 0) return Status::Ok();
+  return Status(ErrorCode::kNotFound, "certkeeper executable not found")
+      .Where(path)
+      .Hint("build the certkeeper target or pass --certkeeper PATH");
 }
 
 }  // namespace certkeeper::bench

@@ -109,16 +109,9 @@ std::string Authority(const std::string& url) {
 // The "acme request" lines of a --json -v log, by server and kind.
 std::map<std::string, Counts> RequestsByServer(const std::string& log) {
   std::map<std::string, Counts> out;
-  size_t pos = 0;
-  while (pos < log.size()) {
-    size_t end = log.find('\n', pos);
-    if (end == std::string::npos) end = log.size();
-    auto line = nlohmann::json::parse(log.substr(pos, end - pos), nullptr, false);
-    pos = end + 1;
-    if (line.is_object() && line.value("msg", "") == "acme request") {
-      ++out[Authority(line.value("url", ""))][line.value("kind", "?")];
-    }
-  }
+  ForEachAcmeRequest(log, [&](const nlohmann::json& line) {
+    ++out[Authority(line.value("url", ""))][line.value("kind", "?")];
+  });
   return out;
 }
 
@@ -271,11 +264,7 @@ Result<Options> ParseArgs(int argc, char** argv) {
                         " [--backup-without-eab]");
     }
   }
-  if (access(o.certkeeper.c_str(), X_OK) != 0) {
-    return Status(ErrorCode::kNotFound, "certkeeper executable not found")
-        .Where(o.certkeeper)
-        .Hint("build the certkeeper target or pass --certkeeper PATH");
-  }
+  CK_RETURN_IF_ERROR(CheckCertkeeperExecutable(o.certkeeper));
   return o;
 }
 

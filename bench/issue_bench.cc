@@ -242,11 +242,7 @@ Result<Options> ParseArgs(int argc, char** argv) {
                     "usage: " + self + " [--count N] [--certkeeper PATH] [--only engine|cli]");
     }
   }
-  if (o.cli && access(o.certkeeper.c_str(), X_OK) != 0) {
-    return Status(ErrorCode::kNotFound, "certkeeper executable not found")
-        .Where(o.certkeeper)
-        .Hint("build the certkeeper target or pass --certkeeper PATH");
-  }
+  if (o.cli) CK_RETURN_IF_ERROR(CheckCertkeeperExecutable(o.certkeeper));
   return o;
 }
 

@@ -85,12 +85,8 @@ class EnginePartsTest : public ::testing::Test {
         if (auto a = answer_(r)) return a;
       }
       if (r.method != "POST" || r.url.rfind(ca_->Url("/cert/"), 0) != 0) return std::nullopt;
-      HttpResponse response;
-      response.status = 200;
-      response.headers.Add("Content-Type", "application/pem-certificate-chain");
-      response.body = SignCsr(pki_, ca_->last_csr_der, spec_.domains, clock_->Now()) +
-                      pki_.intermediate.cert_pem;
-      return response;
+      return ChainResponse(SignCsr(pki_, ca_->last_csr_der, spec_.domains, clock_->Now()) +
+                           pki_.intermediate.cert_pem);
     };
     config_.state_dir = dir_.path() + "/state";
     config_.acme.server = ca_->directory_url();

@@ -65,13 +65,9 @@ class EngineSeveralCasTest : public EnginePartsTest {
     second_->offer_renewal_info = false;
     second_->intercept = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
       if (r.method != "POST" || r.url.rfind(second_->Url("/cert/"), 0) != 0) return std::nullopt;
-      HttpResponse response;
-      response.status = 200;
-      response.headers.Add("Content-Type", "application/pem-certificate-chain");
-      response.body = testing::SignCsr(pki_, second_->last_csr_der, spec_.domains,
-                                       clock_->Now()) +
-                      pki_.intermediate.cert_pem;
-      return response;
+      return testing::ChainResponse(
+          testing::SignCsr(pki_, second_->last_csr_der, spec_.domains, clock_->Now()) +
+          pki_.intermediate.cert_pem);
     };
     transport_ = std::make_shared<TwoCas>(ca_, second_);
     AcmeSettings primary = config_.acme;

@@ -62,6 +62,16 @@ inline std::string SignCsrFor(const hooks::testing::TestPki& pki, const std::str
   return CertToPem(cert.get());
 }
 
+// A certificate download answer (RFC 8555 §7.4.2): the chain as
+// application/pem-certificate-chain.
+inline acme::HttpResponse ChainResponse(std::string chain_pem) {
+  acme::HttpResponse response;
+  response.status = 200;
+  response.headers.Add("Content-Type", "application/pem-certificate-chain");
+  response.body = std::move(chain_pem);
+  return response;
+}
+
 class PresentingSolver : public challenges::Solver {
  public:
   std::string_view type() const override { return "http-01"; }
@@ -82,13 +92,9 @@ class SigningCaEngineTest : public ::testing::Test {
     ca_->offer_renewal_info = false;
     ca_->intercept = [this](const acme::HttpRequest& r) -> std::optional<acme::HttpResponse> {
       if (r.method != "POST" || r.url.rfind(ca_->Url("/cert/"), 0) != 0) return std::nullopt;
-      acme::HttpResponse response;
-      response.status = 200;
-      response.headers.Add("Content-Type", "application/pem-certificate-chain");
-      response.body = SignCsrFor(pki_, ca_->last_csr_der, spec_.domains, clock_->Now(),
-                                 lifetime_, ++serial_) +
-                      pki_.intermediate.cert_pem;
-      return response;
+      return ChainResponse(SignCsrFor(pki_, ca_->last_csr_der, spec_.domains, clock_->Now(),
+                                      lifetime_, ++serial_) +
+                           pki_.intermediate.cert_pem);
     };
     config_.state_dir = dir_.path() + "/state";
     config_.acme.server = ca_->directory_url();
