@@ -354,9 +354,7 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
     log::Warn("CA could not issue; trying the next one",
               {{"certificate", spec.name}, {"ca", CaName(ca)}, {"error", last.ToString()}});
   }
-  if (several || !last.ok()) {
-    // Falls through to the combined error below.
-  } else if (!reasons.empty()) {
+  if (!several && last.ok() && !reasons.empty()) {
     // The one CA was skipped (CAA): nothing was asked of it.
     return Status(ErrorCode::kFailedPrecondition, "the CA was not asked: " + reasons.front())
         .Hint("fix the CAA records of the names, or add a CA they allow");
