@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "base/log.h"
 #include "base/names.h"
 #include "base/text.h"
+#include "cli/command_context.h"
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/output.h"
@@ -30,13 +32,27 @@ namespace {
 namespace po = boost::program_options;
 using nlohmann::json;
 
-class App {
+class App final : public CommandContext {
  public:
   int Run(int argc, char** argv);
 
+  // CommandContext
+  const GlobalValues& globals() const override { return g_; }
+  const CommandValues& values() const override { return o_; }
+  const lifecycle::Config& config() const override { return config_; }
+  Result<std::unique_ptr<lifecycle::Engine>> OpenEngine() override;
+  int Fail(const Status& s, int code) override;
+  int ExitFor(const Status& s) const override {
+    if (s.code() == ErrorCode::kLocked) return kExitLocked;
+    if (s.code() == ErrorCode::kInvalidArgument || s.code() == ErrorCode::kNotFound) {
+      return kExitUsage;
+    }
+    return kExitFailed;
+  }
+  void Print(const std::string& text) override { std::cout << text << std::flush; }
+  void PrintJson(const json& j) override { std::cout << DumpJson(j) << "\n" << std::flush; }
+
  private:
-  int Fail(const Status& s, int code);
-  void Print(const std::string& text) { std::cout << text << std::flush; }
   // A failed certificate's outcome carries its error: that goes to stderr.
   void PrintOutcome(const lifecycle::CertificateOutcome& o) {
     if (o.error.ok()) {
@@ -45,16 +61,7 @@ class App {
       std::cerr << RenderOutcome(o) << std::flush;
     }
   }
-  void PrintJson(const json& j) { std::cout << DumpJson(j) << "\n" << std::flush; }
   Status LoadConfig();
-  int ExitFor(const Status& s) {
-    if (s.code() == ErrorCode::kLocked) return kExitLocked;
-    if (s.code() == ErrorCode::kInvalidArgument || s.code() == ErrorCode::kNotFound) {
-      return kExitUsage;
-    }
-    return kExitFailed;
-  }
-  Result<std::unique_ptr<lifecycle::Engine>> OpenEngine();
 
   // `COMMAND [ACTION] --help`, `help [COMMAND [ACTION]]` and `--help`.
   int Help(const std::string& command, std::vector<std::string> args, bool help_option);
@@ -215,6 +222,9 @@ int App::Dispatch(const std::string& command, const std::vector<std::string>& ar
   if (command == "check") return CmdCheck();
   if (command == "import") return CmdImport(args);
   if (command == "account") return CmdAccount(args);
+  if (command == "metrics") return CmdMetrics(*this, args);
+  if (command == "serve") return CmdServe(*this, args);
+  if (command == "probe") return CmdProbe(*this, args);
   return Fail(UnknownCommandError(command), kExitUsage);
 }
 
@@ -405,12 +415,16 @@ int App::CmdCheck() {
       arr.push_back({{"name", f.certificate}, {"severity", f.severity}, {"message", f.message}});
     }
     PrintJson(arr);
-  } else if (findings->empty()) {
-    Print("All certificates pass the audit.\n");
-  } else {
-    for (const auto& f : *findings) Print(RenderFinding(f));
   }
-  return findings->empty() ? kExitOk : kExitFailed;
+  // "info" findings (a good revocation answer) are reports, not problems.
+  const bool clean = std::none_of(findings->begin(), findings->end(), [](const auto& f) {
+    return f.severity != "info";
+  });
+  if (!g_.json) {
+    for (const auto& f : *findings) Print(RenderFinding(f));
+    if (clean) Print("All certificates pass the audit.\n");
+  }
+  return clean ? kExitOk : kExitFailed;
 }
 
 int App::CmdImport(const std::vector<std::string>& args) {

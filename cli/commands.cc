@@ -138,6 +138,29 @@ const std::vector<CommandInfo>& Commands() {
         {"deactivate", "deactivate the account at the CA (cannot be undone)",
          "Deactivates the account at the CA (RFC 8555 section 7.3.6). The CA refuses every "
          "later request signed with its key; this cannot be undone."}}},
+      {"metrics", "metrics [--textfile PATH]", "Prometheus metrics of every certificate and CA",
+       "Prints the Prometheus text exposition of the inventory: per certificate its validity, "
+       "renewal time, next attempt, status and failures; per CA whether it was reachable, "
+       "its requests and Retry-After; the last run; and each endpoint's last probe. With "
+       "--textfile, writes it atomically to PATH for node_exporter's textfile collector "
+       "instead. Sends nothing to the CA.",
+       {}},
+      {"serve", "serve [--listen ADDR] [--renew-every D] [--probe-every D]",
+       "serve /metrics, /healthz, /api/certificates and a status page",
+       "Runs until stopped (SIGTERM or SIGINT) and serves, over HTTP: /metrics (Prometheus), "
+       "/healthz (ok or degraded with reasons), /api/certificates (the JSON of `list "
+       "--json`) and / (a status page). Listens on 127.0.0.1:9150 unless --listen or "
+       "[serve] listen says otherwise; an address other than loopback requires [serve] "
+       "token_file (a bearer token). With --renew-every it also runs the renewal of `renew "
+       "--all` on a jittered schedule under the same lock, and with --probe-every the "
+       "endpoint probes. No request changes state.",
+       {}},
+      {"probe", "probe", "connect to every [[endpoint]] and check what it serves",
+       "Connects to every [[endpoint]] of the config over TLS and records what it serves: "
+       "the certificate's expiry, whether it covers the SNI, whether its chain verifies, "
+       "whether it is the live version of the inventory certificate it should serve, and "
+       "the handshake time. Then evaluates the alerts. Exits 2 when any endpoint fails.",
+       {}},
       {"help", "help [COMMAND [ACTION]]", "a command's usage and options",
        "Prints the usage, description and options of COMMAND (or of one account ACTION), "
        "the same text as `certkeeper COMMAND --help`; without COMMAND, the list of "
@@ -221,6 +244,18 @@ po::options_description CommandOptions(std::string_view command, CommandValues& 
          "show what would be renewed and why; change nothing")
         ("jobs,j", po::value(&o.jobs)->value_name("N"),
          "certificates processed concurrently, 1 to 64 (default 1)");
+  } else if (command == "metrics") {
+    d.add_options()
+        ("textfile", po::value(&o.textfile)->value_name("PATH"),
+         "write the metrics atomically to PATH instead of stdout");
+  } else if (command == "serve") {
+    d.add_options()
+        ("listen", po::value(&o.listen)->value_name("ADDR"),
+         "host:port to listen on (default [serve] listen, else 127.0.0.1:9150)")
+        ("renew-every", po::value(&o.renew_every)->value_name("D"),
+         "also renew what is due this often, jittered (e.g. 12h; default never)")
+        ("probe-every", po::value(&o.probe_every)->value_name("D"),
+         "also probe the endpoints this often (e.g. 5m; default never)");
   } else if (command == "revoke") {
     d.add_options()
         ("reason", po::value(&o.reason)->value_name("REASON"),

@@ -40,6 +40,8 @@ struct CommandValues {
   std::string challenge_list, key_type = "ec256", reason = "unspecified";
   int jobs = 1;
   bool all = false, force = false, dry_run = false;
+  std::string textfile;                           // metrics
+  std::string listen, renew_every, probe_every;  // serve
 };
 
 // An action of a command that has them (`account register`, ...).

@@ -93,6 +93,83 @@ struct CaaSettings {
   Duration timeout = std::chrono::seconds(5);
 };
 
+// [metrics]
+struct MetricsSettings {
+  // node_exporter textfile collector file that `renew` and `probe` rewrite
+  // (atomically) at the end of each run; empty: none.
+  std::string textfile;
+};
+
+// [serve]: `certkeeper serve`.
+struct ServeSettings {
+  std::string listen = "127.0.0.1:9150";  // host:port; --listen overrides
+  // A file holding the bearer token every request must carry; required for
+  // any listen address other than loopback.
+  std::string token_file;
+  // Run the renewal (as `renew --all`) and the endpoint probes this often,
+  // jittered; unset: never (a systemd timer runs `renew --all`).
+  std::optional<Duration> renew_every;
+  std::optional<Duration> probe_every;
+};
+
+// One [[alert]] block: where notifications go and which ones.
+struct AlertSettings {
+  std::string name;  // unique; the alert state in the inventory is kept by it
+  std::string type;  // "command", "webhook", "email"
+  // command: argv, run with execve; the JSON event on stdin.
+  std::vector<std::string> command;
+  // webhook: URL (https, or http to loopback), body format "generic" or
+  // "alertmanager" (Prometheus Alertmanager /api/v2/alerts), optional file
+  // with a bearer token, extra PEM roots for its TLS.
+  std::string url;
+  std::string format = "generic";
+  std::string token_file;
+  std::string ca_bundle;
+  // email: recipients and sender, through /usr/sbin/sendmail -t (or `sendmail`).
+  std::vector<std::string> to;
+  std::string from;
+  std::string sendmail = "/usr/sbin/sendmail";
+  // Which events ("expiring", "renewal-failing", "deploy-failed",
+  // "rolled-back", "revoked", "ca-unreachable", "endpoint-mismatch",
+  // "probe-failing"); empty: all.
+  std::vector<std::string> events;
+  // Which certificates (inventory names); empty: all.
+  std::vector<std::string> certificates;
+  // renewal-failing fires after this many failed attempts in a row.
+  int failures = 3;
+  // ca-unreachable fires after this many runs in a row could not reach a CA.
+  int ca_unreachable_runs = 3;
+  // expiring fires past renew_at + expiring_grace, or with less than
+  // expiring_fraction of the lifetime left.
+  Duration expiring_grace = std::chrono::hours(24);
+  double expiring_fraction = 0.1;
+  // No notification before this time (a maintenance window); conditions are
+  // still tracked, and what is still true afterwards is sent then.
+  std::optional<TimePoint> quiet_until;
+  Duration timeout = std::chrono::seconds(10);  // per delivery
+};
+
+// One [[endpoint]] block: a TLS termination point to probe.
+struct EndpointSettings {
+  std::string address;      // host:port
+  std::string sni;          // server name sent; empty: none (or the host)
+  std::string certificate;  // the inventory name it should serve; optional
+  std::string ca_bundle;    // PEM roots the served chain must verify to; empty: system
+  Duration timeout = std::chrono::seconds(10);
+  // "address" or "address/sni": the key of its probe history.
+  std::string Key() const { return sni.empty() ? address : address + "/" + sni; }
+};
+
+// [revocation]: OCSP and CRL checks of live certificates.
+struct RevocationSettings {
+  bool enabled = true;
+  Duration timeout = std::chrono::seconds(10);  // per responder / CRL fetch
+  // The longest an answer is reused when it names no nextUpdate.
+  Duration max_cache = std::chrono::hours(24);
+  // Write the DER OCSP response next to each live certificate (ocsp.der).
+  bool staple_file = true;
+};
+
 struct CertificateSpec {
   std::string name;
   std::vector<std::string> domains;  // canonical, first is the subject CN
@@ -119,6 +196,11 @@ struct Config {
   CaaSettings caa;
   std::vector<CertificateSpec> certificates;
   std::vector<hooks::TargetConfig> deploy;
+  MetricsSettings metrics;
+  ServeSettings serve;
+  std::vector<AlertSettings> alerts;
+  std::vector<EndpointSettings> endpoints;
+  RevocationSettings revocation;
 
   const CertificateSpec* FindCertificate(const std::string& name) const;
   const hooks::TargetConfig* FindDeploy(const std::string& name) const;

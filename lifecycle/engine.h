@@ -83,6 +83,15 @@ struct CertificateView {
   std::optional<TimePoint> next_attempt;
   std::string next_attempt_reason;
   std::optional<AttemptView> last_attempt;
+  // When renewal becomes due (the renewal time the schedule, ARI or the
+  // lifetime rule gives); unset without a live version.
+  std::optional<TimePoint> renew_at;
+  int consecutive_failures = 0;
+  // When the newest successful attempt finished; unset when none did.
+  std::optional<TimePoint> last_success;
+  // The newest version when it is newer than the live one (a delivery that
+  // failed or was rolled back; state deploy_failed): what did not go live.
+  std::optional<VersionView> newest;
   // The CA's renewal information (RFC 9773) for the live version, when it
   // offers it and a fetch succeeded.
   struct RenewalInfo {
@@ -146,6 +155,10 @@ struct AccountView {
   std::string key_type;
 };
 
+struct MonitorSnapshot;  // lifecycle/monitor.h
+struct ProbeView;
+struct RevocationView;
+
 struct CheckFinding {
   std::string certificate;
   std::string severity;  // "error", "warning"
@@ -182,6 +195,18 @@ class Engine {
   virtual Result<CertificateOutcome> Deploy(const std::string& name) = 0;
   virtual Result<std::vector<CheckFinding>> Check() = 0;
   virtual Result<std::vector<std::string>> Import(const std::vector<std::string>& paths) = 0;
+
+  // Monitoring (lifecycle/monitor.h). Snapshot reads only: no lease, no
+  // request, nothing written.
+  virtual Result<MonitorSnapshot> Snapshot() = 0;
+  // Probes every [[endpoint]] and records the results; then, under the run
+  // lease when it is free, evaluates the alerts and rewrites the metrics
+  // textfile. A probe that fails is a result, not an error.
+  virtual Result<std::vector<ProbeView>> Probe() = 0;
+  // Asks OCSP and CRL about every live certificate whose stored answer is
+  // stale (force: every one) and records the answers; a revoked one becomes
+  // due. Returns the current answers.
+  virtual Result<std::vector<RevocationView>> CheckRevocation(bool force) = 0;
 
   // Requests sent to the CA so far by this engine, by kind ("newOrder",
   // "challenge", ...): for benchmarks and diagnostics.

@@ -130,6 +130,13 @@ std::map<std::string, int64_t> Accounts::RequestCounts() {
   return total;
 }
 
+std::map<std::string, int64_t> Accounts::RequestCountsOf(size_t ca) {
+  if (ca >= cas_.size()) return {};
+  std::lock_guard<std::mutex> lock(cas_[ca]->mu);
+  if (!cas_[ca]->client) return {};
+  return cas_[ca]->client->stats().Snapshot();
+}
+
 Status Accounts::CheckCa(size_t ca) const {
   CK_RETURN_IF_ERROR(CheckServerConfigured(*ctx_.config));
   if (ca >= ctx_.config->cas.size()) {

@@ -58,6 +58,8 @@ class Accounts {
   std::string NewAccountUrlFor(size_t ca, const std::string& failed_url);
   // Requests sent so far to every CA, by kind.
   std::map<std::string, int64_t> RequestCounts();
+  // The same for CA `ca` alone.
+  std::map<std::string, int64_t> RequestCountsOf(size_t ca);
 
   Result<AccountView> Register();
   Result<AccountView> Show();

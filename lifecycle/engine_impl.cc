@@ -52,7 +52,8 @@ EngineImpl::EngineImpl(Config config, EngineParts parts)
       ari_(ctx_, accounts_),
       issuance_(ctx_, accounts_, ari_, std::move(parts.solvers)),
       delivery_(ctx_, std::move(parts.deploy)),
-      queries_(ctx_) {}
+      queries_(ctx_),
+      monitoring_(ctx_, accounts_, issuance_, queries_) {}
 
 Status EngineImpl::AcquireLock() {
   if (lease_settled_) return Status::Ok();

@@ -7,6 +7,8 @@
 //   queries    Queries             engine_query.{h,cc}
 //   versions   revoke, import      engine_versions.h, engine_revoke.cc, engine_import.cc
 //   renew      EngineImpl::Renew   engine_renew.cc (what is due, budgets, --jobs)
+//   monitoring Monitoring          engine_monitor.{h,cc}; probes, revocation, alerts,
+//              metrics in prober, revocation, alerts, metrics.{h,cc}
 // engine_impl.cc: assembling, the run lease, and Issue / IssueAndDeploy, the
 // composition of issuance and delivery within one attempt.
 #ifndef CERTKEEPER_LIFECYCLE_ENGINE_IMPL_H_
@@ -27,6 +29,7 @@
 #include "lifecycle/engine_context.h"
 #include "lifecycle/engine_deploy.h"
 #include "lifecycle/engine_issue.h"
+#include "lifecycle/engine_monitor.h"
 #include "lifecycle/engine_parts.h"
 #include "lifecycle/engine_query.h"
 #include "lifecycle/state_layout.h"
@@ -52,13 +55,16 @@ class EngineImpl : public Engine {
   }
   Status Revoke(const std::string& name, const std::string& reason) override;
   Result<CertificateOutcome> Deploy(const std::string& name) override;
-  Result<std::vector<CheckFinding>> Check() override { return queries_.Check(); }
+  Result<std::vector<CheckFinding>> Check() override;
   Result<std::vector<std::string>> Import(const std::vector<std::string>& paths) override;
   std::map<std::string, int64_t> RequestCounts() override { return accounts_.RequestCounts(); }
   Result<AccountView> RegisterAccount() override;
   Result<AccountView> ShowAccount() override { return accounts_.Show(); }
   Result<AccountView> RolloverAccountKey() override;
   Result<AccountView> DeactivateAccount() override;
+  Result<MonitorSnapshot> Snapshot() override { return monitoring_.Snapshot(); }
+  Result<std::vector<ProbeView>> Probe() override;
+  Result<std::vector<RevocationView>> CheckRevocation(bool force) override;
 
  private:
   friend class RenewRun;
@@ -114,6 +120,7 @@ class EngineImpl : public Engine {
   Issuance issuance_;
   Delivery delivery_;
   Queries queries_;
+  Monitoring monitoring_;
 };
 
 }  // namespace certkeeper::lifecycle

@@ -123,6 +123,31 @@ std::string Issuance::CaName(size_t ca) const {
 
 void Issuance::ForgetUnavailable() {
   for (size_t i = 0; i < std::max<size_t>(accounts_.size(), 1); ++i) unavailable_[i] = 0;
+  std::lock_guard<std::mutex> lock(contact_mu_);
+  contacts_.clear();
+}
+
+void Issuance::NoteContact(size_t ca, const Status& status) {
+  const bool unreachable = status.code() == ErrorCode::kUnavailable;
+  if (unreachable) {
+    unavailable_[ca]++;
+  } else {
+    unavailable_[ca] = 0;
+  }
+  std::lock_guard<std::mutex> lock(contact_mu_);
+  CaContact& c = contacts_[ca];
+  if (unreachable) {
+    ++c.unreachable;
+    c.last_error = status.ToString();
+  } else {
+    ++c.reached;
+  }
+}
+
+Issuance::CaContact Issuance::ContactOf(size_t ca) const {
+  std::lock_guard<std::mutex> lock(contact_mu_);
+  auto found = contacts_.find(ca);
+  return found == contacts_.end() ? CaContact{} : found->second;
 }
 
 int Issuance::UnavailableStreak(size_t ca) const {
@@ -336,11 +361,7 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
       issued = again.ok() ? IssueWith(ca, spec, attempt_id, live, key, allowed_types)
                           : Result<store::Version>(again);
     }
-    if (issued.status().code() == ErrorCode::kUnavailable) {
-      unavailable_[ca]++;
-    } else {
-      unavailable_[ca] = 0;
-    }
+    NoteContact(ca, issued.status());
     if (!several) return issued;
     if (issued.ok()) {
       CaStep(attempt_id, ca, store::StepResult::kOk, "");

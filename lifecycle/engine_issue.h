@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -77,6 +78,14 @@ class Issuance {
   int UnavailableStreak(size_t ca) const;
   // A new run: every CA starts healthy.
   void ForgetUnavailable();
+  // What this run learned about CA `ca`: whether any order reached it, and
+  // the last failure to reach it (monitoring, lifecycle/engine_monitor.h).
+  struct CaContact {
+    int reached = 0;      // orders that got an answer (success or problem)
+    int unreachable = 0;  // orders that could not reach it
+    std::string last_error;
+  };
+  CaContact ContactOf(size_t ca) const;
 
   // The solver set, made on first use.
   Result<SolverSet*> Solvers();
@@ -165,6 +174,9 @@ class Issuance {
   // failure is logged and `show` or the next issuance stages it.
   void StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used);
 
+  // Counts an order's answer (or its failure to reach the CA) for CA `ca`.
+  void NoteContact(size_t ca, const Status& status);
+
   const EngineContext& ctx_;
   Accounts& accounts_;
   RenewalInfoTracker& ari_;
@@ -172,6 +184,8 @@ class Issuance {
   std::mutex solvers_mu_;
   std::unique_ptr<SolverSet> solvers_;  // guarded by solvers_mu_ until made
   std::unique_ptr<std::atomic<int>[]> unavailable_;  // per CA
+  mutable std::mutex contact_mu_;
+  std::map<size_t, CaContact> contacts_;  // guarded by contact_mu_
 };
 
 }  // namespace certkeeper::lifecycle

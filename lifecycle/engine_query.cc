@@ -126,7 +126,14 @@ Result<CertificateView> Queries::MakeView(const store::Certificate& cert,
   if (live) view.live = ToView(*live);
   if (last_attempt) view.last_attempt = ToView(*last_attempt);
   DueInput due = DueFor(cert, live, latest, view);
-  SetStatus(live, cert.schedule, due, ComputeDue(due), view);
+  DueDecision decision = ComputeDue(due);
+  SetStatus(live, cert.schedule, due, decision, view);
+  if (live) view.renew_at = decision.renew_at;
+  view.consecutive_failures = cert.schedule.consecutive_failures;
+  // Every successful attempt records a version, so the newest version's
+  // creation is the last success.
+  if (latest) view.last_success = latest->created_at;
+  if (latest && (!live || latest->n > live->n)) view.newest = ToView(*latest);
   if (with_versions) {
     CK_ASSIGN_OR_RETURN(auto versions, ctx_.inventory->ListVersions(cert.spec.name));
     for (const auto& v : versions) view.versions.push_back(ToView(v));

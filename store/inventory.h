@@ -15,6 +15,7 @@
 //   RequestLog        store/request_log.h         local rate-limit budgets
 //   LimitStore        store/limit_store.h         CA-imposed waits (Retry-After)
 //   RenewalInfoStore  store/renewal_info_store.h  ARI windows, CA directories
+//   MonitorStore      store/monitor_store.h       probes, revocation, alerts, runs
 //
 // Contract for every implementation, of every part:
 //  - Every method is atomic on its own: it either fully happens or not at all.
@@ -42,6 +43,7 @@
 #include "store/attempt_log.h"
 #include "store/certificate_store.h"
 #include "store/limit_store.h"
+#include "store/monitor_store.h"
 #include "store/records.h"
 #include "store/renewal_info_store.h"
 #include "store/request_log.h"
@@ -57,7 +59,8 @@ class Inventory : public Transactional,
                   public AttemptLog,
                   public RequestLog,
                   public LimitStore,
-                  public RenewalInfoStore {
+                  public RenewalInfoStore,
+                  public MonitorStore {
  public:
   ~Inventory() override = default;
 };

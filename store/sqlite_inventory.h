@@ -124,6 +124,25 @@ class SqliteInventory final : public Inventory {
   Status PutCaDirectory(const CaDirectory& directory) override;
   Result<std::optional<CaDirectory>> FindCaDirectory(std::string_view server) override;
 
+  // MonitorStore (sqlite_monitor.cc)
+  Result<int64_t> AddProbe(const ProbeRecord& probe) override;
+  Result<std::vector<ProbeRecord>> LatestProbes() override;
+  Result<std::vector<ProbeRecord>> ListProbes(std::string_view endpoint, int limit) override;
+  Result<int64_t> PruneProbes(TimePoint before) override;
+  Status PutRevocation(const RevocationRecord& record) override;
+  Result<std::vector<RevocationRecord>> ListRevocations() override;
+  Status PutAlertState(const AlertState& state) override;
+  Status DeleteAlertState(std::string_view alert, std::string_view event,
+                          std::string_view subject) override;
+  Result<std::vector<AlertState>> ListAlertStates() override;
+  Result<int64_t> AddRun(const RunRecord& run) override;
+  Result<std::optional<RunRecord>> LatestRun(std::string_view kind) override;
+  Status PutCaStatus(const CaStatusRecord& status) override;
+  Result<std::vector<CaStatusRecord>> ListCaStatus() override;
+  Status AddCaRequests(std::string_view server,
+                       const std::map<std::string, int64_t>& counts) override;
+  Result<std::map<std::string, std::map<std::string, int64_t>>> CaRequestTotals() override;
+
  private:
   enum class TxKind { kRead, kWrite };
 

@@ -149,12 +149,89 @@ ALTER TABLE versions ADD COLUMN profile TEXT NOT NULL DEFAULT '';
 ALTER TABLE ca_directories ADD COLUMN document TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations{{
+// Monitoring: endpoint probes, revocation answers, alert state, run
+// summaries, and what the runs learned about each CA.
+constexpr std::string_view kMonitoring = R"sql(
+CREATE TABLE probes (
+  id INTEGER PRIMARY KEY,
+  endpoint TEXT NOT NULL,
+  address TEXT NOT NULL,
+  sni TEXT NOT NULL DEFAULT '',
+  certificate TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  handshake_us INTEGER NOT NULL DEFAULT 0,
+  serial TEXT NOT NULL DEFAULT '',
+  fingerprint TEXT NOT NULL DEFAULT '',
+  issuer TEXT NOT NULL DEFAULT '',
+  names TEXT NOT NULL DEFAULT '[]',
+  not_before INTEGER,
+  not_after INTEGER,
+  names_match INTEGER NOT NULL DEFAULT 0,
+  chain_valid INTEGER NOT NULL DEFAULT 0,
+  live_match TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX probes_by_endpoint ON probes (endpoint, at);
+CREATE TABLE revocations (
+  certificate TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  method TEXT NOT NULL CHECK (method IN ('ocsp', 'crl')),
+  status TEXT NOT NULL CHECK (status IN ('good', 'revoked', 'unknown', 'error')),
+  url TEXT NOT NULL DEFAULT '',
+  checked_at INTEGER NOT NULL,
+  this_update INTEGER,
+  next_update INTEGER,
+  revoked_at INTEGER,
+  reason TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (certificate, version, method)
+);
+CREATE TABLE alert_state (
+  alert TEXT NOT NULL,
+  event TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+  since INTEGER NOT NULL,
+  ended_at INTEGER,
+  detail TEXT NOT NULL DEFAULT '',
+  notified INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  next_try_at INTEGER,
+  last_error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (alert, event, subject)
+);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  outcomes TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX runs_by_kind ON runs (kind, id);
+CREATE TABLE ca_status (
+  server TEXT PRIMARY KEY,
+  ca TEXT NOT NULL DEFAULT '',
+  last_ok_at INTEGER,
+  last_failure_at INTEGER,
+  last_error TEXT NOT NULL DEFAULT '',
+  unreachable_runs INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE ca_requests (
+  server TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  count INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (server, kind)
+);
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations{{
     {1, "foundation", kFoundation},
     {2, "scheduling and attempt steps", kScheduling},
     {3, "rate limits", kRateLimits},
     {4, "renewal information", kRenewalInfo},
     {5, "several CAs", kSeveralCas},
+    {6, "monitoring", kMonitoring},
 }};
 
 Result<bool> TableExists(Database& db, std::string_view table) {

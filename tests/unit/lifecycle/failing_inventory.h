@@ -191,6 +191,67 @@ class FailingInventory : public store::Inventory {
     return inner_->FindCaDirectory(server);
   }
 
+  // MonitorStore: forwarded; the writes can be made to fail.
+  Result<int64_t> AddProbe(const store::ProbeRecord& probe) override {
+    if (auto e = Injected("AddProbe")) return *e;
+    return inner_->AddProbe(probe);
+  }
+  Result<std::vector<store::ProbeRecord>> LatestProbes() override {
+    if (auto e = Injected("LatestProbes")) return *e;
+    return inner_->LatestProbes();
+  }
+  Result<std::vector<store::ProbeRecord>> ListProbes(std::string_view endpoint,
+                                                     int limit) override {
+    return inner_->ListProbes(endpoint, limit);
+  }
+  Result<int64_t> PruneProbes(TimePoint before) override { return inner_->PruneProbes(before); }
+  Status PutRevocation(const store::RevocationRecord& record) override {
+    if (auto e = Injected("PutRevocation")) return *e;
+    return inner_->PutRevocation(record);
+  }
+  Result<std::vector<store::RevocationRecord>> ListRevocations() override {
+    if (auto e = Injected("ListRevocations")) return *e;
+    return inner_->ListRevocations();
+  }
+  Status PutAlertState(const store::AlertState& state) override {
+    if (auto e = Injected("PutAlertState")) return *e;
+    return inner_->PutAlertState(state);
+  }
+  Status DeleteAlertState(std::string_view alert, std::string_view event,
+                          std::string_view subject) override {
+    if (auto e = Injected("DeleteAlertState")) return *e;
+    return inner_->DeleteAlertState(alert, event, subject);
+  }
+  Result<std::vector<store::AlertState>> ListAlertStates() override {
+    if (auto e = Injected("ListAlertStates")) return *e;
+    return inner_->ListAlertStates();
+  }
+  Result<int64_t> AddRun(const store::RunRecord& run) override {
+    if (auto e = Injected("AddRun")) return *e;
+    return inner_->AddRun(run);
+  }
+  Result<std::optional<store::RunRecord>> LatestRun(std::string_view kind) override {
+    if (auto e = Injected("LatestRun")) return *e;
+    return inner_->LatestRun(kind);
+  }
+  Status PutCaStatus(const store::CaStatusRecord& status) override {
+    if (auto e = Injected("PutCaStatus")) return *e;
+    return inner_->PutCaStatus(status);
+  }
+  Result<std::vector<store::CaStatusRecord>> ListCaStatus() override {
+    if (auto e = Injected("ListCaStatus")) return *e;
+    return inner_->ListCaStatus();
+  }
+  Status AddCaRequests(std::string_view server,
+                       const std::map<std::string, int64_t>& counts) override {
+    if (auto e = Injected("AddCaRequests")) return *e;
+    return inner_->AddCaRequests(server, counts);
+  }
+  Result<std::map<std::string, std::map<std::string, int64_t>>> CaRequestTotals() override {
+    if (auto e = Injected("CaRequestTotals")) return *e;
+    return inner_->CaRequestTotals();
+  }
+
  private:
   std::optional<Status> Injected(const std::string& operation) {
     std::lock_guard<std::mutex> lock(mu_);

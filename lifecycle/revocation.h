@@ -1,0 +1,45 @@
+// Revocation checks of live certificates: OCSP (RFC 6960, the responder from
+// the certificate's Authority Information Access) and CRLs (RFC 5280, the
+// certificate's CRL Distribution Points), with answers cached until their
+// nextUpdate.
+#ifndef CERTKEEPER_LIFECYCLE_REVOCATION_H_
+#define CERTKEEPER_LIFECYCLE_REVOCATION_H_
+
+#include <vector>
+
+#include "base/status.h"
+#include "lifecycle/engine_context.h"
+#include "lifecycle/monitor.h"
+
+namespace certkeeper::lifecycle {
+
+class RevocationChecker {
+ public:
+  explicit RevocationChecker(const EngineContext& ctx) : ctx_(ctx) {}
+
+  // For each live version: reuses the stored answer while it is fresh (before
+  // its next_update), else asks (force: always asks). Records every answer
+  // (store::MonitorStore::PutRevocation). A revoked answer marks the version
+  // revoked (VersionStore::RevokeVersion) and records a "revoked" event, so
+  // that the next plan renews it now and says why. A responder that cannot be
+  // reached is an answer with status "error", not an error of the call: only
+  // a failed inventory read or write is one. Does nothing when
+  // config.revocation.enabled is false.
+  Result<std::vector<RevocationView>> Refresh(bool force);
+
+ private:
+  const EngineContext& ctx_;
+};
+
+// What `check` reports of these answers: an error for a revoked
+// certificate, a warning for one whose status could not be learned, and a
+// "good" note (severity "info", which does not fail `check`) for the others.
+void AddRevocationFindings(const std::vector<RevocationView>& answers,
+                           std::vector<CheckFinding>& findings);
+
+// store <-> view
+RevocationView ToView(const store::RevocationRecord& record);
+
+}  // namespace certkeeper::lifecycle
+
+#endif  // CERTKEEPER_LIFECYCLE_REVOCATION_H_
