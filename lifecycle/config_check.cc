@@ -174,7 +174,7 @@ Status CheckConfig(const Config& config) {
                     prefix + "deploy target \"" + target.name + "\" is defined twice");
     }
   }
-  return Status::Ok();
+  return CheckMonitoringConfig(config, prefix);
 }
 
 Status CheckCertificateSpec(const Config& config, const CertificateSpec& spec) {

@@ -29,6 +29,12 @@ namespace certkeeper::lifecycle {
 // system nor the network, so it is cheap to call again on merged settings.
 [[nodiscard]] Status CheckConfig(const Config& config);
 
+// The monitoring settings (config_check_monitor.cc): alert names unique,
+// each alert's type and its keys, known events; endpoint addresses, SNI
+// names and certificate names; [serve] listen and periods; [revocation]
+// bounds. `prefix` starts every message.
+[[nodiscard]] Status CheckMonitoringConfig(const Config& config, const std::string& prefix);
+
 // The rules for one certificate, against the solvers and targets of `config`:
 // a valid name (base/names.h), at least one domain, every domain in the form
 // CanonicalDnsName returns, every challenge type known, every deploy name a

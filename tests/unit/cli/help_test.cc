@@ -64,6 +64,11 @@ const std::vector<HelpRow>& Rows() {
       {"check", "usage: certkeeper [GLOBAL OPTIONS] check\n", {}},
       {"import", "usage: certkeeper [GLOBAL OPTIONS] import PATH ...\n", {}},
       {"account", "usage: certkeeper [GLOBAL OPTIONS] account ACTION\n", {}},
+      {"metrics", "usage: certkeeper [GLOBAL OPTIONS] metrics [--textfile PATH]\n",
+       {"--textfile"}},
+      {"serve", "usage: certkeeper [GLOBAL OPTIONS] serve [--listen ADDR]",
+       {"--listen", "--renew-every", "--probe-every"}},
+      {"probe", "usage: certkeeper [GLOBAL OPTIONS] probe\n", {}},
       {"help", "usage: certkeeper [GLOBAL OPTIONS] help [COMMAND [ACTION]]\n", {}},
   };
   return kRows;
