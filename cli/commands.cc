@@ -151,8 +151,9 @@ const std::vector<CommandInfo>& Commands() {
        "/healthz (ok or degraded with reasons), /api/certificates (the JSON of `list "
        "--json`) and / (a status page). Listens on 127.0.0.1:9150 unless --listen or "
        "[serve] listen says otherwise; an address other than loopback requires [serve] "
-       "token_file (a bearer token). With --renew-every it also runs the renewal of `renew "
-       "--all` on a jittered schedule under the same lock, and with --probe-every the "
+       "token_file (a bearer token). With --renew-every it also renews what is due, as the "
+       "timer's renewal of every certificate does, on a jittered schedule under the same "
+       "lock, and with --probe-every it runs the "
        "endpoint probes. No request changes state.",
        {}},
       {"probe", "probe", "connect to every [[endpoint]] and check what it serves",
