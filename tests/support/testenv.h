@@ -38,6 +38,9 @@ struct TestEnvOptions {
   bool knot = false;
   bool nginx = false;
   bool sshd = false;
+  // A Prometheus server (PROMETHEUS_URL) scraping
+  // 127.0.0.1:PROMETHEUS_SCRAPE_PORT/metrics every second.
+  bool prometheus = false;
   // Extra environment for the services, e.g. {"PEBBLE_WFE_NONCEREJECT", "30"},
   // {"PEBBLE_AUTHZREUSE", "0"}, {"PEBBLE_VA_ALWAYS_VALID", "1"},
   // {"PEBBLE_ALTERNATE_ROOTS", "2"}, {"PEBBLE_CERT_VALIDITY_PERIOD", "21600"}
@@ -54,7 +57,9 @@ int PickFreeDnsPort();
 
 // One line of the state directory's process record.
 struct RecordedProcess {
-  std::string name;  // "pebble", "pebble2", "challtestsrv", "knot", "nginx", "sshd", "watchdog"
+  // "pebble", "pebble2", "challtestsrv", "knot", "nginx", "sshd", "prometheus",
+  // "watchdog"
+  std::string name;
   pid_t pid = 0;
   unsigned long long start_ticks = 0;  // /proc/PID/stat field 22
 };
