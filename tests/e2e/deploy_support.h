@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/crypto.h"
 #include "base/fs.h"
 
 namespace certkeeper::deploy_support {

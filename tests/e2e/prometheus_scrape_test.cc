@@ -14,16 +14,17 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "base/fs.h"
 #include "tests/e2e/e2e_support.h"
-#include "tests/e2e/renew_support.h"
+#include "tests/e2e/child_process.h"
 #include "tests/support/testenv.h"
 
 namespace certkeeper {
 namespace {
 
 using nlohmann::json;
-using renew_test::Child;
-using renew_test::WaitFor;
+using child_process::Child;
+using child_process::WaitFor;
 
 class PrometheusScrapeTest : public e2e_support::CertkeeperSuite {
  protected:
@@ -57,6 +58,11 @@ class PrometheusScrapeTest : public e2e_support::CertkeeperSuite {
     json body = json::parse(response->body, nullptr, false);
     if (!body.is_object() || body.value("status", "") != "success") return json::array();
     return body["data"]["result"];
+  }
+
+  std::string ServeLog() const {
+    auto text = fs::ReadFile(dir_.path() + "/serve.out");
+    return text.ok() ? *text : "";
   }
 
   // The value of the single series promql selects, once Prometheus has it.
@@ -96,7 +102,7 @@ TEST_F(PrometheusScrapeTest, PrometheusStoresTheInventorysSeries) {
   // the inventory's values.
   auto up = ValueOf("up{job=\"certkeeper\"} == 1");
   ASSERT_TRUE(up.has_value()) << "Prometheus never scraped " << listen << ": "
-                              << fs::ReadFile(dir_.path() + "/serve.out").value_or("");
+                              << ServeLog();
   auto expiry = ValueOf("certkeeper_certificate_not_after_timestamp_seconds{name=\"web\"}");
   ASSERT_TRUE(expiry.has_value());
   EXPECT_EQ(static_cast<int64_t>(*expiry), ToUnixSeconds(*not_after));
