@@ -22,13 +22,11 @@ Status Refused(std::string what) {
 }
 
 // d2i of the whole input: trailing bytes make it garbage, not a response.
-template <typename T, T* (*D2i)(T**, const unsigned char**, long)>
-T* ParseWhole(std::string_view der) {
+template <typename T, T* (*D2i)(T**, const unsigned char**, long), void (*Free)(T*)>
+OpenSslPtr<T, Free> ParseWhole(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  T* out = D2i(nullptr, &p, static_cast<long>(der.size()));
-  if (out != nullptr && p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
-    return nullptr;
-  }
+  OpenSslPtr<T, Free> out(D2i(nullptr, &p, static_cast<long>(der.size())));
+  if (out && p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) out.reset();
   return out;
 }
 
@@ -57,12 +55,13 @@ Status VerifySigner(OCSP_BASICRESP* basic, const CertPair& pair, TimePoint now) 
 
 Status CheckNonce(OCSP_REQUEST* request, OCSP_BASICRESP* basic) {
   switch (OCSP_check_nonce(request, basic)) {
-    case 1:  // echoed
-    case 3:  // the responder sends none: see the nonce policy in ocsp.h
+    case 1:   // echoed
+    case 2:   // neither has one (every request here has one)
+    case -1:  // the responder sends none: see the nonce policy in ocsp.h
       return Status::Ok();
     case 0:
       return Refused("its nonce does not match the request's (a replayed response?)");
-    default:
+    default:  // 3: a nonce in the response only
       return Refused("its nonce answers no request nonce");
   }
 }
@@ -98,8 +97,10 @@ Result<RevocationStatus> VerifyOcspResponse(std::string_view response_der,
     return Refused("it is " + std::to_string(response_der.size()) + " bytes, over the limit of " +
                    std::to_string(kMaxOcspResponseBytes));
   }
-  OcspResponsePtr response(ParseWhole<OCSP_RESPONSE, d2i_OCSP_RESPONSE>(response_der));
-  OcspRequestPtr request(ParseWhole<OCSP_REQUEST, d2i_OCSP_REQUEST>(request_der));
+  OcspResponsePtr response =
+      ParseWhole<OCSP_RESPONSE, d2i_OCSP_RESPONSE, OCSP_RESPONSE_free>(response_der);
+  OcspRequestPtr request =
+      ParseWhole<OCSP_REQUEST, d2i_OCSP_REQUEST, OCSP_REQUEST_free>(request_der);
   ERR_clear_error();
   if (!response) return Refused("it is not a DER OCSPResponse");
   if (!request) return Status(ErrorCode::kInternal, "the OCSP request does not parse");

@@ -25,8 +25,13 @@ Status NotOk(const acme::HttpResponse& response, const std::string& url, std::st
 
 // The transport's errors speak of "the ACME server"; say what was asked.
 Status Unreachable(const Status& s, const std::string& url, std::string_view what) {
+  std::string detail = s.message();
+  constexpr std::string_view kAcme = "the ACME server";
+  if (size_t at = detail.find(kAcme); at != std::string::npos) {
+    detail.replace(at, kAcme.size(), "the server");
+  }
   return Status(s.code() == ErrorCode::kProtocol ? ErrorCode::kProtocol : ErrorCode::kUnavailable,
-                "cannot fetch from the " + std::string(what) + ": " + s.message())
+                "cannot fetch from the " + std::string(what) + ": " + detail)
       .Where(url);
 }
 

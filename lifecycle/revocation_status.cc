@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <ctime>
+#include <iterator>
 
 #include "base/clock.h"
 #include "base/crypto.h"
