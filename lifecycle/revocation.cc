@@ -88,6 +88,12 @@ Status RevocationChecker::CheckVersion(const Version& v, bool force,
     const auto& urls = method == std::string(kOcsp) ? v.ocsp_urls : v.crl_urls;
     if (urls.empty()) continue;
     if (std::optional<store::RevocationRecord> fresh = Fresh(v, method, force)) {
+      // A stored "revoked" for a version still live: a run stopped between
+      // recording the answer and marking the version. Mark it now.
+      if (fresh->status == "revoked" && !revoked) {
+        CK_RETURN_IF_ERROR(MarkRevoked(v, *fresh));
+        revoked = true;
+      }
       out.push_back(ToView(*fresh));
       continue;
     }

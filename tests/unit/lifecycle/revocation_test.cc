@@ -187,6 +187,27 @@ TEST_F(RevocationCheckerTest, RevokedMarksTheVersionAndRecordsAnEvent) {
   EXPECT_NE(findings[0].message.find("keyCompromise"), std::string::npos);
 }
 
+TEST_F(RevocationCheckerTest, AStoredRevokedAnswerOfALiveVersionMarksIt) {
+  // A run recorded the answer and stopped before marking the version.
+  store::RevocationRecord stored;
+  stored.certificate = "web";
+  stored.version = 1;
+  stored.method = "ocsp";
+  stored.status = "revoked";
+  stored.url = "http://127.0.0.1:1/ocsp";
+  stored.checked_at = now_;
+  stored.next_update = now_ + 12h;
+  stored.revoked_at = now_ - 3h;
+  stored.reason = "superseded";
+  ASSERT_TRUE(inventory_->PutRevocation(stored).ok());
+  Refresh();
+  EXPECT_EQ(http_.ocsp_requests, 0);
+  auto v = inventory_->GetVersion("web", 1);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->state, store::VersionState::kRevoked);
+  EXPECT_EQ(v->revocation_reason, "superseded");
+}
+
 TEST_F(RevocationCheckerTest, RevokedByCrlAlone) {
   http_.ocsp = nullptr;  // the responder is down
   testing_pki::CrlOptions o;
