@@ -111,7 +111,10 @@ const std::vector<CommandInfo>& Commands() {
        "Checks every certificate of the inventory: its live files are readable and match the "
        "inventory's fingerprint, it has not expired (a warning inside 14 days), the key "
        "matches the certificate, the chain verifies and the certificate covers all its "
-       "domains. Exits 2 when there is any finding.",
+       "domains. It also asks whether the CA revoked each live certificate, by OCSP and by "
+       "CRL where the certificate names a responder or distribution point (docs/revocation.md): "
+       "a revoked one is an error and is renewed by the next run, a good answer is an info "
+       "line. Exits 2 when there is any error or warning.",
        {}},
       {"import", "import PATH ...", "bring existing certificates into the inventory",
        "Brings existing certificates into the inventory so that certkeeper renews them. A "

@@ -160,6 +160,13 @@ void RenewRun::RefreshRevocation() {
   if (!answers.ok()) {
     log::Error("could not check revocation", {{"error", answers.status().ToString()}});
   }
+  // A version marked revoked changed the versions Prepare read: read them
+  // again, or the plan would still see it live and not due.
+  if (!answers.ok() || std::any_of(answers->begin(), answers->end(), [](const RevocationView& a) {
+        return a.status == "revoked";
+      })) {
+    versions_.reset();
+  }
 }
 
 Status RenewRun::Prepare() {

@@ -5,8 +5,12 @@
 #ifndef CERTKEEPER_LIFECYCLE_REVOCATION_H_
 #define CERTKEEPER_LIFECYCLE_REVOCATION_H_
 
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "acme/http.h"
 #include "base/status.h"
 #include "lifecycle/engine_context.h"
 #include "lifecycle/monitor.h"
@@ -15,7 +19,11 @@ namespace certkeeper::lifecycle {
 
 class RevocationChecker {
  public:
-  explicit RevocationChecker(const EngineContext& ctx) : ctx_(ctx) {}
+  // http: the transport for responders and distribution points; nullptr
+  // makes one (libcurl, config.revocation.timeout) when there is something
+  // to ask.
+  explicit RevocationChecker(const EngineContext& ctx, acme::HttpClient* http = nullptr)
+      : ctx_(ctx), http_(http) {}
 
   // For each live version: reuses the stored answer while it is fresh (before
   // its next_update), else asks (force: always asks). Records every answer
@@ -24,11 +32,25 @@ class RevocationChecker {
   // that the next plan renews it now and says why. A responder that cannot be
   // reached is an answer with status "error", not an error of the call: only
   // a failed inventory read or write is one. Does nothing when
-  // config.revocation.enabled is false.
+  // config.revocation.enabled is false. A certificate whose AIA names no
+  // OCSP responder and that has no CRL Distribution Point gets no answer
+  // (nothing can be asked; not an error).
   Result<std::vector<RevocationView>> Refresh(bool force);
 
  private:
+  struct Version;
+  Status CheckVersion(const Version& version, bool force, std::vector<RevocationView>& out);
+  std::optional<store::RevocationRecord> Fresh(const Version& version, const std::string& method,
+                                               bool force) const;
+  store::RevocationRecord OcspRecord(const Version& version);
+  store::RevocationRecord CrlRecord(const Version& version);
+  Status MarkRevoked(const Version& version, const store::RevocationRecord& answer);
+  Result<acme::HttpClient*> Http();
+
   const EngineContext& ctx_;
+  acme::HttpClient* http_;
+  std::unique_ptr<acme::HttpClient> owned_http_;
+  std::vector<store::RevocationRecord> stored_;
 };
 
 // What `check` reports of these answers: an error for a revoked

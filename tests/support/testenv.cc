@@ -164,6 +164,7 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
     if (options.nginx) spec.argv.insert(spec.argv.end(), {"--with", "nginx"});
     if (options.sshd) spec.argv.insert(spec.argv.end(), {"--with", "sshd"});
     if (options.prometheus) spec.argv.insert(spec.argv.end(), {"--with", "prometheus"});
+    if (options.ocsp) spec.argv.insert(spec.argv.end(), {"--with", "ocsp"});
     spec.env = {
         {"PEBBLE_PORT", std::to_string(PickFreePort())},
         {"PEBBLE_MGMT_PORT", std::to_string(PickFreePort())},
@@ -174,6 +175,7 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
         {"CHALLTESTSRV_DNS_PORT", std::to_string(PickFreeDnsPort())},
         {"CHALLTESTSRV_MGMT_PORT", std::to_string(PickFreePort())},
         {"KNOT_PORT", std::to_string(PickFreeDnsPort())},
+        {"OCSP_PORT", std::to_string(PickFreePort())},
         {"NGINX_PORT", std::to_string(PickFreePort())},
         {"SSHD_PORT", std::to_string(PickFreePort())},
         {"PROMETHEUS_PORT", std::to_string(PickFreePort())},
