@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/output.h"
+#include "cli/probe_output.h"
 #include "lifecycle/config_check.h"
 #include "lifecycle/engine.h"
 
@@ -348,11 +349,16 @@ int App::CmdShow(const std::vector<std::string>& args) {
   if (!engine.ok()) return Fail(engine.status(), ExitFor(engine.status()));
   auto cert = (*engine)->Show(args[0]);
   if (!cert.ok()) return Fail(cert.status(), ExitFor(cert.status()));
+  auto probes = LatestProbesFor(**engine, config_, args[0]);
+  if (!probes.ok()) return Fail(probes.status(), ExitFor(probes.status()));
   TimePoint now = RealClock()->Now();
   if (g_.json) {
-    PrintJson(ToJson(*cert, now));
+    json j = ToJson(*cert, now);
+    j["endpoints"] = json::array();
+    for (const auto& p : *probes) j["endpoints"].push_back(ToJson(p, now));
+    PrintJson(j);
   } else {
-    Print(RenderShow(*cert, now));
+    Print(RenderShow(*cert, now) + RenderShowProbes(*probes, now));
   }
   return kExitOk;
 }

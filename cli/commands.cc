@@ -163,7 +163,9 @@ const std::vector<CommandInfo>& Commands() {
        "Connects to every [[endpoint]] of the config over TLS and records what it serves: "
        "the certificate's expiry, whether it covers the SNI, whether its chain verifies, "
        "whether it is the live version of the inventory certificate it should serve, and "
-       "the handshake time. Then evaluates the alerts. Exits 2 when any endpoint fails.",
+       "the handshake time. Then evaluates the alerts. Exits 2 when any endpoint fails or "
+       "serves names, a chain or a version other than it should, 1 when no [[endpoint]] is "
+       "configured (docs/probes.md).",
        {}},
       {"help", "help [COMMAND [ACTION]]", "a command's usage and options",
        "Prints the usage, description and options of COMMAND (or of one account ACTION), "
