@@ -1,0 +1,195 @@
+// Metrics benchmark: what a scrape costs over an inventory of 10,000
+// certificates (each with a deployed version, a renewal schedule and a
+// revocation answer).
+//  (a) in one process: Engine::Snapshot() and RenderMetrics, each timed
+//      (median of the runs), with the size of the exposition;
+//  (b) a fresh `certkeeper metrics` process (what node_exporter's textfile
+//      refresh or a cron job pays), to stdout and with --textfile.
+// The target is under 100 ms for each.
+//
+//   metrics_bench [--inventory N] [--runs N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/fs.h"
+#include "base/process.h"
+#include "lifecycle/engine.h"
+#include "lifecycle/metrics.h"
+#include "store/sqlite_inventory.h"
+
+namespace certkeeper {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string Name(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "c%05d", i);
+  return buf;
+}
+
+// N certificates, each with a deployed version issued yesterday for 90 days,
+// live/<name> pointing at it, and a good OCSP answer for it.
+Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
+  std::filesystem::create_directories(state_dir + "/live");
+  CK_ASSIGN_OR_RETURN(auto inv, store::SqliteInventory::Open(state_dir + "/certkeeper.db"));
+  TimePoint now = RealClock()->Now();
+  return inv->Transaction([&]() -> Status {
+    CK_RETURN_IF_ERROR(inv->PutCaDirectory({server, "", now, ""}));
+    for (int i = 0; i < n; ++i) {
+      store::CertificateSpec spec;
+      spec.name = Name(i);
+      spec.domains = {spec.name + ".bench.test"};
+      spec.key_type = "ec256";
+      spec.challenges = {"http-01"};
+      spec.server = server;
+      CK_RETURN_IF_ERROR(inv->PutCertificate(spec));
+      store::Version v;
+      v.certificate = spec.name;
+      v.n = 1;
+      v.serial = "0" + std::to_string(i + 1);
+      v.not_before = now - std::chrono::hours(24);
+      v.not_after = now + std::chrono::hours(24 * 89);
+      v.issuer = "CN=bench";
+      v.fingerprint_sha256 = "00";
+      v.domains = spec.domains;
+      v.key_type = "ec256";
+      v.directory = state_dir + "/archive/" + spec.name + "/1";
+      v.state = store::VersionState::kDeployed;
+      CK_RETURN_IF_ERROR(inv->AddVersion(v));
+      store::RevocationRecord r;
+      r.certificate = spec.name;
+      r.version = 1;
+      r.method = "ocsp";
+      r.status = "good";
+      r.url = "http://ocsp.bench.test";
+      r.checked_at = now;
+      r.next_update = now + std::chrono::hours(24);
+      CK_RETURN_IF_ERROR(inv->PutRevocation(r));
+      std::error_code ec;
+      std::filesystem::create_directories(v.directory, ec);
+      if (!ec) {
+        std::filesystem::create_directory_symlink("../archive/" + spec.name + "/1",
+                                                  state_dir + "/live/" + spec.name, ec);
+      }
+      if (ec) return Status(ErrorCode::kIo, "bench: live link for " + spec.name + ": " + ec.message());
+    }
+    return Status::Ok();
+  });
+}
+
+// The certkeeper executable of the same build tree (build/bench -> build/cli).
+std::string CertkeeperBinary() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  auto path = self.parent_path().parent_path() / "cli" / "certkeeper";
+  return std::filesystem::exists(path) ? path.string() : "";
+}
+
+void BenchInProcess(const lifecycle::Config& config, int n, int runs) {
+  auto engine = lifecycle::Engine::Open(config, RealClock());
+  if (!engine.ok()) {
+    std::printf("(a) cannot open: %s\n", engine.status().ToString().c_str());
+    return;
+  }
+  std::vector<double> snapshot_ms, render_ms;
+  size_t bytes = 0, lines = 0;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = Clock::now();
+    auto snap = (*engine)->Snapshot();
+    auto t1 = Clock::now();
+    if (!snap.ok()) {
+      std::printf("(a) snapshot failed: %s\n", snap.status().ToString().c_str());
+      return;
+    }
+    std::string text = lifecycle::RenderMetrics(*snap);
+    auto t2 = Clock::now();
+    snapshot_ms.push_back(Millis(t1 - t0));
+    render_ms.push_back(Millis(t2 - t1));
+    bytes = text.size();
+    lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  }
+  std::printf("(a) in process, %d certificates, median of %d: Snapshot() %.1f ms, "
+              "RenderMetrics %.1f ms, total %.1f ms; %zu lines, %.2f MB\n",
+              n, runs, Median(snapshot_ms), Median(render_ms),
+              Median(snapshot_ms) + Median(render_ms), lines, bytes / 1e6);
+}
+
+void BenchCli(const std::string& state, const std::string& server, const std::string& textfile,
+              int n, int runs) {
+  std::string binary = CertkeeperBinary();
+  if (binary.empty()) {
+    std::printf("(b) certkeeper executable not found next to the benchmark; skipped\n");
+    return;
+  }
+  for (bool to_file : {false, true}) {
+    std::vector<double> ms;
+    for (int i = 0; i < runs; ++i) {
+      ProcessSpec spec;
+      spec.argv = {binary, "--state-dir", state, "--server", server, "-q", "metrics"};
+      if (to_file) spec.argv.insert(spec.argv.end(), {"--textfile", textfile});
+      spec.max_output = 64 * 1024 * 1024;
+      spec.timeout = std::chrono::seconds(120);
+      auto start = Clock::now();
+      auto run = RunProcess(spec);
+      ms.push_back(Millis(Clock::now() - start));
+      if (!run.ok() || !run->success()) {
+        std::printf("(b) certkeeper metrics failed: %s\n",
+                    run.ok() ? run->stderr_data.c_str() : run.status().ToString().c_str());
+        return;
+      }
+    }
+    std::printf("(b) certkeeper metrics%s (a fresh process) over %d certificates, median of %d: "
+                "%.1f ms (min %.1f, max %.1f)\n",
+                to_file ? " --textfile" : "", n, runs, Median(ms),
+                *std::min_element(ms.begin(), ms.end()), *std::max_element(ms.begin(), ms.end()));
+  }
+}
+
+}  // namespace
+}  // namespace certkeeper
+
+int main(int argc, char** argv) {
+  int n = 10000, runs = 7;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--inventory" && i + 1 < argc) {
+      n = std::atoi(argv[++i]);
+    } else if (a == "--runs" && i + 1 < argc) {
+      runs = std::max(1, std::atoi(argv[++i]));
+    } else {
+      std::fprintf(stderr, "usage: metrics_bench [--inventory N] [--runs N]\n");
+      return 1;
+    }
+  }
+  using namespace certkeeper;
+  fs::TempDir dir;
+  const std::string server = "https://127.0.0.1:9/dir";  // never reached
+  const std::string state = dir.path() + "/state";
+  auto t0 = Clock::now();
+  Status filled = FillInventory(state, server, n);
+  if (!filled.ok()) {
+    std::printf("cannot fill the inventory: %s\n", filled.ToString().c_str());
+    return 1;
+  }
+  std::printf("inventory of %d certificates filled in %.2f s\n", n, Millis(Clock::now() - t0) / 1000);
+  lifecycle::Config config;
+  config.state_dir = state;
+  config.acme.server = server;
+  BenchInProcess(config, n, runs);
+  BenchCli(state, server, dir.path() + "/certkeeper.prom", n, runs);
+  return 0;
+}
