@@ -18,8 +18,9 @@ namespace {
 using Type = Exposition::Type;
 
 // The states of certkeeper_certificate_status: every one is written, 1 for
-// the current one, so a query need not know which series exist.
-constexpr const char* kCertificateStatuses[] = {"valid", "due", "failing", "expired", "pending"};
+// the current one, so a query need not know which series exist. In the
+// order of the output, so that the lines need no sorting.
+constexpr const char* kCertificateStatuses[] = {"due", "expired", "failing", "pending", "valid"};
 
 // The unnamed [acme] CA has no name; a label value that is never empty keeps
 // the series of one certificate the same when its CA is given a name later.
@@ -77,8 +78,9 @@ void AddCertificates(const MonitorSnapshot& snap, Exposition& e) {
       "Number of an issued version newer than the live one that did not go live.");
   auto& revoked = e.Declare("certkeeper_certificate_revoked",
                             "1 when the live version is revoked (OCSP, CRL or certkeeper revoke).");
-  auto& checked = e.Declare("certkeeper_certificate_revocation_checked_timestamp_seconds",
-                            "When OCSP or the CRL was last asked about the live version (Unix time).");
+  auto& checked =
+      e.Declare("certkeeper_certificate_revocation_checked_timestamp_seconds",
+                "When OCSP or the CRL was last asked about the live version (Unix time).");
   const auto revocations = RevocationStates(snap.revocations);
   count.Add({}, static_cast<double>(snap.certificates.size()));
   for (const CertificateView& c : snap.certificates) {
@@ -110,8 +112,9 @@ void AddCertificates(const MonitorSnapshot& snap, Exposition& e) {
 
 void AddCas(const MonitorSnapshot& snap, Exposition& e) {
   auto& info = e.Declare("certkeeper_ca_info", "A configured CA and its ACME directory URL.");
-  auto& up = e.Declare("certkeeper_ca_up",
-                       "1 when the CA answered at the last run that contacted it (1 until one did).");
+  auto& up = e.Declare(
+      "certkeeper_ca_up",
+      "1 when the CA answered at the last run that contacted it (1 until one did).");
   auto& unreachable = e.Declare("certkeeper_ca_unreachable_runs",
                                 "Consecutive renewal runs that could not reach the CA.");
   auto& reached = e.Declare("certkeeper_ca_last_reached_timestamp_seconds",
@@ -143,8 +146,9 @@ void AddRuns(const MonitorSnapshot& snap, Exposition& e) {
                         "When the last run of this kind finished (Unix time).");
   auto& duration = e.Declare("certkeeper_last_run_duration_seconds",
                              "How long the last run of this kind took.");
-  auto& outcomes = e.Declare("certkeeper_last_run_outcomes",
-                             "Certificates (renew) or endpoints (probe) of the last run, by outcome.");
+  auto& outcomes = e.Declare(
+      "certkeeper_last_run_outcomes",
+      "Certificates (renew) or endpoints (probe) of the last run, by outcome.");
   for (const std::optional<RunView>* run : {&snap.last_renew, &snap.last_probe}) {
     if (!*run) continue;
     const RunView& r = **run;
@@ -210,7 +214,9 @@ std::string RenderMetrics(const MonitorSnapshot& snapshot) {
 
 Status WriteMetricsTextfile(const std::string& path, const std::string& text) {
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0                ? "/"
+                                                      : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (name.empty() || name == "." || name == "..") {
     return Status(ErrorCode::kInvalidArgument, "the metrics textfile must name a file")

@@ -124,7 +124,8 @@ TEST(MetricsTest, StatusIsAStateSetWithOneSeriesPerStatus) {
                 "certkeeper_certificate_status{ca=\"le\",name=\"web\",status=\"pending\"} 0",
                 "certkeeper_certificate_status{ca=\"le\",name=\"web\",status=\"valid\"} 0",
             }));
-  EXPECT_TRUE(HasLine(text, "certkeeper_certificate_consecutive_failures{ca=\"le\",name=\"web\"} 4"));
+  EXPECT_TRUE(
+      HasLine(text, "certkeeper_certificate_consecutive_failures{ca=\"le\",name=\"web\"} 4"));
 }
 
 TEST(MetricsTest, UnsetValuesHaveNoSeries) {
@@ -188,7 +189,8 @@ TEST(MetricsTest, CaRequestsAreCountersAndCaLabelsNameTheConfiguredCa) {
   EXPECT_TRUE(HasLine(text, "certkeeper_ca_unreachable_runs{ca=\"le\"} 2"));
   EXPECT_TRUE(HasLine(text, "certkeeper_ca_retry_after_until_timestamp_seconds{ca=\"le\"} " +
                                 std::to_string(1764615600 + 3600) + ".5"));
-  EXPECT_TRUE(HasLine(text, "certkeeper_ca_info{ca=\"default\",server=\"https://ca.internal/acme\"} 1"));
+  EXPECT_TRUE(HasLine(
+      text, "certkeeper_ca_info{ca=\"default\",server=\"https://ca.internal/acme\"} 1"));
   EXPECT_EQ(text.find("203.0.113.9"), std::string::npos) << "an error text became a label";
 }
 
@@ -270,8 +272,10 @@ TEST(MetricsTest, RevokedComesFromTheLiveVersionsAnswers) {
     r.checked_at = kNow - seconds(10);
     return r;
   };
-  snap.revocations = {answer("good", 3, "crl", "good"),   answer("bad", 3, "ocsp", "good"),
-                      answer("bad", 3, "crl", "revoked"), answer("old-revoked", 2, "crl", "revoked"),
+  snap.revocations = {answer("good", 3, "crl", "good"),
+                      answer("bad", 3, "ocsp", "good"),
+                      answer("bad", 3, "crl", "revoked"),
+                      answer("old-revoked", 2, "crl", "revoked"),
                       answer("errored", 3, "ocsp", "error")};
   std::string text = RenderMetrics(snap);
   EXPECT_EQ(Samples(text, "certkeeper_certificate_revoked"),
@@ -287,7 +291,9 @@ TEST(MetricsTest, RevokedComesFromTheLiveVersionsAnswers) {
 TEST(MetricsTest, LastRunsGiveDurationAndOutcomes) {
   MonitorSnapshot snap;
   snap.now = kNow;
-  snap.last_renew = RunView{"renew", kNow - seconds(90), kNow - seconds(60) + std::chrono::milliseconds(250),
+  snap.last_renew = RunView{"renew",
+                            kNow - seconds(90),
+                            kNow - seconds(60) + std::chrono::milliseconds(250),
                             {{"renewed", 2}, {"not-due", 40}, {"failed", 1}}};
   snap.last_probe = RunView{"probe", kNow - seconds(5), kNow - seconds(4), {{"ok", 3}}};
   std::string text = RenderMetrics(snap);
