@@ -264,6 +264,9 @@ Result<std::map<std::string, CurrentVersions>> SqliteInventory::AllCurrentVersio
   std::map<std::string, CurrentVersions> current;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     // The newest version of each certificate, and its newest deployed one.
+    // Usually the newest one is the deployed one: it is read (and its lists
+    // decoded) once, and the second query reads only the live versions that
+    // a newer version follows.
     const std::string select = "SELECT " + std::string(kVersionColumns) + " FROM versions v ";
     CK_ASSIGN_OR_RETURN(
         Statement latest,
@@ -274,13 +277,16 @@ Result<std::map<std::string, CurrentVersions>> SqliteInventory::AllCurrentVersio
       CK_ASSIGN_OR_RETURN(bool row, latest.Step());
       if (!row) break;
       CK_ASSIGN_OR_RETURN(Version v, ReadVersion(latest));
-      std::string name = v.certificate;
-      current[name].latest = std::move(v);
+      CurrentVersions& entry = current[v.certificate];
+      if (v.state == VersionState::kDeployed) entry.live = v;
+      entry.latest = std::move(v);
     }
     CK_ASSIGN_OR_RETURN(
         Statement live,
         db_->Prepare(select + "WHERE state = ? AND n = (SELECT MAX(n) FROM versions w "
-                              "WHERE w.certificate = v.certificate AND w.state = ?)",
+                              "WHERE w.certificate = v.certificate AND w.state = ?) "
+                              "AND n < (SELECT MAX(n) FROM versions x "
+                              "WHERE x.certificate = v.certificate)",
                      "read the live versions"));
     live.BindAll(VersionStateName(VersionState::kDeployed),
                  VersionStateName(VersionState::kDeployed));

@@ -1,5 +1,8 @@
 #include "store/internal/rows.h"
 
+#include <optional>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "base/text.h"
@@ -12,8 +15,39 @@ std::string EncodeList(const std::vector<std::string>& items) {
                                     nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// The lists EncodeList writes hold plain names almost always: ["a","b"] with
+// no escape. Those are split directly (a large inventory reads tens of
+// thousands of them per `list`); anything else goes to the JSON parser.
+std::optional<std::vector<std::string>> SplitPlainList(std::string_view text) {
+  if (text.size() < 2 || text.front() != '[' || text.back() != ']') return std::nullopt;
+  if (text.find('\\') != std::string_view::npos || !IsValidUtf8(text)) return std::nullopt;
+  std::vector<std::string> items;
+  size_t i = 1;
+  const size_t end = text.size() - 1;
+  if (i == end) return items;
+  while (true) {
+    if (text[i] != '"') return std::nullopt;
+    size_t close = text.find('"', i + 1);
+    if (close == std::string_view::npos || close >= end) return std::nullopt;
+    std::string_view item = text.substr(i + 1, close - i - 1);
+    for (char c : item) {
+      if (static_cast<unsigned char>(c) < 0x20) return std::nullopt;
+    }
+    items.emplace_back(item);
+    i = close + 1;
+    if (i == end) return items;
+    if (text[i] != ',') return std::nullopt;
+    ++i;
+  }
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> DecodeList(const std::string& text,
                                             std::string_view column) {
+  if (auto plain = SplitPlainList(text)) return std::move(*plain);
   nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_array()) {
     return Status(ErrorCode::kProtocol,
