@@ -163,6 +163,7 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
     if (options.knot) spec.argv.insert(spec.argv.end(), {"--with", "knot"});
     if (options.nginx) spec.argv.insert(spec.argv.end(), {"--with", "nginx"});
     if (options.sshd) spec.argv.insert(spec.argv.end(), {"--with", "sshd"});
+    if (options.alertmanager) spec.argv.insert(spec.argv.end(), {"--with", "alertmanager"});
     spec.env = {
         {"PEBBLE_PORT", std::to_string(PickFreePort())},
         {"PEBBLE_MGMT_PORT", std::to_string(PickFreePort())},
@@ -175,6 +176,7 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
         {"KNOT_PORT", std::to_string(PickFreeDnsPort())},
         {"NGINX_PORT", std::to_string(PickFreePort())},
         {"SSHD_PORT", std::to_string(PickFreePort())},
+        {"ALERTMANAGER_PORT", std::to_string(PickFreePort())},
     };
     for (const auto& override_kv : options.env) {
       // Not a structured binding: clang 14 cannot capture those in a lambda.

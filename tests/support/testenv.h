@@ -38,6 +38,8 @@ struct TestEnvOptions {
   bool knot = false;
   bool nginx = false;
   bool sshd = false;
+  // A Prometheus Alertmanager on 127.0.0.1 (ALERTMANAGER_URL, ALERTMANAGER_PORT).
+  bool alertmanager = false;
   // Extra environment for the services, e.g. {"PEBBLE_WFE_NONCEREJECT", "30"},
   // {"PEBBLE_AUTHZREUSE", "0"}, {"PEBBLE_VA_ALWAYS_VALID", "1"},
   // {"PEBBLE_ALTERNATE_ROOTS", "2"}, {"PEBBLE_CERT_VALIDITY_PERIOD", "21600"}
