@@ -37,7 +37,7 @@ class Collector {
 
 std::string Percent(double fraction) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100);
+  std::snprintf(buf, sizeof buf, "%.1f%%", fraction * 100);
   return buf;
 }
 

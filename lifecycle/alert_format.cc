@@ -1,6 +1,8 @@
 #include "lifecycle/alert_format.h"
 
+#include <cstdio>
 #include <ctime>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 

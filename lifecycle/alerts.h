@@ -74,6 +74,8 @@ class Alerter {
   explicit Alerter(const EngineContext& ctx);
   // Delivers through `sender` (not owned; outlives the Alerter).
   Alerter(const EngineContext& ctx, AlertSender* sender) : ctx_(ctx), sender_(sender) {}
+  Alerter(const Alerter&) = delete;
+  Alerter& operator=(const Alerter&) = delete;
 
   // Evaluates every [[alert]] against `snapshot` and delivers what changed.
   // Rows of alerts no longer configured are deleted. A failed delivery is

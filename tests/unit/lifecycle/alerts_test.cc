@@ -23,13 +23,16 @@ using std::chrono::seconds;
 // Records every notification; fails while `fail` is set.
 class RecordingSender : public AlertSender {
  public:
-  Status Send(const AlertSettings&, const AlertNotification& n) override {
+  Status Send(const AlertSettings& alert, const AlertNotification& n) override {
     sent.push_back(n);
-    if (fail) return Status(ErrorCode::kUnavailable, "target down");
+    if (fail || alert.name == failing_alert) {
+      return Status(ErrorCode::kUnavailable, "target down");
+    }
     return Status::Ok();
   }
   std::vector<AlertNotification> sent;
   bool fail = false;
+  std::string failing_alert;
 };
 
 class AlertsTest : public ::testing::Test {
@@ -181,6 +184,21 @@ TEST_F(AlertsTest, FailedDeliveryStaysPendingWithBackoffAndNeverFailsEvaluate) {
   EXPECT_TRUE(rows[0].notified);
   EXPECT_EQ(rows[0].failures, 0);
   EXPECT_FALSE(rows[0].next_try_at.has_value());
+}
+
+TEST_F(AlertsTest, AFailingTargetDoesNotKeepTheOtherAlertsFromTheirNotification) {
+  AlertSettings second = config_.alerts[0];
+  second.name = "second";
+  config_.alerts.push_back(second);
+  sender_.failing_alert = "ops";
+  AlertReport r = Evaluate(Failing({"web"}));
+  ASSERT_EQ(r.deliveries.size(), 2u);
+  EXPECT_FALSE(r.deliveries[0].status.ok());
+  EXPECT_TRUE(r.deliveries[1].status.ok()) << r.deliveries[1].status.ToString();
+  auto rows = Rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_FALSE(rows[0].notified);  // "ops": pending, retried later
+  EXPECT_TRUE(rows[1].notified);   // "second": delivered
 }
 
 TEST_F(AlertsTest, AConditionThatEndsBeforeItsFiringWasDeliveredIsDroppedSilently) {
