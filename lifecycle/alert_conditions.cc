@@ -62,26 +62,29 @@ std::string ExpiringReason(const CertificateView& c, const AlertSettings& alert,
   return "expires at " + expires + " (in " + FormatDurationHuman(left) + "): " + reason;
 }
 
-// The newest failed step of the last attempt that is not a rollback.
-const StepView* FailedStep(const CertificateView& c) {
-  if (!c.last_attempt) return nullptr;
-  const auto& steps = c.last_attempt->steps;
-  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+const std::vector<StepView>* StepsOf(const CertificateView& c, const DeliverySteps& deliveries) {
+  if (auto it = deliveries.find(c.name); it != deliveries.end()) return &it->second;
+  return c.last_attempt ? &c.last_attempt->steps : nullptr;
+}
+
+// The newest failed step that is not a rollback.
+const StepView* FailedStep(const std::vector<StepView>* steps) {
+  if (!steps) return nullptr;
+  for (auto it = steps->rbegin(); it != steps->rend(); ++it) {
     if (it->result == "failed" && it->kind != "rollback") return &*it;
   }
   return nullptr;
 }
 
-bool RolledBack(const CertificateView& c) {
-  if (!c.last_attempt) return false;
-  const auto& steps = c.last_attempt->steps;
-  return std::any_of(steps.begin(), steps.end(), [](const StepView& s) {
-    return s.kind == "rollback" && s.result == "ok";
-  });
+bool RolledBack(const std::vector<StepView>* steps) {
+  return steps && std::any_of(steps->begin(), steps->end(), [](const StepView& s) {
+           return s.kind == "rollback" && s.result == "ok";
+         });
 }
 
 void CertificateConditions(const MonitorSnapshot& snap, const CertificateView& c,
-                           const AlertSettings& alert, Collector& out) {
+                           const AlertSettings& alert, const DeliverySteps& deliveries,
+                           Collector& out) {
   if (c.live && out.Wants("expiring")) {
     std::string reason = ExpiringReason(c, alert, snap.now);
     if (!reason.empty()) out.Add("expiring", c.name, reason);
@@ -95,12 +98,13 @@ void CertificateConditions(const MonitorSnapshot& snap, const CertificateView& c
   }
   if (c.newest && c.newest->state == "deploy_failed") {
     std::string detail = "version " + std::to_string(c.newest->n) + " did not go live";
-    if (const StepView* step = FailedStep(c)) {
+    const std::vector<StepView>* steps = StepsOf(c, deliveries);
+    if (const StepView* step = FailedStep(steps)) {
       detail += ": " + step->kind + (step->identifier.empty() ? "" : " " + step->identifier) +
                 " failed: " + step->error;
     }
     out.Add("deploy-failed", c.name, detail);
-    if (RolledBack(c)) {
+    if (RolledBack(steps)) {
       out.Add("rolled-back", c.name,
               "version " + std::to_string(c.newest->n) + " was rolled back; version " +
                   (c.live ? std::to_string(c.live->n) : std::string("none")) + " stays live");
@@ -141,17 +145,26 @@ void ProbeConditions(const ProbeView& p, Collector& out) {
 
 }  // namespace
 
+bool IsDeliveryStep(const StepView& step, const CertificateView& c) {
+  if (step.kind == "deploy-check" || step.kind == "verify" || step.kind == "rollback") {
+    return true;
+  }
+  return !step.identifier.empty() &&
+         std::find(c.deploy.begin(), c.deploy.end(), step.identifier) != c.deploy.end();
+}
+
 size_t AlertEventIndex(std::string_view event) {
   return static_cast<size_t>(std::find(kAlertEvents.begin(), kAlertEvents.end(), event) -
                              kAlertEvents.begin());
 }
 
 std::vector<AlertCondition> AlertConditions(const MonitorSnapshot& snapshot,
-                                            const AlertSettings& alert) {
+                                            const AlertSettings& alert,
+                                            const DeliverySteps& deliveries) {
   std::vector<AlertCondition> out;
   Collector collect(alert, out);
   for (const CertificateView& c : snapshot.certificates) {
-    if (Chosen(alert.certificates, c.name)) CertificateConditions(snapshot, c, alert, collect);
+    if (Chosen(alert.certificates, c.name)) CertificateConditions(snapshot, c, alert, deliveries, collect);
   }
   for (const CaStatusView& ca : snapshot.cas) {
     if (ca.unreachable_runs < alert.ca_unreachable_runs) continue;

@@ -5,6 +5,7 @@
 #define CERTKEEPER_LIFECYCLE_ALERT_CONDITIONS_H_
 
 #include <array>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +42,7 @@ struct AlertCondition {
 //   renewal-failing   consecutive_failures >= failures
 //   deploy-failed     the newest version is newer than the live one and
 //                     deploy_failed (it did not go live)
-//   rolled-back       deploy-failed, and the last attempt restored the
+//   rolled-back       deploy-failed, and the newest delivery restored the
 //                     previous version (a "rollback" step that succeeded)
 //   revoked           the live version is revoked, or a stored OCSP/CRL answer
 //                     for it says "revoked"
@@ -50,8 +51,19 @@ struct AlertCondition {
 //                     (live_match "no")
 //   probe-failing     a probe did not complete the handshake, or the served
 //                     chain is not valid, or its names do not cover the SNI
+//
+// `deliveries` holds, per certificate, the steps of its newest attempt that
+// delivered (IsDeliveryStep): the last attempt may be a deferral without
+// steps, which must not make a rollback look undone. A certificate without
+// an entry is judged by its last attempt's steps.
+using DeliverySteps = std::map<std::string, std::vector<StepView>>;
 std::vector<AlertCondition> AlertConditions(const MonitorSnapshot& snapshot,
-                                            const AlertSettings& alert);
+                                            const AlertSettings& alert,
+                                            const DeliverySteps& deliveries = {});
+
+// A step of delivering a version to c's deploy targets: a pre-deploy check,
+// a verification, a rollback, or any step naming one of c.deploy.
+bool IsDeliveryStep(const StepView& step, const CertificateView& c);
 
 // The position of `event` in kAlertEvents; kAlertEvents.size() when unknown.
 size_t AlertEventIndex(std::string_view event);

@@ -18,6 +18,8 @@ namespace {
 using Key = std::pair<std::string, std::string>;  // (event, subject)
 
 constexpr size_t kMaxStoredErrorBytes = 512;
+// How far back the newest delivery of a version is looked for.
+constexpr int kDeliveryLookback = 20;
 
 bool SameRow(const store::AlertState& a, const store::AlertState& b) {
   return std::tie(a.alert, a.event, a.subject, a.state, a.since, a.ended_at, a.detail, a.notified,
@@ -126,14 +128,33 @@ AlertPlan PlanAlert(const AlertSettings& alert, const std::vector<AlertCondition
 
 Alerter::Alerter(const EngineContext& ctx) : ctx_(ctx), sender_(&target_sender_) {}
 
+Result<DeliverySteps> Alerter::NewestDeliveries(const MonitorSnapshot& snapshot) {
+  DeliverySteps out;
+  for (const CertificateView& c : snapshot.certificates) {
+    if (!c.newest || c.newest->state != "deploy_failed") continue;
+    CK_ASSIGN_OR_RETURN(std::vector<store::Attempt> attempts,
+                        ctx_.inventory->ListAttempts(c.name, kDeliveryLookback));
+    for (const store::Attempt& a : attempts) {
+      AttemptView view = ToView(a);
+      if (std::any_of(view.steps.begin(), view.steps.end(),
+                      [&](const StepView& s) { return IsDeliveryStep(s, c); })) {
+        out[c.name] = std::move(view.steps);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 Result<AlertReport> Alerter::Evaluate(const MonitorSnapshot& snapshot) {
   CK_ASSIGN_OR_RETURN(std::vector<store::AlertState> all, ctx_.inventory->ListAlertStates());
+  CK_ASSIGN_OR_RETURN(DeliverySteps deliveries, NewestDeliveries(snapshot));
   AlertReport report;
   std::map<std::string, std::vector<store::AlertState>> by_alert;
   for (store::AlertState& row : all) by_alert[row.alert].push_back(std::move(row));
   for (const AlertSettings& alert : ctx_.config->alerts) {
     CK_ASSIGN_OR_RETURN(std::optional<AlertDelivery> delivery,
-                        EvaluateOne(alert, snapshot, by_alert[alert.name]));
+                        EvaluateOne(alert, snapshot, deliveries, by_alert[alert.name]));
     if (delivery) report.deliveries.push_back(std::move(*delivery));
     by_alert.erase(alert.name);
   }
@@ -147,10 +168,10 @@ Result<AlertReport> Alerter::Evaluate(const MonitorSnapshot& snapshot) {
 }
 
 Result<std::optional<AlertDelivery>> Alerter::EvaluateOne(
-    const AlertSettings& alert, const MonitorSnapshot& snapshot,
+    const AlertSettings& alert, const MonitorSnapshot& snapshot, const DeliverySteps& deliveries,
     const std::vector<store::AlertState>& stored) {
   const TimePoint now = ctx_.clock->Now();
-  AlertPlan plan = PlanAlert(alert, AlertConditions(snapshot, alert), stored, now);
+  AlertPlan plan = PlanAlert(alert, AlertConditions(snapshot, alert, deliveries), stored, now);
   for (const store::AlertState& row : plan.remove) {
     CK_RETURN_IF_ERROR(ctx_.inventory->DeleteAlertState(row.alert, row.event, row.subject));
   }

@@ -87,7 +87,11 @@ class Alerter {
  private:
   Result<std::optional<AlertDelivery>> EvaluateOne(const AlertSettings& alert,
                                                    const MonitorSnapshot& snapshot,
+                                                   const DeliverySteps& deliveries,
                                                    const std::vector<store::AlertState>& stored);
+  // The steps of the newest delivery of each certificate whose newest
+  // version did not go live.
+  Result<DeliverySteps> NewestDeliveries(const MonitorSnapshot& snapshot);
 
   const EngineContext& ctx_;
   TargetAlertSender target_sender_;

@@ -207,6 +207,38 @@ TEST(AlertConditions, Table) {
   }
 }
 
+TEST(AlertConditions, ARollbackStaysRolledBackAfterADeferralWithoutSteps) {
+  MonitorSnapshot s = Base();
+  VersionView v = *s.certificates[0].live;
+  v.n = 2;
+  v.state = "deploy_failed";
+  s.certificates[0].newest = v;
+  s.certificates[0].deploy = {"nginx"};
+  s.certificates[0].last_attempt = AttemptView{};  // a deferral: no steps
+  AlertSettings a;
+  EXPECT_EQ(Keys(AlertConditions(s, a)),
+            (std::vector<std::pair<std::string, std::string>>{{"deploy-failed", "web"}}));
+  DeliverySteps deliveries;
+  deliveries["web"] = {{"files", "", "nginx", "failed", "disk full", "", kNow},
+                       {"rollback", "", "nginx", "ok", "", "", kNow}};
+  auto cs = AlertConditions(s, a, deliveries);
+  EXPECT_EQ(Keys(cs), (std::vector<std::pair<std::string, std::string>>{
+                          {"deploy-failed", "web"}, {"rolled-back", "web"}}));
+  EXPECT_NE(cs[0].detail.find("files nginx failed: disk full"), std::string::npos)
+      << cs[0].detail;
+}
+
+TEST(AlertConditions, DeliveryStepsAreChecksVerificationsRollbacksAndTargetSteps) {
+  CertificateView c;
+  c.deploy = {"nginx"};
+  EXPECT_TRUE(IsDeliveryStep({"verify", "", "", "ok", "", "", kNow}, c));
+  EXPECT_TRUE(IsDeliveryStep({"deploy-check", "", "", "failed", "", "", kNow}, c));
+  EXPECT_TRUE(IsDeliveryStep({"rollback", "", "x", "ok", "", "", kNow}, c));
+  EXPECT_TRUE(IsDeliveryStep({"reload", "", "nginx", "ok", "", "", kNow}, c));
+  EXPECT_FALSE(IsDeliveryStep({"order", "", "", "ok", "", "", kNow}, c));
+  EXPECT_FALSE(IsDeliveryStep({"validation", "http-01", "web.example.com", "ok", "", "", kNow}, c));
+}
+
 TEST(AlertConditions, DetailsSayWhyAndAreBounded) {
   MonitorSnapshot s = Base();
   s.certificates[0].consecutive_failures = 4;

@@ -201,6 +201,59 @@ TEST_F(AlertsTest, AFailingTargetDoesNotKeepTheOtherAlertsFromTheirNotification)
   EXPECT_TRUE(rows[1].notified);   // "second": delivered
 }
 
+TEST_F(AlertsTest, RolledBackIsReadFromTheNewestDeliveryNotALaterDeferral) {
+  config_.alerts[0].events = {"rolled-back"};
+  store::CertificateSpec spec;
+  spec.name = "web";
+  spec.domains = {"web.example.com"};
+  spec.key_type = "ec256";
+  spec.challenges = {"http-01"};
+  spec.deploy_targets = {"nginx"};
+  spec.server = "https://ca.example/dir";
+  ASSERT_TRUE(inventory_->PutCertificate(spec).ok());
+  store::Attempt deliver;
+  deliver.certificate = "web";
+  deliver.started_at = clock_.Now();
+  deliver.server = "https://ca.example/dir";
+  deliver.reason = "deliver version 2";
+  auto id = inventory_->StartAttempt(deliver);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  store::AttemptStep step;
+  step.at = clock_.Now();
+  step.kind = "rollback";
+  step.identifier = "nginx";
+  ASSERT_TRUE(inventory_->AddAttemptStep(*id, step).ok());
+  store::AttemptEnd end;
+  end.finished_at = clock_.Now();
+  end.outcome = store::AttemptOutcome::kFailed;
+  ASSERT_TRUE(inventory_->FinishAttempt(*id, end).ok());
+  clock_.Advance(minutes(1));
+  store::Attempt deferral = deliver;
+  deferral.started_at = clock_.Now();
+  auto later = inventory_->StartAttempt(deferral);
+  ASSERT_TRUE(later.ok());
+  end.finished_at = clock_.Now();
+  end.outcome = store::AttemptOutcome::kDeferred;
+  ASSERT_TRUE(inventory_->FinishAttempt(*later, end).ok());
+
+  MonitorSnapshot s = Failing({});
+  CertificateView c;
+  c.name = "web";
+  c.deploy = {"nginx"};
+  VersionView live, newest;
+  live.n = 1;
+  newest.n = 2;
+  newest.state = "deploy_failed";
+  c.live = live;
+  c.newest = newest;
+  c.last_attempt = AttemptView{};  // the deferral
+  s.certificates = {c};
+  Evaluate(s);
+  ASSERT_EQ(sender_.sent.size(), 1u);
+  ASSERT_EQ(sender_.sent[0].firing.size(), 1u);
+  EXPECT_EQ(sender_.sent[0].firing[0].event, "rolled-back");
+}
+
 TEST_F(AlertsTest, AConditionThatEndsBeforeItsFiringWasDeliveredIsDroppedSilently) {
   sender_.fail = true;
   Evaluate(Failing({"web"}));
