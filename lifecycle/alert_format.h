@@ -37,7 +37,8 @@ struct AlertNotification {
   std::vector<AlertItem> resolved;
   // Pending conditions left for the next notification (over the limit).
   size_t more_pending = 0;
-  bool test = false;  // `certkeeper alerts test`: no real condition
+  // A test of the target (no real condition): marked in every format.
+  bool test = false;
 };
 
 // {"version":1,"alert":...,"host":...,"time":...,"test":false,
