@@ -39,6 +39,8 @@ class AlertsAlertmanagerTest : public e2e_support::CertkeeperSuite {
     notes_ = dir_.path() + "/notes";
     ASSERT_TRUE(fs::MakeDirs(notes_).ok());
     recorder_ = dir_.path() + "/record-alert";
+    fs::WriteOptions executable;
+    executable.mode = 0755;
     // Each notification's stdin goes to notes/<n>.json, its counts beside it.
     ASSERT_TRUE(fs::WriteFileAtomic(recorder_,
                                     "#!/bin/sh\n"
@@ -47,7 +49,7 @@ class AlertsAlertmanagerTest : public e2e_support::CertkeeperSuite {
                                     "printf '%s %s' \"$CERTKEEPER_FIRING\" "
                                     "\"$CERTKEEPER_RESOLVED\" > \"$1/$n.counts\"\n"
                                     "cat > \"$1/$n.json\"\n",
-                                    fs::WriteOptions{.mode = 0755})
+                                    executable)
                     .ok());
     wrong_port_ = testing::PickFreePort();
     closed_port_ = testing::PickFreePort();

@@ -36,7 +36,9 @@ AlertNotification Sample() {
 // An executable script at dir/name.
 std::string Script(const fs::TempDir& dir, const std::string& name, const std::string& body) {
   std::string path = dir.path() + "/" + name;
-  EXPECT_TRUE(fs::WriteFileAtomic(path, "#!/bin/sh\n" + body, fs::WriteOptions{.mode = 0755}).ok());
+  fs::WriteOptions executable;
+  executable.mode = 0755;
+  EXPECT_TRUE(fs::WriteFileAtomic(path, "#!/bin/sh\n" + body, executable).ok());
   return path;
 }
 
