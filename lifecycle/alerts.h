@@ -16,12 +16,16 @@
 #ifndef CERTKEEPER_LIFECYCLE_ALERTS_H_
 #define CERTKEEPER_LIFECYCLE_ALERTS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "lifecycle/alert_conditions.h"
+#include "lifecycle/alert_delivery.h"
 #include "lifecycle/engine_context.h"
 #include "lifecycle/monitor.h"
+#include "store/monitor_store.h"
 
 namespace certkeeper::lifecycle {
 
@@ -38,16 +42,60 @@ struct AlertReport {
   std::vector<AlertDelivery> deliveries;
 };
 
+// The delay before delivery attempt failures+1 of a notification that
+// failed `failures` (>= 1) times: 1 minute, doubling, at most 1 hour.
+Duration AlertRetryDelay(int failures);
+
+// What one evaluation does with one alert's stored rows (a pure function of
+// its inputs, so that the state machine is table-tested):
+//  - a condition without a row starts: a new "firing" row, not notified;
+//  - a condition with a row keeps it (since stays; detail is refreshed); a
+//    "resolved" row whose notification is still pending goes back to
+//    "firing" as notified (the receiver still has it firing);
+//  - a row whose condition no longer holds: "firing" and notified becomes
+//    "resolved" (ended_at = now, pending); "firing" and never notified is
+//    removed without any notification; "resolved" stays pending;
+//  - pending (not notified) rows are sent now unless quiet_until is ahead or
+//    any of them waits for next_try_at; at most
+//    kMaxConditionsPerNotification, firing first, the rest wait.
+struct AlertPlan {
+  std::vector<store::AlertState> rows;    // every row to keep, as it is to be stored
+  std::vector<store::AlertState> remove;  // rows to delete without a notification
+  std::vector<size_t> send;               // indexes into rows of what is sent now
+  size_t more_pending = 0;                // pending rows left for the next notification
+  std::string held;                       // why nothing is sent now ("quiet until ...")
+};
+AlertPlan PlanAlert(const AlertSettings& alert, const std::vector<AlertCondition>& conditions,
+                    const std::vector<store::AlertState>& stored, TimePoint now);
+
 class Alerter {
  public:
-  explicit Alerter(const EngineContext& ctx) : ctx_(ctx) {}
+  // Delivers through the real targets (TargetAlertSender).
+  explicit Alerter(const EngineContext& ctx);
+  // Delivers through `sender` (not owned; outlives the Alerter).
+  Alerter(const EngineContext& ctx, AlertSender* sender) : ctx_(ctx), sender_(sender) {}
+  Alerter(const Alerter&) = delete;
+  Alerter& operator=(const Alerter&) = delete;
 
   // Evaluates every [[alert]] against `snapshot` and delivers what changed.
-  // Only a failed inventory read or write is an error.
+  // Rows of alerts no longer configured are deleted. A failed delivery is
+  // recorded (the rows stay pending with failures+1 and next_try_at, an
+  // "alert-failed" event, the AlertDelivery's status) and is not an error:
+  // only a failed inventory read or write is.
   Result<AlertReport> Evaluate(const MonitorSnapshot& snapshot);
 
  private:
+  Result<std::optional<AlertDelivery>> EvaluateOne(const AlertSettings& alert,
+                                                   const MonitorSnapshot& snapshot,
+                                                   const DeliverySteps& deliveries,
+                                                   const std::vector<store::AlertState>& stored);
+  // The steps of the newest delivery of each certificate whose newest
+  // version did not go live.
+  Result<DeliverySteps> NewestDeliveries(const MonitorSnapshot& snapshot);
+
   const EngineContext& ctx_;
+  TargetAlertSender target_sender_;
+  AlertSender* sender_;
 };
 
 }  // namespace certkeeper::lifecycle

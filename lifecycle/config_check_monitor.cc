@@ -21,6 +21,17 @@ Status Invalid(const std::string& prefix, const std::string& what, const std::st
   return Status(ErrorCode::kInvalidArgument, prefix + what).Hint(hint);
 }
 
+bool IsLoopbackHttpUrl(const std::string& url) {
+  for (const char* host : {"http://127.0.0.1", "http://[::1]", "http://localhost"}) {
+    const std::string h = host;
+    if (url.rfind(h, 0) == 0 &&
+        (url.size() == h.size() || url[h.size()] == ':' || url[h.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Status CheckAlert(const AlertSettings& a, const std::string& prefix) {
   const std::string where = "alert \"" + a.name + "\": ";
   if (a.name.empty() || !ValidateCertificateName(a.name).ok()) {
@@ -39,6 +50,12 @@ Status CheckAlert(const AlertSettings& a, const std::string& prefix) {
     if (!https && !http) {
       return Invalid(prefix, where + "url must be an http:// or https:// URL",
                      "url = \"https://alerts.example.com/hook\"");
+    }
+    // Plain HTTP would carry the bearer token and the alert text in the clear.
+    if (http && !IsLoopbackHttpUrl(a.url)) {
+      return Invalid(prefix, where + "an http:// url must point to this host (127.0.0.1, "
+                                     "[::1] or localhost)",
+                     "use https:// for a webhook on another host");
     }
     if (a.format != "generic" && a.format != "alertmanager") {
       return Invalid(prefix, where + "format must be \"generic\" or \"alertmanager\"",

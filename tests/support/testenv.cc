@@ -165,6 +165,7 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
     if (options.sshd) spec.argv.insert(spec.argv.end(), {"--with", "sshd"});
     if (options.prometheus) spec.argv.insert(spec.argv.end(), {"--with", "prometheus"});
     if (options.ocsp) spec.argv.insert(spec.argv.end(), {"--with", "ocsp"});
+    if (options.alertmanager) spec.argv.insert(spec.argv.end(), {"--with", "alertmanager"});
     spec.env = {
         {"PEBBLE_PORT", std::to_string(PickFreePort())},
         {"PEBBLE_MGMT_PORT", std::to_string(PickFreePort())},
@@ -180,6 +181,7 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
         {"SSHD_PORT", std::to_string(PickFreePort())},
         {"PROMETHEUS_PORT", std::to_string(PickFreePort())},
         {"PROMETHEUS_SCRAPE_PORT", std::to_string(PickFreePort())},
+        {"ALERTMANAGER_PORT", std::to_string(PickFreePort())},
     };
     for (const auto& override_kv : options.env) {
       // Not a structured binding: clang 14 cannot capture those in a lambda.

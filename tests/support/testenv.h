@@ -45,6 +45,8 @@ struct TestEnvOptions {
   // by the test nginx ("--with ocsp"; implies nginx): OCSP_* variables and
   // pebble-testenv/ocsp-revoke (OCSP_REVOKE) to revoke its leaf.
   bool ocsp = false;
+  // A Prometheus Alertmanager on 127.0.0.1 (ALERTMANAGER_URL, ALERTMANAGER_PORT).
+  bool alertmanager = false;
   // Extra environment for the services, e.g. {"PEBBLE_WFE_NONCEREJECT", "30"},
   // {"PEBBLE_AUTHZREUSE", "0"}, {"PEBBLE_VA_ALWAYS_VALID", "1"},
   // {"PEBBLE_ALTERNATE_ROOTS", "2"}, {"PEBBLE_CERT_VALIDITY_PERIOD", "21600"}
@@ -62,7 +64,7 @@ int PickFreeDnsPort();
 // One line of the state directory's process record.
 struct RecordedProcess {
   // "pebble", "pebble2", "challtestsrv", "knot", "nginx", "sshd", "prometheus",
-  // "ocsp", "watchdog"
+  // "alertmanager", "ocsp", "watchdog"
   std::string name;
   pid_t pid = 0;
   unsigned long long start_ticks = 0;  // /proc/PID/stat field 22
