@@ -78,12 +78,12 @@ code{font:12px ui-monospace,"DejaVu Sans Mono",monospace}
 .elapsed{position:absolute;left:0;top:0;bottom:0;border-radius:5px;background:#a6e2c5}
 .u-expiring .elapsed{background:#fdd49e}.u-failing .elapsed,.u-expired .elapsed{background:#fda29b}
 .mark{position:absolute;top:-5px;bottom:-5px;width:0;border-left:2px solid var(--ink)}
-.mark span{position:absolute;top:-16px;left:-14px;width:28px;text-align:center;font-size:10px;
-font-weight:700;color:var(--ink)}
+.mark span{position:absolute;top:-16px;left:0;transform:translateX(-50%);white-space:nowrap;
+font-size:10px;font-weight:700;color:var(--ink)}
 .mark.renew{border-left:2px dashed var(--blue)}
 .mark.renew span{top:auto;bottom:-16px;color:var(--blue)}
 .ends{display:flex;justify-content:space-between;color:var(--muted);font-size:11px;
-margin-top:14px}
+margin-top:18px}
 .expiry{margin-top:2px}
 footer{padding:18px 32px;color:var(--muted);font-size:12px}
 footer a{color:var(--blue)}
