@@ -28,6 +28,9 @@
 #include <vector>
 
 #include "base/fs.h"
+#include "lifecycle/engine.h"
+#include "lifecycle/metrics.h"
+#include "lifecycle/monitor.h"
 #include "store/sqlite_inventory.h"
 
 namespace certkeeper {
@@ -178,6 +181,38 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::printf("inventory of %d certificates filled in %.0f ms\n", n, Millis(Clock::now() - t0));
+
+  // In process: what one snapshot costs (every route starts from one), and
+  // rendering the metrics from it.
+  {
+    lifecycle::Config config;
+    config.state_dir = state;
+    config.acme.server = server;
+    auto engine = lifecycle::Engine::Open(config, RealClock());
+    if (!engine.ok()) {
+      std::printf("cannot open: %s\n", engine.status().ToString().c_str());
+      return 1;
+    }
+    std::vector<double> lists, reads, renders;
+    for (int i = 0; i < 3; ++i) {
+      auto start = Clock::now();
+      auto list = (*engine)->List();
+      lists.push_back(Millis(Clock::now() - start));
+      start = Clock::now();
+      auto snap = (*engine)->Snapshot();
+      reads.push_back(Millis(Clock::now() - start));
+      if (!snap.ok()) {
+        std::printf("snapshot failed: %s\n", snap.status().ToString().c_str());
+        return 1;
+      }
+      start = Clock::now();
+      std::string text = lifecycle::RenderMetrics(*snap);
+      renders.push_back(Millis(Clock::now() - start));
+    }
+    std::printf("in process: Engine::List() median %.1f ms, Engine::Snapshot() median %.1f ms, "
+                "RenderMetrics median %.1f ms\n",
+                Median(lists), Median(reads), Median(renders));
+  }
 
   const int port = FreePort();
   const std::string log = dir.path() + "/serve.log";

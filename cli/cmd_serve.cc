@@ -154,6 +154,7 @@ int CmdServe(CommandContext& ctx, const std::vector<std::string>& args) {
   int sig = AwaitSignal(signals);
   log::Info("serve: stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server->reset();  // no new request; every socket closed
+  routes.reset();
   for (auto& job : jobs) job->RequestStop();
   for (auto& job : jobs) {
     while (!job->Finished()) {
