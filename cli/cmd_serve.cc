@@ -102,17 +102,17 @@ int CmdServe(CommandContext& ctx, const std::vector<std::string>& args) {
   Result<ServeSetup> setup = ResolveServeSetup(ctx.config().serve, ctx.values());
   // A bad address, token file or duration is a configuration error: exit 1.
   if (!setup.ok()) return ctx.Fail(setup.status(), 1);
-  auto reader = ctx.OpenEngine();
-  if (!reader.ok()) return ctx.Fail(reader.status(), ctx.ExitFor(reader.status()));
-  std::unique_ptr<lifecycle::Engine> engine = std::move(*reader);
-
-  // Every thread started below inherits the mask, so that only sigwait here
+  // Every thread started from here on inherits the mask, so that only sigwait here
   // sees the signals.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto reader = ctx.OpenEngine();
+  if (!reader.ok()) return ctx.Fail(reader.status(), ctx.ExitFor(reader.status()));
+  std::unique_ptr<lifecycle::Engine> engine = std::move(*reader);
 
   Result<int> fd = challenges::BindListener(setup->listen, "serve");
   if (!fd.ok()) return ctx.Fail(fd.status(), 1);
