@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "challenges/http_request_head.h"
+#include "challenges/http_server.h"
 
 namespace certkeeper::challenges {
 
@@ -33,9 +33,8 @@ struct Http01ServerLimits {
 // the server's thread; it MUST be thread-safe and MUST NOT block.
 using TokenLookup = std::function<std::optional<std::string>(std::string_view token)>;
 
-// One thread, non-blocking sockets multiplexed with poll(). Per connection it
-// reads at most max_request_head bytes and never a body, answers exactly one
-// request and closes ("Connection: close"):
+// An HttpServer (challenges/http_server.h: one thread, every client bounded)
+// that answers exactly one request per connection and closes:
 //  - GET or HEAD /.well-known/acme-challenge/<token> for a token the lookup
 //    knows: 200, text/plain, the key authorization as body (HEAD: no body);
 //  - other GET/HEAD targets: 404; other methods: 405 with Allow: GET, HEAD;
@@ -53,9 +52,8 @@ class Http01Server {
   Http01Server& operator=(const Http01Server&) = delete;
 
  private:
-  class Loop;
-  explicit Http01Server(std::unique_ptr<Loop> loop);
-  std::unique_ptr<Loop> loop_;
+  explicit Http01Server(std::unique_ptr<HttpServer> server);
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace certkeeper::challenges

@@ -103,7 +103,27 @@ ParsedHead ParseRequestHead(std::string_view input, size_t max_size) {
       return Malformed("obsolete line folding or whitespace before a field name");
     }
     if (!IsValidFieldLine(line)) return Malformed("a header field line is malformed");
+    size_t colon = line.find(':');
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    head.fields.emplace_back(std::string(line.substr(0, colon)), std::string(value));
   }
+}
+
+const std::string* FindField(const RequestHead& head, std::string_view name) {
+  for (const auto& [field, value] : head.fields) {
+    if (field.size() == name.size() &&
+        std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
+          auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+          return lower(a) == lower(b);
+        })) {
+      return &value;
+    }
+  }
+  return nullptr;
 }
 
 std::string_view TargetPath(std::string_view target) {

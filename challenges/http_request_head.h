@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace certkeeper::challenges {
 
@@ -26,7 +28,14 @@ struct RequestHead {
   std::string target;   // as sent: origin-form "/path?q" or absolute-form
   std::string version;  // "HTTP/1.0" or "HTTP/1.1"
   size_t length = 0;    // bytes of input the head took, the final empty line included
+  // The header fields in the order sent: name as sent, value without the
+  // surrounding whitespace (RFC 9112 §5.1). Bounded by the head's size.
+  std::vector<std::pair<std::string, std::string>> fields;
 };
+
+// The value of the first field named `name` (compared case-insensitively,
+// RFC 9110 §5.1), or nullptr when the head has none.
+const std::string* FindField(const RequestHead& head, std::string_view name);
 
 struct ParsedHead {
   HeadState state = HeadState::kIncomplete;

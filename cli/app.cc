@@ -333,9 +333,7 @@ int App::CmdList() {
   if (!certs.ok()) return Fail(certs.status(), ExitFor(certs.status()));
   TimePoint now = RealClock()->Now();
   if (g_.json) {
-    json arr = json::array();
-    for (const auto& c : *certs) arr.push_back(ToJson(c, now));
-    PrintJson(arr);
+    PrintJson(ListJson(*certs, now));
   } else {
     Print(RenderList(*certs, now));
   }

@@ -172,6 +172,12 @@ json ToJson(const lifecycle::CertificateView& c, TimePoint now) {
   return j;
 }
 
+json ListJson(const std::vector<lifecycle::CertificateView>& certs, TimePoint now) {
+  json arr = json::array();
+  for (const auto& c : certs) arr.push_back(ToJson(c, now));
+  return arr;
+}
+
 json ToJson(const lifecycle::CertificateOutcome& o) {
   json j = {{"name", o.name}, {"outcome", o.outcome}, {"reason", o.reason}};
   j["error"] = o.error.ok() ? json(nullptr) : ErrorJson(o.error);

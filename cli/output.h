@@ -14,6 +14,9 @@
 namespace certkeeper::cli {
 
 nlohmann::json ToJson(const lifecycle::CertificateView& c, TimePoint now);
+// The document `list --json` prints (and serve's /api/certificates): an array
+// of ToJson(c, now), in the given order.
+nlohmann::json ListJson(const std::vector<lifecycle::CertificateView>& certs, TimePoint now);
 nlohmann::json ToJson(const lifecycle::AttemptView& a);
 nlohmann::json ToJson(const lifecycle::VersionView& v);
 nlohmann::json ToJson(const lifecycle::CertificateOutcome& o);

@@ -75,6 +75,22 @@ TEST(ParseRequestHeadTest, HeadWithinLimitIsCompleteWhateverFollows) {
   EXPECT_EQ(ParseRequestHead(head, head.size() - 1).state, HeadState::kTooLarge);
 }
 
+TEST(ParseRequestHeadTest, FieldsAreKeptInOrderWithoutSurroundingWhitespace) {
+  ParsedHead p = ParseRequestHead(
+      "GET /a HTTP/1.1\r\nHost: x\r\nAuthorization:  Bearer t \t\r\nX-Empty:\r\n"
+      "authorization: second\r\n\r\n");
+  ASSERT_EQ(p.state, HeadState::kComplete);
+  ASSERT_EQ(p.head.fields.size(), 4u);
+  EXPECT_EQ(p.head.fields[1].first, "Authorization");
+  EXPECT_EQ(p.head.fields[1].second, "Bearer t");
+  EXPECT_EQ(p.head.fields[2].second, "");
+  const std::string* auth = FindField(p.head, "AUTHORIZATION");
+  ASSERT_NE(auth, nullptr);
+  EXPECT_EQ(*auth, "Bearer t") << "the first one";
+  EXPECT_EQ(FindField(p.head, "Accept"), nullptr);
+  EXPECT_EQ(FindField(p.head, "Authorizatio"), nullptr);
+}
+
 TEST(TargetPathTest, OriginAndAbsoluteForms) {
   EXPECT_EQ(TargetPath("/a/b?c"), "/a/b");
   EXPECT_EQ(TargetPath("/a"), "/a");
