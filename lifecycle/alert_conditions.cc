@@ -110,17 +110,27 @@ void CertificateConditions(const MonitorSnapshot& snap, const CertificateView& c
                   (c.live ? std::to_string(c.live->n) : std::string("none")) + " stays live");
     }
   }
-  if (c.live) {
-    std::string revoked;
-    if (c.live->state == "revoked") revoked = "version " + std::to_string(c.live->n) + " revoked";
-    for (const RevocationView& r : snap.revocations) {
-      if (!revoked.empty()) break;
-      if (r.certificate != c.name || r.version != c.live->n || r.status != "revoked") continue;
-      revoked = "version " + std::to_string(r.version) + " revoked according to " + r.method +
-                " (" + r.url + ")" + (r.reason.empty() ? "" : ", reason " + r.reason);
-    }
-    if (!revoked.empty()) out.Add("revoked", c.name, revoked);
+  // A revocation is seen by the run that then replaces the certificate: the
+  // condition covers the live version while it is revoked, and a replaced
+  // version for a day after the answer came, so that the alert fires (and
+  // resolves a day later) even when the same run renewed it.
+  std::string revoked;
+  if (c.live && c.live->state == "revoked") {
+    revoked = "version " + std::to_string(c.live->n) + " revoked";
   }
+  for (const RevocationView& r : snap.revocations) {
+    if (!revoked.empty()) break;
+    if (r.certificate != c.name || r.status != "revoked") continue;
+    const bool is_live = c.live && r.version == c.live->n;
+    if (!is_live && snap.now - r.checked_at >= kReplacedRevocationAlert) continue;
+    revoked = "version " + std::to_string(r.version) + " revoked according to " + r.method +
+              " (" + r.url + ")" + (r.reason.empty() ? "" : ", reason " + r.reason);
+    if (!is_live) {
+      revoked += c.live ? "; version " + std::to_string(c.live->n) + " replaces it"
+                        : "; no version is live";
+    }
+  }
+  if (!revoked.empty()) out.Add("revoked", c.name, revoked);
 }
 
 void ProbeConditions(const ProbeView& p, Collector& out) {

@@ -24,6 +24,10 @@ inline constexpr std::array<std::string_view, 8> kAlertEvents = {
 inline constexpr size_t kMaxConditionDetailBytes = 512;
 
 // One condition that holds now.
+// How long a revocation the same or a later run already answered with a new
+// version stays a "revoked" condition.
+inline constexpr Duration kReplacedRevocationAlert = std::chrono::hours(24);
+
 struct AlertCondition {
   std::string event;    // one of kAlertEvents
   std::string subject;  // certificate name, endpoint key, or CA name (server when unnamed)
@@ -45,7 +49,9 @@ struct AlertCondition {
 //   rolled-back       deploy-failed, and the newest delivery restored the
 //                     previous version (a "rollback" step that succeeded)
 //   revoked           the live version is revoked, or a stored OCSP/CRL answer
-//                     for it says "revoked"
+//                     for it says "revoked", or one said so in the last
+//                     kReplacedRevocationAlert for a version since replaced
+//                     (the run that learns of a revocation renews at once)
 //   ca-unreachable    unreachable_runs >= ca_unreachable_runs
 //   endpoint-mismatch a probe served a certificate other than the live one
 //                     (live_match "no")

@@ -143,15 +143,39 @@ TEST(AlertConditions, Table) {
          s.revocations = {r};
        },
        {{"revoked", "web"}}},
-      {"not revoked: the answer is for an older version",
+      {"not revoked: the answer for an older version came days ago",
        [](MonitorSnapshot& s, AlertSettings&) {
          RevocationView r;
          r.certificate = "web";
          r.version = 0;
          r.status = "revoked";
+         r.checked_at = kNow - std::chrono::hours(48);
          s.revocations = {r};
        },
        {}},
+      {"revoked: a version the same run replaced, answered an hour ago",
+       [](MonitorSnapshot& s, AlertSettings&) {
+         RevocationView r;
+         r.certificate = "web";
+         r.version = 0;
+         r.method = "crl";
+         r.status = "revoked";
+         r.checked_at = kNow - std::chrono::hours(1);
+         s.revocations = {r};
+       },
+       {{"revoked", "web"}}},
+      {"revoked: no version is live any more",
+       [](MonitorSnapshot& s, AlertSettings&) {
+         RevocationView r;
+         r.certificate = "web";
+         r.version = 1;
+         r.method = "ocsp";
+         r.status = "revoked";
+         r.checked_at = kNow;
+         s.certificates[0].live.reset();
+         s.revocations = {r};
+       },
+       {{"revoked", "web"}}},
       {"ca-unreachable at the threshold, named by the CA",
        [](MonitorSnapshot& s, AlertSettings&) { s.cas[0].unreachable_runs = 3; },
        {{"ca-unreachable", "le"}}},
