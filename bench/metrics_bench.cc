@@ -23,6 +23,7 @@
 
 #include "base/fs.h"
 #include "base/process.h"
+#include "bench/bench_inventory.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/metrics.h"
 #include "store/sqlite_inventory.h"
@@ -54,12 +55,6 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-std::string Name(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "c%05d", i);
-  return buf;
-}
-
 // N certificates, each with a deployed version issued yesterday for 90 days,
 // live/<name> pointing at it, and a good OCSP answer for it.
 Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
@@ -69,25 +64,10 @@ Status FillInventory(const std::string& state_dir, const std::string& server, in
   return inv->Transaction([&]() -> Status {
     CK_RETURN_IF_ERROR(inv->PutCaDirectory({server, "", now, ""}));
     for (int i = 0; i < n; ++i) {
-      store::CertificateSpec spec;
-      spec.name = Name(i);
-      spec.domains = {spec.name + ".bench.test"};
-      spec.key_type = "ec256";
-      spec.challenges = {"http-01"};
-      spec.server = server;
+      store::CertificateSpec spec = bench::BenchSpec(i, server);
       CK_RETURN_IF_ERROR(inv->PutCertificate(spec));
-      store::Version v;
-      v.certificate = spec.name;
-      v.n = 1;
-      v.serial = "0" + std::to_string(i + 1);
-      v.not_before = now - std::chrono::hours(24);
-      v.not_after = now + std::chrono::hours(24 * 89);
-      v.issuer = "CN=bench";
-      v.fingerprint_sha256 = "00";
-      v.domains = spec.domains;
-      v.key_type = "ec256";
-      v.directory = state_dir + "/archive/" + spec.name + "/1";
-      v.state = store::VersionState::kDeployed;
+      store::Version v = bench::BenchVersion(spec, i, state_dir, now - std::chrono::hours(24),
+                                             std::chrono::hours(24 * 90));
       CK_RETURN_IF_ERROR(inv->AddVersion(v));
       store::RevocationRecord r;
       r.certificate = spec.name;
@@ -98,27 +78,10 @@ Status FillInventory(const std::string& state_dir, const std::string& server, in
       r.checked_at = now;
       r.next_update = now + std::chrono::hours(24);
       CK_RETURN_IF_ERROR(inv->PutRevocation(r));
-      std::error_code ec;
-      std::filesystem::create_directories(v.directory, ec);
-      if (!ec) {
-        std::filesystem::create_directory_symlink("../archive/" + spec.name + "/1",
-                                                  state_dir + "/live/" + spec.name, ec);
-      }
-      if (ec) {
-        return Status(ErrorCode::kIo, "bench: live link for " + spec.name + ": " + ec.message());
-      }
+      CK_RETURN_IF_ERROR(bench::LinkLive(state_dir, v));
     }
     return Status::Ok();
   });
-}
-
-// The certkeeper executable of the same build tree (build/bench -> build/cli).
-std::string CertkeeperBinary() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
-  auto path = self.parent_path().parent_path() / "cli" / "certkeeper";
-  return std::filesystem::exists(path) ? path.string() : "";
 }
 
 void BenchInProcess(const lifecycle::Config& config, int n, int runs) {
@@ -167,7 +130,7 @@ void BenchInProcess(const lifecycle::Config& config, int n, int runs) {
 
 void BenchCli(const std::string& state, const std::string& server, const std::string& textfile,
               int n, int runs) {
-  std::string binary = CertkeeperBinary();
+  std::string binary = bench::CertkeeperBinary();
   if (binary.empty()) {
     std::printf("(b) certkeeper executable not found next to the benchmark; skipped\n");
     return;

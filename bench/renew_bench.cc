@@ -22,6 +22,7 @@
 
 #include "base/fs.h"
 #include "base/process.h"
+#include "bench/bench_inventory.h"
 #include "lifecycle/engine.h"
 #include "store/sqlite_inventory.h"
 
@@ -38,12 +39,6 @@ int64_t TotalRequests(lifecycle::Engine& engine) {
   return total;
 }
 
-std::string Name(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "c%05d", i);
-  return buf;
-}
-
 // N certificates, each with a deployed version issued yesterday for 90 days.
 Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
   std::filesystem::create_directories(state_dir + "/live");
@@ -54,52 +49,20 @@ Status FillInventory(const std::string& state_dir, const std::string& server, in
     // no renewal information), so a run need not ask for it.
     CK_RETURN_IF_ERROR(inv->PutCaDirectory({server, "", now, ""}));
     for (int i = 0; i < n; ++i) {
-      store::CertificateSpec spec;
-      spec.name = Name(i);
-      spec.domains = {spec.name + ".bench.test"};
-      spec.key_type = "ec256";
-      spec.challenges = {"http-01"};
-      spec.server = server;
+      store::CertificateSpec spec = bench::BenchSpec(i, server);
       CK_RETURN_IF_ERROR(inv->PutCertificate(spec));
-      store::Version v;
-      v.certificate = spec.name;
-      v.n = 1;
-      v.serial = "0" + std::to_string(i + 1);
-      v.not_before = now - std::chrono::hours(24);
-      v.not_after = now + std::chrono::hours(24 * 89);
-      v.issuer = "CN=bench";
-      v.fingerprint_sha256 = "00";
-      v.domains = spec.domains;
-      v.key_type = "ec256";
-      v.directory = state_dir + "/archive/" + spec.name + "/1";
-      v.state = store::VersionState::kDeployed;
+      store::Version v = bench::BenchVersion(spec, i, state_dir, now - std::chrono::hours(24),
+                                             std::chrono::hours(24 * 90));
       CK_RETURN_IF_ERROR(inv->AddVersion(v));
-      // As a real deploy leaves it: live/<name> points at the deployed
-      // version, so a run finds the inventory and live/ in agreement.
-      std::error_code ec;
-      std::filesystem::create_directories(v.directory, ec);
-      if (!ec) {
-        std::filesystem::create_directory_symlink("../archive/" + spec.name + "/1",
-                                                  state_dir + "/live/" + spec.name, ec);
-      }
-      if (ec) return Status(ErrorCode::kIo, "bench: live link for " + spec.name + ": " + ec.message());
+      CK_RETURN_IF_ERROR(bench::LinkLive(state_dir, v));
     }
     return Status::Ok();
   });
 }
 
-// The certkeeper executable of the same build tree (build/bench -> build/cli).
-std::string CertkeeperBinary() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
-  auto path = self.parent_path().parent_path() / "cli" / "certkeeper";
-  return std::filesystem::exists(path) ? path.string() : "";
-}
-
 // What the operator's timer runs: a fresh `certkeeper renew --all`, and `list`.
 void BenchNothingDueCli(const std::string& state, const std::string& server, int n) {
-  std::string binary = CertkeeperBinary();
+  std::string binary = bench::CertkeeperBinary();
   if (binary.empty()) {
     std::printf("(a) certkeeper executable not found next to the benchmark; CLI runs skipped\n");
     return;
@@ -141,7 +104,7 @@ void BenchNothingDue(int n) {
     if (pass == 1) {
       for (int i = 0; i < n; ++i) {
         lifecycle::CertificateSpec spec;
-        spec.name = Name(i);
+        spec.name = bench::BenchName(i);
         spec.domains = {spec.name + ".bench.test"};
         spec.challenges = {"http-01"};
         config.certificates.push_back(spec);
@@ -178,21 +141,6 @@ void BenchNothingDue(int n) {
   }
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 // The source tree, as the build defines it (__FILE__ may be relative).
 std::string SourceDir() { return CERTKEEPER_SOURCE_DIR; }
 
@@ -213,7 +161,7 @@ class Pebble {
     for (const char* port : {"PEBBLE_PORT", "PEBBLE_MGMT_PORT", "PEBBLE_HTTP_PORT",
                              "PEBBLE_TLS_PORT", "CHALLTESTSRV_DNS_PORT",
                              "CHALLTESTSRV_MGMT_PORT"}) {
-      spec.env.emplace_back(port, std::to_string(FreePort()));
+      spec.env.emplace_back(port, std::to_string(bench::FreeLoopbackPort()));
     }
     spec.timeout = std::chrono::seconds(120);
     auto run = RunProcess(spec);
@@ -266,7 +214,7 @@ void BenchDue(int n) {
     config.renewal.budgets = lifecycle::BudgetSettings{0, 0, 0, 0};
     for (int i = 0; i < n; ++i) {
       lifecycle::CertificateSpec spec;
-      spec.name = Name(i);
+      spec.name = bench::BenchName(i);
       spec.domains = {spec.name + ".j" + std::to_string(jobs) + ".bench.test"};
       spec.challenges = {"http-01"};
       config.certificates.push_back(spec);

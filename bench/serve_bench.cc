@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "base/fs.h"
+#include "bench/bench_inventory.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/metrics.h"
 #include "lifecycle/monitor.h"
@@ -40,7 +41,7 @@ using Clock = std::chrono::steady_clock;
 
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-// N certificates, each with a deployed version issued yesterday for 90 days.
+// N certificates, each with a deployed version valid for 90 days.
 Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
   std::filesystem::create_directories(state_dir + "/live");
   CK_ASSIGN_OR_RETURN(auto inv, store::SqliteInventory::Open(state_dir + "/certkeeper.db"));
@@ -48,46 +49,15 @@ Status FillInventory(const std::string& state_dir, const std::string& server, in
   return inv->Transaction([&]() -> Status {
     CK_RETURN_IF_ERROR(inv->PutCaDirectory({server, "", now, ""}));
     for (int i = 0; i < n; ++i) {
-      char name[16];
-      std::snprintf(name, sizeof name, "c%05d", i);
-      store::CertificateSpec spec;
-      spec.name = name;
-      spec.domains = {spec.name + ".bench.test", "www." + spec.name + ".bench.test"};
-      spec.key_type = "ec256";
-      spec.challenges = {"http-01"};
-      spec.server = server;
+      store::CertificateSpec spec = bench::BenchSpec(i, server, /*www=*/true);
       CK_RETURN_IF_ERROR(inv->PutCertificate(spec));
-      store::Version v;
-      v.certificate = spec.name;
-      v.n = 1;
-      v.serial = "0" + std::to_string(i + 1);
-      v.not_before = now - std::chrono::hours(24 * (1 + i % 80));
-      v.not_after = v.not_before + std::chrono::hours(24 * 90);
-      v.issuer = "CN=bench";
-      v.fingerprint_sha256 = "00";
-      v.domains = spec.domains;
-      v.key_type = "ec256";
-      v.directory = state_dir + "/archive/" + spec.name + "/1";
-      v.state = store::VersionState::kDeployed;
-      CK_RETURN_IF_ERROR(inv->AddVersion(v));
+      // Spread over the lifetime, so that the page has every kind of bar.
+      CK_RETURN_IF_ERROR(inv->AddVersion(bench::BenchVersion(
+          spec, i, state_dir, now - std::chrono::hours(24 * (1 + i % 80)),
+          std::chrono::hours(24 * 90))));
     }
     return Status::Ok();
   });
-}
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 // One GET over a new connection; the whole response, or "" on failure.
@@ -113,14 +83,6 @@ std::string Get(int port, const std::string& path) {
   }
   close(fd);
   return out;
-}
-
-std::string CertkeeperBinary() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
-  auto path = self.parent_path().parent_path() / "cli" / "certkeeper";
-  return std::filesystem::exists(path) ? path.string() : "";
 }
 
 struct Figures {
@@ -166,7 +128,7 @@ int Main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--inventory") n = std::atoi(argv[i + 1]);
   }
-  std::string binary = CertkeeperBinary();
+  std::string binary = bench::CertkeeperBinary();
   if (binary.empty()) {
     std::printf("certkeeper executable not found next to the benchmark\n");
     return 1;
@@ -214,7 +176,7 @@ int Main(int argc, char** argv) {
                 Median(lists), Median(reads), Median(renders));
   }
 
-  const int port = FreePort();
+  const int port = bench::FreeLoopbackPort();
   const std::string log = dir.path() + "/serve.log";
   std::vector<std::string> args = {binary, "--state-dir", state, "--server", server, "-q",
                                    "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
