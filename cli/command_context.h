@@ -36,6 +36,7 @@ class CommandContext {
 int CmdMetrics(CommandContext& ctx, const std::vector<std::string>& args);
 int CmdServe(CommandContext& ctx, const std::vector<std::string>& args);
 int CmdProbe(CommandContext& ctx, const std::vector<std::string>& args);
+int CmdAlerts(CommandContext& ctx, const std::vector<std::string>& args);  // cli/cmd_alerts.cc
 
 }  // namespace certkeeper::cli
 

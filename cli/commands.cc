@@ -167,6 +167,12 @@ const std::vector<CommandInfo>& Commands() {
        "serves names, a chain or a version other than it should, 1 when no [[endpoint]] is "
        "configured (docs/probes.md).",
        {}},
+      {"alerts", "alerts", "the alert conditions being tracked and their notifications",
+       "Prints every condition the [[alert]] blocks track: the alert, the event, the "
+       "certificate, endpoint or CA it is about, since when, whether its firing (or "
+       "resolution) reached the target, and a failing target's last error and next try. "
+       "Reads the inventory only; the alerts are evaluated by `renew` and `probe`.",
+       {}},
       {"help", "help [COMMAND [ACTION]]", "a command's usage and options",
        "Prints the usage, description and options of COMMAND (or of one account ACTION), "
        "the same text as `certkeeper COMMAND --help`; without COMMAND, the list of "

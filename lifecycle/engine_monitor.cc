@@ -73,6 +73,13 @@ Result<MonitorSnapshot> Monitoring::Snapshot() {
   for (const store::RevocationRecord& r : revocations) {
     snap.revocations.push_back(lifecycle::ToView(r));
   }
+  CK_ASSIGN_OR_RETURN(auto alerts, ctx_.inventory->ListAlertStates());
+  for (store::AlertState& a : alerts) {
+    snap.alerts.push_back(AlertStateView{std::move(a.alert), std::move(a.event),
+                                         std::move(a.subject), std::move(a.state), a.since,
+                                         a.ended_at, std::move(a.detail), a.notified,
+                                         a.failures, a.next_try_at, std::move(a.last_error)});
+  }
   return snap;
 }
 

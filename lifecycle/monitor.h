@@ -77,6 +77,22 @@ struct RunView {
   std::map<std::string, int> outcomes;  // by outcome kind ("renewed", "failed", ...)
 };
 
+// One condition of one [[alert]] and where its notification stands
+// (lifecycle/alerts.h keeps them).
+struct AlertStateView {
+  std::string alert;
+  std::string event;
+  std::string subject;  // certificate name, endpoint key or CA name
+  std::string state;    // "firing" or "resolved" (resolved: not yet notified)
+  TimePoint since;
+  std::optional<TimePoint> ended_at;
+  std::string detail;
+  bool notified = false;  // the current state reached the target
+  int failures = 0;       // failed deliveries of the current state
+  std::optional<TimePoint> next_try_at;
+  std::string last_error;
+};
+
 struct MonitorSnapshot {
   TimePoint now;
   std::vector<CertificateView> certificates;  // as List(), in its order
@@ -85,6 +101,7 @@ struct MonitorSnapshot {
   std::optional<RunView> last_probe;
   std::vector<ProbeView> probes;              // newest per endpoint
   std::vector<RevocationView> revocations;    // every stored answer
+  std::vector<AlertStateView> alerts;         // every tracked alert condition
 };
 
 }  // namespace certkeeper::lifecycle

@@ -147,6 +147,22 @@ TEST_F(AlertsAlertmanagerTest, FiresOnceGroupedAndResolvesOnceInAlertmanager) {
   ASSERT_EQ(active.size(), 2u);
   EXPECT_EQ(active[0]["updatedAt"], updated) << "Alertmanager received the alert again";
 
+  // `alerts` shows each tracked condition: delivered to the two working
+  // targets, still pending with its failures for the one that is down.
+  testing::CommandResult listed = Run({"--json", "alerts"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  json tracked = json::parse(listed.out, nullptr, false);
+  ASSERT_TRUE(tracked.is_array()) << listed.out;
+  ASSERT_EQ(tracked.size(), 6u) << tracked.dump(2);
+  for (const json& a : tracked) {
+    EXPECT_EQ(a["event"], "renewal-failing") << a.dump();
+    EXPECT_EQ(a["state"], "firing") << a.dump();
+    const bool down = a["alert"] == "down";
+    EXPECT_EQ(a["notified"], !down) << a.dump();
+    EXPECT_EQ(a["failures"].get<int>() > 0, down) << a.dump();
+    EXPECT_EQ(a["next_try_at"].is_string(), down) << a.dump();
+  }
+
   // Fixed: both renew; one notification resolves both.
   WriteConfig(std::stoi(env_->Get("PEBBLE_HTTP_PORT")));
   testing::CommandResult run3 = Run({"renew", "--force", "alpha", "beta"});
@@ -165,6 +181,12 @@ TEST_F(AlertsAlertmanagerTest, FiresOnceGroupedAndResolvesOnceInAlertmanager) {
   testing::CommandResult run4 = Run({"renew", "--all"});
   EXPECT_EQ(run4.exit_code, 0) << run4.err;
   EXPECT_EQ(Notes(), 2);
+  // The conditions that every target was told about are gone; the target
+  // that is down still owes "firing" and "resolved" of nothing: dropped.
+  testing::CommandResult after = Run({"alerts"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.out.find("am: "), std::string::npos) << after.out;
+  EXPECT_EQ(after.out.find("recorder: "), std::string::npos) << after.out;
 }
 
 }  // namespace

@@ -69,6 +69,7 @@ const std::vector<HelpRow>& Rows() {
       {"serve", "usage: certkeeper [GLOBAL OPTIONS] serve [--listen ADDR]",
        {"--listen", "--renew-every", "--probe-every"}},
       {"probe", "usage: certkeeper [GLOBAL OPTIONS] probe\n", {}},
+      {"alerts", "usage: certkeeper [GLOBAL OPTIONS] alerts\n", {}},
       {"help", "usage: certkeeper [GLOBAL OPTIONS] help [COMMAND [ACTION]]\n", {}},
   };
   return kRows;
