@@ -78,4 +78,10 @@ std::string DefaultStateDir() {
   return std::string(home && *home ? home : "/tmp") + "/.local/state/certkeeper";
 }
 
+std::string DefaultHostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
 }  // namespace certkeeper::lifecycle

@@ -182,11 +182,38 @@ struct CertificateSpec {
   // Keep a pre-generated next private key (staged), publish its pins, and
   // use it at the next renewal.
   bool next_key = false;
+  // The hosts of a fleet (Config::host names) that deliver this certificate:
+  // materialize its live/ files and run its deploy targets. Empty: every host.
+  std::vector<std::string> hosts;
+};
+
+// [store]: where the inventory lives. An empty url keeps the embedded SQLite
+// inventory in the state directory (the default); a postgresql:// url shares
+// one inventory between the hosts of a fleet (docs/fleet.md).
+struct StoreSettings {
+  // postgresql://[user@]host[:port]/dbname[?param=value...]. MUST NOT hold a
+  // password: the password comes from password_file (or libpq's own
+  // ~/.pgpass / PGPASSFILE), so it never appears in argv, logs or --json.
+  std::string url;
+  std::string password_file;  // optional; owner-only (0600 or 0400)
+  // 32 random bytes (raw, or 64 hex digits) that seal the private keys kept in
+  // a shared inventory (AES-256-GCM). Required with a url; owner-only.
+  std::string encryption_key_file;
+  // How long a host's claim on a certificate lasts without being renewed; a
+  // host killed mid-renewal loses its claims this long after its last renewal
+  // of them. Renewed every lease_ttl / 3 while working.
+  Duration lease_ttl = std::chrono::seconds(60);
+  bool shared() const { return !url.empty(); }
 };
 
 struct Config {
   std::string source;  // the config file's path, for messages; may be empty
   std::string state_dir;
+  // This host's name in a fleet: `host = "..."` at the top of the config,
+  // else the machine's hostname (DefaultHostName). Recorded on attempts and
+  // deployments; matched against CertificateSpec::hosts.
+  std::string host;
+  StoreSettings store;
   // The unnamed CA of [acme] (and of --server). A config with [[ca]] blocks
   // MUST leave acme.server empty; Cas() is what the engine uses.
   AcmeSettings acme;
@@ -220,6 +247,9 @@ BudgetSettings EffectiveBudgets(const AcmeSettings& ca, const RenewalSettings& r
 // The default state directory: /var/lib/certkeeper as root, else
 // $XDG_STATE_HOME/certkeeper (~/.local/state/certkeeper).
 std::string DefaultStateDir();
+
+// The machine's hostname (gethostname), or "localhost" when it has none.
+std::string DefaultHostName();
 
 }  // namespace certkeeper::lifecycle
 
