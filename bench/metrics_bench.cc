@@ -26,7 +26,7 @@
 #include "bench/bench_inventory.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/metrics.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper {
 namespace {
@@ -59,7 +59,7 @@ double Median(std::vector<double> v) {
 // live/<name> pointing at it, and a good OCSP answer for it.
 Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
   std::filesystem::create_directories(state_dir + "/live");
-  CK_ASSIGN_OR_RETURN(auto inv, store::SqliteInventory::Open(state_dir + "/certkeeper.db"));
+  CK_ASSIGN_OR_RETURN(auto inv, store::SqlInventory::Open(state_dir + "/certkeeper.db"));
   TimePoint now = RealClock()->Now();
   return inv->Transaction([&]() -> Status {
     CK_RETURN_IF_ERROR(inv->PutCaDirectory({server, "", now, ""}));

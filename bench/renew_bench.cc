@@ -24,7 +24,7 @@
 #include "base/process.h"
 #include "bench/bench_inventory.h"
 #include "lifecycle/engine.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper {
 namespace {
@@ -42,7 +42,7 @@ int64_t TotalRequests(lifecycle::Engine& engine) {
 // N certificates, each with a deployed version issued yesterday for 90 days.
 Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
   std::filesystem::create_directories(state_dir + "/live");
-  CK_ASSIGN_OR_RETURN(auto inv, store::SqliteInventory::Open(state_dir + "/certkeeper.db"));
+  CK_ASSIGN_OR_RETURN(auto inv, store::SqlInventory::Open(state_dir + "/certkeeper.db"));
   TimePoint now = RealClock()->Now();
   return inv->Transaction([&]() -> Status {
     // As after a real issuance: the CA's directory was seen (this one offers

@@ -32,7 +32,7 @@
 #include "lifecycle/engine.h"
 #include "lifecycle/metrics.h"
 #include "lifecycle/monitor.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper {
 namespace {
@@ -44,7 +44,7 @@ double Millis(Clock::duration d) { return std::chrono::duration<double, std::mil
 // N certificates, each with a deployed version valid for 90 days.
 Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
   std::filesystem::create_directories(state_dir + "/live");
-  CK_ASSIGN_OR_RETURN(auto inv, store::SqliteInventory::Open(state_dir + "/certkeeper.db"));
+  CK_ASSIGN_OR_RETURN(auto inv, store::SqlInventory::Open(state_dir + "/certkeeper.db"));
   TimePoint now = RealClock()->Now();
   return inv->Transaction([&]() -> Status {
     CK_RETURN_IF_ERROR(inv->PutCaDirectory({server, "", now, ""}));

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "lifecycle/state_layout.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::lifecycle {
 
@@ -32,7 +32,7 @@ Result<EngineParts> DefaultParts(const Config& config, Clock* clock,
   CK_RETURN_IF_ERROR(layout.Prepare());
   store::SqliteOptions options;
   options.clock = clock;
-  auto inventory = store::SqliteInventory::Open(layout.db_path(), options);
+  auto inventory = store::SqlInventory::Open(layout.db_path(), options);
   if (!inventory.ok()) return inventory.status().Annotate("open inventory");
   EngineParts parts;
   parts.inventory = std::move(*inventory);

@@ -3,9 +3,9 @@
 //
 // A caller SHOULD depend on the parts it uses (docs/store.md maps which part
 // serves which job); Inventory is the whole that a backend implements and that
-// the default wiring hands out. SqliteInventory (store/sqlite_inventory.h) is
-// the embedded default; a PostgreSQL backend for fleets sharing one inventory
-// implements the same parts, with per-certificate claims from store/lease.h.
+// the default wiring hands out. SqlInventory (store/sql_inventory.h) over
+// SQLite is the embedded default; over PostgreSQL it is the inventory a fleet
+// shares, with per-certificate leases (SharedLeases, store/lease.h).
 //
 //   Transactional     store/transaction.h         several calls as one unit
 //   AccountStore      store/account_store.h       ACME accounts
@@ -16,6 +16,8 @@
 //   LimitStore        store/limit_store.h         CA-imposed waits (Retry-After)
 //   RenewalInfoStore  store/renewal_info_store.h  ARI windows, CA directories
 //   MonitorStore      store/monitor_store.h       probes, revocation, alerts, runs
+//   MaterialStore     store/material_store.h      files shared by a fleet's hosts
+//   FleetStore        store/fleet_store.h         leases, per-host deliveries
 //
 // Contract for every implementation, of every part:
 //  - Every method is atomic on its own: it either fully happens or not at all.
@@ -42,7 +44,9 @@
 #include "store/account_store.h"
 #include "store/attempt_log.h"
 #include "store/certificate_store.h"
+#include "store/fleet_store.h"
 #include "store/limit_store.h"
+#include "store/material_store.h"
 #include "store/monitor_store.h"
 #include "store/records.h"
 #include "store/renewal_info_store.h"
@@ -60,7 +64,9 @@ class Inventory : public Transactional,
                   public RequestLog,
                   public LimitStore,
                   public RenewalInfoStore,
-                  public MonitorStore {
+                  public MonitorStore,
+                  public MaterialStore,
+                  public FleetStore {
  public:
   ~Inventory() override = default;
 };

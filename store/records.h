@@ -161,6 +161,7 @@ struct Attempt {
   std::optional<TimePoint> retry_after;
   std::optional<int> version;  // the Version::n this attempt produced
   std::vector<AttemptStep> steps;  // in seq order
+  std::string host;  // the host that ran it (Config::host); may be empty
 };
 
 // How an attempt ended; see Inventory::FinishAttempt.

@@ -1,7 +1,9 @@
 #include "store/internal/migrations.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
+#include <vector>
 
 namespace certkeeper::store::internal {
 
@@ -225,23 +227,46 @@ CREATE TABLE ca_requests (
 );
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations{{
+// A fleet sharing one inventory: which host ran an attempt, the files every
+// host materializes (account keys, versions, a pending order's key; private
+// keys sealed by the caller), per-certificate leases, and what each host
+// delivered.
+constexpr std::string_view kFleet = R"sql(
+ALTER TABLE attempts ADD COLUMN host TEXT NOT NULL DEFAULT '';
+CREATE TABLE material (
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  sealed INTEGER NOT NULL DEFAULT 0,
+  content TEXT NOT NULL,
+  PRIMARY KEY (owner, name)
+);
+CREATE TABLE leases (
+  certificate TEXT PRIMARY KEY,
+  holder TEXT NOT NULL DEFAULT '',
+  token TEXT NOT NULL DEFAULT '',
+  expires_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE host_deployments (
+  certificate TEXT NOT NULL,
+  host TEXT NOT NULL,
+  version_n INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('deployed', 'failed')),
+  at INTEGER NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (certificate, host)
+);
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "foundation", kFoundation},
     {2, "scheduling and attempt steps", kScheduling},
     {3, "rate limits", kRateLimits},
     {4, "renewal information", kRenewalInfo},
     {5, "several CAs", kSeveralCas},
     {6, "monitoring", kMonitoring},
+    {7, "fleet", kFleet},
 }};
 
-Result<bool> TableExists(Database& db, std::string_view table) {
-  CK_ASSIGN_OR_RETURN(
-      Statement stmt,
-      db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                 "read the schema"));
-  stmt.Bind(1, table);
-  return stmt.Step();
-}
 
 Status NewerThanCode(const Database& db, int version) {
   return Status(ErrorCode::kFailedPrecondition,
@@ -249,8 +274,11 @@ Status NewerThanCode(const Database& db, int version) {
                     " but this certkeeper knows only up to " +
                     std::to_string(LatestSchemaVersion()))
       .Where(db.path())
-      .Hint("a newer certkeeper wrote this state directory: run that version (or "
-            "newer), or restore a backup taken before the upgrade");
+      .Hint(db.dialect() == Dialect::kSqlite
+                ? "a newer certkeeper wrote this state directory: run that version (or "
+                  "newer), or restore a backup taken before the upgrade"
+                : "a newer certkeeper migrated the shared inventory: upgrade certkeeper on "
+                  "this host to that version (or newer)");
 }
 
 // Applies one migration inside a write transaction; does nothing when another
@@ -259,8 +287,9 @@ Status Apply(Database& db, const Migration& migration, TimePoint now) {
   std::string operation = "migrate the inventory to schema version " +
                           std::to_string(migration.version) + " (" +
                           std::string(migration.name) + ")";
-  CK_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", operation));
+  CK_RETURN_IF_ERROR(db.Begin(TxKind::kWrite));
   auto body = [&]() -> Status {
+    CK_RETURN_IF_ERROR(db.LockSchema());
     CK_ASSIGN_OR_RETURN(int current, ReadSchemaVersion(db));
     if (current > LatestSchemaVersion()) return NewerThanCode(db, current);
     if (current >= migration.version) return Status::Ok();
@@ -269,7 +298,7 @@ Status Apply(Database& db, const Migration& migration, TimePoint now) {
                                               std::to_string(current))
           .Where(db.path());
     }
-    CK_RETURN_IF_ERROR(db.Exec(migration.sql, operation));
+    CK_RETURN_IF_ERROR(db.Exec(db.SchemaSql(migration.sql), operation));
     CK_ASSIGN_OR_RETURN(
         Statement record,
         db.Prepare("INSERT INTO schema_migrations (version, name, applied_at) "
@@ -295,18 +324,16 @@ std::span<const Migration> Migrations() { return kMigrations; }
 int LatestSchemaVersion() { return kMigrations.back().version; }
 
 Result<int> ReadSchemaVersion(Database& db) {
-  CK_ASSIGN_OR_RETURN(bool has_versions, TableExists(db, "schema_migrations"));
-  if (!has_versions) {
-    CK_ASSIGN_OR_RETURN(Statement any,
-                        db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table'",
-                                   "read the schema"));
-    CK_ASSIGN_OR_RETURN(bool has_tables, any.Step());
-    if (has_tables) {
+  CK_ASSIGN_OR_RETURN(std::vector<std::string> tables, db.Tables());
+  if (std::find(tables.begin(), tables.end(), "schema_migrations") == tables.end()) {
+    if (!tables.empty()) {
       return Status(ErrorCode::kFailedPrecondition,
                     "the database has tables but no schema_migrations table: it is "
                     "not a certkeeper inventory")
           .Where(db.path())
-          .Hint("point --state-dir at a certkeeper state directory, or move this file away");
+          .Hint(db.dialect() == Dialect::kSqlite
+                    ? "point --state-dir at a certkeeper state directory, or move this file away"
+                    : "give [store] url a database of its own for certkeeper");
     }
     return 0;
   }

@@ -1,11 +1,13 @@
 // The inventory schema as an ordered list of migrations, and the runner that
-// brings a SQLite database up to date.
+// brings a database of either engine up to date: one schema description and
+// one migration history for SQLite and PostgreSQL.
 //
 // Migration 1 is the foundation; each later one only adds (tables, columns,
 // indexes), so a database of any older version migrates forward. The SQL stays
 // within what PostgreSQL also accepts: INTEGER seconds since the epoch for times,
 // TEXT holding JSON for lists, INTEGER 0/1 for flags. "INTEGER PRIMARY KEY" ids
-// are assigned by SQLite; a PostgreSQL backend spells them as identity columns.
+// are assigned by SQLite; the PostgreSQL driver spells them as identity columns
+// (Database::SchemaSql).
 #ifndef CERTKEEPER_STORE_INTERNAL_MIGRATIONS_H_
 #define CERTKEEPER_STORE_INTERNAL_MIGRATIONS_H_
 
@@ -14,7 +16,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
-#include "store/internal/sqlite.h"
+#include "store/internal/sql.h"
 
 namespace certkeeper::store::internal {
 

@@ -1,4 +1,4 @@
-// Helpers shared by the SqliteInventory source files: list encoding, input
+// Helpers shared by the SqlInventory source files: list encoding, input
 // checks that produce the same clear errors everywhere, and the bounding of
 // free text before it is stored.
 #ifndef CERTKEEPER_STORE_INTERNAL_ROWS_H_

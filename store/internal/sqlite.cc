@@ -64,10 +64,138 @@ Status MakeError(int rc, std::string_view message, std::string_view operation,
   return status;
 }
 
+class SqliteDatabase;
+
+class SqliteStatement final : public StatementImpl {
+ public:
+  SqliteStatement(const SqliteDatabase* db, sqlite3_stmt* stmt, std::string operation)
+      : db_(db), stmt_(stmt), operation_(std::move(operation)) {}
+  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+  SqliteStatement(const SqliteStatement&) = delete;
+  SqliteStatement& operator=(const SqliteStatement&) = delete;
+
+  void Bind(int index, int64_t value) override {
+    NoteBind(sqlite3_bind_int64(stmt_, index, value));
+  }
+  void Bind(int index, std::string_view value) override {
+    NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+                                 SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void BindNull(int index) override { NoteBind(sqlite3_bind_null(stmt_, index)); }
+  Result<bool> Step() override;
+  bool IsNull(int column) const override {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
+  int64_t Int(int column) const override { return sqlite3_column_int64(stmt_, column); }
+  std::string Text(int column) const override {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    if (text == nullptr) return std::string();
+    return std::string(reinterpret_cast<const char*>(text),
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
+
+ private:
+  void NoteBind(int rc) {
+    if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+  }
+
+  const SqliteDatabase* db_;
+  sqlite3_stmt* stmt_;
+  std::string operation_;
+  int bind_error_ = 0;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  ~SqliteDatabase() override { sqlite3_close_v2(db_); }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  const std::string& path() const override { return path_; }
+
+  Status Exec(std::string_view sql, std::string_view operation) override {
+    std::string text(sql);
+    char* message = nullptr;
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+    if (rc == SQLITE_OK) return Status::Ok();
+    std::string detail = message ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    return MakeError(rc, detail, operation, path_, sqlite3_system_errno(db_));
+  }
+
+  Result<Statement> Prepare(std::string_view sql, std::string_view operation) override {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt,
+                                nullptr);
+    if (rc != SQLITE_OK) return Error(rc, operation);
+    return Statement(std::make_unique<SqliteStatement>(this, stmt, std::string(operation)));
+  }
+
+  // BEGIN IMMEDIATE takes the write lock up front, so a write transaction
+  // never fails half-way on SQLITE_BUSY (docs/store.md).
+  Status Begin(TxKind kind) override {
+    return Exec(kind == TxKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", "begin a transaction");
+  }
+  Status LockSchema() override { return Status::Ok(); }
+
+  void RollBackBestEffort(std::string_view sql) override {
+    Status ignored = Exec(sql, "roll back");
+    static_cast<void>(ignored);
+  }
+
+  int64_t Changes() const override { return sqlite3_changes64(db_); }
+
+  Result<std::vector<std::string>> Tables() override {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
+                "'sqlite_%' ORDER BY name",
+                "read the schema"));
+    std::vector<std::string> names;
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return names;
+      names.push_back(stmt.Text(0));
+    }
+  }
+
+  Result<std::vector<std::string>> Columns(std::string_view table) override {
+    CK_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid",
+                                "read the schema"));
+    stmt.Bind(1, table);
+    std::vector<std::string> names;
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return names;
+      names.push_back(stmt.Text(0));
+    }
+  }
+
+  std::string SchemaSql(std::string_view sql) const override { return std::string(sql); }
+
+  // Status for a failed SQLite call, with the connection's error message.
+  Status Error(int rc, std::string_view operation) const {
+    return MakeError(rc, sqlite3_errmsg(db_), operation, path_, sqlite3_system_errno(db_));
+  }
+
+ private:
+  sqlite3* db_;
+  std::string path_;
+};
+
+Result<bool> SqliteStatement::Step() {
+  if (bind_error_ != 0) return db_->Error(bind_error_, operation_);
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return db_->Error(rc, operation_);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
-                                                 int busy_timeout_ms) {
+Result<std::unique_ptr<Database>> OpenSqliteDatabase(const std::string& path,
+                                                     int busy_timeout_ms) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &raw,
@@ -78,7 +206,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
     sqlite3_close(raw);
     return MakeError(rc, message, "cannot open the inventory", path);
   }
-  std::unique_ptr<Database> db(new Database(raw, path));
+  auto db = std::make_unique<SqliteDatabase>(raw, path);
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, busy_timeout_ms);
   CK_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
@@ -93,115 +221,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
         .Hint("keep the state directory on a local file system that supports shared memory");
   }
   CK_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous = FULL", "set synchronous mode"));
-  return db;
-}
-
-Database::~Database() { sqlite3_close_v2(db_); }
-
-Status Database::Error(int rc, std::string_view operation) const {
-  return MakeError(rc, sqlite3_errmsg(db_), operation, path_, sqlite3_system_errno(db_));
-}
-
-Status Database::Exec(std::string_view sql, std::string_view operation) {
-  std::string text(sql);
-  char* message = nullptr;
-  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
-  if (rc == SQLITE_OK) return Status::Ok();
-  std::string detail = message ? message : sqlite3_errstr(rc);
-  sqlite3_free(message);
-  return MakeError(rc, detail, operation, path_, sqlite3_system_errno(db_));
-}
-
-void Database::RollBackBestEffort(std::string_view sql) {
-  Status ignored = Exec(sql, "roll back");
-  static_cast<void>(ignored);
-}
-
-Result<Statement> Database::Prepare(std::string_view sql, std::string_view operation) {
-  sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt,
-                              nullptr);
-  if (rc != SQLITE_OK) return Error(rc, operation);
-  return Statement(this, stmt, std::string(operation));
-}
-
-int64_t Database::Changes() const { return sqlite3_changes64(db_); }
-
-Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_),
-      stmt_(std::exchange(other.stmt_, nullptr)),
-      operation_(std::move(other.operation_)),
-      bind_error_(other.bind_error_) {}
-
-Statement::~Statement() { sqlite3_finalize(stmt_); }
-
-void Statement::NoteBind(int rc) {
-  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
-}
-
-Statement& Statement::Bind(int index, int64_t value) {
-  NoteBind(sqlite3_bind_int64(stmt_, index, value));
-  return *this;
-}
-
-Statement& Statement::Bind(int index, std::string_view value) {
-  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
-                               SQLITE_TRANSIENT, SQLITE_UTF8));
-  return *this;
-}
-
-Statement& Statement::Bind(int index, TimePoint value) {
-  return Bind(index, ToUnixSeconds(value));
-}
-
-Statement& Statement::BindNull(int index) {
-  NoteBind(sqlite3_bind_null(stmt_, index));
-  return *this;
-}
-
-Result<bool> Statement::Step() {
-  if (bind_error_ != 0) return db_->Error(bind_error_, operation_);
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return db_->Error(rc, operation_);
-}
-
-Status Statement::Run() {
-  while (true) {
-    CK_ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) return Status::Ok();
-  }
-}
-
-bool Statement::IsNull(int column) const {
-  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-}
-
-int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-
-std::string Statement::Text(int column) const {
-  const unsigned char* text = sqlite3_column_text(stmt_, column);
-  if (text == nullptr) return std::string();
-  return std::string(reinterpret_cast<const char*>(text),
-                     static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
-}
-
-TimePoint Statement::Time(int column) const { return FromUnixSeconds(Int(column)); }
-
-std::optional<int64_t> Statement::OptionalInt(int column) const {
-  if (IsNull(column)) return std::nullopt;
-  return Int(column);
-}
-
-std::optional<TimePoint> Statement::OptionalTime(int column) const {
-  if (IsNull(column)) return std::nullopt;
-  return Time(column);
-}
-
-std::optional<std::string> Statement::OptionalText(int column) const {
-  if (IsNull(column)) return std::nullopt;
-  return Text(column);
+  return std::unique_ptr<Database>(std::move(db));
 }
 
 }  // namespace certkeeper::store::internal

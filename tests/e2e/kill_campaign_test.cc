@@ -29,7 +29,7 @@
 #include "base/crypto.h"
 #include "base/fs.h"
 #include "base/process.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/e2e/deploy_support.h"
 #include "tests/e2e/e2e_support.h"
 #include "tests/e2e/kill_campaign_support.h"
@@ -183,7 +183,7 @@ class KillCampaignTest : public e2e_support::CertkeeperSuite {
     for (const json& c : listed) by_name[c["name"].get<std::string>()] = c;
     ASSERT_EQ(by_name.size(), names.size()) << list.out;
 
-    auto inventory = store::SqliteInventory::Open(store::InventoryPath(state_));
+    auto inventory = store::SqlInventory::Open(store::InventoryPath(state_));
     ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
     for (const std::string& name : names) {
       SCOPED_TRACE("certificate " + name);

@@ -15,7 +15,7 @@
 
 #include "base/crypto.h"
 #include "base/process.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/e2e/e2e_support.h"
 
 namespace certkeeper {
@@ -161,7 +161,7 @@ TEST_F(RevocationTest, GoodThenRevokedByTheCaRenewsWithTheRevocationAsReason) {
     if (v["n"] == 1) v1_revoked = v["state"] == "revoked";
   }
   EXPECT_TRUE(v1_revoked) << show.dump(2);
-  auto inventory = store::SqliteInventory::Open(state_ + "/certkeeper.db");
+  auto inventory = store::SqlInventory::Open(state_ + "/certkeeper.db");
   ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
   auto events = (*inventory)->ListEvents(std::string("leaf"), 0);
   ASSERT_TRUE(events.ok());

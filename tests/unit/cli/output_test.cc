@@ -17,7 +17,7 @@
 #include "base/fs.h"
 #include "cli/app.h"
 #include "tests/unit/cli/run_main.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::cli {
 namespace {
@@ -48,7 +48,7 @@ class CliOutputTest : public ::testing::Test {
     ASSERT_TRUE(fs::MakeDirs(state_, 0700).ok());
     store::SqliteOptions options;
     options.clock = &clock_;
-    auto inv = store::SqliteInventory::Open(store::InventoryPath(state_), options);
+    auto inv = store::SqlInventory::Open(store::InventoryPath(state_), options);
     ASSERT_TRUE(inv.ok()) << inv.status().ToString();
     store::CertificateSpec spec;
     spec.name = "web";

@@ -13,7 +13,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "cli/app.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::cli {
 namespace {
@@ -31,7 +31,7 @@ class RenewOutputTest : public ::testing::Test {
     now_ = std::chrono::time_point_cast<std::chrono::seconds>(RealClock()->Now());
     state_ = dir_.path() + "/state";
     ASSERT_TRUE(fs::MakeDirs(state_, 0700).ok());
-    auto inv = store::SqliteInventory::Open(store::InventoryPath(state_));
+    auto inv = store::SqlInventory::Open(store::InventoryPath(state_));
     ASSERT_TRUE(inv.ok()) << inv.status().ToString();
     AddLive(**inv, "web", 60 * kDay);  // not due
     AddLive(**inv, "api", 20 * kDay);  // due, but the CA limits it

@@ -12,7 +12,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "lifecycle/config_check.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::lifecycle {
 namespace {
@@ -38,7 +38,7 @@ class RecordingSender : public AlertSender {
 class AlertsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto inv = store::SqliteInventory::Open(dir_.path() + "/certkeeper.db");
+    auto inv = store::SqlInventory::Open(dir_.path() + "/certkeeper.db");
     ASSERT_TRUE(inv.ok()) << inv.status().ToString();
     inventory_ = std::move(*inv);
     AlertSettings alert;
@@ -80,7 +80,7 @@ class AlertsTest : public ::testing::Test {
   FakeClock clock_{FromUnixSeconds(1'800'000'000)};
   Config config_;
   EngineContext ctx_;
-  std::unique_ptr<store::SqliteInventory> inventory_;
+  std::unique_ptr<store::SqlInventory> inventory_;
   RecordingSender sender_;
 };
 

@@ -12,7 +12,7 @@
 #include "acme/http.h"
 #include "base/fs.h"
 #include "lifecycle/engine.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 
 namespace certkeeper::lifecycle {
@@ -111,7 +111,7 @@ class EngineAccountTest : public ::testing::Test {
   std::vector<std::string> EventKinds() {
     store::SqliteOptions options;
     options.clock = &clock_;
-    auto inv = store::SqliteInventory::Open(store::InventoryPath(config_.state_dir), options);
+    auto inv = store::SqlInventory::Open(store::InventoryPath(config_.state_dir), options);
     EXPECT_TRUE(inv.ok()) << inv.status().ToString();
     std::vector<std::string> kinds;
     if (!inv.ok()) return kinds;

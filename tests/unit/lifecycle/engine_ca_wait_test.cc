@@ -10,7 +10,7 @@
 #include <string>
 
 #include "lifecycle/engine.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
 #include "tests/unit/lifecycle/engine_test_fixture.h"
@@ -107,7 +107,7 @@ TEST_F(EngineCaWaitTest, YearLongStoredWaitIsCutToAWeekOnce) {
   ImportCertificate(60 * kDay);
   engine_.reset();
   {
-    auto inventory = store::SqliteInventory::Open(config_.state_dir + "/certkeeper.db");
+    auto inventory = store::SqlInventory::Open(config_.state_dir + "/certkeeper.db");
     ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
     store::Schedule sched;
     sched.ca_retry_after = now_ + 365 * kDay;

@@ -17,7 +17,7 @@
 #include "base/fs.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/engine_parts.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
 #include "tests/unit/lifecycle/failing_inventory.h"
@@ -105,7 +105,7 @@ class EnginePartsTest : public ::testing::Test {
     EXPECT_TRUE(fs::MakeDirs(dir_.path() + "/db", 0700).ok());
     store::SqliteOptions options;
     options.clock = clock_.get();
-    auto sqlite = store::SqliteInventory::Open(dir_.path() + "/db/inventory.db", options);
+    auto sqlite = store::SqlInventory::Open(dir_.path() + "/db/inventory.db", options);
     EXPECT_TRUE(sqlite.ok()) << sqlite.status().ToString();
     auto inventory = std::make_unique<FailingInventory>(std::move(*sqlite));
     inventory_ = inventory.get();

@@ -15,7 +15,7 @@
 #include "base/fs.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/engine_parts.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
 #include "tests/unit/lifecycle/engine_parts_fixture.h"

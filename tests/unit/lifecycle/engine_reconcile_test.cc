@@ -18,7 +18,7 @@
 #include "base/fs.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/state_layout.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
 #include "tests/unit/lifecycle/engine_test_fixture.h"
@@ -46,14 +46,14 @@ class EngineReconcileTest : public testing::EngineTest<> {
   }
 
   std::string StateOf(int n) {
-    auto inventory = store::SqliteInventory::Open(layout_->db_path());
+    auto inventory = store::SqlInventory::Open(layout_->db_path());
     if (!inventory.ok()) return inventory.status().ToString();
     auto v = (*inventory)->GetVersion("web", n);
     return v.ok() ? std::string(store::VersionStateName(v->state)) : "<none>";
   }
 
   int RecordedLive() {
-    auto inventory = store::SqliteInventory::Open(layout_->db_path());
+    auto inventory = store::SqlInventory::Open(layout_->db_path());
     if (!inventory.ok()) return -1;
     auto v = (*inventory)->LiveVersion("web");
     return v.ok() ? v->n : 0;
@@ -80,7 +80,7 @@ void EngineReconcileTest::AddVersion(int n, store::VersionState state, bool reco
   v.key_type = "ec256";
   v.directory = layout_->VersionDir("web", n);
   v.state = state == store::VersionState::kDeployFailed ? store::VersionState::kIssued : state;
-  auto inventory = store::SqliteInventory::Open(layout_->db_path());
+  auto inventory = store::SqlInventory::Open(layout_->db_path());
   ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
   ASSERT_TRUE((*inventory)->AddVersion(v).ok());
   if (state == store::VersionState::kDeployFailed) {

@@ -12,7 +12,7 @@
 #include "lifecycle/engine.h"
 #include "lifecycle/planner.h"
 #include "lifecycle/request_keys.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
 #include "tests/unit/lifecycle/engine_test_fixture.h"
@@ -30,7 +30,7 @@ class EngineRenewPlanTest : public testing::EngineTest<> {
     SetUpEngineTest();
     config_.renewal.budgets = BudgetSettings{2, 1, 1, 1};
     ASSERT_TRUE(fs::MakeDirs(config_.state_dir, 0700).ok());
-    auto inventory = store::SqliteInventory::Open(config_.state_dir + "/certkeeper.db");
+    auto inventory = store::SqlInventory::Open(config_.state_dir + "/certkeeper.db");
     ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
     inventory_ = std::move(*inventory);
   }

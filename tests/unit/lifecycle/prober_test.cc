@@ -18,7 +18,7 @@
 #include "base/fs.h"
 #include "lifecycle/monitor.h"
 #include "lifecycle/probe_tls.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/support/test_tls_server.h"
 #include "tests/unit/lifecycle/engine_test_fixture.h"
 
@@ -285,7 +285,7 @@ TEST_F(ProberTest, HistoryOlderThanThirtyDaysIsPruned) {
   ASSERT_EQ(ProbeAll().size(), 1u);
   clock_->Advance(hours(24 * 25));  // the first probe is now 35 days old
   ASSERT_EQ(ProbeAll().size(), 1u);
-  auto inventory = store::SqliteInventory::Open(config_.state_dir + "/certkeeper.db");
+  auto inventory = store::SqlInventory::Open(config_.state_dir + "/certkeeper.db");
   ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
   auto history = (*inventory)->ListProbes(config_.endpoints[0].Key(), 10);
   ASSERT_TRUE(history.ok()) << history.status().ToString();

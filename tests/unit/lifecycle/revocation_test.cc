@@ -15,7 +15,7 @@
 #include "lifecycle/crl.h"
 #include "lifecycle/engine_context.h"
 #include "lifecycle/revocation_sources.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/lifecycle/revocation_pki.h"
 
 namespace certkeeper::lifecycle {
@@ -56,7 +56,7 @@ class RevocationCheckerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(layout_.Prepare().ok());
-    auto inventory = store::SqliteInventory::Open(layout_.db_path());
+    auto inventory = store::SqlInventory::Open(layout_.db_path());
     ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
     inventory_ = std::move(*inventory);
     ctx_.config = &config_;
@@ -114,7 +114,7 @@ class RevocationCheckerTest : public ::testing::Test {
   FakeClock clock_{now_};
   Config config_;
   StateLayout layout_{dir_.path() + "/state"};
-  std::unique_ptr<store::SqliteInventory> inventory_;
+  std::unique_ptr<store::SqlInventory> inventory_;
   EngineContext ctx_;
   Pki pki_;
   ScriptedHttp http_;

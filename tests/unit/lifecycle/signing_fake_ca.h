@@ -19,7 +19,7 @@
 #include "lifecycle/engine.h"
 #include "lifecycle/engine_parts.h"
 #include "store/lease.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
 
@@ -112,7 +112,7 @@ class SigningCaEngineTest : public ::testing::Test {
     EXPECT_TRUE(fs::MakeDirs(dir_.path() + "/db", 0700).ok());
     store::SqliteOptions options;
     options.clock = clock_.get();
-    auto sqlite = store::SqliteInventory::Open(dir_.path() + "/db/inventory.db", options);
+    auto sqlite = store::SqlInventory::Open(dir_.path() + "/db/inventory.db", options);
     EXPECT_TRUE(sqlite.ok()) << sqlite.status().ToString();
     if (!sqlite.ok()) return nullptr;
     EngineParts parts;

@@ -173,9 +173,9 @@ TEST_F(AttemptsTest, InterruptedAttemptsAreClosedAsFailed) {
 
   // A new process opens the same inventory after the old one was killed.
   inv_.reset();
-  auto reopened = SqliteInventory::Open(db_path(), Options());
+  auto reopened = SqlInventory::Open(db_path(), Options());
   ASSERT_TRUE(reopened.ok());
-  SqliteInventory& inv = **reopened;
+  SqlInventory& inv = **reopened;
   TimePoint now = T0() + std::chrono::hours(1);
   EXPECT_EQ(*inv.CloseInterruptedAttempts(now), 1);
   EXPECT_EQ(*inv.CloseInterruptedAttempts(now), 0);

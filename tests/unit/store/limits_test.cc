@@ -192,9 +192,9 @@ TEST_F(CaLimitTest, SurvivesReopenAndPrunesWhenExpired) {
   ASSERT_TRUE(inv_->SetCaLimit({kServer, AccountScope(kAcct1), T0() + hours(1), "x"}).ok());
   ASSERT_TRUE(inv_->SetCaLimit({kServer, AccountScope(kAcct2), T0() + hours(5), "y"}).ok());
   inv_.reset();
-  auto reopened = SqliteInventory::Open(db_path(), Options());
+  auto reopened = SqlInventory::Open(db_path(), Options());
   ASSERT_TRUE(reopened.ok());
-  SqliteInventory& inv = **reopened;
+  SqlInventory& inv = **reopened;
   EXPECT_EQ(inv.ListCaLimits(T0())->size(), 2u);
   auto later = inv.ListCaLimits(T0() + hours(2));
   ASSERT_EQ(later->size(), 1u);

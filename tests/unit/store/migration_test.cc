@@ -99,12 +99,12 @@ class MigrationTest : public ::testing::Test {
 };
 
 TEST_F(MigrationTest, EmptyDatabaseMigratesToLatest) {
-  auto inv = SqliteInventory::Open(path(), Options());
+  auto inv = SqlInventory::Open(path(), Options());
   ASSERT_TRUE(inv.ok()) << inv.status().ToString();
   auto version = (*inv)->SchemaVersion();
   ASSERT_TRUE(version.ok());
-  EXPECT_EQ(*version, SqliteInventory::LatestSchemaVersion());
-  EXPECT_GE(SqliteInventory::LatestSchemaVersion(), 2);
+  EXPECT_EQ(*version, SqlInventory::LatestSchemaVersion());
+  EXPECT_GE(SqlInventory::LatestSchemaVersion(), 2);
   for (const char* table : {"accounts", "certificates", "versions", "attempts",
                             "attempt_steps", "events", "request_log", "ca_limits"}) {
     EXPECT_EQ(RawCount(path(), std::string("SELECT 1 FROM sqlite_master WHERE "
@@ -115,25 +115,25 @@ TEST_F(MigrationTest, EmptyDatabaseMigratesToLatest) {
   }
   // One schema_migrations row per migration, applied in one pass.
   EXPECT_EQ(RawCount(path(), "SELECT version FROM schema_migrations"),
-            SqliteInventory::LatestSchemaVersion());
+            SqlInventory::LatestSchemaVersion());
 }
 
 TEST_F(MigrationTest, ReopeningDoesNotMigrateAgain) {
-  { ASSERT_TRUE(SqliteInventory::Open(path(), Options()).ok()); }
-  auto again = SqliteInventory::Open(path(), Options());
+  { ASSERT_TRUE(SqlInventory::Open(path(), Options()).ok()); }
+  auto again = SqlInventory::Open(path(), Options());
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(RawCount(path(), "SELECT version FROM schema_migrations"),
-            SqliteInventory::LatestSchemaVersion());
+            SqlInventory::LatestSchemaVersion());
 }
 
 TEST_F(MigrationTest, VersionOneDatabaseKeepsItsDataAndGainsNewColumns) {
   RawExec(path(), kSchemaV1);
   RawExec(path(), kRowsV1);
 
-  auto opened = SqliteInventory::Open(path(), Options());
+  auto opened = SqlInventory::Open(path(), Options());
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  SqliteInventory& inv = **opened;
-  EXPECT_EQ(*inv.SchemaVersion(), SqliteInventory::LatestSchemaVersion());
+  SqlInventory& inv = **opened;
+  EXPECT_EQ(*inv.SchemaVersion(), SqlInventory::LatestSchemaVersion());
 
   auto account = inv.FindAccount("https://ca/dir");
   ASSERT_TRUE(account.ok()) << account.status().ToString();
@@ -187,13 +187,13 @@ TEST_F(MigrationTest, VersionOneDatabaseKeepsItsDataAndGainsNewColumns) {
 }
 
 TEST_F(MigrationTest, RefusesDatabaseFromNewerVersionWithoutChangingIt) {
-  { ASSERT_TRUE(SqliteInventory::Open(path(), Options()).ok()); }
-  const int newer = SqliteInventory::LatestSchemaVersion() + 1;
+  { ASSERT_TRUE(SqlInventory::Open(path(), Options()).ok()); }
+  const int newer = SqlInventory::LatestSchemaVersion() + 1;
   RawExec(path(), "INSERT INTO schema_migrations VALUES (" + std::to_string(newer) +
                       ", 'from the future', 1)");
   RawExec(path(), "CREATE TABLE future_table (x INTEGER)");
 
-  auto opened = SqliteInventory::Open(path(), Options());
+  auto opened = SqlInventory::Open(path(), Options());
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), ErrorCode::kFailedPrecondition);
   EXPECT_NE(opened.status().message().find(std::to_string(newer)), std::string::npos)
@@ -206,7 +206,7 @@ TEST_F(MigrationTest, RefusesDatabaseFromNewerVersionWithoutChangingIt) {
 TEST_F(MigrationTest, RefusesForeignDatabase) {
   RawExec(path(), "CREATE TABLE something_else (x INTEGER); "
                   "INSERT INTO something_else VALUES (1);");
-  auto opened = SqliteInventory::Open(path(), Options());
+  auto opened = SqlInventory::Open(path(), Options());
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), ErrorCode::kFailedPrecondition);
   EXPECT_EQ(RawCount(path(), "SELECT 1 FROM sqlite_master WHERE name = 'accounts'"), 0);
@@ -214,20 +214,20 @@ TEST_F(MigrationTest, RefusesForeignDatabase) {
 
 TEST_F(MigrationTest, RefusesFileThatIsNotSqlite) {
   ASSERT_TRUE(fs::WriteFileAtomic(path(), std::string(4096, 'x'), {0600, {}, {}}).ok());
-  auto opened = SqliteInventory::Open(path(), Options());
+  auto opened = SqlInventory::Open(path(), Options());
   ASSERT_FALSE(opened.ok());
   EXPECT_FALSE(opened.status().hint().empty()) << opened.status().ToString();
 }
 
 TEST_F(MigrationTest, MissingStateDirectoryIsNotFound) {
-  auto opened = SqliteInventory::Open(dir_.path() + "/missing/certkeeper.db", Options());
+  auto opened = SqlInventory::Open(dir_.path() + "/missing/certkeeper.db", Options());
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), ErrorCode::kNotFound);
 }
 
 TEST_F(MigrationTest, DatabaseFilesAreOwnerOnly) {
   mode_t old_umask = umask(0);  // even a permissive umask must not widen the mode
-  auto opened = SqliteInventory::Open(path(), Options());
+  auto opened = SqlInventory::Open(path(), Options());
   umask(old_umask);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   ASSERT_TRUE((*opened)->PutCertificate(SampleSpec("web")).ok());
@@ -239,7 +239,7 @@ TEST_F(MigrationTest, DatabaseFilesAreOwnerOnly) {
 }
 
 TEST_F(MigrationTest, UsesWalJournal) {
-  ASSERT_TRUE(SqliteInventory::Open(path(), Options()).ok());
+  ASSERT_TRUE(SqlInventory::Open(path(), Options()).ok());
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;

@@ -75,7 +75,7 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFaultRow> {
     // A fresh connection: its page cache holds none of the rows read below,
     // so each read reaches the file.
     inv_.reset();
-    auto reopened = SqliteInventory::Open(path_, Options());
+    auto reopened = SqlInventory::Open(path_, Options());
     ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
     inv_ = std::move(reopened).value();
   }
@@ -89,7 +89,7 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFaultRow> {
 
   // One of every record the reads below look for.
   void Fill() {
-    auto opened = SqliteInventory::Open(path_, Options());
+    auto opened = SqlInventory::Open(path_, Options());
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     inv_ = std::move(opened).value();
     Inventory& inv = *inv_;
@@ -115,7 +115,7 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFaultRow> {
   fs::TempDir dir_;
   std::string path_ = InventoryPath(dir_.path());
   FakeClock clock_{T0()};
-  std::unique_ptr<SqliteInventory> inv_;
+  std::unique_ptr<SqlInventory> inv_;
 };
 
 TEST_P(ReadFaultTest, FailedReadIsIoNotAbsence) {

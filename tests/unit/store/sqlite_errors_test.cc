@@ -10,7 +10,7 @@
 
 #include "base/fault_injection.h"
 #include "base/fs.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 #include "tests/unit/store/store_test_util.h"
 #include "store/internal/sqlite.h"
 
@@ -21,7 +21,7 @@ TEST(SqliteErrorsTest, FullDatabaseNamesNoSpaceLeftAndThePath) {
   fs::TempDir dir;
   std::string path = dir.path() + "/certkeeper.db";
   ASSERT_TRUE(fs::WritePrivateFile(path, "").ok());
-  auto db = Database::Open(path, 1000);
+  auto db = OpenSqliteDatabase(path, 1000);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   ASSERT_TRUE((*db)->Exec("CREATE TABLE t (b BLOB)", "create").ok());
   // The page limit makes SQLite answer SQLITE_FULL as a full disk would.
@@ -57,7 +57,7 @@ TEST_P(InventoryFaultRows, FailsOneWriteWithTheCause) {
   // Armed (with a plan that never fires) before the inventory opens, so the
   // connection uses the fault VFS, as certkeeper does with CERTKEEPER_FAULT.
   fs::ArmFault({fs::FaultOp::kWrite, 1, ENOSPC, "no such path"});
-  auto inventory = SqliteInventory::Open(path);
+  auto inventory = SqlInventory::Open(path);
   ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
   fs::ArmFault({row.op, 1, row.error, "certkeeper.db-wal"});
   Status s = (*inventory)->PutCertificate(testing::SampleSpec("web"));

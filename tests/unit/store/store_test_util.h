@@ -11,7 +11,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
-#include "store/sqlite_inventory.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::store::testing {
 
@@ -49,7 +49,7 @@ inline Version SampleVersion(const std::string& certificate, int n) {
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = SqliteInventory::Open(db_path(), Options());
+    auto opened = SqlInventory::Open(db_path(), Options());
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     inv_ = std::move(opened).value();
   }
@@ -69,7 +69,7 @@ class StoreTest : public ::testing::Test {
 
   fs::TempDir dir_;
   FakeClock clock_{T0()};
-  std::unique_ptr<SqliteInventory> inv_;
+  std::unique_ptr<SqlInventory> inv_;
 };
 
 }  // namespace certkeeper::store::testing

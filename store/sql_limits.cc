@@ -1,17 +1,17 @@
-// SqliteInventory: the request log behind local rate-limit budgets, and limits
+// SqlInventory: the request log behind local rate-limit budgets, and limits
 // the CA imposed with Retry-After (RFC 8555 §6.6).
 #include <string>
 #include <utility>
 
 #include "store/internal/rows.h"
-#include "store/internal/sqlite.h"
-#include "store/sqlite_inventory.h"
+#include "store/internal/sql.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::store {
 
 using internal::Statement;
 
-Status SqliteInventory::RecordRequest(const RequestRecord& request) {
+Status SqlInventory::RecordRequest(const RequestRecord& request) {
   constexpr std::string_view kOp = "record the request";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(request.server, "server", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(request.account_url, "account URL", kOp));
@@ -27,7 +27,7 @@ Status SqliteInventory::RecordRequest(const RequestRecord& request) {
   });
 }
 
-Result<int64_t> SqliteInventory::CountSince(std::string_view server,
+Result<int64_t> SqlInventory::CountSince(std::string_view server,
                                             std::string_view account_url, RequestKind kind,
                                             std::string_view key, TimePoint since) {
   int64_t count = 0;
@@ -46,7 +46,7 @@ Result<int64_t> SqliteInventory::CountSince(std::string_view server,
   return count;
 }
 
-Result<RequestWindow> SqliteInventory::WindowSince(std::string_view server,
+Result<RequestWindow> SqlInventory::WindowSince(std::string_view server,
                                                    std::string_view account_url,
                                                    RequestKind kind, std::string_view key,
                                                    TimePoint since) {
@@ -69,7 +69,7 @@ Result<RequestWindow> SqliteInventory::WindowSince(std::string_view server,
   return window;
 }
 
-Result<std::vector<RequestRecord>> SqliteInventory::ListRequestsSince(std::string_view server,
+Result<std::vector<RequestRecord>> SqlInventory::ListRequestsSince(std::string_view server,
                                                                        TimePoint since) {
   std::vector<RequestRecord> records;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
@@ -90,7 +90,7 @@ Result<std::vector<RequestRecord>> SqliteInventory::ListRequestsSince(std::strin
   return records;
 }
 
-Result<int64_t> SqliteInventory::PruneRequests(TimePoint before) {
+Result<int64_t> SqlInventory::PruneRequests(TimePoint before) {
   int64_t pruned = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM request_log WHERE at < ?",
@@ -113,7 +113,7 @@ CaLimit ReadLimit(const Statement& row) {
 
 }  // namespace
 
-Status SqliteInventory::SetCaLimit(const CaLimit& limit) {
+Status SqlInventory::SetCaLimit(const CaLimit& limit) {
   constexpr std::string_view kOp = "record the CA limit";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(limit.server, "server", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(limit.scope, "scope", kOp));
@@ -130,7 +130,7 @@ Status SqliteInventory::SetCaLimit(const CaLimit& limit) {
   });
 }
 
-Result<std::optional<CaLimit>> SqliteInventory::ActiveCaLimit(std::string_view server,
+Result<std::optional<CaLimit>> SqlInventory::ActiveCaLimit(std::string_view server,
                                                               std::string_view scope,
                                                               TimePoint now) {
   std::optional<CaLimit> limit;
@@ -148,7 +148,7 @@ Result<std::optional<CaLimit>> SqliteInventory::ActiveCaLimit(std::string_view s
   return limit;
 }
 
-Result<std::vector<CaLimit>> SqliteInventory::ListCaLimits(TimePoint now) {
+Result<std::vector<CaLimit>> SqlInventory::ListCaLimits(TimePoint now) {
   std::vector<CaLimit> limits;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,
@@ -166,7 +166,7 @@ Result<std::vector<CaLimit>> SqliteInventory::ListCaLimits(TimePoint now) {
   return limits;
 }
 
-Status SqliteInventory::ClearCaLimit(std::string_view server, std::string_view scope) {
+Status SqlInventory::ClearCaLimit(std::string_view server, std::string_view scope) {
   return RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,
                         db_->Prepare("DELETE FROM ca_limits WHERE server = ? AND scope = ?",
@@ -176,7 +176,7 @@ Status SqliteInventory::ClearCaLimit(std::string_view server, std::string_view s
   });
 }
 
-Result<int64_t> SqliteInventory::PruneCaLimits(TimePoint now) {
+Result<int64_t> SqlInventory::PruneCaLimits(TimePoint now) {
   int64_t pruned = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM ca_limits WHERE until_at <= ?",
@@ -191,7 +191,7 @@ Result<int64_t> SqliteInventory::PruneCaLimits(TimePoint now) {
 
 // ---- CA directories ----
 
-Status SqliteInventory::PutCaDirectory(const CaDirectory& directory) {
+Status SqlInventory::PutCaDirectory(const CaDirectory& directory) {
   constexpr std::string_view kOp = "record the CA directory";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(directory.server, "server", kOp));
   return RunTx(TxKind::kWrite, [&]() -> Status {
@@ -208,7 +208,7 @@ Status SqliteInventory::PutCaDirectory(const CaDirectory& directory) {
   });
 }
 
-Result<std::optional<CaDirectory>> SqliteInventory::FindCaDirectory(std::string_view server) {
+Result<std::optional<CaDirectory>> SqlInventory::FindCaDirectory(std::string_view server) {
   std::optional<CaDirectory> directory;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,

@@ -1,4 +1,4 @@
-// SqliteInventory: MonitorStore (store/monitor_store.h): endpoint probes,
+// SqlInventory: MonitorStore (store/monitor_store.h): endpoint probes,
 // revocation answers, alert state, run summaries and CA status.
 #include <string>
 #include <utility>
@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "store/internal/rows.h"
-#include "store/internal/sqlite.h"
-#include "store/sqlite_inventory.h"
+#include "store/internal/sql.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::store {
 
@@ -75,7 +75,7 @@ Result<std::map<std::string, int>> DecodeOutcomes(const std::string& text) {
 
 }  // namespace
 
-Result<int64_t> SqliteInventory::AddProbe(const ProbeRecord& p) {
+Result<int64_t> SqlInventory::AddProbe(const ProbeRecord& p) {
   constexpr std::string_view kOp = "record the probe";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(p.endpoint, "endpoint", kOp));
   int64_t id = 0;
@@ -100,7 +100,7 @@ Result<int64_t> SqliteInventory::AddProbe(const ProbeRecord& p) {
   return id;
 }
 
-Result<std::vector<ProbeRecord>> SqliteInventory::LatestProbes() {
+Result<std::vector<ProbeRecord>> SqlInventory::LatestProbes() {
   std::vector<ProbeRecord> out;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
@@ -114,7 +114,7 @@ Result<std::vector<ProbeRecord>> SqliteInventory::LatestProbes() {
   return out;
 }
 
-Result<std::vector<ProbeRecord>> SqliteInventory::ListProbes(std::string_view endpoint,
+Result<std::vector<ProbeRecord>> SqlInventory::ListProbes(std::string_view endpoint,
                                                              int limit) {
   std::vector<ProbeRecord> out;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
@@ -129,7 +129,7 @@ Result<std::vector<ProbeRecord>> SqliteInventory::ListProbes(std::string_view en
   return out;
 }
 
-Result<int64_t> SqliteInventory::PruneProbes(TimePoint before) {
+Result<int64_t> SqlInventory::PruneProbes(TimePoint before) {
   int64_t pruned = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
@@ -145,7 +145,7 @@ Result<int64_t> SqliteInventory::PruneProbes(TimePoint before) {
   return pruned;
 }
 
-Status SqliteInventory::PutRevocation(const RevocationRecord& r) {
+Status SqlInventory::PutRevocation(const RevocationRecord& r) {
   constexpr std::string_view kOp = "record the revocation answer";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(r.certificate, "certificate", kOp));
   if (r.method != "ocsp" && r.method != "crl") {
@@ -160,9 +160,14 @@ Status SqliteInventory::PutRevocation(const RevocationRecord& r) {
   return RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
         Statement stmt,
-        db_->Prepare("INSERT OR REPLACE INTO revocations (certificate, version, method, "
+        db_->Prepare("INSERT INTO revocations (certificate, version, method, "
                      "status, url, checked_at, this_update, next_update, revoked_at, reason, "
-                     "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT (certificate, version, method) DO UPDATE SET "
+                     "status = excluded.status, url = excluded.url, "
+                     "checked_at = excluded.checked_at, this_update = excluded.this_update, "
+                     "next_update = excluded.next_update, revoked_at = excluded.revoked_at, "
+                     "reason = excluded.reason, error = excluded.error",
                      kOp));
     stmt.BindAll(r.certificate, r.version, r.method, r.status,
                  internal::StoredText(r.url, 2048), r.checked_at, r.this_update,
@@ -172,7 +177,7 @@ Status SqliteInventory::PutRevocation(const RevocationRecord& r) {
   });
 }
 
-Result<std::vector<RevocationRecord>> SqliteInventory::ListRevocations() {
+Result<std::vector<RevocationRecord>> SqlInventory::ListRevocations() {
   std::vector<RevocationRecord> out;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
@@ -202,7 +207,7 @@ Result<std::vector<RevocationRecord>> SqliteInventory::ListRevocations() {
   return out;
 }
 
-Status SqliteInventory::PutAlertState(const AlertState& a) {
+Status SqlInventory::PutAlertState(const AlertState& a) {
   constexpr std::string_view kOp = "record the alert state";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(a.alert, "alert", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(a.event, "event", kOp));
@@ -214,9 +219,14 @@ Status SqliteInventory::PutAlertState(const AlertState& a) {
   return RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
         Statement stmt,
-        db_->Prepare("INSERT OR REPLACE INTO alert_state (alert, event, subject, state, since, "
+        db_->Prepare("INSERT INTO alert_state (alert, event, subject, state, since, "
                      "ended_at, detail, notified, failures, next_try_at, last_error) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT (alert, event, subject) DO UPDATE SET "
+                     "state = excluded.state, since = excluded.since, "
+                     "ended_at = excluded.ended_at, detail = excluded.detail, "
+                     "notified = excluded.notified, failures = excluded.failures, "
+                     "next_try_at = excluded.next_try_at, last_error = excluded.last_error",
                      kOp));
     stmt.BindAll(a.alert, a.event, a.subject, a.state, a.since, a.ended_at,
                  internal::StoredText(a.detail, kMaxErrorText), a.notified ? 1 : 0, a.failures,
@@ -225,7 +235,7 @@ Status SqliteInventory::PutAlertState(const AlertState& a) {
   });
 }
 
-Status SqliteInventory::DeleteAlertState(std::string_view alert, std::string_view event,
+Status SqlInventory::DeleteAlertState(std::string_view alert, std::string_view event,
                                          std::string_view subject) {
   return RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,
@@ -237,7 +247,7 @@ Status SqliteInventory::DeleteAlertState(std::string_view alert, std::string_vie
   });
 }
 
-Result<std::vector<AlertState>> SqliteInventory::ListAlertStates() {
+Result<std::vector<AlertState>> SqlInventory::ListAlertStates() {
   std::vector<AlertState> out;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
@@ -267,7 +277,7 @@ Result<std::vector<AlertState>> SqliteInventory::ListAlertStates() {
   return out;
 }
 
-Result<int64_t> SqliteInventory::AddRun(const RunRecord& run) {
+Result<int64_t> SqlInventory::AddRun(const RunRecord& run) {
   constexpr std::string_view kOp = "record the run";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(run.kind, "kind", kOp));
   int64_t id = 0;
@@ -290,7 +300,7 @@ Result<int64_t> SqliteInventory::AddRun(const RunRecord& run) {
   return id;
 }
 
-Result<std::optional<RunRecord>> SqliteInventory::LatestRun(std::string_view kind) {
+Result<std::optional<RunRecord>> SqlInventory::LatestRun(std::string_view kind) {
   std::optional<RunRecord> out;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,
@@ -312,14 +322,17 @@ Result<std::optional<RunRecord>> SqliteInventory::LatestRun(std::string_view kin
   return out;
 }
 
-Status SqliteInventory::PutCaStatus(const CaStatusRecord& c) {
+Status SqlInventory::PutCaStatus(const CaStatusRecord& c) {
   constexpr std::string_view kOp = "record the CA status";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(c.server, "server", kOp));
   return RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
         Statement stmt,
-        db_->Prepare("INSERT OR REPLACE INTO ca_status (server, ca, last_ok_at, "
-                     "last_failure_at, last_error, unreachable_runs) VALUES (?, ?, ?, ?, ?, ?)",
+        db_->Prepare("INSERT INTO ca_status (server, ca, last_ok_at, "
+                     "last_failure_at, last_error, unreachable_runs) VALUES (?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT (server) DO UPDATE SET ca = excluded.ca, "
+                     "last_ok_at = excluded.last_ok_at, last_failure_at = excluded.last_failure_at, "
+                     "last_error = excluded.last_error, unreachable_runs = excluded.unreachable_runs",
                      kOp));
     stmt.BindAll(c.server, c.ca, c.last_ok_at, c.last_failure_at,
                  internal::StoredText(c.last_error, kMaxErrorText), c.unreachable_runs);
@@ -327,7 +340,7 @@ Status SqliteInventory::PutCaStatus(const CaStatusRecord& c) {
   });
 }
 
-Result<std::vector<CaStatusRecord>> SqliteInventory::ListCaStatus() {
+Result<std::vector<CaStatusRecord>> SqlInventory::ListCaStatus() {
   std::vector<CaStatusRecord> out;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,
@@ -351,7 +364,7 @@ Result<std::vector<CaStatusRecord>> SqliteInventory::ListCaStatus() {
   return out;
 }
 
-Status SqliteInventory::AddCaRequests(std::string_view server,
+Status SqlInventory::AddCaRequests(std::string_view server,
                                       const std::map<std::string, int64_t>& counts) {
   constexpr std::string_view kOp = "count the requests sent to the CA";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(server, "server", kOp));
@@ -374,7 +387,7 @@ Status SqliteInventory::AddCaRequests(std::string_view server,
 }
 
 Result<std::map<std::string, std::map<std::string, int64_t>>>
-SqliteInventory::CaRequestTotals() {
+SqlInventory::CaRequestTotals() {
   std::map<std::string, std::map<std::string, int64_t>> out;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,

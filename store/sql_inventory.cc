@@ -1,7 +1,7 @@
-// SqliteInventory: opening, transactions, accounts and certificates. Versions,
-// attempts and rate limits are in sqlite_versions.cc, sqlite_attempts.cc and
-// sqlite_limits.cc.
-#include "store/sqlite_inventory.h"
+// SqlInventory: opening, transactions, accounts and certificates. Versions,
+// attempts and rate limits are in sql_versions.cc, sql_attempts.cc and
+// sql_limits.cc.
+#include "store/sql_inventory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include "base/text.h"
 #include "store/internal/migrations.h"
 #include "store/internal/rows.h"
+#include "store/internal/postgres.h"
 #include "store/internal/sqlite.h"
 
 namespace certkeeper::store {
@@ -92,7 +93,7 @@ std::string InventoryPath(const std::string& state_dir) {
   return fs::JoinPath(state_dir, "certkeeper.db");
 }
 
-Result<std::unique_ptr<SqliteInventory>> SqliteInventory::Open(
+Result<std::unique_ptr<SqlInventory>> SqlInventory::Open(
     const std::string& path, const SqliteOptions& options) {
   if (options.clock == nullptr) {
     return Status(ErrorCode::kInvalidArgument, "open the inventory: no clock given")
@@ -114,19 +115,47 @@ Result<std::unique_ptr<SqliteInventory>> SqliteInventory::Open(
   }
   close(fd);
   CK_ASSIGN_OR_RETURN(std::unique_ptr<internal::Database> db,
-                      internal::Database::Open(path, options.busy_timeout_ms));
+                      internal::OpenSqliteDatabase(path, options.busy_timeout_ms));
   CK_RETURN_IF_ERROR(internal::Migrate(*db, options.clock->Now()));
-  return std::unique_ptr<SqliteInventory>(new SqliteInventory(std::move(db), options.clock));
+  return std::unique_ptr<SqlInventory>(new SqlInventory(std::move(db), options.clock));
 }
 
-SqliteInventory::SqliteInventory(std::unique_ptr<internal::Database> db, Clock* clock)
+SqlInventory::SqlInventory(std::unique_ptr<internal::Database> db, Clock* clock)
     : db_(std::move(db)), clock_(clock) {}
 
-SqliteInventory::~SqliteInventory() = default;
+SqlInventory::~SqlInventory() = default;
 
-int SqliteInventory::LatestSchemaVersion() { return internal::LatestSchemaVersion(); }
+Result<std::unique_ptr<SqlInventory>> SqlInventory::OpenPostgres(
+    const PostgresOptions& options) {
+  if (options.clock == nullptr) {
+    return Status(ErrorCode::kInvalidArgument, "open the inventory: no clock given");
+  }
+  CK_ASSIGN_OR_RETURN(std::unique_ptr<internal::Database> db,
+                      internal::OpenPostgresDatabase(options.url, options.password,
+                                                     options.connect_timeout_s));
+  CK_ASSIGN_OR_RETURN(int current, internal::ReadSchemaVersion(*db));
+  if (current != 0 && current < internal::LatestSchemaVersion() && !options.migrate) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "the shared inventory has schema version " + std::to_string(current) +
+                      "; this certkeeper uses version " +
+                      std::to_string(internal::LatestSchemaVersion()))
+        .Where(db->path())
+        .Hint("upgrade it once with `certkeeper store migrate` after upgrading "
+              "certkeeper on every host");
+  }
+  CK_RETURN_IF_ERROR(internal::Migrate(*db, options.clock->Now()));
+  return std::unique_ptr<SqlInventory>(new SqlInventory(std::move(db), options.clock));
+}
 
-Result<int> SqliteInventory::SchemaVersion() {
+std::string_view SqlInventory::EngineName() const {
+  return db_->dialect() == internal::Dialect::kSqlite ? "SQLite" : "PostgreSQL";
+}
+
+const std::string& SqlInventory::Location() const { return db_->path(); }
+
+int SqlInventory::LatestSchemaVersion() { return internal::LatestSchemaVersion(); }
+
+Result<int> SqlInventory::SchemaVersion() {
   int version = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(version, internal::ReadSchemaVersion(*db_));
@@ -135,17 +164,17 @@ Result<int> SqliteInventory::SchemaVersion() {
   return version;
 }
 
-Status SqliteInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
+Status SqlInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   const bool outer = depth_ == 0;
   const std::string savepoint = "ck_savepoint_" + std::to_string(depth_);
-  // SAVEPOINT, RELEASE SAVEPOINT and ROLLBACK TO SAVEPOINT are standard SQL
-  // (PostgreSQL spells them the same); BEGIN IMMEDIATE is SQLite's way to take
-  // the write lock up front (docs/store.md).
-  std::string begin = !outer                     ? "SAVEPOINT " + savepoint
-                      : kind == TxKind::kWrite ? "BEGIN IMMEDIATE"
-                                               : "BEGIN";
-  CK_RETURN_IF_ERROR(db_->Exec(begin, "begin a transaction"));
+  // SAVEPOINT, RELEASE SAVEPOINT and ROLLBACK TO SAVEPOINT are standard SQL;
+  // how the outermost transaction begins is the driver's (docs/store.md).
+  if (outer) {
+    CK_RETURN_IF_ERROR(db_->Begin(kind));
+  } else {
+    CK_RETURN_IF_ERROR(db_->Exec("SAVEPOINT " + savepoint, "begin a transaction"));
+  }
   ++depth_;
   Status status;
   try {
@@ -171,11 +200,11 @@ Status SqliteInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
   return status;
 }
 
-Status SqliteInventory::Transaction(const std::function<Status()>& fn) {
+Status SqlInventory::Transaction(const std::function<Status()>& fn) {
   return RunTx(TxKind::kWrite, fn);
 }
 
-Status SqliteInventory::RequireCertificate(std::string_view name) {
+Status SqlInventory::RequireCertificate(std::string_view name) {
   CK_ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT 1 FROM certificates WHERE name = ?",
                                                    "look up a certificate"));
   stmt.Bind(1, name);
@@ -186,7 +215,7 @@ Status SqliteInventory::RequireCertificate(std::string_view name) {
 
 // ---- Accounts ----
 
-Status SqliteInventory::PutAccount(const Account& account) {
+Status SqlInventory::PutAccount(const Account& account) {
   constexpr std::string_view kOp = "store the account";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.server, "server", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.account_url, "account URL", kOp));
@@ -207,7 +236,7 @@ Status SqliteInventory::PutAccount(const Account& account) {
   });
 }
 
-Result<Account> SqliteInventory::FindAccount(std::string_view server) {
+Result<Account> SqlInventory::FindAccount(std::string_view server) {
   Account account;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
@@ -230,7 +259,7 @@ Result<Account> SqliteInventory::FindAccount(std::string_view server) {
   return account;
 }
 
-Result<std::vector<Account>> SqliteInventory::ListAccounts() {
+Result<std::vector<Account>> SqlInventory::ListAccounts() {
   std::vector<Account> accounts;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,
@@ -248,7 +277,7 @@ Result<std::vector<Account>> SqliteInventory::ListAccounts() {
 
 // ---- Certificates ----
 
-Status SqliteInventory::PutCertificate(const CertificateSpec& spec) {
+Status SqlInventory::PutCertificate(const CertificateSpec& spec) {
   constexpr std::string_view kOp = "store the certificate";
   Status name_ok = ValidateCertificateName(spec.name);
   if (!name_ok.ok()) return std::move(name_ok).Annotate(kOp);
@@ -276,7 +305,7 @@ Status SqliteInventory::PutCertificate(const CertificateSpec& spec) {
   });
 }
 
-Result<Certificate> SqliteInventory::GetCertificate(std::string_view name) {
+Result<Certificate> SqlInventory::GetCertificate(std::string_view name) {
   Certificate cert;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Statement stmt,
@@ -292,7 +321,7 @@ Result<Certificate> SqliteInventory::GetCertificate(std::string_view name) {
   return cert;
 }
 
-Result<std::vector<Certificate>> SqliteInventory::ListCertificates(bool include_removed) {
+Result<std::vector<Certificate>> SqlInventory::ListCertificates(bool include_removed) {
   std::vector<Certificate> certs;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
@@ -330,14 +359,14 @@ Status UpdateCertificate(internal::Database& db, std::string_view set_clause,
 
 }  // namespace
 
-Status SqliteInventory::MarkRemoved(std::string_view name) {
+Status SqlInventory::MarkRemoved(std::string_view name) {
   return RunTx(TxKind::kWrite, [&]() -> Status {
     return UpdateCertificate(*db_, "removed = 1, updated_at = ?", name,
                              "remove the certificate", clock_->Now());
   });
 }
 
-Status SqliteInventory::SetSchedule(std::string_view name, const Schedule& schedule) {
+Status SqlInventory::SetSchedule(std::string_view name, const Schedule& schedule) {
   if (schedule.consecutive_failures < 0) {
     return Status(ErrorCode::kInvalidArgument,
                   "set the schedule: consecutive failures must not be negative")
@@ -355,7 +384,7 @@ Status SqliteInventory::SetSchedule(std::string_view name, const Schedule& sched
   });
 }
 
-Status SqliteInventory::SetRenewalInfo(std::string_view name,
+Status SqlInventory::SetRenewalInfo(std::string_view name,
                                       const std::optional<RenewalInfoRecord>& info) {
   constexpr std::string_view kOp = "record the renewal information";
   if (info && info->version <= 0) {
@@ -390,7 +419,7 @@ Status SqliteInventory::SetRenewalInfo(std::string_view name,
   });
 }
 
-Status SqliteInventory::SetPendingOrder(std::string_view name, const PendingOrder& order) {
+Status SqlInventory::SetPendingOrder(std::string_view name, const PendingOrder& order) {
   constexpr std::string_view kOp = "record the pending order";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(order.order_url, "order URL", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(order.key_path, "key path", kOp));
@@ -403,7 +432,7 @@ Status SqliteInventory::SetPendingOrder(std::string_view name, const PendingOrde
   });
 }
 
-Status SqliteInventory::ClearPendingOrder(std::string_view name) {
+Status SqlInventory::ClearPendingOrder(std::string_view name) {
   return RunTx(TxKind::kWrite, [&]() -> Status {
     return UpdateCertificate(*db_,
                              "pending_order_url = NULL, pending_order_key_path = NULL, "

@@ -1,4 +1,7 @@
-// SqliteInventory: the embedded Inventory, one SQLite file per state directory.
+// SqlInventory: the Inventory over one SQL connection. Open() gives the
+// embedded default, one SQLite file per state directory; OpenPostgres() a
+// PostgreSQL database that the hosts of a fleet share. The SQL is the same
+// for both (store/internal/sql.h); so is every test of the store suite.
 //
 // Thread-safety: one connection guarded by one recursive mutex. Every public
 // method, and every Transaction(), holds the mutex for its whole duration, so
@@ -7,10 +10,14 @@
 // same file (e.g. `certkeeper list` beside a renewal run) are fine: the database
 // runs in WAL mode and waits up to the busy timeout for a writer.
 //
-// Durability: synchronous=FULL, so a method that returned OK survives a crash
-// or power loss (AddVersion is the engine's commit point).
-#ifndef CERTKEEPER_STORE_SQLITE_INVENTORY_H_
-#define CERTKEEPER_STORE_SQLITE_INVENTORY_H_
+// Durability: SQLite runs with synchronous=FULL and PostgreSQL commits are
+// durable as the server is configured, so a method that returned OK survives
+// a crash or power loss (AddVersion is the engine's commit point).
+//
+// PostgreSQL: a lost connection (the server restarted) fails the call that
+// found it with kUnavailable; the next call reconnects.
+#ifndef CERTKEEPER_STORE_SQL_INVENTORY_H_
+#define CERTKEEPER_STORE_SQL_INVENTORY_H_
 
 #include <functional>
 #include <memory>
@@ -24,6 +31,7 @@ namespace certkeeper::store {
 
 namespace internal {
 class Database;
+enum class TxKind;
 }  // namespace internal
 
 struct SqliteOptions {
@@ -37,16 +45,40 @@ struct SqliteOptions {
 // STATE/certkeeper.db
 std::string InventoryPath(const std::string& state_dir);
 
-class SqliteInventory final : public Inventory {
+struct PostgresOptions {
+  // postgresql://[user@]host[:port]/dbname[?param=value...]; without a
+  // password (libpq's own PGPASSFILE / ~/.pgpass still apply).
+  std::string url;
+  // The password, read by the caller from [store] password_file; empty: none.
+  std::string password;
+  Clock* clock = RealClock();
+  // Seconds libpq waits for the server to accept a connection.
+  int connect_timeout_s = 10;
+  // Whether opening may upgrade an older schema. A shared database is
+  // created on first use, but migrated only on request (`certkeeper store
+  // migrate`), since the other hosts may still run the older certkeeper.
+  bool migrate = false;
+};
+
+class SqlInventory final : public Inventory {
  public:
   // Opens the database at `path`, creating it (mode 0600) when missing, and
   // migrates its schema to LatestSchemaVersion(). The parent directory must
   // exist. Fails with kFailedPrecondition, changing nothing, when the file was
   // written by a newer certkeeper (a higher schema version) or is not a
   // certkeeper inventory.
-  static Result<std::unique_ptr<SqliteInventory>> Open(const std::string& path,
-                                                       const SqliteOptions& options = {});
-  ~SqliteInventory() override;
+  static Result<std::unique_ptr<SqlInventory>> Open(const std::string& path,
+                                                    const SqliteOptions& options = {});
+  // Connects to a PostgreSQL database. An empty database gets the whole
+  // schema; an older one is migrated only with options.migrate, else
+  // kFailedPrecondition with a hint to run `certkeeper store migrate`; a
+  // newer one, or one holding other tables, is refused like for Open().
+  static Result<std::unique_ptr<SqlInventory>> OpenPostgres(const PostgresOptions& options);
+  // The engine behind this inventory, for messages: "SQLite" or "PostgreSQL".
+  std::string_view EngineName() const;
+  // Where it is: the file, or the URL (never with a password).
+  const std::string& Location() const;
+  ~SqlInventory() override;
 
   // The schema version this code creates and understands.
   static int LatestSchemaVersion();
@@ -124,7 +156,7 @@ class SqliteInventory final : public Inventory {
   Status PutCaDirectory(const CaDirectory& directory) override;
   Result<std::optional<CaDirectory>> FindCaDirectory(std::string_view server) override;
 
-  // MonitorStore (sqlite_monitor.cc)
+  // MonitorStore (sql_monitor.cc)
   Result<int64_t> AddProbe(const ProbeRecord& probe) override;
   Result<std::vector<ProbeRecord>> LatestProbes() override;
   Result<std::vector<ProbeRecord>> ListProbes(std::string_view endpoint, int limit) override;
@@ -143,10 +175,29 @@ class SqliteInventory final : public Inventory {
                        const std::map<std::string, int64_t>& counts) override;
   Result<std::map<std::string, std::map<std::string, int64_t>>> CaRequestTotals() override;
 
- private:
-  enum class TxKind { kRead, kWrite };
+  // MaterialStore and FleetStore (sql_fleet.cc)
+  Status PutMaterial(std::string_view owner, const std::vector<MaterialFile>& files) override;
+  Result<std::vector<MaterialFile>> GetMaterial(std::string_view owner) override;
+  Status DeleteMaterial(std::string_view owner) override;
+  Result<LeaseRecord> TryLease(std::string_view certificate, std::string_view holder,
+                               std::string_view token, TimePoint now,
+                               TimePoint until) override;
+  Result<bool> RenewLease(std::string_view certificate, std::string_view token,
+                          TimePoint now, TimePoint until) override;
+  Status ReleaseLease(std::string_view certificate, std::string_view token) override;
+  Result<std::vector<LeaseRecord>> ListLeases() override;
+  Status PutHostDeployment(const HostDeployment& deployment) override;
+  Result<std::vector<HostDeployment>> ListHostDeployments(
+      std::optional<std::string_view> certificate) override;
 
-  SqliteInventory(std::unique_ptr<internal::Database> db, Clock* clock);
+  // Every row of every inventory table, for `certkeeper store copy`
+  // (store/copy.h): the table names in dependency order.
+  internal::Database& database() { return *db_; }
+
+ private:
+  using TxKind = internal::TxKind;
+
+  SqlInventory(std::unique_ptr<internal::Database> db, Clock* clock);
 
   // Runs fn under the mutex inside a transaction (or a savepoint when nested).
   // A read transaction sees one consistent snapshot; a write transaction takes
@@ -165,4 +216,4 @@ class SqliteInventory final : public Inventory {
 
 }  // namespace certkeeper::store
 
-#endif  // CERTKEEPER_STORE_SQLITE_INVENTORY_H_
+#endif  // CERTKEEPER_STORE_SQL_INVENTORY_H_

@@ -1,10 +1,10 @@
-// SqliteInventory: issued versions of each certificate.
+// SqlInventory: issued versions of each certificate.
 #include <string>
 #include <utility>
 
 #include "store/internal/rows.h"
-#include "store/internal/sqlite.h"
-#include "store/sqlite_inventory.h"
+#include "store/internal/sql.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::store {
 
@@ -125,7 +125,7 @@ Status ValidateVersion(const Version& v) {
 
 }  // namespace
 
-Result<int> SqliteInventory::NextVersionNumber(std::string_view certificate) {
+Result<int> SqlInventory::NextVersionNumber(std::string_view certificate) {
   int next = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_RETURN_IF_ERROR(RequireCertificate(certificate));
@@ -135,7 +135,7 @@ Result<int> SqliteInventory::NextVersionNumber(std::string_view certificate) {
   return next;
 }
 
-Status SqliteInventory::AddVersion(const Version& v) {
+Status SqlInventory::AddVersion(const Version& v) {
   CK_RETURN_IF_ERROR(ValidateVersion(v));
   return RunTx(TxKind::kWrite, [&]() -> Status {
     CK_RETURN_IF_ERROR(RequireCertificate(v.certificate));
@@ -165,7 +165,7 @@ Status SqliteInventory::AddVersion(const Version& v) {
   });
 }
 
-Status SqliteInventory::SetVersionState(std::string_view certificate, int n,
+Status SqlInventory::SetVersionState(std::string_view certificate, int n,
                                         VersionState state) {
   if (state == VersionState::kRevoked) {
     return Status(ErrorCode::kInvalidArgument,
@@ -190,7 +190,7 @@ Status SqliteInventory::SetVersionState(std::string_view certificate, int n,
   });
 }
 
-Status SqliteInventory::RevokeVersion(std::string_view certificate, int n, TimePoint at,
+Status SqlInventory::RevokeVersion(std::string_view certificate, int n, TimePoint at,
                                       std::string_view reason) {
   return RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Version current, GetVersion(certificate, n));
@@ -210,7 +210,7 @@ Status SqliteInventory::RevokeVersion(std::string_view certificate, int n, TimeP
   });
 }
 
-Result<Version> SqliteInventory::GetVersion(std::string_view certificate, int n) {
+Result<Version> SqlInventory::GetVersion(std::string_view certificate, int n) {
   Version version;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(std::vector<Version> found,
@@ -224,7 +224,7 @@ Result<Version> SqliteInventory::GetVersion(std::string_view certificate, int n)
   return version;
 }
 
-Result<std::vector<Version>> SqliteInventory::ListVersions(std::string_view certificate) {
+Result<std::vector<Version>> SqlInventory::ListVersions(std::string_view certificate) {
   std::vector<Version> versions;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(versions, QueryVersions(*db_, certificate, "", 0));
@@ -233,7 +233,7 @@ Result<std::vector<Version>> SqliteInventory::ListVersions(std::string_view cert
   return versions;
 }
 
-Result<Version> SqliteInventory::LiveVersion(std::string_view certificate) {
+Result<Version> SqlInventory::LiveVersion(std::string_view certificate) {
   Version version;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(std::vector<Version> found,
@@ -248,7 +248,7 @@ Result<Version> SqliteInventory::LiveVersion(std::string_view certificate) {
   return version;
 }
 
-Result<Version> SqliteInventory::LatestVersion(std::string_view certificate) {
+Result<Version> SqlInventory::LatestVersion(std::string_view certificate) {
   Version version;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(std::vector<Version> found,
@@ -260,7 +260,7 @@ Result<Version> SqliteInventory::LatestVersion(std::string_view certificate) {
   return version;
 }
 
-Result<std::map<std::string, CurrentVersions>> SqliteInventory::AllCurrentVersions() {
+Result<std::map<std::string, CurrentVersions>> SqlInventory::AllCurrentVersions() {
   std::map<std::string, CurrentVersions> current;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     // The newest version of each certificate, and its newest deployed one.

@@ -1,11 +1,11 @@
-// SqliteInventory: renewal attempts, their steps, and the audit trail.
+// SqlInventory: renewal attempts, their steps, and the audit trail.
 #include <map>
 #include <string>
 #include <utility>
 
 #include "store/internal/rows.h"
-#include "store/internal/sqlite.h"
-#include "store/sqlite_inventory.h"
+#include "store/internal/sql.h"
+#include "store/sql_inventory.h"
 
 namespace certkeeper::store {
 
@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kAttemptColumns =
     "id, certificate, started_at, finished_at, server, reason, outcome, error_type, "
-    "error_detail, retry_after, version_n";
+    "error_detail, retry_after, version_n, host";
 
 constexpr std::string_view kInterruptedDetail =
     "the process running this attempt stopped before it finished";
@@ -33,6 +33,7 @@ Result<Attempt> ReadAttempt(const Statement& row) {
   a.error_detail = row.Text(8);
   a.retry_after = row.OptionalTime(9);
   if (auto n = row.OptionalInt(10)) a.version = static_cast<int>(*n);
+  a.host = row.Text(11);
   return a;
 }
 
@@ -105,7 +106,7 @@ Status NoAttempt(int64_t id, std::string_view operation) {
 
 }  // namespace
 
-Result<int64_t> SqliteInventory::StartAttempt(const Attempt& attempt) {
+Result<int64_t> SqlInventory::StartAttempt(const Attempt& attempt) {
   constexpr std::string_view kOp = "record the attempt";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(attempt.certificate, "certificate", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(attempt.server, "server", kOp));
@@ -115,10 +116,11 @@ Result<int64_t> SqliteInventory::StartAttempt(const Attempt& attempt) {
     CK_ASSIGN_OR_RETURN(
         Statement stmt,
         db_->Prepare("INSERT INTO attempts (certificate, started_at, server, reason, "
-                     "outcome) VALUES (?, ?, ?, ?, 'running') RETURNING id",
+                     "outcome, host) VALUES (?, ?, ?, ?, 'running', ?) RETURNING id",
                      kOp));
     stmt.BindAll(attempt.certificate, attempt.started_at, attempt.server,
-                 internal::StoredText(attempt.reason, kMaxStoredTextBytes));
+                 internal::StoredText(attempt.reason, kMaxStoredTextBytes),
+                 internal::StoredText(attempt.host, kMaxStoredNameBytes));
     CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return Status(ErrorCode::kInternal, std::string(kOp) + ": no id returned");
     id = stmt.Int(0);
@@ -127,7 +129,7 @@ Result<int64_t> SqliteInventory::StartAttempt(const Attempt& attempt) {
   return id;
 }
 
-Result<int> SqliteInventory::AddAttemptStep(int64_t attempt_id, const AttemptStep& step) {
+Result<int> SqlInventory::AddAttemptStep(int64_t attempt_id, const AttemptStep& step) {
   constexpr std::string_view kOp = "record the attempt step";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(step.kind, "step kind", kOp));
   int seq = 0;
@@ -157,7 +159,7 @@ Result<int> SqliteInventory::AddAttemptStep(int64_t attempt_id, const AttemptSte
   return seq;
 }
 
-Status SqliteInventory::FinishAttempt(int64_t attempt_id, const AttemptEnd& end) {
+Status SqlInventory::FinishAttempt(int64_t attempt_id, const AttemptEnd& end) {
   constexpr std::string_view kOp = "finish the attempt";
   if (end.outcome == AttemptOutcome::kRunning) {
     return Status(ErrorCode::kInvalidArgument,
@@ -186,7 +188,7 @@ Status SqliteInventory::FinishAttempt(int64_t attempt_id, const AttemptEnd& end)
   });
 }
 
-Result<Attempt> SqliteInventory::GetAttempt(int64_t attempt_id) {
+Result<Attempt> SqlInventory::GetAttempt(int64_t attempt_id) {
   Attempt attempt;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(std::vector<Attempt> found,
@@ -198,7 +200,7 @@ Result<Attempt> SqliteInventory::GetAttempt(int64_t attempt_id) {
   return attempt;
 }
 
-Result<std::vector<Attempt>> SqliteInventory::ListAttempts(std::string_view certificate,
+Result<std::vector<Attempt>> SqlInventory::ListAttempts(std::string_view certificate,
                                                            int limit) {
   std::vector<Attempt> attempts;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
@@ -208,7 +210,7 @@ Result<std::vector<Attempt>> SqliteInventory::ListAttempts(std::string_view cert
   return attempts;
 }
 
-Result<std::map<std::string, Attempt>> SqliteInventory::LatestAttempts() {
+Result<std::map<std::string, Attempt>> SqlInventory::LatestAttempts() {
   std::map<std::string, Attempt> latest;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
     // Two queries for the whole inventory, not one per certificate.
@@ -244,7 +246,7 @@ Result<std::map<std::string, Attempt>> SqliteInventory::LatestAttempts() {
   return latest;
 }
 
-Result<int> SqliteInventory::CloseInterruptedAttempts(TimePoint now) {
+Result<int> SqlInventory::CloseInterruptedAttempts(TimePoint now) {
   int closed = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
@@ -263,7 +265,7 @@ Result<int> SqliteInventory::CloseInterruptedAttempts(TimePoint now) {
 
 // ---- Audit trail ----
 
-Result<int64_t> SqliteInventory::AddEvent(const Event& event) {
+Result<int64_t> SqlInventory::AddEvent(const Event& event) {
   constexpr std::string_view kOp = "record the event";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(event.kind, "event kind", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(event.message, "event message", kOp));
@@ -283,7 +285,7 @@ Result<int64_t> SqliteInventory::AddEvent(const Event& event) {
   return id;
 }
 
-Result<std::vector<Event>> SqliteInventory::ListEvents(std::optional<std::string> certificate,
+Result<std::vector<Event>> SqlInventory::ListEvents(std::optional<std::string> certificate,
                                                        int limit) {
   std::vector<Event> events;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
