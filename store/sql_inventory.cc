@@ -201,7 +201,7 @@ Status SqlInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
 }
 
 Status SqlInventory::Transaction(const std::function<Status()>& fn) {
-  return RunTx(TxKind::kWrite, fn);
+  return RunTx(TxKind::kExclusive, fn);
 }
 
 Status SqlInventory::RequireCertificate(std::string_view name) {

@@ -377,7 +377,7 @@ Status SqlInventory::AddCaRequests(std::string_view server,
       CK_ASSIGN_OR_RETURN(
           Statement stmt,
           db_->Prepare("INSERT INTO ca_requests (server, kind, count) VALUES (?, ?, ?) "
-                       "ON CONFLICT (server, kind) DO UPDATE SET count = count + excluded.count",
+                       "ON CONFLICT (server, kind) DO UPDATE SET count = ca_requests.count + excluded.count",
                        kOp));
       stmt.BindAll(server, kind, n);
       CK_RETURN_IF_ERROR(stmt.Run());

@@ -165,11 +165,20 @@ class PostgresDatabase final : public Database {
         return MakeError(conn_, nullptr, "reconnect to the shared inventory", where_);
       }
     }
-    // Reads see one snapshot; writes run at READ COMMITTED and take row
+    // Reads see one snapshot. Writes run at READ COMMITTED and take row
     // locks (leases, upserts), so that two hosts never fail each other's
-    // transaction with a serialization error.
-    return Exec(kind == TxKind::kRead ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN",
-                "begin a transaction");
+    // transaction with a serialization error. An exclusive transaction also
+    // takes one advisory lock, the same on every host, as SQLite's write
+    // lock would.
+    if (kind == TxKind::kRead) {
+      return Exec("BEGIN ISOLATION LEVEL REPEATABLE READ", "begin a transaction");
+    }
+    CK_RETURN_IF_ERROR(Exec("BEGIN", "begin a transaction"));
+    if (kind == TxKind::kWrite) return Status::Ok();
+    Status locked = Exec("SELECT pg_advisory_xact_lock(7311470386925844)",
+                         "wait for other hosts' transactions");
+    if (!locked.ok()) RollBackBestEffort("ROLLBACK");
+    return locked;
   }
 
   Status LockSchema() override {
@@ -366,6 +375,8 @@ Result<std::unique_ptr<Database>> OpenPostgresDatabase(const std::string& url,
                           "reachable from this host");
     return status;
   }
+  // The server's NOTICEs ("drop cascades to ...") are not for the user.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<Database>(std::make_unique<PostgresDatabase>(conn, where));
 }
 

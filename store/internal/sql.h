@@ -106,7 +106,11 @@ class Statement {
   std::unique_ptr<StatementImpl> impl_;
 };
 
-enum class TxKind { kRead, kWrite };
+// kRead sees one consistent snapshot. kWrite is one method's change. kExclusive
+// is a caller's group of reads and writes (Transactional::Transaction) that
+// must not interleave with any other exclusive transaction on the database,
+// from this process or another host: a read-modify-write stays whole.
+enum class TxKind { kRead, kWrite, kExclusive };
 
 class Database {
  public:
@@ -121,11 +125,10 @@ class Database {
   // Runs one or more statements without parameters.
   virtual Status Exec(std::string_view sql, std::string_view operation) = 0;
   virtual Result<Statement> Prepare(std::string_view sql, std::string_view operation) = 0;
-  // Starts an outermost transaction. A read transaction sees one consistent
-  // snapshot; a write transaction never fails half-way on a lock another
-  // writer of the same rows holds (SQLite takes the write lock up front). A
-  // driver whose connection was lost reconnects here, never inside a
-  // transaction.
+  // Starts an outermost transaction of `kind` (TxKind). A write transaction
+  // never fails half-way on a lock another writer holds (SQLite takes the
+  // write lock up front; PostgreSQL waits for row locks). A driver whose
+  // connection was lost reconnects here, never inside a transaction.
   virtual Status Begin(TxKind kind) = 0;
   // Serialises the caller's transaction against every other connection doing
   // the same (migrations): SQLite's write lock already does; PostgreSQL takes

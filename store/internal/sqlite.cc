@@ -134,7 +134,7 @@ class SqliteDatabase final : public Database {
   // BEGIN IMMEDIATE takes the write lock up front, so a write transaction
   // never fails half-way on SQLITE_BUSY (docs/store.md).
   Status Begin(TxKind kind) override {
-    return Exec(kind == TxKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", "begin a transaction");
+    return Exec(kind == TxKind::kRead ? "BEGIN" : "BEGIN IMMEDIATE", "begin a transaction");
   }
   Status LockSchema() override { return Status::Ok(); }
 

@@ -47,6 +47,8 @@ struct TestEnvOptions {
   bool ocsp = false;
   // A Prometheus Alertmanager on 127.0.0.1 (ALERTMANAGER_URL, ALERTMANAGER_PORT).
   bool alertmanager = false;
+  // A PostgreSQL server (POSTGRES_URL, POSTGRES_PASSWORD_FILE).
+  bool postgres = false;
   // Extra environment for the services, e.g. {"PEBBLE_WFE_NONCEREJECT", "30"},
   // {"PEBBLE_AUTHZREUSE", "0"}, {"PEBBLE_VA_ALWAYS_VALID", "1"},
   // {"PEBBLE_ALTERNATE_ROOTS", "2"}, {"PEBBLE_CERT_VALIDITY_PERIOD", "21600"}

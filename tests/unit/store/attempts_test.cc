@@ -173,7 +173,7 @@ TEST_F(AttemptsTest, InterruptedAttemptsAreClosedAsFailed) {
 
   // A new process opens the same inventory after the old one was killed.
   inv_.reset();
-  auto reopened = SqlInventory::Open(db_path(), Options());
+  auto reopened = OpenAgain();
   ASSERT_TRUE(reopened.ok());
   SqlInventory& inv = **reopened;
   TimePoint now = T0() + std::chrono::hours(1);

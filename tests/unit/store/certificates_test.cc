@@ -247,7 +247,7 @@ TEST_F(TransactionTest, CommittedDataSurvivesReopen) {
   AddCertificate("web");
   ASSERT_TRUE(inv_->AddVersion(SampleVersion("web", 1)).ok());
   inv_.reset();
-  auto reopened = SqlInventory::Open(db_path(), Options());
+  auto reopened = OpenAgain();
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->LatestVersion("web")->serial, SampleVersion("web", 1).serial);
 }

@@ -78,7 +78,7 @@ TEST_F(ConcurrencyTest, FourWritersLoseNothing) {
 
 TEST_F(ConcurrencyTest, TwoConnectionsSerialiseTransactions) {
   AddCertificate("shared");
-  auto second = SqlInventory::Open(db_path(), Options());
+  auto second = OpenAgain();
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;

@@ -192,7 +192,7 @@ TEST_F(CaLimitTest, SurvivesReopenAndPrunesWhenExpired) {
   ASSERT_TRUE(inv_->SetCaLimit({kServer, AccountScope(kAcct1), T0() + hours(1), "x"}).ok());
   ASSERT_TRUE(inv_->SetCaLimit({kServer, AccountScope(kAcct2), T0() + hours(5), "y"}).ok());
   inv_.reset();
-  auto reopened = SqlInventory::Open(db_path(), Options());
+  auto reopened = OpenAgain();
   ASSERT_TRUE(reopened.ok());
   SqlInventory& inv = **reopened;
   EXPECT_EQ(inv.ListCaLimits(T0())->size(), 2u);
