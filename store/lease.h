@@ -1,11 +1,12 @@
 // Leases: who may act on the state, and on which certificate.
 //
-// A run that changes anything first holds the run lease (AcquireRun). Today
-// that is the state directory's flock (FileLeases, store/run_lock.h): one
-// mutating run per host at a time. A fleet that shares one inventory
-// (PostgreSQL) instead hands out a lease per certificate with a time to live
-// (Claim), so that two hosts never issue or deploy the same certificate at
-// once while different certificates proceed in parallel.
+// A run that changes anything first holds the run lease (AcquireRun): the
+// state directory's flock (store/run_lock.h), one mutating run per state
+// directory at a time. Work on one certificate is claimed (Claim). On one
+// host (FileLeases) the run lease already keeps every other process out. A
+// fleet that shares one inventory (SharedLeases) claims a row lease per
+// certificate with a time to live, so that two hosts never renew the same
+// certificate at once while different certificates proceed in parallel.
 //
 // Contract for every implementation:
 //  - AcquireRun does not wait: when another run holds it, it fails with
@@ -37,6 +38,10 @@ class CertificateClaim {
  public:
   virtual ~CertificateClaim() = default;
   virtual const std::string& certificate() const = 0;
+  // OK while the claim is in force; kLocked once it was lost (its lease could
+  // not be renewed in time and may be another host's now). The holder checks
+  // before each step that commits (ordering, recording a version) and stops.
+  virtual Status Check() const = 0;
 };
 
 class Leases {
@@ -57,6 +62,18 @@ class Leases {
 // run per state directory), so Claim succeeds only while the run lease is
 // held, and claims exclude each other within this object.
 std::unique_ptr<Leases> FileLeases(const std::string& state_dir);
+
+class FleetStore;
+
+// A fleet's leases: the run lease is the state directory's flock as above; a
+// claim is a lease row in the shared inventory (FleetStore::TryLease), taken
+// for ttl and renewed every ttl / 3 by a background thread while the claim
+// lives, released when it is destroyed. A claim another host holds is
+// kLocked naming that host. Lease times come from `clock`: the fleet's hosts
+// MUST keep their clocks in step (NTP), since skew shortens or stretches a
+// lease by as much. `store` and `clock` MUST outlive the Leases and its claims.
+std::unique_ptr<Leases> SharedLeases(const std::string& state_dir, FleetStore* store,
+                                     std::string host, Clock* clock);
 
 }  // namespace certkeeper::store
 
