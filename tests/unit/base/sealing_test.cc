@@ -44,6 +44,25 @@ TEST(SealingKeyTest, IdIsSixteenHexDigitsOfTheLabelledDigest) {
   EXPECT_NE(MakeKey('j').id(), key.id());
 }
 
+// A value sealed by an independent AES-256-GCM implementation (Python's
+// cryptography package) from the format of base/sealing.h: key 00 01 .. 1f,
+// nonce 64 65 .. 6f, additional data "ck1:<key id>:" + "version:web:3". Pins
+// the layout (nonce || ciphertext || tag), the additional data and the key id,
+// so hosts built from different versions read each other's values.
+TEST(SealingKeyTest, OpensAValueFromTheFormatSpecification) {
+  std::string raw;
+  for (int i = 0; i < 32; ++i) raw.push_back(static_cast<char>(i));
+  auto key = SealingKey::FromBytes(raw);
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(key->id(), "adec14488ab0bca2");
+  const std::string sealed =
+      "ck1:adec14488ab0bca2:"
+      "ZGVmZ2hpamtsbW5vZTbzS1SrE9l3LH+4iCw8vBaHJkHONd5fivyBQstG1nVcAw6D8jd3sUM0/w8=";
+  auto opened = key->Open(sealed, "version:web:3");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*opened, "-----BEGIN PRIVATE KEY-----\n");
+}
+
 TEST(SealingKeyTest, FromBytesRefusesOtherLengths) {
   for (size_t n : {0u, 16u, 31u, 33u, 64u}) {
     auto key = SealingKey::FromBytes(std::string(n, 'x'));
