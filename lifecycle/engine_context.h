@@ -24,6 +24,8 @@
 
 namespace certkeeper::lifecycle {
 
+class Fleet;
+
 // Non-owning; every pointer outlives the parts that hold the context.
 struct EngineContext {
   const Config* config = nullptr;
@@ -31,6 +33,11 @@ struct EngineContext {
   const StateLayout* layout = nullptr;
   store::Inventory* inventory = nullptr;
   const UniformRandom* random = nullptr;
+  // Set when several hosts share the inventory (lifecycle/fleet.h).
+  const Fleet* fleet = nullptr;
+
+  // This host's name (Config::host).
+  const std::string& host() const { return config->host; }
 
   const std::string& server() const { return config->acme.server; }
   // Records a step of attempt_id; a failure is logged (the step is history,

@@ -112,6 +112,7 @@ class EngineImpl : public Engine {
   StateLayout layout_;
   std::unique_ptr<store::Inventory> inventory_;
   std::unique_ptr<store::Leases> leases_;
+  std::unique_ptr<Fleet> fleet_;  // null on a single host
   bool lease_settled_ = false;  // AcquireLock's settling has run
   UniformRandom random_;
   EngineContext ctx_;

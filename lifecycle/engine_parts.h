@@ -18,6 +18,8 @@
 //    programs of command and ssh targets run through base/process.h inside
 //    it, so this is also where a test replaces the processes of a delivery.
 //  - clock: MUST outlive the engine.
+//  - fleet: set only when the inventory is shared by several hosts
+//    (lifecycle/fleet.h); it MUST use the same inventory.
 #ifndef CERTKEEPER_LIFECYCLE_ENGINE_PARTS_H_
 #define CERTKEEPER_LIFECYCLE_ENGINE_PARTS_H_
 
@@ -31,6 +33,7 @@
 #include "base/status.h"
 #include "hooks/deployer.h"
 #include "lifecycle/config.h"
+#include "lifecycle/fleet.h"
 #include "lifecycle/solver_set.h"
 #include "store/inventory.h"
 #include "store/lease.h"
@@ -54,6 +57,7 @@ struct EngineParts {
   SolverSetFactory solvers;
   DeployFunction deploy;
   Clock* clock = nullptr;
+  std::unique_ptr<Fleet> fleet;  // optional: null on a single host
 };
 
 // Clients with their own libcurl transport (ca_bundle_file, timeouts).
@@ -67,7 +71,9 @@ DeployFunction HooksDeploy();
 
 // The default wiring of Engine::Open: prepares the state directory, opens
 // (and migrates) STATE/certkeeper.db, FileLeases on the state directory, and
-// AcmeClientsOver(http) or, when http is null, LibcurlAcmeClients().
+// AcmeClientsOver(http) or, when http is null, LibcurlAcmeClients(). With a
+// [store] url it connects to the shared PostgreSQL inventory instead, joins
+// the fleet with the sealing key, and uses SharedLeases.
 Result<EngineParts> DefaultParts(const Config& config, Clock* clock,
                                  std::shared_ptr<acme::HttpClient> http);
 

@@ -252,6 +252,51 @@ class FailingInventory : public store::Inventory {
     return inner_->CaRequestTotals();
   }
 
+  // MaterialStore
+  Status PutMaterial(std::string_view owner,
+                     const std::vector<store::MaterialFile>& files) override {
+    if (auto e = Injected("PutMaterial")) return *e;
+    return inner_->PutMaterial(owner, files);
+  }
+  Result<std::vector<store::MaterialFile>> GetMaterial(std::string_view owner) override {
+    if (auto e = Injected("GetMaterial")) return *e;
+    return inner_->GetMaterial(owner);
+  }
+  Status DeleteMaterial(std::string_view owner) override {
+    if (auto e = Injected("DeleteMaterial")) return *e;
+    return inner_->DeleteMaterial(owner);
+  }
+
+  // FleetStore
+  Result<store::LeaseRecord> TryLease(std::string_view certificate, std::string_view holder,
+                                      std::string_view token, TimePoint now,
+                                      TimePoint until) override {
+    if (auto e = Injected("TryLease")) return *e;
+    return inner_->TryLease(certificate, holder, token, now, until);
+  }
+  Result<bool> RenewLease(std::string_view certificate, std::string_view token, TimePoint now,
+                          TimePoint until) override {
+    if (auto e = Injected("RenewLease")) return *e;
+    return inner_->RenewLease(certificate, token, now, until);
+  }
+  Status ReleaseLease(std::string_view certificate, std::string_view token) override {
+    if (auto e = Injected("ReleaseLease")) return *e;
+    return inner_->ReleaseLease(certificate, token);
+  }
+  Result<std::vector<store::LeaseRecord>> ListLeases() override {
+    if (auto e = Injected("ListLeases")) return *e;
+    return inner_->ListLeases();
+  }
+  Status PutHostDeployment(const store::HostDeployment& deployment) override {
+    if (auto e = Injected("PutHostDeployment")) return *e;
+    return inner_->PutHostDeployment(deployment);
+  }
+  Result<std::vector<store::HostDeployment>> ListHostDeployments(
+      std::optional<std::string_view> certificate) override {
+    if (auto e = Injected("ListHostDeployments")) return *e;
+    return inner_->ListHostDeployments(certificate);
+  }
+
  private:
   std::optional<Status> Injected(const std::string& operation) {
     std::lock_guard<std::mutex> lock(mu_);
