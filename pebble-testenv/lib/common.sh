@@ -105,9 +105,20 @@ show_log() {
   tail -n 15 "$file" | sed 's/^/    /' >&2
 }
 
-# stop_recorded: TERM every recorded live process, wait up to STOP_TIMEOUT seconds
-# for all of them, then KILL what is left and wait again (bounded). Removes the
-# record when every process is gone; returns 1 if one survived.
+# stop_signal NAME: how a daemon is asked to stop. PostgreSQL's SIGTERM is a
+# "smart" shutdown that waits for every client to disconnect; SIGINT is its fast
+# shutdown, which ends the sessions and stops all its processes.
+stop_signal() {
+  case $1 in
+    postgres) printf INT ;;
+    *) printf TERM ;;
+  esac
+}
+
+# stop_recorded: send its stop_signal to every recorded live process, wait up to
+# STOP_TIMEOUT seconds for all of them, then KILL what is left and wait again
+# (bounded). Removes the record when every process is gone; returns 1 if one
+# survived.
 stop_recorded() {
   local pids_file="$STATE/pids"
   [[ -f $pids_file ]] || return 0
@@ -118,7 +129,7 @@ stop_recorded() {
     # The watchdog execs `down`, which then runs under the recorded PID itself.
     [[ $pid == "$$" ]] && continue
     if proc_alive "$pid" "$start"; then
-      kill -TERM "$pid" 2>/dev/null || true
+      kill -"$(stop_signal "$name")" "$pid" 2>/dev/null || true
       live+=("$name:$pid:$start")
       log "stopping $name (pid $pid)"
     fi
@@ -141,8 +152,11 @@ stop_recorded() {
     [[ $signal == none ]] && break
     for entry in "${live[@]}"; do
       IFS=: read -r name pid start <<<"$entry"
-      log "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
+      log "$name (pid $pid) ignored SIG$(stop_signal "$name"); sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
+      if [[ $name == postgres ]] && declare -F postgres_kill_orphans >/dev/null; then
+        postgres_kill_orphans || true
+      fi
     done
   done
 

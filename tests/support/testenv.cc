@@ -166,6 +166,7 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
     if (options.prometheus) spec.argv.insert(spec.argv.end(), {"--with", "prometheus"});
     if (options.ocsp) spec.argv.insert(spec.argv.end(), {"--with", "ocsp"});
     if (options.alertmanager) spec.argv.insert(spec.argv.end(), {"--with", "alertmanager"});
+    if (options.postgres) spec.argv.insert(spec.argv.end(), {"--with", "postgres"});
     spec.env = {
         {"PEBBLE_PORT", std::to_string(PickFreePort())},
         {"PEBBLE_MGMT_PORT", std::to_string(PickFreePort())},
@@ -182,6 +183,7 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
         {"PROMETHEUS_PORT", std::to_string(PickFreePort())},
         {"PROMETHEUS_SCRAPE_PORT", std::to_string(PickFreePort())},
         {"ALERTMANAGER_PORT", std::to_string(PickFreePort())},
+        {"POSTGRES_PORT", std::to_string(PickFreePort())},
     };
     for (const auto& override_kv : options.env) {
       // Not a structured binding: clang 14 cannot capture those in a lambda.
@@ -340,6 +342,38 @@ std::string ReadOrFail(const std::string& path) {
 }
 
 }  // namespace
+
+Status TestEnv::RestartPostgres() {
+  ProcessSpec spec;
+  spec.argv = {ScriptPath("postgres-restart"), state_dir_};
+  spec.timeout = kUpTimeout;
+  auto run = RunProcessChecked(spec);
+  if (!run.ok()) return run.status();
+  std::string pid = run->stdout_data;
+  while (!pid.empty() && std::isspace(static_cast<unsigned char>(pid.back()))) pid.pop_back();
+  if (pid.empty() || !std::all_of(pid.begin(), pid.end(), [](unsigned char c) {
+        return std::isdigit(c) != 0;
+      })) {
+    return Status(ErrorCode::kProtocol, "postgres-restart printed no PID: " + run->stdout_data)
+        .Where(state_dir_);
+  }
+  vars_["POSTGRES_PID"] = pid;
+  return Status::Ok();
+}
+
+Result<std::string> TestEnv::Psql(const std::string& sql) const {
+  ProcessSpec spec;
+  spec.argv = {ScriptPath("postgres-psql"), state_dir_, "-At", "-c", sql};
+  spec.timeout = kDownTimeout;
+  spec.max_output = 4 * 1024 * 1024;
+  auto run = RunProcessChecked(spec);
+  if (!run.ok()) return run.status();
+  return std::move(run->stdout_data);
+}
+
+std::string TestEnv::PostgresPassword() const {
+  return ReadOrFail(Get("POSTGRES_PASSWORD_FILE"));
+}
 
 std::string TestEnv::PebbleRootPem() const { return ReadOrFail(Get("PEBBLE_ROOT_PEM")); }
 std::string TestEnv::Pebble2RootPem() const { return ReadOrFail(Get("PEBBLE2_ROOT_PEM")); }

@@ -47,7 +47,9 @@ struct TestEnvOptions {
   bool ocsp = false;
   // A Prometheus Alertmanager on 127.0.0.1 (ALERTMANAGER_URL, ALERTMANAGER_PORT).
   bool alertmanager = false;
-  // A PostgreSQL server (POSTGRES_URL, POSTGRES_PASSWORD_FILE).
+  // A fresh PostgreSQL cluster on 127.0.0.1 ("--with postgres"): role and
+  // database certkeeper, password in POSTGRES_PASSWORD_FILE; POSTGRES_URL (no
+  // password in it), POSTGRES_PORT, POSTGRES_PID, POSTGRES_DATA.
   bool postgres = false;
   // Extra environment for the services, e.g. {"PEBBLE_WFE_NONCEREJECT", "30"},
   // {"PEBBLE_AUTHZREUSE", "0"}, {"PEBBLE_VA_ALWAYS_VALID", "1"},
@@ -66,7 +68,7 @@ int PickFreeDnsPort();
 // One line of the state directory's process record.
 struct RecordedProcess {
   // "pebble", "pebble2", "challtestsrv", "knot", "nginx", "sshd", "prometheus",
-  // "alertmanager", "ocsp", "watchdog"
+  // "alertmanager", "ocsp", "postgres", "watchdog"
   std::string name;
   pid_t pid = 0;
   unsigned long long start_ticks = 0;  // /proc/PID/stat field 22
@@ -122,6 +124,18 @@ class TestEnv {
   Result<std::string> PebbleManagementGet(const std::string& path,
                                           const std::string& mgmt_url_var =
                                               "PEBBLE_MGMT_URL") const;
+
+  // PostgreSQL (requires TestEnvOptions::postgres). Restarts the server on the
+  // same port and data (pebble-testenv/postgres-restart): a fast shutdown that
+  // ends every session, then a new postmaster, ready when this returns; the
+  // exported POSTGRES_PID is updated.
+  Status RestartPostgres();
+  // Runs one SQL text through psql as certkeeper (pebble-testenv/postgres-psql,
+  // unaligned, tuples only: "-At -c sql") and returns its stdout, e.g. "3\n"
+  // for SELECT count(*); an error with psql's stderr when it fails.
+  Result<std::string> Psql(const std::string& sql) const;
+  // The generated password of the role certkeeper (POSTGRES_PASSWORD_FILE).
+  std::string PostgresPassword() const;
 
   // The PEM of Pebble's issuing root (fetched by `up`); issued chains end at it.
   std::string PebbleRootPem() const;
