@@ -153,6 +153,8 @@ std::string_view SqlInventory::EngineName() const {
 
 const std::string& SqlInventory::Location() const { return db_->path(); }
 
+int64_t SqlInventory::StatementsRun() const { return db_->statements(); }
+
 int SqlInventory::LatestSchemaVersion() { return internal::LatestSchemaVersion(); }
 
 Result<int> SqlInventory::SchemaVersion() {

@@ -78,6 +78,9 @@ class SqlInventory final : public Inventory {
   std::string_view EngineName() const;
   // Where it is: the file, or the URL (never with a password).
   const std::string& Location() const;
+  // Statements sent to the database since it was opened (transaction control
+  // included), for benchmarks and `--log-level debug`.
+  int64_t StatementsRun() const;
   ~SqlInventory() override;
 
   // The schema version this code creates and understands.

@@ -144,6 +144,7 @@ class PostgresDatabase final : public Database {
   const std::string& path() const override { return where_; }
 
   Status Exec(std::string_view sql, std::string_view operation) override {
+    CountStatement();
     ResultPtr result(PQexec(conn_, std::string(sql).c_str()));
     ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
@@ -154,6 +155,7 @@ class PostgresDatabase final : public Database {
   }
 
   Result<Statement> Prepare(std::string_view sql, std::string_view operation) override {
+    CountStatement();
     return Statement(std::make_unique<PostgresStatement>(this, NumberPlaceholders(sql),
                                                          std::string(operation)));
   }

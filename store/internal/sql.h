@@ -15,6 +15,7 @@
 #ifndef CERTKEEPER_STORE_INTERNAL_SQL_H_
 #define CERTKEEPER_STORE_INTERNAL_SQL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -149,8 +150,15 @@ class Database {
   // The migration SQL (written in SQLite's spelling) as this engine needs it.
   virtual std::string SchemaSql(std::string_view sql) const = 0;
 
+  // How many statements this connection prepared or executed, for benchmarks.
+  int64_t statements() const { return statements_.load(std::memory_order_relaxed); }
+
  protected:
   Database() = default;
+  void CountStatement() { statements_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> statements_{0};
 };
 
 }  // namespace certkeeper::store::internal

@@ -114,6 +114,7 @@ class SqliteDatabase final : public Database {
   const std::string& path() const override { return path_; }
 
   Status Exec(std::string_view sql, std::string_view operation) override {
+    CountStatement();
     std::string text(sql);
     char* message = nullptr;
     int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
@@ -124,6 +125,7 @@ class SqliteDatabase final : public Database {
   }
 
   Result<Statement> Prepare(std::string_view sql, std::string_view operation) override {
+    CountStatement();
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt,
                                 nullptr);
