@@ -112,6 +112,8 @@ Status App::LoadConfig() {
     config_.state_dir = env;
   }
   if (config_.state_dir.empty()) config_.state_dir = lifecycle::DefaultStateDir();
+  // Without a config file nothing named this host yet.
+  if (config_.host.empty()) config_.host = lifecycle::DefaultHostName();
   if (!config_.cas.empty() && (!g_.server.empty() || !g_.ca_bundle.empty())) {
     return Status(ErrorCode::kInvalidArgument,
                   "--server and --ca-bundle cannot be combined with [[ca]] blocks")

@@ -59,6 +59,7 @@ Status ParseCertificate(const toml::table& table, const std::string& source, siz
   CK_RETURN_IF_ERROR(r.StringList("deploy", out.deploy));
   CK_RETURN_IF_ERROR(r.StringList("cas", out.cas));
   CK_RETURN_IF_ERROR(r.Bool("next_key", out.next_key));
+  CK_RETURN_IF_ERROR(r.StringList("hosts", out.hosts));
   CK_RETURN_IF_ERROR(r.Finish());
   std::string where = source + ": certificate \"" + out.name + "\"";
   for (const std::string& d : domains) {
@@ -206,6 +207,7 @@ Result<lifecycle::Config> ParseConfig(std::string_view text, const std::string& 
   config.source = source;
   TableReader r(root, "", source);
   CK_RETURN_IF_ERROR(r.String("state_dir", config.state_dir));
+  CK_RETURN_IF_ERROR(ParseFleet(r, root, source, config));
 
   const toml::table* acme = nullptr;
   CK_RETURN_IF_ERROR(r.Table("acme", acme));

@@ -1,5 +1,6 @@
 // Reading one TOML table of certkeeper.toml with every key checked (the
-// config file's parsers share it: cli/config_file.cc, cli/config_monitor.cc).
+// config file's parsers share it: cli/config_file.cc, cli/config_monitor.cc,
+// cli/config_store.cc).
 #ifndef CERTKEEPER_CLI_CONFIG_READER_H_
 #define CERTKEEPER_CLI_CONFIG_READER_H_
 
@@ -178,6 +179,11 @@ class TableReader {
 // table into config (cli/config_monitor.cc).
 Status ParseMonitoring(TableReader& root, const toml::table& table, const std::string& source,
                        lifecycle::Config& config);
+
+// The top-level `host` (unset: lifecycle::DefaultHostName()) and [store] of
+// the root table into config (cli/config_store.cc).
+Status ParseFleet(TableReader& root, const toml::table& table, const std::string& source,
+                  lifecycle::Config& config);
 
 }  // namespace certkeeper::cli
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
@@ -49,6 +50,11 @@ std::vector<const AcmeSettings*> Config::CasFor(const CertificateSpec& spec) con
     if (const AcmeSettings* ca = FindCa(name)) out.push_back(ca);
   }
   return out;
+}
+
+bool Config::DeliversHere(const CertificateSpec& spec) const {
+  return spec.hosts.empty() ||
+         std::find(spec.hosts.begin(), spec.hosts.end(), host) != spec.hosts.end();
 }
 
 namespace {

@@ -237,6 +237,9 @@ struct Config {
   const AcmeSettings* FindCa(const std::string& name) const;
   // The CAs `spec` may use, in its order of preference.
   std::vector<const AcmeSettings*> CasFor(const CertificateSpec& spec) const;
+  // Whether this host delivers `spec` (materializes its live/ files, runs its
+  // deploy targets): spec.hosts is empty (every host) or lists `host`.
+  bool DeliversHere(const CertificateSpec& spec) const;
 };
 
 // The budgets that apply to `ca`: its own, else renewal.budgets, else Let's

@@ -147,13 +147,14 @@ Status CheckSpec(const Config& config, const CertificateSpec& spec, const std::s
           .Hint("add a [[deploy]] table with name = \"" + d + "\"");
     }
   }
-  return Status::Ok();
+  return CheckCertificateHosts(config, spec, where);
 }
 
 }  // namespace
 
 Status CheckConfig(const Config& config) {
   const std::string prefix = SourcePrefix(config);
+  CK_RETURN_IF_ERROR(CheckFleetConfig(config, prefix));
   CK_RETURN_IF_ERROR(CheckCas(config, prefix));
   for (const auto& [key, settings] : config.solvers) {
     CK_RETURN_IF_ERROR(CheckSolver(prefix, key, settings));
