@@ -305,7 +305,9 @@ Result<CopyReport> CopyInventory(SqlInventory& source, SqlInventory& target,
       CK_RETURN_IF_ERROR(RequireEmpty(target.database()));
       if (options.dry_run) {
         CK_ASSIGN_OR_RETURN(std::vector<TableDigest> from, DigestTables(source.database()));
-        for (const TableDigest& d : from) report.tables.push_back({d.table, d.rows, 0, d.checksum, ""});
+        for (const TableDigest& d : from) {
+          report.tables.push_back({d.table, d.rows, 0, d.checksum, ""});
+        }
         return Status::Ok();
       }
       for (const TableInfo& t : kTables) {
