@@ -111,8 +111,12 @@ TEST_F(StoreCopyTest, CopiesVerifiesAndTheHostThenSeesTheSameInventoryOnPostgres
     EXPECT_EQ(t["match"], true) << t.dump();
     EXPECT_EQ(t["checksum"], t["target_checksum"]) << t.dump();
     EXPECT_EQ(t["checksum"].get<std::string>().size(), 64u);
-    if (t["table"] == "certificates") EXPECT_EQ(t["rows"], 2);
-    if (t["table"] == "versions") EXPECT_EQ(t["rows"], 3);
+    if (t["table"] == "certificates") {
+      EXPECT_EQ(t["rows"], 2);
+    }
+    if (t["table"] == "versions") {
+      EXPECT_EQ(t["rows"], 3);
+    }
   }
   EXPECT_EQ(tables, 18);
   EXPECT_EQ(report["shared"]["accounts"], 1);
