@@ -229,6 +229,7 @@ int App::Dispatch(const std::string& command, const std::vector<std::string>& ar
   if (command == "serve") return CmdServe(*this, args);
   if (command == "probe") return CmdProbe(*this, args);
   if (command == "alerts") return CmdAlerts(*this, args);
+  if (command == "store") return CmdStore(*this, args);
   return Fail(UnknownCommandError(command), kExitUsage);
 }
 

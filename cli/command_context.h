@@ -37,6 +37,7 @@ int CmdMetrics(CommandContext& ctx, const std::vector<std::string>& args);
 int CmdServe(CommandContext& ctx, const std::vector<std::string>& args);
 int CmdProbe(CommandContext& ctx, const std::vector<std::string>& args);
 int CmdAlerts(CommandContext& ctx, const std::vector<std::string>& args);  // cli/cmd_alerts.cc
+int CmdStore(CommandContext& ctx, const std::vector<std::string>& args);   // cli/cmd_store.cc
 
 }  // namespace certkeeper::cli
 

@@ -173,6 +173,30 @@ const std::vector<CommandInfo>& Commands() {
        "resolution) reached the target, and a failing target's last error and next try. "
        "Reads the inventory only; the alerts are evaluated by `renew` and `probe`.",
        {}},
+      {"store",
+       "store (migrate | copy --to URL [--password-file PATH] [--key-file PATH] [--dry-run])",
+       "the inventory's database: migrate, copy to PostgreSQL",
+       "Works on the inventory's database itself (docs/fleet.md). `store migrate` upgrades "
+       "the shared PostgreSQL inventory of [store] url to this certkeeper's schema; `store "
+       "copy --to URL` moves this host's SQLite inventory into an empty PostgreSQL database "
+       "that a fleet of hosts then shares. A password is never given on the command line: "
+       "--password-file or [store] password_file.",
+       {{"migrate", "upgrade the shared inventory's schema to this version",
+         "With [store] url, connects to the shared inventory and migrates its schema to the "
+         "version this certkeeper knows, printing the version before and after (or that it is "
+         "already there). Upgrade every host's certkeeper first: a host with an older "
+         "certkeeper refuses a newer inventory. A database newer than this certkeeper is "
+         "refused and left as it was. Without [store] url it reports the local SQLite "
+         "inventory's version: that one is migrated automatically whenever certkeeper opens "
+         "it."},
+        {"copy", "copy this host's SQLite inventory into an empty PostgreSQL",
+         "Copies every row of the state directory's SQLite inventory into the empty "
+         "PostgreSQL database of --to (a database holding any row is refused), in one "
+         "transaction, then verifies every table's row count and SHA-256 checksum and "
+         "commits only when all match. The account keys and every version's files are "
+         "shared with the fleet, sealed with the key of --key-file or [store] "
+         "encryption_key_file, so that other hosts can use and deliver them. --dry-run counts "
+         "and checks without writing."}}},
       {"help", "help [COMMAND [ACTION]]", "a command's usage and options",
        "Prints the usage, description and options of COMMAND (or of one account ACTION), "
        "the same text as `certkeeper COMMAND --help`; without COMMAND, the list of "
@@ -268,6 +292,16 @@ po::options_description CommandOptions(std::string_view command, CommandValues& 
          "also renew what is due this often, jittered (e.g. 12h; default never)")
         ("probe-every", po::value(&o.probe_every)->value_name("D"),
          "also probe the endpoints this often (e.g. 5m; default never)");
+  } else if (command == "store") {
+    d.add_options()
+        ("to", po::value(&o.store_to)->value_name("URL"),
+         "copy: the target, postgresql://[user@]host[:port]/dbname (no password)")
+        ("password-file", po::value(&o.password_file)->value_name("PATH"),
+         "copy: the target's password, a root-only file (default [store] password_file)")
+        ("key-file", po::value(&o.key_file)->value_name("PATH"),
+         "copy: the fleet's encryption key (default [store] encryption_key_file)")
+        ("dry-run", po::bool_switch(&o.dry_run),
+         "copy: count and check; write nothing");
   } else if (command == "revoke") {
     d.add_options()
         ("reason", po::value(&o.reason)->value_name("REASON"),

@@ -42,6 +42,7 @@ struct CommandValues {
   bool all = false, force = false, dry_run = false;
   std::string textfile;                           // metrics
   std::string listen, renew_every, probe_every;  // serve
+  std::string store_to, password_file, key_file;  // store copy
 };
 
 // An action of a command that has them (`account register`, ...).

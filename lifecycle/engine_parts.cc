@@ -28,30 +28,28 @@ DeployFunction HooksDeploy() {
   };
 }
 
-namespace {
-
-// The password of [store] password_file: owner-only like a private key, one
-// line.
-Result<std::string> ReadStorePassword(const StoreSettings& store) {
-  if (store.password_file.empty()) return std::string();
+Result<std::string> ReadStorePassword(const std::string& password_file) {
+  if (password_file.empty()) return std::string();
   const std::string what = "read the [store] password_file";
-  CK_RETURN_IF_ERROR(fs::CheckPrivateFileMode(store.password_file).Annotate(what));
-  CK_ASSIGN_OR_RETURN(std::string text, fs::ReadFile(store.password_file));
+  CK_RETURN_IF_ERROR(fs::CheckPrivateFileMode(password_file).Annotate(what));
+  CK_ASSIGN_OR_RETURN(std::string text, fs::ReadFile(password_file));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   if (text.empty() || text.find_first_of("\n\r") != std::string::npos ||
       text.find('\0') != std::string::npos) {
     return Status(ErrorCode::kInvalidArgument, what + ": the file must hold the password on one line")
-        .Where(store.password_file);
+        .Where(password_file);
   }
   return text;
 }
+
+namespace {
 
 // A fleet host: the shared inventory, the fleet's sealing key, and leases
 // per certificate.
 Status AddSharedStore(const Config& config, Clock* clock, EngineParts& parts) {
   store::PostgresOptions options;
   options.url = config.store.url;
-  CK_ASSIGN_OR_RETURN(options.password, ReadStorePassword(config.store));
+  CK_ASSIGN_OR_RETURN(options.password, ReadStorePassword(config.store.password_file));
   options.clock = clock;
   auto inventory = store::SqlInventory::OpenPostgres(options);
   if (!inventory.ok()) return inventory.status().Annotate("open the shared inventory");

@@ -69,6 +69,11 @@ SolverSetFactory ConfiguredSolvers(const Config& config);
 // hooks::RunDeploy.
 DeployFunction HooksDeploy();
 
+// The password in `password_file` ([store] password_file, or `store copy
+// --password-file`): owner-only like a private key, one line; a trailing
+// newline is dropped. Empty path: no password (libpq's ~/.pgpass applies).
+Result<std::string> ReadStorePassword(const std::string& password_file);
+
 // The default wiring of Engine::Open: prepares the state directory, opens
 // (and migrates) STATE/certkeeper.db, FileLeases on the state directory, and
 // AcmeClientsOver(http) or, when http is null, LibcurlAcmeClients(). With a

@@ -70,6 +70,8 @@ const std::vector<HelpRow>& Rows() {
        {"--listen", "--renew-every", "--probe-every"}},
       {"probe", "usage: certkeeper [GLOBAL OPTIONS] probe\n", {}},
       {"alerts", "usage: certkeeper [GLOBAL OPTIONS] alerts\n", {}},
+      {"store", "usage: certkeeper [GLOBAL OPTIONS] store (migrate | copy --to URL",
+       {"--to", "--password-file", "--key-file", "--dry-run"}},
       {"help", "usage: certkeeper [GLOBAL OPTIONS] help [COMMAND [ACTION]]\n", {}},
   };
   return kRows;
