@@ -267,6 +267,8 @@ TEST_F(EngineFleetTest, APendingOrderOfADeadHostIsResumedNotOrderedAgain) {
     ASSERT_EQ(failed->outcome, "failed");
     ASSERT_EQ(failed->error.code(), ErrorCode::kUnavailable) << failed->error.ToString();
   }  // edge-1 is gone; its claim with it
+  // And its machine: nothing of edge-1's state directory is left to read.
+  ASSERT_TRUE(fs::RemoveAll(dir_.path() + "/edge-1").ok());
   ASSERT_EQ(ca_->CountPath("/new-order"), 1);
   auto inventory = Inventory();
   auto cert = inventory->GetCertificate("web");
@@ -380,6 +382,24 @@ TEST_F(EngineFleetTest, TwoHostsCannotTogetherOvershootABudget) {
   EXPECT_EQ(o.outcome, "deferred") << o.reason << " " << o.error.ToString();
   EXPECT_NE(o.limit.find("budget"), std::string::npos) << o.limit;
   EXPECT_EQ(ca_->CountPath("/new-order"), 3) << "one order in the window, fleet-wide";
+}
+
+TEST_F(EngineFleetTest, AHostRenewsOnlyWhatItDelivers) {
+  CertificateSpec elsewhere = spec_;
+  elsewhere.hosts = {"edge-1"};
+  certificates_ = {elsewhere};
+  auto edge2 = Host("edge-2");
+  ASSERT_TRUE(edge2);
+  RenewOptions named;
+  named.names = {"web"};
+  auto refused = edge2->Renew(named);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.status().ToString().find("not delivered by this host"), std::string::npos)
+      << refused.status().ToString();
+  RunReport all = RenewAll(*edge2);
+  EXPECT_TRUE(all.certificates.empty());
+  EXPECT_EQ(ca_->CountPath("/new-order"), 0);
 }
 
 }  // namespace
