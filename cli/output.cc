@@ -188,6 +188,13 @@ json ToJson(const lifecycle::CertificateOutcome& o) {
     j["until"] = o.until ? json(FormatRfc3339(*o.until)) : json(nullptr);
     j["limit"] = o.limit.empty() ? json(nullptr) : json(o.limit);
   }
+  // renew in a fleet: another host held the certificate's claim (a lease
+  // conflict, outcome "skipped"). Absent otherwise, so a single host's JSON
+  // is unchanged.
+  if (!o.held_by.empty()) {
+    j["lease_conflict"] = true;
+    j["held_by"] = o.held_by;
+  }
   return j;
 }
 

@@ -129,7 +129,9 @@ struct RenewOptions {
 
 struct CertificateOutcome {
   std::string name;
-  std::string outcome;  // "renewed", "issued", "deployed", "not-due", "deferred", "failed", "would-renew"
+  // "renewed", "issued", "deployed", "not-due", "deferred", "failed",
+  // "would-renew"; in a fleet also "skipped" (another host holds the claim).
+  std::string outcome;
   std::string reason;
   Status error;
   std::optional<VersionView> version;
@@ -139,10 +141,16 @@ struct CertificateOutcome {
   std::string decision;
   std::optional<TimePoint> until;
   std::string limit;
+  // renew in a fleet: the host whose claim on the certificate kept this host
+  // from working on it (outcome "skipped"); empty otherwise.
+  std::string held_by;
 };
 
 struct RunReport {
   std::vector<CertificateOutcome> certificates;
+  // Certificates skipped because another host (or another job) held their
+  // claim: a lease conflict, not a failure.
+  int lease_conflicts = 0;
   bool any_failed() const;
 };
 

@@ -238,8 +238,12 @@ Result<acme::Client*> Accounts::AccountClient(size_t ca) {
   if (state.account_ready) return client;
   const std::string& server = Settings(ca).server;
   auto stored = ctx_.inventory->FindAccount(server);
+  if (stored.ok() && ctx_.fleet) {
+    // Another host may have registered it: its row names that host's path.
+    CK_ASSIGN_OR_RETURN(stored->key_path, FleetAccountKey(*stored));
+  }
   // A key without its file is unusable: never trust the row alone.
-  if (stored.ok() && fs::Exists(stored->key_path)) {
+  if (stored.ok() && !stored->key_path.empty() && fs::Exists(stored->key_path)) {
     CK_ASSIGN_OR_RETURN(PrivateKey key, LoadOrCreateAccountKey(stored->key_path));
     if (fs::Exists(PendingKeyPath(stored->key_path))) {
       CK_ASSIGN_OR_RETURN(SettledKey settled,
@@ -265,8 +269,8 @@ Status Accounts::Reregister(size_t ca) {
   const std::string& server = Settings(ca).server;
   const std::string lost = client->account_url();
   auto stored = ctx_.inventory->FindAccount(server);
-  const std::string key_path =
-      stored.ok() ? stored->key_path : ctx_.layout->AccountKeyPath(server);
+  const std::string key_path = stored.ok() && !ctx_.fleet ? stored->key_path
+                                                          : ctx_.layout->AccountKeyPath(server);
   state.account_ready = false;
   CK_RETURN_IF_ERROR(RegisterNew(ca, *client, key_path)
                          .Annotate("register again after the CA lost account " + lost));
@@ -332,6 +336,15 @@ Status Accounts::RegisterNew(size_t ca, acme::Client& client, const std::string&
   row.key_path = key_path;
   row.email = acme.email;
   row.status = account->status.empty() ? "valid" : account->status;
+  if (ctx_.fleet) {
+    // Before the row: no host finds an account whose key it cannot get.
+    CK_ASSIGN_OR_RETURN(std::string pem, key.ToPem());
+    CK_RETURN_IF_ERROR(
+        ctx_.fleet->ShareKey(store::AccountMaterial(server, account->url), pem)
+            .Annotate("share the key of account " + account->url + " with the fleet")
+            .Hint("the account exists at the CA but is not recorded; the next run finds it "
+                  "again with the same key file"));
+  }
   CK_RETURN_IF_ERROR(ctx_.inventory->PutAccount(row));
   ctx_.Event("", "account-registered", "account " + account->url + " at " + server);
   log::Info("account registered", {{"server", server}, {"account", account->url}});
@@ -349,6 +362,30 @@ AccountView MakeAccountView(const store::Account& a) {
   return v;
 }
 }  // namespace
+
+Result<std::string> Accounts::FleetAccountKey(const store::Account& account) {
+  const std::string path = ctx_.layout->AccountKeyPath(account.server);
+  if (fs::Exists(path)) return path;
+  auto pem = ctx_.fleet->FetchKey(store::AccountMaterial(account.server, account.account_url));
+  if (!pem.ok() && pem.status().code() == ErrorCode::kNotFound) {
+    // Registered before the inventory was shared, or by a host that could
+    // not share it: only that host has the key.
+    log::Warn("the account's key is not in the shared inventory; registering a new account",
+              {{"server", account.server}, {"account", account.account_url}});
+    return std::string();
+  }
+  if (!pem.ok()) {
+    return pem.status().Annotate("fetch the key of account " + account.account_url +
+                                 " from the fleet");
+  }
+  CK_RETURN_IF_ERROR(PrivateKey::FromPem(*pem).status().Annotate(
+      "the fleet's key of account " + account.account_url));
+  CK_RETURN_IF_ERROR(fs::MakeDirs(fs::DirName(path), 0700));
+  CK_RETURN_IF_ERROR(fs::WritePrivateFile(path, *pem).Annotate("write the account key"));
+  log::Info("fetched the account key from the fleet",
+            {{"server", account.server}, {"account", account.account_url}, {"path", path}});
+  return path;
+}
 
 Result<AccountView> Accounts::Register() {
   CK_ASSIGN_OR_RETURN(acme::Client * client, AccountClient());
@@ -379,6 +416,13 @@ Result<AccountView> Accounts::Show() {
 }
 
 Result<AccountView> Accounts::Rollover() {
+  if (ctx_.fleet) {
+    // Every host keeps a copy of the account key; switching them all at
+    // once with the CA is not done yet.
+    return Status(ErrorCode::kFailedPrecondition,
+                  "account key rollover is not available in a fleet (a shared [store] url)")
+        .Hint("register a new account instead; the fleet's hosts share its key");
+  }
   CK_ASSIGN_OR_RETURN(acme::Client * client, AccountClient());
   CK_ASSIGN_OR_RETURN(store::Account a, ctx_.inventory->FindAccount(ctx_.server()));
   CK_ASSIGN_OR_RETURN(PrivateKey new_key, PrivateKey::Generate(KeyType::kEc256));

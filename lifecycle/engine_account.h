@@ -73,6 +73,11 @@ class Accounts {
     bool account_ready = false;            // guarded by mu
   };
   Result<PrivateKey> LoadOrCreateAccountKey(const std::string& path);
+  // In a fleet: this host's key file of `account` (AccountKeyPath), fetched
+  // from the fleet and written 0600 when missing; empty when the fleet holds
+  // no key for it. A key that does not open (another fleet key) is the error,
+  // and nothing is written.
+  Result<std::string> FleetAccountKey(const store::Account& account);
   // Registers a new account at CA `ca` with the key at key_path (created
   // when missing).
   Status RegisterNew(size_t ca, acme::Client& client, const std::string& key_path);

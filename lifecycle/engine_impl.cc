@@ -100,13 +100,17 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
     CK_RETURN_IF_ERROR(accounts_.AccountClient(route.order.front()).status());
   }
   CK_RETURN_IF_ERROR(inventory_->PutCertificate(ToStoreSpec(spec, config_)));
-  CertificateOutcome outcome = IssueAndDeploy(spec, "issue requested");
+  // In a fleet another host may be renewing it right now: kLocked naming it.
+  CK_ASSIGN_OR_RETURN(std::unique_ptr<store::CertificateClaim> claim,
+                      ClaimCertificate(spec.name));
+  CertificateOutcome outcome = IssueAndDeploy(spec, "issue requested", nullptr, claim.get());
   if (outcome.error.ok()) outcome.error = delivery_.UnfinishedDeliveriesError(spec.name);
   return outcome;
 }
 
 CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
-                                              const std::string& reason, const CaRoute* route) {
+                                              const std::string& reason, const CaRoute* route,
+                                              const store::CertificateClaim* claim) {
   CertificateOutcome outcome;
   outcome.name = spec.name;
   outcome.reason = reason;
@@ -122,6 +126,20 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   if (live.ok()) live_not_after = live->not_after;
 
   auto fail = [&](Status error) {
+    if (claim && error.code() == ErrorCode::kLocked && !claim->Check().ok()) {
+      // Another host may hold the certificate now: its schedule is that
+      // host's to move; this attempt only ends.
+      store::AttemptEnd end;
+      end.finished_at = clock_->Now();
+      end.outcome = store::AttemptOutcome::kFailed;
+      end.error_type = "claimLost";
+      end.error_detail = error.ToString();
+      RecordBestEffort(inventory_->FinishAttempt(id, end), spec.name,
+                       "record the end of the attempt");
+      outcome.outcome = "failed";
+      outcome.error = std::move(error);
+      return outcome;
+    }
     // A rate limit that would hold the renewal past the certificate's expiry
     // says so (and stays a failure in the next runs, see Renew).
     error = issuance_.ExplainCaWait(std::move(error), live);
@@ -142,6 +160,7 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   if (!route) {
     own = issuance_.RouteFor(spec, live);
     issuance_.HoldLimitedCas(spec, own);
+    own.claim = claim;
   }
   auto version = issuance_.IssueVersion(spec, id, live, route ? *route : own);
   if (!version.ok()) return fail(version.status());

@@ -82,8 +82,16 @@ class EngineImpl : public Engine {
   // then delivers it (Delivery::DeployVersion). A live version that cannot
   // be read fails the attempt before any CA request.
   // `route`: the CAs to try; unset: Issuance::RouteFor(spec, live).
+  // `claim`: the caller's claim on the certificate (also route->claim when a
+  // route is given). A claim lost meanwhile fails the attempt with kLocked
+  // and leaves the shared schedule alone: the host holding it now decides.
   CertificateOutcome IssueAndDeploy(const CertificateSpec& spec, const std::string& reason,
-                                    const CaRoute* route = nullptr);
+                                    const CaRoute* route = nullptr,
+                                    const store::CertificateClaim* claim = nullptr);
+  // Claims `name` for this host (Leases::Claim with [store] lease_ttl).
+  Result<std::unique_ptr<store::CertificateClaim>> ClaimCertificate(const std::string& name) {
+    return leases_->Claim(name, config_.store.lease_ttl);
+  }
   void RecordFailure(const CertificateSpec& spec, int64_t attempt_id, const Status& error,
                      std::optional<TimePoint> not_after) {
     issuance_.RecordFailure(spec, attempt_id, error, not_after);

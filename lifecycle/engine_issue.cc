@@ -12,7 +12,6 @@
 #include "acme/chains.h"
 #include "acme/problem.h"
 #include "lifecycle/ca_wait.h"
-#include "lifecycle/next_key.h"
 #include "lifecycle/planner.h"
 #include "lifecycle/rate_limit_scope.h"
 #include "lifecycle/request_keys.h"
@@ -252,34 +251,6 @@ void Issuance::CaStep(int64_t attempt_id, size_t ca, store::StepResult result,
   ctx_.AddStep(attempt_id, step);
 }
 
-Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec& spec) {
-  auto cert = ctx_.inventory->GetCertificate(spec.name);
-  // Unknown is not "no pending order": a new order would be placed for an
-  // order the CA may be about to finish.
-  if (!cert.ok() && cert.status().code() != ErrorCode::kNotFound) {
-    return cert.status().Annotate("read the pending order");
-  }
-  if (cert.ok() && cert->pending_order && fs::Exists(cert->pending_order->key_path)) {
-    const store::PendingOrder& pending = *cert->pending_order;
-    auto pem = fs::ReadFile(pending.key_path);
-    auto key = pem.ok() ? PrivateKey::FromPem(*pem) : Result<PrivateKey>(pem.status());
-    if (key.ok() && key->type() == spec.key_type) {
-      return CertificateKey{std::move(*key), pending.key_path, pending.order_url};
-    }
-    // Without its key the order cannot be finalized: a new key and order.
-    log::Warn("the pending order's key cannot be used; placing a new order",
-              {{"certificate", spec.name},
-               {"error", key.ok() ? "another key type" : key.status().ToString()}});
-  }
-  CK_ASSIGN_OR_RETURN(PrivateKey key, StagedOrNewKey(spec));
-  CK_ASSIGN_OR_RETURN(std::string pem, key.ToPem());
-  std::string path = ctx_.layout->PendingKeyPath(spec.name);
-  Status s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
-  if (s.ok()) s = fs::WritePrivateFile(path, pem);
-  if (!s.ok()) return s.Annotate("write certificate key");
-  return CertificateKey{std::move(key), std::move(path), ""};
-}
-
 std::string Issuance::ReplacesId(acme::Client& client, const CertificateSpec& spec,
                                  const Result<store::Version>& live) {
   if (!live.ok()) return "";
@@ -291,13 +262,25 @@ std::string Issuance::ReplacesId(acme::Client& client, const CertificateSpec& sp
 }
 
 IssueHooks Issuance::Hooks(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
-                           const CertificateKey& key, acme::Client& client) {
+                           const CertificateKey& key, acme::Client& client,
+                           const CaRoute& route) {
   const std::string& server = accounts_.Settings(ca).server;
   IssueHooks hooks;
   hooks.step = [this, attempt_id](const store::AttemptStep& step) {
     ctx_.AddStep(attempt_id, step);
   };
   hooks.persist_order = [this, &spec, &key](const std::string& url) -> Status {
+    if (ctx_.fleet) {
+      // Before the order is recorded: a host that resumes it after this one
+      // died needs its key to finalize it.
+      CK_ASSIGN_OR_RETURN(std::string pem, key.key.ToPem());
+      Status shared = ctx_.fleet->ShareKey(store::PendingOrderMaterial(spec.name), pem);
+      if (!shared.ok()) {
+        return std::move(shared.Annotate("share the pending order's key with the fleet")
+                             .Hint("nothing is finalized without it; the CA lets the order "
+                                   "expire, and the next run places a new one"));
+      }
+    }
     store::PendingOrder pending;
     pending.order_url = url;
     pending.key_path = key.path;
@@ -311,7 +294,9 @@ IssueHooks Issuance::Hooks(size_t ca, const CertificateSpec& spec, int64_t attem
     CrashPoint("issue.order-created");
     return Status::Ok();
   };
-  hooks.order_created = [this, &client, server](const std::string&) {
+  hooks.order_created = [this, &client, server,
+                         reserved = route.requests_reserved](const std::string&) {
+    if (reserved) return;  // counted when the run reserved it
     RecordRequestBestEffort(server, store::RequestKind::kNewOrder, "", client.account_url());
   };
   hooks.validation_failed = [this, &client, server](const std::string& identifier) {
@@ -350,17 +335,25 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
              " orders of this run";
     }
     if (!skip && route.gate) skip = route.gate(ca);
+    if (!skip && route.claim) {
+      // Nothing more is asked of any CA once another host may hold the
+      // certificate.
+      Status held = route.claim->Check();
+      if (!held.ok()) return held.Annotate("order " + spec.name);
+    }
     if (skip) {
       CaStep(attempt_id, ca, store::StepResult::kSkipped, *skip);
       reasons.push_back(CaName(ca) + ": skipped: " + *skip);
       continue;
     }
-    Result<store::Version> issued = IssueWith(ca, spec, attempt_id, live, key, allowed_types);
+    Result<store::Version> issued =
+        IssueWith(ca, spec, attempt_id, live, key, allowed_types, route);
     if (!issued.ok() && acme::IsAccountDoesNotExist(issued.status())) {
       Status again = accounts_.Reregister(ca);
-      issued = again.ok() ? IssueWith(ca, spec, attempt_id, live, key, allowed_types)
+      issued = again.ok() ? IssueWith(ca, spec, attempt_id, live, key, allowed_types, route)
                           : Result<store::Version>(again);
     }
+    if (!issued.ok() && issued.status().code() == ErrorCode::kLocked) return issued;
     NoteContact(ca, issued.status());
     if (!several) return issued;
     if (issued.ok()) {
@@ -416,7 +409,8 @@ Result<store::Version> Issuance::IssueWith(size_t ca, const CertificateSpec& spe
                                            int64_t attempt_id,
                                            const Result<store::Version>& live,
                                            const CertificateKey& key,
-                                           const std::vector<std::string>& allowed_types) {
+                                           const std::vector<std::string>& allowed_types,
+                                           const CaRoute& route) {
   CK_ASSIGN_OR_RETURN(acme::Client * client, accounts_.AccountClient(ca));
   CK_ASSIGN_OR_RETURN(SolverSet * solvers, Solvers());
   const AcmeSettings& settings = accounts_.Settings(ca);
@@ -435,7 +429,7 @@ Result<store::Version> Issuance::IssueWith(size_t ca, const CertificateSpec& spe
       return acme::ChoosePreferredChain(c, name);
     };
   }
-  IssueHooks hooks = Hooks(ca, spec, attempt_id, key, *client);
+  IssueHooks hooks = Hooks(ca, spec, attempt_id, key, *client, route);
 
   Issuer issuer(client, solvers, ctx_.clock);
   auto issued = issuer.Issue(input, hooks);
@@ -445,20 +439,38 @@ Result<store::Version> Issuance::IssueWith(size_t ca, const CertificateSpec& spe
     if (issued.status().code() != ErrorCode::kUnavailable) ClearPendingOrderBestEffort(spec.name);
     return issued.status();
   }
+  // Finalized: the certificate exists at the CA whoever records it. A lost
+  // claim leaves the order pending for the host that holds it now (it
+  // downloads the same certificate) instead of recording it twice.
+  if (route.claim) {
+    Status held = route.claim->Check();
+    if (!held.ok()) return held.Annotate("record the certificate of " + spec.name);
+  }
   // The order fetched the directory: remember what it offers (no request).
   if (auto dir = client->GetDirectory(); dir.ok()) ari_.RememberDirectory(ca, *dir);
-  return RecordVersion(ca, spec, key, *issued, *client);
+  return RecordVersion(ca, spec, key, *issued, *client, route);
 }
 
 Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec& spec,
                                                const CertificateKey& key,
-                                               const IssueResult& issued, acme::Client& client) {
+                                               const IssueResult& issued, acme::Client& client,
+                                               const CaRoute& route) {
   CK_ASSIGN_OR_RETURN(int n, ctx_.inventory->NextVersionNumber(spec.name));
   CK_ASSIGN_OR_RETURN(std::string key_pem, key.key.ToPem());
   VersionFiles files{key_pem, issued.cert_pem, issued.chain_pem};
   Status s = ctx_.layout->WriteVersion(spec.name, n, files);
   if (!s.ok()) return s.Annotate("store version files");
   CrashPoint("issue.files-written");
+  if (ctx_.fleet) {
+    // No host may see a version it cannot deliver: the files first.
+    s = ctx_.fleet->ShareVersion(spec.name, n, files);
+    if (!s.ok()) {
+      return std::move(s.Annotate("share version " + std::to_string(n) + " of " + spec.name +
+                                  " with the fleet")
+                           .Hint("the version is not recorded; the order stays pending and "
+                                 "the next run downloads the certificate again"));
+    }
+  }
   CK_ASSIGN_OR_RETURN(CertInfo info, ParseCertificatePem(issued.cert_pem));
   store::Version version =
       VersionFromCertificate(spec.name, n, info, spec.domains,
@@ -469,14 +481,22 @@ Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec&
   version.server = accounts_.Settings(ca).server;
   version.profile = accounts_.Settings(ca).profile;
   const std::string account_url = client.account_url();
+  if (route.claim) {
+    Status held = route.claim->Check();
+    if (!held.ok()) {
+      return held.Annotate("record version " + std::to_string(n) + " of " + spec.name);
+    }
+  }
   s = ctx_.inventory->Transaction([&]() -> Status {
     CK_RETURN_IF_ERROR(ctx_.inventory->AddVersion(version));
     CK_RETURN_IF_ERROR(ctx_.inventory->ClearPendingOrder(spec.name));
+    if (route.requests_reserved) return Status::Ok();  // counted when reserved
     return RecordIssuedRequests(version.server, spec, account_url);
   });
   if (!s.ok()) return s.Annotate("record version");
   CrashPoint("issue.recorded");
   RemovePendingKeyBestEffort(spec.name, key.path);
+  ForgetPendingKeyBestEffort(spec.name);
   StageNextKeyBestEffort(spec, key.key);
   ctx_.Event(spec.name, "issued",
              "version " + std::to_string(n) + " serial " + version.serial + " expires " +
@@ -521,37 +541,7 @@ void Issuance::RecordRequestBestEffort(const std::string& server, store::Request
 
 void Issuance::ClearPendingOrderBestEffort(const std::string& name) {
   RecordBestEffort(ctx_.inventory->ClearPendingOrder(name), name, "clear the pending order");
-}
-
-void Issuance::RemovePendingKeyBestEffort(const std::string& name, const std::string& path) {
-  Status s = fs::RemoveAll(path);
-  if (!s.ok()) {
-    log::Warn("cannot remove the pending certificate key (a copy of the recorded one)",
-              {{"certificate", name}, {"path", path}, {"error", s.ToString()}});
-  }
-}
-
-Result<PrivateKey> Issuance::StagedOrNewKey(const CertificateSpec& spec) {
-  if (spec.next_key) {
-    auto staged = LoadNextKey(*ctx_.layout, spec.name);
-    if (staged.ok() && *staged && (*staged)->type() == spec.key_type) return std::move(**staged);
-    if (!staged.ok()) {
-      // Not used: a key of unknown state may have been read by others. Its
-      // pins stop matching; `show` reports the error until it is removed.
-      log::Warn("the staged next key cannot be used; generating a new key",
-                {{"certificate", spec.name}, {"error", staged.status().ToString()}});
-    }
-  }
-  return PrivateKey::Generate(spec.key_type);
-}
-
-void Issuance::StageNextKeyBestEffort(const CertificateSpec& spec, const PrivateKey& used) {
-  if (!spec.next_key) return;
-  auto next = RotateNextKey(*ctx_.layout, spec.name, spec.key_type, used);
-  if (!next.ok()) {
-    log::Warn("cannot stage the next key; `certkeeper show` or the next issuance stages it",
-              {{"certificate", spec.name}, {"error", next.status().ToString()}});
-  }
+  ForgetPendingKeyBestEffort(name);
 }
 
 }  // namespace certkeeper::lifecycle

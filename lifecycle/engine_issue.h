@@ -9,6 +9,11 @@
 //   2. the version's files are written completely under archive/<name>/<n>;
 //   3. AddVersion records it (the commit point: a recorded version always has
 //      complete files), with the request records the budgets count.
+// In a fleet (EngineContext::fleet) the other hosts must be able to carry on
+// from any of these points: the pending order's key is shared
+// (PendingOrderMaterial) before the order URL is recorded, and a version's
+// files (Fleet::ShareVersion) before AddVersion records it; a host that
+// finds another host's pending order resumes it with the shared key.
 // Delivery is not part of it (engine_deploy.h).
 //
 // Thread-safe for different certificates (renew --jobs); MUST be called with
@@ -34,6 +39,7 @@
 #include "lifecycle/engine_parts.h"
 #include "lifecycle/issuer.h"
 #include "lifecycle/solver_set.h"
+#include "store/lease.h"
 
 namespace certkeeper::lifecycle {
 
@@ -47,6 +53,15 @@ struct CaRoute {
   // nullopt. The renewal run counts its budgets here and reserves the order.
   // Null: no check.
   std::function<std::optional<std::string>(size_t ca)> gate;
+  // The caller's claim on the certificate (store::Leases::Claim), checked
+  // right before each CA is asked and before the version is recorded: once
+  // lost, the issuance stops with kLocked, orders nothing more and records
+  // no version (another host may hold the certificate now). Null: none.
+  const store::CertificateClaim* claim = nullptr;
+  // The caller recorded the requests the budgets count (the new order, the
+  // certificate per names and per registered domain) when it reserved the
+  // order fleet-wide (engine_renew.cc): they are not recorded again.
+  bool requests_reserved = false;
 };
 
 // What the issuance falls back to the next CA on (ARCHITECTURE.md
@@ -129,7 +144,13 @@ class Issuance {
   // challenge types the CAA records let this CA use (empty: any).
   Result<store::Version> IssueWith(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
                                    const Result<store::Version>& live, const CertificateKey& key,
-                                   const std::vector<std::string>& allowed_types);
+                                   const std::vector<std::string>& allowed_types,
+                                   const CaRoute& route);
+  // In a fleet, the key of another host's pending order (shared sealed),
+  // written 0600 to this host's pending key path; nullopt when none was
+  // shared. A key that does not open (another fleet key) is the error.
+  Result<std::optional<CertificateKey>> FetchPendingKey(const CertificateSpec& spec,
+                                                        const store::PendingOrder& pending);
   // Why the names' CAA records forbid CA `ca` (caa_choice.h), or nullopt.
   std::optional<std::string> CaaForbidsCa(const CaaFacts& caa, size_t ca,
                                           std::vector<std::string>* allowed_types);
@@ -145,11 +166,12 @@ class Issuance {
   std::string ReplacesId(acme::Client& client, const CertificateSpec& spec,
                          const Result<store::Version>& live);
   IssueHooks Hooks(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
-                   const CertificateKey& key, acme::Client& client);
-  // Files, then the record: the commit point.
+                   const CertificateKey& key, acme::Client& client, const CaRoute& route);
+  // Files, then the record: the commit point. In a fleet the files are
+  // shared first, and the claim is checked before the record.
   Result<store::Version> RecordVersion(size_t ca, const CertificateSpec& spec,
                                        const CertificateKey& key, const IssueResult& issued,
-                                       acme::Client& client);
+                                       acme::Client& client, const CaRoute& route);
   // The certificate counted per exact set of names and per registered domain.
   Status RecordIssuedRequests(const std::string& server, const CertificateSpec& spec,
                               const std::string& account_url);
@@ -162,6 +184,10 @@ class Issuance {
   // order left behind is resumed by the next run only while the CA still
   // holds it valid; an order that ended is replaced by a new one.
   void ClearPendingOrderBestEffort(const std::string& name);
+  // In a fleet, removes the shared key of the pending order once the order
+  // ended. Best effort: a key left behind is sealed, and the next order of
+  // the certificate replaces it.
+  void ForgetPendingKeyBestEffort(const std::string& name);
   // Removes the pending key once the version holding it is recorded. Best
   // effort: the key is a 0600 copy of the recorded version's key, and the
   // next issuance of the certificate overwrites it.

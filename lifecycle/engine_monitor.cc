@@ -138,8 +138,26 @@ void Monitoring::RecordCas(TimePoint now) {
   }
 }
 
-void Monitoring::AfterRun() {
-  const bool alerts = !ctx_.config->alerts.empty();
+void Monitoring::AfterRun(store::Leases* fleet_leases) {
+  bool alerts = !ctx_.config->alerts.empty();
+  // Held until the alerts are sent: the other hosts skip them meanwhile, and
+  // find the alert state this host recorded in their next run.
+  std::unique_ptr<store::CertificateClaim> alerts_claim;
+  if (alerts && fleet_leases) {
+    auto claim = fleet_leases->Claim(kAlertsLease, ctx_.config->store.lease_ttl);
+    if (claim.ok()) {
+      alerts_claim = std::move(*claim);
+    } else {
+      alerts = false;
+      if (claim.status().code() == ErrorCode::kLocked) {
+        log::Info("another host of the fleet is evaluating the alerts; skipped on this host",
+                  {{"reason", claim.status().message()}});
+      } else {
+        log::Error("could not claim the alerts; not evaluated on this host this run",
+                   {{"error", claim.status().ToString()}});
+      }
+    }
+  }
   const std::string& textfile = ctx_.config->metrics.textfile;
   if (!alerts && textfile.empty()) return;
   Result<MonitorSnapshot> snap = Snapshot();

@@ -15,8 +15,14 @@
 #include "lifecycle/engine_issue.h"
 #include "lifecycle/engine_query.h"
 #include "lifecycle/monitor.h"
+#include "store/lease.h"
 
 namespace certkeeper::lifecycle {
+
+// The lease name under which one host of a fleet evaluates and sends the
+// alerts of a run. A ':' is never in a certificate name
+// (ValidateCertificateName), so no certificate's claim can collide with it.
+inline constexpr std::string_view kAlertsLease = ":alerts";
 
 class Monitoring {
  public:
@@ -35,7 +41,10 @@ class Monitoring {
 
   // Evaluates the alerts and rewrites [metrics] textfile from a fresh
   // snapshot. Failures are logged; the caller MUST hold the run lease.
-  void AfterRun();
+  // `fleet_leases`: in a fleet, the leases through which one host per run
+  // claims the alerts (kAlertsLease); a host that finds them claimed by
+  // another leaves the alerts to it. Null on a single host.
+  void AfterRun(store::Leases* fleet_leases = nullptr);
 
  private:
   void RecordCas(TimePoint now);

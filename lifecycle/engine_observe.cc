@@ -37,7 +37,7 @@ Result<std::vector<ProbeView>> EngineImpl::Probe() {
   // evaluates them itself, with these results.
   Status lease = AcquireLock();
   if (lease.ok()) {
-    monitoring_.AfterRun();
+    monitoring_.AfterRun(fleet_ ? leases_.get() : nullptr);
   } else if (lease.code() == ErrorCode::kLocked) {
     log::Info("a renewal run holds the lock; it evaluates the alerts");
   } else {

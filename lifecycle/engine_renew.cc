@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "lifecycle/engine_impl.h"
+#include "lifecycle/engine_renew_run.h"
 #include "lifecycle/planner.h"
 #include "lifecycle/revocation.h"
 
@@ -44,10 +45,11 @@ void ForEachParallel(size_t n, int jobs, const std::function<void(size_t)>& fn) 
 // Records an attempt that ended as it started (a deferral, a certificate that
 // must not reach the CA), for `history`. Best effort: the outcome is already
 // decided, so a failure is logged and the run goes on.
-void RecordAttemptBestEffort(store::Inventory& inventory, const std::string& name,
-                             const std::string& server, const std::string& reason,
-                             const store::AttemptEnd& end) {
+void RecordAttemptBestEffort(store::Inventory& inventory, const std::string& host,
+                             const std::string& name, const std::string& server,
+                             const std::string& reason, const store::AttemptEnd& end) {
   store::Attempt attempt;
+  attempt.host = host;
   attempt.certificate = name;
   attempt.started_at = end.finished_at;
   attempt.server = server;
@@ -81,48 +83,6 @@ Status ReadVersion(const Result<store::Version>& read, std::optional<store::Vers
 
 }  // namespace
 
-// One `renew` run over one engine (a friend of EngineImpl).
-class RenewRun {
- public:
-  RenewRun(EngineImpl& engine, const RenewOptions& options) : e_(engine), options_(options) {}
-
-  Result<RunReport> Run();
-
- private:
-  Status Prepare();
-  void RefreshRevocation();
-  Status SelectAll();
-  Status SelectNamed();
-  void AddFacts(const CertificateSpec& spec, const store::Certificate* cert);
-  void ReadCaFacts();
-  void RefreshRenewalInfo();
-  void Execute(size_t i);
-  void ExecuteDeploy(size_t i);
-  void ExecuteDue(size_t i);
-  // Reports a decision that is not executed, recording it unless a dry run.
-  void Report(size_t i, const Decision& d);
-  void ApplyWrites(const Decision& d);
-  Decision Check(size_t i, size_t ca, bool reserve);
-  void Release(size_t i);
-  RunSoFar SoFar(size_t ca);
-
-  EngineImpl& e_;
-  const RenewOptions& options_;
-  PlanInput input_;
-  // The stored renewal information of each certificate, before the refresh.
-  std::vector<std::optional<store::RenewalInfoRecord>> stored_ari_;
-  std::vector<Decision> plan_;
-  RunReport report_;
-  std::atomic<int> orders_started_{0};
-  // Orders the run is placing, by certificate, counted before they are
-  // recorded (Check). Guarded by budget_mu_.
-  std::mutex budget_mu_;
-  std::vector<std::pair<size_t, store::RequestRecord>> reserved_;
-  // Every certificate's current versions, read once for the run (Prepare
-  // hands over the ones FinishInterruptedDeliveries read, when still current).
-  std::optional<std::map<std::string, store::CurrentVersions>> versions_;
-};
-
 Result<RunReport> RenewRun::Run() {
   const TimePoint started = e_.clock_->Now();
   CK_RETURN_IF_ERROR(Prepare());
@@ -143,11 +103,17 @@ Result<RunReport> RenewRun::Run() {
   RefreshRenewalInfo();
   plan_ = Plan(input_);
   report_.certificates.resize(n);
+  note_.resize(n);
   ForEachParallel(n, options_.jobs, [this](size_t i) { Execute(i); });
+  report_.lease_conflicts = lease_conflicts_;
+  if (e_.fleet_ && report_.lease_conflicts > 0) {
+    log::Info("certificates skipped: another host held their claim",
+              {{"lease_conflicts", std::to_string(report_.lease_conflicts)}});
+  }
   if (!options_.dry_run) {
     e_.ReportUnfinishedDeliveries(report_);
     e_.monitoring_.RecordRun("renew", started, CountOutcomes(report_));
-    e_.monitoring_.AfterRun();
+    e_.monitoring_.AfterRun(e_.fleet_ ? e_.leases_.get() : nullptr);
   }
   return std::move(report_);
 }
@@ -214,6 +180,12 @@ Status RenewRun::SelectAll() {
   std::set<std::string> seen;
   for (const store::Certificate& c : certs) {
     auto configured = configured_by_name.find(c.spec.name);
+    // In a fleet a host renews what it delivers: the certificates of its own
+    // config that name it (or every host). The others are other hosts' work.
+    if (e_.fleet_ && (configured == configured_by_name.end() ||
+                      !e_.config_.DeliversHere(*configured->second))) {
+      continue;
+    }
     if (configured != configured_by_name.end()) {
       AddFacts(*configured->second, &c);
     } else {
@@ -227,6 +199,7 @@ Status RenewRun::SelectAll() {
     seen.insert(c.spec.name);
   }
   for (const CertificateSpec& spec : e_.config_.certificates) {
+    if (e_.fleet_ && !e_.config_.DeliversHere(spec)) continue;
     if (!seen.count(spec.name)) AddFacts(spec, nullptr);  // dry run only
   }
   return Status::Ok();
@@ -235,6 +208,15 @@ Status RenewRun::SelectAll() {
 Status RenewRun::SelectNamed() {
   for (const std::string& name : options_.names) {
     const CertificateSpec* configured = e_.config_.FindCertificate(name);
+    if (e_.fleet_ && configured && !e_.config_.DeliversHere(*configured)) {
+      std::string hosts;
+      for (const std::string& h : configured->hosts) hosts += (hosts.empty() ? "" : ", ") + h;
+      return Status(ErrorCode::kInvalidArgument, "certificate \"" + name +
+                                                     "\" is not delivered by this host (\"" +
+                                                     e_.config_.host + "\")")
+          .Hint("its hosts are " + hosts + "; renew it on one of them, or add \"" +
+                e_.config_.host + "\" to its hosts");
+    }
     auto cert = e_.inventory_->GetCertificate(name);
     if (cert.ok()) {
       if (configured) {
@@ -316,10 +298,21 @@ void RenewRun::RefreshRenewalInfo() {
 }
 
 void RenewRun::Execute(size_t i) {
+  const bool acts = !options_.dry_run && (plan_[i].kind == DecisionKind::kDeployPending ||
+                                          plan_[i].kind == DecisionKind::kDue);
+  if (!acts) {
+    if (!options_.dry_run) ApplyWrites(plan_[i]);
+    return Report(i, plan_[i]);
+  }
+  // Delivering or ordering: only with the certificate's claim, held until
+  // this certificate is done.
+  std::unique_ptr<store::CertificateClaim> claim = ClaimOrReport(i);
+  if (!claim) return;
+  if (e_.fleet_) Redecide(i);
   const Decision& d = plan_[i];
-  if (!options_.dry_run) ApplyWrites(d);
-  if (!options_.dry_run && d.kind == DecisionKind::kDeployPending) return ExecuteDeploy(i);
-  if (!options_.dry_run && d.kind == DecisionKind::kDue) return ExecuteDue(i);
+  ApplyWrites(d);
+  if (d.kind == DecisionKind::kDeployPending) return ExecuteDeploy(i);
+  if (d.kind == DecisionKind::kDue) return ExecuteDue(i, claim.get());
   Report(i, d);
 }
 
@@ -339,7 +332,7 @@ void RenewRun::ExecuteDeploy(size_t i) {
   e_.RecordFailure(f.spec, 0, out.error, f.live ? std::optional(f.live->not_after) : std::nullopt);
 }
 
-void RenewRun::ExecuteDue(size_t i) {
+void RenewRun::ExecuteDue(size_t i, const store::CertificateClaim* claim) {
   const CertificateFacts& f = input_.certificates[i];
   const Decision& planned = plan_[i];
   CertificateOutcome& out = report_.certificates[i];
@@ -361,6 +354,9 @@ void RenewRun::ExecuteDue(size_t i) {
     return Report(i, *held);
   }
   route.order.assign(planned.cas.begin() + static_cast<std::ptrdiff_t>(first), planned.cas.end());
+  route.claim = claim;
+  // In a fleet every CA's order is reserved by recording its requests.
+  route.requests_reserved = e_.fleet_ != nullptr;
   // The CAs after the first are counted and reserved when the attempt reaches
   // them (after the first failed).
   const size_t reserved_ca = route.order.front();
@@ -370,7 +366,7 @@ void RenewRun::ExecuteDue(size_t i) {
     if (d.kind == DecisionKind::kDue) return std::nullopt;
     return d.reason;
   };
-  out = e_.IssueAndDeploy(f.spec, planned.reason, &route);
+  out = e_.IssueAndDeploy(f.spec, planned.reason, &route, claim);
   out.decision = std::string(DecisionKindName(DecisionKind::kDue));
   Release(i);
 }
@@ -380,6 +376,7 @@ void RenewRun::ExecuteDue(size_t i) {
 // last order a budget allows.
 Decision RenewRun::Check(size_t i, size_t ca, bool reserve) {
   std::lock_guard<std::mutex> lock(budget_mu_);
+  if (reserve && e_.fleet_) return ReserveFleetWide(i, ca);
   const CertificateFacts& f = input_.certificates[i];
   const CaFacts& facts = input_.cas[ca];
   RunSoFar run = SoFar(ca);
@@ -444,6 +441,7 @@ void RenewRun::Report(size_t i, const Decision& d) {
   const CertificateFacts& f = input_.certificates[i];
   CertificateOutcome& out = report_.certificates[i];
   out = PlannedOutcome(d, options_.dry_run);
+  if (!note_.empty() && !note_[i].empty()) out.reason = note_[i];
   const bool caught_by_ca_wait = d.hold != Hold::kUnreadable;
   if (d.kind == DecisionKind::kBlocked && caught_by_ca_wait) {
     return e_.FailIntoExpiry(f.spec, input_.now, options_.dry_run, d.error, out);
@@ -454,11 +452,11 @@ void RenewRun::Report(size_t i, const Decision& d) {
   }
   if (options_.dry_run) return;
   if (d.kind == DecisionKind::kBlocked) {
-    RecordAttemptBestEffort(*e_.inventory_, d.name, e_.config_.acme.server, "inventory unreadable",
+    RecordAttemptBestEffort(*e_.inventory_, e_.ctx_.host(), d.name, e_.config_.acme.server, "inventory unreadable",
                             EndOf(input_.now, store::AttemptOutcome::kFailed, "unreadable",
                                   d.error.ToString(), std::nullopt));
   } else if (d.kind == DecisionKind::kDeferred && d.persist && d.until) {
-    RecordAttemptBestEffort(*e_.inventory_, d.name, e_.config_.acme.server, d.reason,
+    RecordAttemptBestEffort(*e_.inventory_, e_.ctx_.host(), d.name, e_.config_.acme.server, d.reason,
                             EndOf(input_.now, store::AttemptOutcome::kDeferred, "deferred",
                                   d.reason, d.until));
   }
@@ -472,7 +470,7 @@ void EngineImpl::FailIntoExpiry(const CertificateSpec& spec, TimePoint now, bool
             {{"certificate", spec.name}, {"error", error.ToString()}});
   if (!dry_run) {
     // Recorded for `history`; the schedule stays as the CA set it.
-    RecordAttemptBestEffort(*inventory_, spec.name, config_.acme.server,
+    RecordAttemptBestEffort(*inventory_, ctx_.host(), spec.name, config_.acme.server,
                             "CA limit runs into expiry",
                             EndOf(now, store::AttemptOutcome::kFailed, "caLimitRunsIntoExpiry",
                                   error.ToString(), error.retry_after()));
