@@ -170,6 +170,8 @@ AttemptView ToView(const store::Attempt& a) {
   view.error_type = a.error_type;
   view.error_detail = a.error_detail;
   view.retry_after = a.retry_after;
+  view.host = a.host;
+  view.version = a.version.value_or(0);
   for (const store::AttemptStep& s : a.steps) {
     StepView step;
     step.kind = s.kind;
