@@ -22,6 +22,7 @@ Result<int64_t> EngineContext::StartAttempt(const std::string& certificate,
   attempt.started_at = clock->Now();
   attempt.server = server();
   attempt.reason = std::move(reason);
+  attempt.host = host();  // shown in a fleet (list/show/history)
   return inventory->StartAttempt(attempt);
 }
 

@@ -181,6 +181,28 @@ TEST_F(FleetDeliveryTest, AnotherHostDeliversTheVersionTheRenewingHostDeployed) 
   EXPECT_EQ(edge1_seen_.size(), 1u);
 }
 
+TEST_F(FleetDeliveryTest, ShowAndHistoryNameTheRenewingHostAndEveryDelivery) {
+  ASSERT_EQ(IssueOnEdge1(), 1);
+  RenewOn("edge-2", &edge2_seen_, &edge2_fail_);
+  auto engine = HostEngine("edge-2", &edge2_seen_, &edge2_fail_);
+  auto view = engine->Show("web");
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_TRUE(view->fleet);
+  EXPECT_EQ(view->renewed_by, "edge-1");
+  ASSERT_EQ(view->hosts.size(), 2u);
+  EXPECT_EQ(view->hosts[1].host, "edge-2");
+  EXPECT_EQ(view->hosts[1].version, 1);
+  auto listed = engine->List();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].hosts.size(), 2u);
+  auto history = engine->History("web");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].host, "edge-2");  // newest first
+  EXPECT_EQ((*history)[1].host, "edge-1");
+}
+
 TEST_F(FleetDeliveryTest, AFailedDeliveryKeepsThisHostsVersionAndTheFleetsState) {
   ASSERT_EQ(IssueOnEdge1(), 1);
   RenewOn("edge-2", &edge2_seen_, &edge2_fail_);
