@@ -66,6 +66,20 @@ std::string PinsLine(const char* which,
          "pin-sha256=\"" + E(pins->spki_sha256) + "\"  TLSA 3 1 1 " + E(pins->tlsa) + "\n";
 }
 
+// "edge-1 v3, edge-2 v2 (failed: <error>)": what each host of a fleet
+// delivered; with_errors false gives "edge-2 v2 failed" (a table cell).
+std::string HostsLine(const lifecycle::CertificateView& c, bool with_errors) {
+  if (c.hosts.empty()) return with_errors ? "(no host yet)" : "-";
+  std::string out;
+  for (const auto& h : c.hosts) {
+    out += (out.empty() ? "" : ", ") + E(h.host) + " v" + std::to_string(h.version);
+    if (h.state == "deployed") continue;
+    out += with_errors ? " (" + E(h.state) + (h.error.empty() ? "" : ": " + E(h.error)) + ")"
+                       : " " + E(h.state);
+  }
+  return out;
+}
+
 }  // namespace
 
 json ToJson(const lifecycle::VersionView& v) {
@@ -100,16 +114,19 @@ json ToJson(const lifecycle::AttemptView& a) {
   if (!a.error_type.empty() || !a.error_detail.empty()) {
     error = {{"type", a.error_type}, {"detail", a.error_detail}};
   }
-  return json{{"id", a.id},
-              {"certificate", a.certificate},
-              {"started_at", FormatRfc3339(a.started_at)},
-              {"finished_at", TimeOrNull(a.finished_at)},
-              {"server", a.server},
-              {"reason", a.reason},
-              {"outcome", a.outcome},
-              {"steps", steps},
-              {"error", error},
-              {"retry_after", TimeOrNull(a.retry_after)}};
+  json j = {{"id", a.id},
+            {"certificate", a.certificate},
+            {"started_at", FormatRfc3339(a.started_at)},
+            {"finished_at", TimeOrNull(a.finished_at)},
+            {"server", a.server},
+            {"reason", a.reason},
+            {"outcome", a.outcome},
+            {"steps", steps},
+            {"error", error},
+            {"retry_after", TimeOrNull(a.retry_after)}};
+  // A fleet only (the engine leaves it empty on a single host).
+  if (!a.host.empty()) j["host"] = a.host;
+  return j;
 }
 
 json ToJson(const lifecycle::CertificateView& c, TimePoint now) {
@@ -168,6 +185,19 @@ json ToJson(const lifecycle::CertificateView& c, TimePoint now) {
     json versions = json::array();
     for (const auto& v : c.versions) versions.push_back(ToJson(v));
     j["versions"] = versions;
+  }
+  if (c.fleet) {
+    // A fleet only: what each host delivered (docs/fleet.md).
+    json hosts = json::array();
+    for (const auto& h : c.hosts) {
+      hosts.push_back({{"host", h.host},
+                       {"version", h.version},
+                       {"state", h.state},
+                       {"at", FormatRfc3339(h.at)},
+                       {"error", h.error.empty() ? json(nullptr) : json(h.error)}});
+    }
+    j["hosts"] = std::move(hosts);
+    j["renewed_by"] = c.renewed_by.empty() ? json(nullptr) : json(c.renewed_by);
   }
   return j;
 }
@@ -228,12 +258,16 @@ std::string RenderList(const std::vector<lifecycle::CertificateView>& certs, Tim
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "STATUS", "EXPIRES", "LEFT", "DOMAINS", "NEXT"}};
   if (named) rows.front().push_back("CA");
+  // A fleet: where each certificate is deployed.
+  const bool fleet = std::any_of(certs.begin(), certs.end(), [](const auto& c) { return c.fleet; });
+  if (fleet) rows.front().push_back("HOSTS");
   for (const auto& c : certs) {
     std::string next = c.next_attempt ? FormatRfc3339(*c.next_attempt) : "-";
     if (!c.next_attempt_reason.empty()) next += " (" + E(c.next_attempt_reason) + ")";
     rows.push_back({E(c.name), E(c.status), c.live ? FormatRfc3339(c.live->not_after) : "-",
                     DaysLeft(c, now), Join(c.domains, ","), next});
     if (named) rows.back().push_back(c.live && !c.live->ca.empty() ? E(c.live->ca) : "-");
+    if (fleet) rows.back().push_back(HostsLine(c, false));
   }
   return Table(rows);
 }
@@ -261,9 +295,11 @@ std::string RenderShow(const lifecycle::CertificateView& c, TimePoint now) {
     if (!c.live->profile.empty()) out << "  profile:     " << E(c.live->profile) << "\n";
     out << "  sha256:      " << E(c.live->fingerprint) << "\n";
     out << "  files:       " << E(c.live_directory) << "/{cert,chain,fullchain,privkey}.pem\n";
+    if (c.fleet && !c.renewed_by.empty()) out << "  renewed by:  " << E(c.renewed_by) << "\n";
   } else {
     out << "  live:        (no version issued yet)\n";
   }
+  if (c.fleet) out << "  deployed on: " << HostsLine(c, true) << "\n";
   out << PinsLine("current", c.current_key) << PinsLine("next", c.next_key);
   if (!c.key_pins_error.empty()) out << "  key pins:    " << E(c.key_pins_error) << "\n";
   out << "  next renewal: "
@@ -305,6 +341,7 @@ std::string RenderHistory(const std::vector<lifecycle::AttemptView>& attempts) {
   std::ostringstream out;
   for (const auto& a : attempts) {
     out << "#" << a.id << "  " << FormatRfc3339(a.started_at) << "  " << E(a.outcome);
+    if (!a.host.empty()) out << "  on " << E(a.host);  // a fleet only
     if (!a.reason.empty()) out << "  (" << E(a.reason) << ")";
     out << "\n";
     if (!a.error_detail.empty() || !a.error_type.empty()) {

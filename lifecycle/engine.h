@@ -51,6 +51,10 @@ struct AttemptView {
   std::optional<TimePoint> retry_after;
   std::vector<StepView> steps;
   std::string challenge;  // the challenge type that last succeeded or was tried
+  // The host that ran it (Config::host; empty when recorded before hosts
+  // were), and the version it produced or delivered (0: none).
+  std::string host;
+  int version = 0;
 };
 
 struct VersionView {
@@ -117,6 +121,20 @@ struct CertificateView {
   // nothing failed.
   std::string key_pins_error;
   bool has_key_pins = false;  // Show() looked the pins up (List() does not)
+  // A fleet only (several hosts share the inventory, docs/fleet.md); empty
+  // and false on a single host.
+  bool fleet = false;
+  // The host of the attempt that produced the live version.
+  std::string renewed_by;
+  // What each host delivered, by host (store::HostDeployment).
+  struct HostView {
+    std::string host;
+    int version = 0;
+    std::string state;  // "deployed" or "failed"
+    TimePoint at;
+    std::string error;
+  };
+  std::vector<HostView> hosts;
 };
 
 struct RenewOptions {

@@ -22,7 +22,7 @@ Result<int64_t> EngineContext::StartAttempt(const std::string& certificate,
   attempt.started_at = clock->Now();
   attempt.server = server();
   attempt.reason = std::move(reason);
-  attempt.host = host();
+  attempt.host = host();  // shown in a fleet (list/show/history)
   return inventory->StartAttempt(attempt);
 }
 
@@ -171,6 +171,8 @@ AttemptView ToView(const store::Attempt& a) {
   view.error_type = a.error_type;
   view.error_detail = a.error_detail;
   view.retry_after = a.retry_after;
+  view.host = a.host;
+  view.version = a.version.value_or(0);
   for (const store::AttemptStep& s : a.steps) {
     StepView step;
     step.kind = s.kind;

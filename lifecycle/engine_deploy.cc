@@ -36,22 +36,27 @@ Result<hooks::Material> Delivery::LoadMaterial(const CertificateSpec& spec, int 
   m.key_pem = files.key_pem;
   m.fingerprint_sha256 = v.fingerprint_sha256;
   m.not_after = v.not_after;
-  m.files_dir = v.directory;
+  // In a fleet v.directory is where the renewing host keeps its files.
+  m.files_dir = ctx_.fleet ? ctx_.layout->VersionDir(spec.name, n) : v.directory;
   return m;
 }
 
 Status Delivery::DeployVersion(const CertificateSpec& spec, int n, int64_t attempt_id) {
   std::lock_guard<std::mutex> one_at_a_time(deploy_mu_);
   Job job{spec, n, attempt_id};
-  auto live = ctx_.inventory->LiveVersion(spec.name);
-  if (!live.ok() && live.status().code() != ErrorCode::kNotFound) {
-    // Unknown is not "none": a failed deploy would unlink live/ to point it
-    // back at nothing, and there would be no rollback material.
-    Status err = live.status().Annotate("read the live version of " + spec.name);
-    RecordCheck(job, err);
-    return err;
+  if (ctx_.fleet) {
+    CK_RETURN_IF_ERROR(PrepareFleetJob(job));
+  } else {
+    auto live = ctx_.inventory->LiveVersion(spec.name);
+    if (!live.ok() && live.status().code() != ErrorCode::kNotFound) {
+      // Unknown is not "none": a failed deploy would unlink live/ to point it
+      // back at nothing, and there would be no rollback material.
+      Status err = live.status().Annotate("read the live version of " + spec.name);
+      RecordCheck(job, err);
+      return err;
+    }
+    if (live.ok()) job.live_n = live->n;
   }
-  if (live.ok()) job.live_n = live->n;
   if (auto configured = DeployTargets(spec); configured.ok()) {
     job.targets = std::move(*configured);
   } else {
@@ -59,7 +64,7 @@ Status Delivery::DeployVersion(const CertificateSpec& spec, int n, int64_t attem
   }
   if (job.targets.empty()) {
     // live/ is the only target: the switch is the deploy.
-    Status s = CommitDeploy(spec.name, n, job.live_n, &job.record_failed);
+    Status s = CommitDeploy(job);
     if (!s.ok()) return Fail(job, s, s.ToString());
   } else {
     CK_RETURN_IF_ERROR(DeliverToTargets(job));
@@ -111,7 +116,7 @@ Status Delivery::DeliverToTargets(Job& job) {
   Status intended = ctx_.layout->RecordDeployIntent(name, job.n);
   if (!intended.ok()) return Refuse(job, intended.Annotate("record the deploy intent"));
   log::Info("deploying", {{"certificate", name}, {"version", std::to_string(job.n)}});
-  options->commit = [&]() { return CommitDeploy(name, job.n, job.live_n, &job.record_failed); };
+  options->commit = [&]() { return CommitDeploy(job); };
   hooks::DeployReport report = Run(job, *material, *options);
   if (report.ok()) return Status::Ok();
   // The targets hold the previous version again unless the rollback failed:
@@ -143,7 +148,8 @@ Status Delivery::Refuse(Job& job, Status err) {
 
 Status Delivery::Fail(Job& job, Status err, const std::string& event_detail) {
   const std::string& name = job.spec.name;
-  if (job.live_n != job.n) {
+  RecordHostDeployment(name, job.n, err);
+  if (job.live_n != job.n && !job.follower) {
     RecordBestEffort(
         ctx_.inventory->SetVersionState(name, job.n, store::VersionState::kDeployFailed), name,
         "mark the version deploy_failed");
@@ -199,8 +205,10 @@ void Delivery::RecordDeploySteps(int64_t attempt_id, const hooks::DeployReport& 
   }
 }
 
-Status Delivery::CommitDeploy(const std::string& name, int n, int live_n,
-                                bool* record_failed) {
+Status Delivery::CommitDeploy(Job& job) {
+  const std::string& name = job.spec.name;
+  const int n = job.n;
+  const int live_n = job.live_n;
   auto point_back = [&]() {
     if (ctx_.layout->LiveVersionNumber(name) == live_n) return;
     Status back = live_n > 0 ? ctx_.layout->SwitchLive(name, live_n)
@@ -219,13 +227,15 @@ Status Delivery::CommitDeploy(const std::string& name, int n, int live_n,
   CrashPoint("deploy.live-switched");
   // live/ points at n and every target serves it: now, and only now, n is the
   // recorded live version. A crash here is repaired by the next Reconcile().
-  s = ctx_.inventory->SetVersionState(name, n, store::VersionState::kDeployed);
+  // A follower delivery leaves the fleet-level state alone: n is deployed.
+  if (!job.follower) s = ctx_.inventory->SetVersionState(name, n, store::VersionState::kDeployed);
   if (!s.ok()) {
-    *record_failed = true;
+    job.record_failed = true;
     point_back();
     return s.Annotate("record version " + std::to_string(n) + " as deployed");
   }
   CrashPoint("deploy.recorded");
+  RecordHostDeployment(name, n, Status::Ok());
   return Status::Ok();
 }
 

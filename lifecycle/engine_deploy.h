@@ -22,6 +22,7 @@
 #include "lifecycle/engine.h"
 #include "lifecycle/engine_context.h"
 #include "lifecycle/engine_parts.h"
+#include "store/fleet_store.h"
 
 namespace certkeeper::lifecycle {
 
@@ -96,6 +97,21 @@ class Delivery {
     return unfinished_deliveries_;
   }
 
+  // Fleet only (ctx.fleet set; engine_fleet_delivery.cc, docs/fleet.md): for
+  // every certificate of this host's config that it delivers
+  // (Config::DeliversHere) whose fleet-live version L is newer than what this
+  // host delivered (its host_deployments row, else its live/ link), fetches
+  // L's files into archive/<name>/<L> and delivers them with DeployVersion,
+  // as its own attempt. A delivery of L that failed on this host is retried
+  // once kFleetRetryDelay has passed since that failure. Never changes the
+  // fleet-level version state. Runs once per engine; a no-op on a single
+  // host. MUST be called after FinishInterruptedDeliveries.
+  void DeliverFleetVersions();
+  // Puts the outcomes of DeliverFleetVersions in `report`: a certificate the
+  // run did nothing else with ("not-due", "deferred", absent) is reported
+  // "deployed" or "failed" for its delivery.
+  void ReportFleetDeliveries(RunReport& report) const;
+
  private:
   // One DeployVersion call.
   struct Job {
@@ -104,7 +120,11 @@ class Delivery {
     const CertificateSpec& spec;
     int n;
     int64_t attempt_id;
-    int live_n = 0;  // the recorded live version, 0 when none
+    int live_n = 0;  // the recorded live version (in a fleet: this host's), 0 when none
+    // In a fleet, n is already deployed fleet-wide (another host renewed and
+    // delivered it): this delivery records only this host's deployment and
+    // never changes the version's state.
+    bool follower = false;
     std::vector<hooks::TargetConfig> targets;
     bool record_failed = false;  // CommitDeploy failed at the record
   };
@@ -129,11 +149,28 @@ class Delivery {
   // live/<name> -> n, then n recorded as deployed. On failure live/ points
   // back at live_n (none when 0), *record_failed tells whether the switch or
   // the record failed, and the error is returned for the caller to roll back.
-  Status CommitDeploy(const std::string& name, int n, int live_n, bool* record_failed);
+  Status CommitDeploy(Job& job);
+  // Fleet: the live version of this host and whether n is a follower
+  // delivery (Job::follower); n's files fetched from the fleet when they are
+  // not in archive/<name>/<n> yet.
+  Status PrepareFleetJob(Job& job);
+  // Fleet: what this host delivered of `name`: its host_deployments row when
+  // "deployed", else the version its live/ points at (0: none).
+  Result<int> HostLiveVersion(const std::string& name) const;
+  // Fleet: records this host's deployment (best effort: a lost record is
+  // repaired by Reconcile, which compares it with live/).
+  void RecordHostDeployment(const std::string& name, int n, const Status& result) const;
+  // Fleet: n's files into archive/<name>/<n> from the shared inventory when
+  // they are not there complete.
+  Status FetchVersionFiles(const std::string& name, int n) const;
   void ClearIntentBestEffort(const std::string& name);
 
   // engine_reconcile.cc
   void ReconcileOne(const std::string& name, const store::CurrentVersions& current);
+  // In a fleet live/ is compared with this host's host_deployments row, never
+  // switched to a version this host did not deliver (engine_fleet_delivery.cc).
+  void ReconcileFleetOne(const std::string& name, const store::CurrentVersions& current,
+                         const store::HostDeployment* here);
   // K = linked is recorded as issued, newer than the recorded live version,
   // with complete files: records it as deployed. True when K settles the
   // certificate (also when K is revoked, which is left alone, or when the
@@ -153,7 +190,13 @@ class Delivery {
   bool deliveries_finished_ = false;
   std::map<std::string, Status> unfinished_deliveries_;
   std::optional<std::map<std::string, store::CurrentVersions>> unchanged_versions_;
+  bool fleet_delivered_ = false;
+  std::vector<CertificateOutcome> fleet_outcomes_;
 };
+
+// How long a delivery that failed on one host waits before a later run
+// retries it there (`certkeeper deploy NAME` retries at once).
+inline constexpr Duration kFleetRetryDelay = std::chrono::minutes(5);
 
 // `report.error`, annotated with the rollback's error when that failed too
 // ("<what> failed and rollback failed too (...)").

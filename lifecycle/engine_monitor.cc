@@ -36,6 +36,7 @@ std::map<std::string, int> CountOutcomes(const RunReport& report) {
 Result<MonitorSnapshot> Monitoring::Snapshot() {
   MonitorSnapshot snap;
   snap.now = ctx_.clock->Now();
+  if (ctx_.fleet) snap.host = ctx_.host();
   CK_ASSIGN_OR_RETURN(snap.certificates, queries_.List());
   CK_ASSIGN_OR_RETURN(auto statuses, ctx_.inventory->ListCaStatus());
   CK_ASSIGN_OR_RETURN(auto totals, ctx_.inventory->CaRequestTotals());

@@ -141,11 +141,28 @@ Result<CertificateView> Queries::MakeView(const store::Certificate& cert,
   return view;
 }
 
+namespace {
+
+// view.fleet and what each host delivered of view.name, from every row.
+void AddHosts(const std::vector<store::HostDeployment>& rows, CertificateView& view) {
+  view.fleet = true;
+  for (const store::HostDeployment& r : rows) {
+    if (r.certificate != view.name) continue;
+    view.hosts.push_back({r.host, r.version, r.state, r.at, r.error});
+  }
+}
+
+}  // namespace
+
 Result<std::vector<CertificateView>> Queries::List() {
   // Three reads for the whole inventory, not three per certificate.
   CK_ASSIGN_OR_RETURN(auto certs, ctx_.inventory->ListCertificates(false));
   CK_ASSIGN_OR_RETURN(auto versions, ctx_.inventory->AllCurrentVersions());
   CK_ASSIGN_OR_RETURN(auto attempts, ctx_.inventory->LatestAttempts());
+  std::vector<store::HostDeployment> hosts;
+  if (ctx_.fleet) {
+    CK_ASSIGN_OR_RETURN(hosts, ctx_.inventory->ListHostDeployments(std::nullopt));
+  }
   std::vector<CertificateView> out;
   out.reserve(certs.size());
   for (const auto& c : certs) {
@@ -161,6 +178,7 @@ Result<std::vector<CertificateView>> Queries::List() {
     CK_ASSIGN_OR_RETURN(CertificateView view,
                         MakeView(c, live, latest, a == attempts.end() ? nullptr : &a->second,
                                  false));
+    if (ctx_.fleet) AddHosts(hosts, view);
     out.push_back(std::move(view));
   }
   return out;
@@ -176,6 +194,21 @@ Result<CertificateView> Queries::Show(const std::string& name) {
   CK_ASSIGN_OR_RETURN(store::Certificate cert, FindManaged(name));
   CK_ASSIGN_OR_RETURN(CertificateView view, MakeView(cert, true));
   AddKeyPins(cert, view);
+  if (ctx_.fleet) {
+    int64_t renewed_by_id = 0;
+    CK_ASSIGN_OR_RETURN(auto hosts, ctx_.inventory->ListHostDeployments(name));
+    AddHosts(hosts, view);
+    // The renewing host: the oldest attempt that produced or delivered the
+    // live version is the one that issued it (no other host sees it before).
+    CK_ASSIGN_OR_RETURN(auto attempts, ctx_.inventory->ListAttempts(name, 0));
+    for (const store::Attempt& a : attempts) {
+      if (!view.live || a.version != view.live->n) continue;
+      if (view.renewed_by.empty() || a.id < renewed_by_id) {
+        view.renewed_by = a.host;
+        renewed_by_id = a.id;
+      }
+    }
+  }
   return view;
 }
 
@@ -221,7 +254,11 @@ Result<std::vector<AttemptView>> Queries::History(const std::string& name) {
   CK_RETURN_IF_ERROR(FindManaged(name).status());
   CK_ASSIGN_OR_RETURN(auto attempts, ctx_.inventory->ListAttempts(name, 0));
   std::vector<AttemptView> out;
-  for (const auto& a : attempts) out.push_back(ToView(a));
+  for (const auto& a : attempts) {
+    out.push_back(ToView(a));
+    // Every attempt records its host; it is shown only in a fleet.
+    if (!ctx_.fleet) out.back().host.clear();
+  }
   return out;
 }
 

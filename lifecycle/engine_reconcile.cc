@@ -37,7 +37,25 @@ void Delivery::Reconcile() {
               {{"error", all.status().ToString()}});
     return;
   }
-  for (const auto& [name, current] : *all) ReconcileOne(name, current);
+  if (!ctx_.fleet) {
+    for (const auto& [name, current] : *all) ReconcileOne(name, current);
+    return;
+  }
+  // A fleet: live/ is this host's, the fleet-level live version may be one it
+  // has not delivered yet (DeliverFleetVersions delivers it).
+  auto rows = ctx_.inventory->ListHostDeployments(std::nullopt);
+  if (!rows.ok()) {
+    log::Warn("cannot read this host's deployments to reconcile live/",
+              {{"error", rows.status().ToString()}});
+    return;
+  }
+  for (const auto& [name, current] : *all) {
+    const store::HostDeployment* here = nullptr;
+    for (const store::HostDeployment& r : *rows) {
+      if (r.certificate == name && r.host == ctx_.host()) here = &r;
+    }
+    ReconcileFleetOne(name, current, here);
+  }
 }
 
 void Delivery::ReconcileOne(const std::string& name, const store::CurrentVersions& current) {
@@ -144,7 +162,11 @@ Status Delivery::FinishInterruptedDelivery(const std::string& name, int interrup
   // The recorded live version is what the targets held before: delivering it
   // again makes them consistent. Without one (a first deploy was interrupted)
   // the interrupted version itself is delivered, when it is recorded.
-  int deliver = current.live ? current.live->n : 0;
+  // In a fleet that is this host's own live version (after Reconcile, what
+  // live/ points at), not the fleet's.
+  const int live_here = ctx_.fleet ? ctx_.layout->LiveVersionNumber(name)
+                                   : (current.live ? current.live->n : 0);
+  int deliver = live_here;
   if (deliver == 0 && current.latest && current.latest->n == interrupted &&
       (current.latest->state == store::VersionState::kIssued ||
        current.latest->state == store::VersionState::kDeployFailed)) {
@@ -161,13 +183,13 @@ Status Delivery::FinishInterruptedDelivery(const std::string& name, int interrup
             "delivering the recorded version before anything else",
             {{"certificate", name}, {"version", std::to_string(deliver)}});
   Result<int64_t> id =
-      ctx_.StartAttempt(name, (current.live ? "restore version " : "deliver version ") +
+      ctx_.StartAttempt(name, (live_here > 0 ? "restore version " : "deliver version ") +
                                   std::to_string(deliver) + " after " + what + " was interrupted");
   if (!id.ok()) log::Warn("cannot record attempt", {{"error", id.status().ToString()}});
   const int64_t attempt_id = id.ok() ? *id : 0;
-  Status s = current.live ? RestoreLiveVersion(spec, deliver, attempt_id)
-                          : DeployVersion(spec, deliver, attempt_id);
-  if (current.live) {
+  Status s = live_here > 0 ? RestoreLiveVersion(spec, deliver, attempt_id)
+                           : DeployVersion(spec, deliver, attempt_id);
+  if (live_here > 0) {
     // (DeployVersion records its own events.)
     ctx_.Event(name, s.ok() ? "restored" : "restore-failed",
                "version " + std::to_string(deliver) +

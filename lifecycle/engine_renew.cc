@@ -151,6 +151,7 @@ Status RenewRun::Prepare() {
   // Serially, before anything below reads the versions or delivers.
   e_.FinishInterruptedDeliveries();
   versions_ = e_.delivery_.TakeUnchangedVersions();
+  e_.delivery_.DeliverFleetVersions();  // a fleet: what this host lacks (engine_fleet_delivery.cc)
   return Status::Ok();
 }
 
@@ -484,6 +485,7 @@ Result<RunReport> EngineImpl::Renew(const RenewOptions& options) {
 }
 
 void EngineImpl::ReportUnfinishedDeliveries(RunReport& report) const {
+  delivery_.ReportFleetDeliveries(report);
   // An interrupted delivery that could not be finished fails the run, also
   // when its certificate was not selected or had nothing to do; a later
   // delivery of it in this run that succeeded finished it after all.

@@ -81,6 +81,17 @@ void AddCertificates(const MonitorSnapshot& snap, Exposition& e) {
   auto& checked =
       e.Declare("certkeeper_certificate_revocation_checked_timestamp_seconds",
                 "When OCSP or the CRL was last asked about the live version (Unix time).");
+  // A fleet only: bounded by the certificates times the hosts that deliver
+  // them (host_deployments rows).
+  auto* host_version =
+      snap.host.empty() ? nullptr
+                        : &e.Declare("certkeeper_certificate_host_version",
+                                     "Number of the version a host of the fleet deployed.");
+  auto* host_ok =
+      snap.host.empty()
+          ? nullptr
+          : &e.Declare("certkeeper_certificate_host_deploy_ok",
+                       "1 when a host's newest delivery of the certificate succeeded, 0 failed.");
   const auto revocations = RevocationStates(snap.revocations);
   count.Add({}, static_cast<double>(snap.certificates.size()));
   for (const CertificateView& c : snap.certificates) {
@@ -90,6 +101,12 @@ void AddCertificates(const MonitorSnapshot& snap, Exposition& e) {
                  c.status == s ? 1 : 0);
     }
     failures.Add(labels, c.consecutive_failures);
+    for (const CertificateView::HostView& h : c.hosts) {
+      if (!host_ok) break;
+      const MetricLabels host_labels = {{"host", h.host}, {"name", c.name}};
+      host_ok->Add(host_labels, h.state == "deployed" ? 1 : 0);
+      if (h.state == "deployed") host_version->Add(host_labels, h.version);
+    }
     if (c.renew_at) renew_at.AddTime(labels, *c.renew_at);
     if (c.next_attempt) next_attempt.AddTime(labels, *c.next_attempt);
     if (c.last_success) last_success.AddTime(labels, *c.last_success);
@@ -202,6 +219,10 @@ std::string RenderMetrics(const MonitorSnapshot& snapshot) {
   Exposition e;
   e.Declare("certkeeper_build_info", "The certkeeper version that wrote these metrics.")
       .Add({{"version", CERTKEEPER_VERSION}}, 1);
+  if (!snapshot.host.empty()) {
+    e.Declare("certkeeper_host_info", "Always 1; the fleet host that wrote these metrics.")
+        .Add({{"host", snapshot.host}}, 1);
+  }
   e.Declare("certkeeper_snapshot_timestamp_seconds",
             "When the inventory was read for these metrics (Unix time).")
       .AddTime({}, snapshot.now);

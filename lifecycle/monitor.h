@@ -102,6 +102,8 @@ struct MonitorSnapshot {
   std::vector<ProbeView> probes;              // newest per endpoint
   std::vector<RevocationView> revocations;    // every stored answer
   std::vector<AlertStateView> alerts;         // every tracked alert condition
+  // This host's name in a fleet (docs/fleet.md); empty on a single host.
+  std::string host;
 };
 
 }  // namespace certkeeper::lifecycle

@@ -329,3 +329,30 @@ TEST(MetricsTest, SampleValuesUseTheFormatsSpelling) {
 
 }  // namespace
 }  // namespace certkeeper::lifecycle
+
+namespace certkeeper::lifecycle {
+namespace {
+
+TEST(MetricsFleetTest, HostSeriesAppearInAFleetOnly) {
+  MonitorSnapshot snap;
+  snap.now = kNow;
+  CertificateView c = LiveCertificate("web", "");
+  c.fleet = true;
+  c.hosts = {{"edge-1", 3, "deployed", kNow, ""}, {"edge-2", 2, "failed", kNow, "reload"}};
+  snap.certificates = {c};
+  std::string single = RenderMetrics(snap);
+  EXPECT_TRUE(Samples(single, "certkeeper_certificate_host_deploy_ok").empty()) << single;
+  EXPECT_TRUE(Samples(single, "certkeeper_host_info").empty()) << single;
+
+  snap.host = "edge-1";
+  std::string text = RenderMetrics(snap);
+  EXPECT_TRUE(HasLine(text, "certkeeper_host_info{host=\"edge-1\"} 1")) << text;
+  EXPECT_TRUE(HasLine(text, "certkeeper_certificate_host_version{host=\"edge-1\",name=\"web\"} 3"))
+      << text;
+  EXPECT_TRUE(HasLine(text, "certkeeper_certificate_host_deploy_ok{host=\"edge-1\",name=\"web\"} 1"));
+  EXPECT_TRUE(HasLine(text, "certkeeper_certificate_host_deploy_ok{host=\"edge-2\",name=\"web\"} 0"));
+  EXPECT_EQ(Samples(text, "certkeeper_certificate_host_version").size(), 1u) << text;
+}
+
+}  // namespace
+}  // namespace certkeeper::lifecycle
