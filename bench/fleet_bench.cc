@@ -334,6 +334,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   fs::TempDir work;
+  // PostgreSQL runs as its own unprivileged user: it must be able to traverse
+  // to the state directory `up` creates in here (nothing is listable).
+  if (chmod(work.path().c_str(), 0711) != 0) {
+    std::fprintf(stderr, "cannot open %s to the database user\n", work.path().c_str());
+    return 1;
+  }
   auto env = bench::StartedEnvironment::Start(
       work.path(), {"--with", "postgres"},
       {{"PEBBLE_VA_ALWAYS_VALID", "1"},
