@@ -310,6 +310,7 @@ void BenchThreeHosts(const std::string& binary, const Fleet& fleet,
 
 int main(int argc, char** argv) {
   using namespace certkeeper;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as soon as it is measured
   std::vector<int> counts = {10000, 100000};
   int due = 1000;
   bool pebble = true;
