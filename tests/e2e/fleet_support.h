@@ -73,6 +73,13 @@ class HostRun {
     pid_ = -1;
     return status_;
   }
+  // Whether the process has ended (reaped now if so).
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    if (waitpid(pid_, &status_, WNOHANG) != pid_) return false;
+    pid_ = -1;
+    return true;
+  }
   // The exit code once ended normally; -1 after a signal (a crash, a kill).
   int ExitCode() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1; }
   bool timed_out() const { return timed_out_; }
