@@ -11,6 +11,7 @@
 // CERTKEEPER_FLEET_CERTS=N changes the number of certificates of the first
 // test (default kConcurrentCerts, sized for a Debug+ASan build on 2 cores;
 // bench/fleet_bench runs the full 1,000 in Release).
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
