@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/names.h"
 #include "base/text.h"
 #include "store/internal/migrations.h"
@@ -123,7 +124,13 @@ Result<std::unique_ptr<SqlInventory>> SqlInventory::Open(
 SqlInventory::SqlInventory(std::unique_ptr<internal::Database> db, Clock* clock)
     : db_(std::move(db)), clock_(clock) {}
 
-SqlInventory::~SqlInventory() = default;
+// What a run cost the database, for the fleet benchmarks (`--json -v`).
+SqlInventory::~SqlInventory() {
+  if (db_ != nullptr && log::Enabled(log::Level::kDebug)) {
+    log::Debug("inventory closed", {{"engine", std::string(EngineName())},
+                                    {"statements", std::to_string(db_->statements())}});
+  }
+}
 
 Result<std::unique_ptr<SqlInventory>> SqlInventory::OpenPostgres(
     const PostgresOptions& options) {
