@@ -62,7 +62,9 @@ Status EngineImpl::AcquireLock() {
   lease_settled_ = true;
   // Attempts left running belong to a process that died: close them now that
   // no other run can be writing.
-  auto closed = inventory_->CloseInterruptedAttempts(clock_->Now());
+  // In a fleet only this host's: the others' may be running right now.
+  auto closed = inventory_->CloseInterruptedAttempts(
+      clock_->Now(), fleet_ ? std::optional<std::string_view>(config_.host) : std::nullopt);
   if (!closed.ok()) {
     log::Warn("attempts left running by an interrupted run not closed",
               {{"state_dir", config_.state_dir}, {"reason", closed.status().ToString()}});

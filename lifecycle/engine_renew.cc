@@ -377,7 +377,12 @@ void RenewRun::ExecuteDue(size_t i, const store::CertificateClaim* claim) {
 // last order a budget allows.
 Decision RenewRun::Check(size_t i, size_t ca, bool reserve) {
   std::lock_guard<std::mutex> lock(budget_mu_);
-  if (reserve && e_.fleet_) return ReserveFleetWide(i, ca);
+  // Before the fleet's first account at this CA exists there is no account
+  // to record a reservation under: the run counts its own orders only, as
+  // on a single host (docs/fleet.md).
+  if (reserve && e_.fleet_ && !input_.cas[ca].account_url.empty()) {
+    return ReserveFleetWide(i, ca);
+  }
   const CertificateFacts& f = input_.certificates[i];
   const CaFacts& facts = input_.cas[ca];
   RunSoFar run = SoFar(ca);

@@ -47,8 +47,12 @@ class AttemptLog {
   // Closes every attempt still `running` as failed with error type
   // "interrupted": they were left by a process that died. Call only while
   // holding the run lease (store/lease.h), else a concurrent run's attempts
-  // would be closed. Returns how many were closed.
-  virtual Result<int> CloseInterruptedAttempts(TimePoint now) = 0;
+  // would be closed. With `host` (a fleet sharing the inventory), only the
+  // attempts that host started (and those recorded without a host) are
+  // closed: the other hosts' running attempts are theirs. Returns how many
+  // were closed.
+  virtual Result<int> CloseInterruptedAttempts(
+      TimePoint now, std::optional<std::string_view> host = std::nullopt) = 0;
 
   // ---- Audit trail ----
 

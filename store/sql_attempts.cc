@@ -246,16 +246,17 @@ Result<std::map<std::string, Attempt>> SqlInventory::LatestAttempts() {
   return latest;
 }
 
-Result<int> SqlInventory::CloseInterruptedAttempts(TimePoint now) {
+Result<int> SqlInventory::CloseInterruptedAttempts(TimePoint now,
+                                                   std::optional<std::string_view> host) {
   int closed = 0;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kWrite, [&]() -> Status {
-    CK_ASSIGN_OR_RETURN(
-        Statement stmt,
-        db_->Prepare("UPDATE attempts SET outcome = 'failed', finished_at = ?, "
-                     "error_type = 'interrupted', error_detail = ? "
-                     "WHERE outcome = 'running'",
-                     "close interrupted attempts"));
+    std::string sql =
+        "UPDATE attempts SET outcome = 'failed', finished_at = ?, "
+        "error_type = 'interrupted', error_detail = ? WHERE outcome = 'running'";
+    if (host) sql += " AND (host = ? OR host = '')";
+    CK_ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(sql, "close interrupted attempts"));
     stmt.BindAll(now, kInterruptedDetail);
+    if (host) stmt.Bind(3, *host);
     CK_RETURN_IF_ERROR(stmt.Run());
     closed = static_cast<int>(db_->Changes());
     return Status::Ok();

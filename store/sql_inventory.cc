@@ -132,6 +132,10 @@ SqlInventory::~SqlInventory() {
   }
 }
 
+namespace {
+Status CheckAndMigratePostgres(internal::Database& db, const PostgresOptions& options);
+}  // namespace
+
 Result<std::unique_ptr<SqlInventory>> SqlInventory::OpenPostgres(
     const PostgresOptions& options) {
   if (options.clock == nullptr) {
@@ -140,19 +144,38 @@ Result<std::unique_ptr<SqlInventory>> SqlInventory::OpenPostgres(
   CK_ASSIGN_OR_RETURN(std::unique_ptr<internal::Database> db,
                       internal::OpenPostgresDatabase(options.url, options.password,
                                                      options.connect_timeout_s));
-  CK_ASSIGN_OR_RETURN(int current, internal::ReadSchemaVersion(*db));
+  // Held for the whole check-and-migrate: a host that creates the schema
+  // applies its migrations one transaction each, and another host starting
+  // at the same moment must see the database before or after all of them,
+  // never half-way (the lock of Database::LockSchema, taken for the session;
+  // advisory locks nest within one session).
+  CK_RETURN_IF_ERROR(db->Exec("SELECT pg_advisory_lock(7311470386925843)",
+                              "wait for another host creating the schema"));
+  Status checked = CheckAndMigratePostgres(*db, options);
+  Status unlocked = db->Exec("SELECT pg_advisory_unlock(7311470386925843)",
+                             "release the schema lock");
+  CK_RETURN_IF_ERROR(checked);
+  CK_RETURN_IF_ERROR(unlocked);
+  return std::unique_ptr<SqlInventory>(new SqlInventory(std::move(db), options.clock));
+}
+
+namespace {
+
+Status CheckAndMigratePostgres(internal::Database& db, const PostgresOptions& options) {
+  CK_ASSIGN_OR_RETURN(int current, internal::ReadSchemaVersion(db));
   if (current != 0 && current < internal::LatestSchemaVersion() && !options.migrate) {
     return Status(ErrorCode::kFailedPrecondition,
                   "the shared inventory has schema version " + std::to_string(current) +
                       "; this certkeeper uses version " +
                       std::to_string(internal::LatestSchemaVersion()))
-        .Where(db->path())
+        .Where(db.path())
         .Hint("upgrade it once with `certkeeper store migrate` after upgrading "
               "certkeeper on every host");
   }
-  CK_RETURN_IF_ERROR(internal::Migrate(*db, options.clock->Now()));
-  return std::unique_ptr<SqlInventory>(new SqlInventory(std::move(db), options.clock));
+  return internal::Migrate(db, options.clock->Now());
 }
+
+}  // namespace
 
 std::string_view SqlInventory::EngineName() const {
   return db_->dialect() == internal::Dialect::kSqlite ? "SQLite" : "PostgreSQL";

@@ -126,7 +126,8 @@ class SqlInventory final : public Inventory {
   Result<std::vector<Attempt>> ListAttempts(std::string_view certificate,
                                             int limit) override;
   Result<std::map<std::string, Attempt>> LatestAttempts() override;
-  Result<int> CloseInterruptedAttempts(TimePoint now) override;
+  Result<int> CloseInterruptedAttempts(TimePoint now,
+                                       std::optional<std::string_view> host) override;
 
   Result<int64_t> AddEvent(const Event& event) override;
   Result<std::vector<Event>> ListEvents(std::optional<std::string> certificate,

@@ -89,8 +89,23 @@ class HostRun {
   std::string Describe() const {
     std::string err = Err();
     if (err.size() > 4000) err = "..." + err.substr(err.size() - 4000);
+    // The failed outcomes of the run's output say why it did not exit 0.
+    std::string failed;
+    std::string out = Out();
+    for (size_t at = out.find("failed"); at != std::string::npos && failed.size() < 4000;
+         at = out.find("failed", at + 1)) {
+      size_t start = out.rfind('\n', at);
+      size_t end = at;
+      for (int line = 0; line < 4 && end != std::string::npos; ++line) {
+        end = out.find('\n', end + 1);
+      }
+      failed += out.substr(start == std::string::npos ? 0 : start + 1,
+                           end == std::string::npos ? std::string::npos : end - start) + "\n";
+      if (end == std::string::npos) break;
+      at = end;
+    }
     return "status " + std::to_string(status_) + (timed_out_ ? " (timed out)" : "") +
-           "\nstderr:\n" + err;
+           "\nfailed lines of stdout:\n" + failed + "\nstderr:\n" + err;
   }
 
  private:

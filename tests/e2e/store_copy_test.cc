@@ -135,7 +135,14 @@ TEST_F(StoreCopyTest, CopiesVerifiesAndTheHostThenSeesTheSameInventoryOnPostgres
   WriteConfig(StoreSection());
   CommandResult shared_list = Run({"--json", "list"});
   ASSERT_EQ(shared_list.exit_code, 0) << shared_list.err;
-  EXPECT_EQ(json::parse(shared_list.out, nullptr, false), sqlite_rows)
+  // The same rows; a fleet's list adds which hosts delivered and renewed.
+  json shared_rows = json::parse(shared_list.out, nullptr, false);
+  ASSERT_TRUE(shared_rows.is_array()) << shared_list.out;
+  for (json& row : shared_rows) {
+    row.erase("hosts");
+    row.erase("renewed_by");
+  }
+  EXPECT_EQ(shared_rows, sqlite_rows)
       << shared_list.out << "\n" << sqlite_list.out;
 
   CommandResult migrate = Run({"store", "migrate"});

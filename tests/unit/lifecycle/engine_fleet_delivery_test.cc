@@ -261,11 +261,17 @@ TEST_F(FleetDeliveryTest, ACertificateAssignedToOtherHostsIsNotDeliveredHere) {
 TEST_F(FleetDeliveryTest, AVersionWhoseFilesWereNeverSharedFailsClearly) {
   ASSERT_EQ(IssueOnEdge1(), 1);
   RenewOn("edge-2", &edge2_seen_, &edge2_fail_);
-  // Version 2 recorded and deployed by edge-1 without its files shared.
+  // Version 2 recorded and deployed by edge-1, then its shared files lost
+  // (as for a version issued before the inventory was shared).
   {
     auto engine = HostEngine("edge-1", &edge1_seen_, &edge1_fail_);
     auto outcome = engine->Issue(spec_);
     ASSERT_TRUE(outcome.ok() && outcome->error.ok());
+  }
+  {
+    auto inventory = store::SqlInventory::Open(dir_.path() + "/db/inventory.db");
+    ASSERT_TRUE(inventory.ok());
+    ASSERT_TRUE((*inventory)->DeleteMaterial(store::VersionMaterial("web", 2)).ok());
   }
   RunReport report = RenewOn("edge-2", &edge2_seen_, &edge2_fail_);
   EXPECT_EQ(edge2_seen_.size(), 1u) << "deployed without the files";

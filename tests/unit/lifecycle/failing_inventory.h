@@ -137,9 +137,10 @@ class FailingInventory : public store::Inventory {
   Result<std::map<std::string, store::Attempt>> LatestAttempts() override {
     return inner_->LatestAttempts();
   }
-  Result<int> CloseInterruptedAttempts(TimePoint now) override {
+  Result<int> CloseInterruptedAttempts(TimePoint now,
+                                       std::optional<std::string_view> host) override {
     if (auto e = Injected("CloseInterruptedAttempts")) return *e;
-    return inner_->CloseInterruptedAttempts(now);
+    return inner_->CloseInterruptedAttempts(now, host);
   }
   Result<int64_t> AddEvent(const store::Event& event) override { return inner_->AddEvent(event); }
   Result<std::vector<store::Event>> ListEvents(std::optional<std::string> certificate,

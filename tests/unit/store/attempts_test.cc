@@ -177,8 +177,9 @@ TEST_F(AttemptsTest, InterruptedAttemptsAreClosedAsFailed) {
   ASSERT_TRUE(reopened.ok());
   SqlInventory& inv = **reopened;
   TimePoint now = T0() + std::chrono::hours(1);
-  EXPECT_EQ(*inv.CloseInterruptedAttempts(now), 1);
-  EXPECT_EQ(*inv.CloseInterruptedAttempts(now), 0);
+  EXPECT_EQ(*inv.CloseInterruptedAttempts(now, std::nullopt), 1);
+  EXPECT_EQ(*inv.CloseInterruptedAttempts(now, std::nullopt), 0);
+
 
   auto closed = inv.GetAttempt(left_running);
   EXPECT_EQ(closed->outcome, AttemptOutcome::kFailed);
@@ -203,6 +204,26 @@ TEST_F(AttemptsTest, LongOutputIsCutKeepingTheEnd) {
   step.output = short_output;
   ASSERT_TRUE(inv_->AddAttemptStep(id, step).ok());
   EXPECT_EQ(inv_->GetAttempt(id)->steps.at(1).output, short_output);
+}
+
+
+TEST_F(AttemptsTest, InAFleetAHostClosesOnlyItsOwnInterruptedAttempts) {
+  AddCertificate("web");
+  Attempt mine;
+  mine.certificate = "web";
+  mine.started_at = clock_.Now();
+  mine.server = "https://ca/dir";
+  mine.host = "edge-1";
+  Attempt theirs = mine;
+  theirs.host = "edge-2";
+  auto my_id = inv_->StartAttempt(mine);
+  auto their_id = inv_->StartAttempt(theirs);
+  ASSERT_TRUE(my_id.ok() && their_id.ok());
+  auto closed = inv_->CloseInterruptedAttempts(clock_.Now(), std::string_view("edge-1"));
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  EXPECT_EQ(*closed, 1);
+  EXPECT_EQ(inv_->GetAttempt(*my_id)->outcome, AttemptOutcome::kFailed);
+  EXPECT_EQ(inv_->GetAttempt(*their_id)->outcome, AttemptOutcome::kRunning);
 }
 
 class EventsTest : public StoreTest {};
