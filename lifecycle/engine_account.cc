@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -238,6 +240,12 @@ Result<acme::Client*> Accounts::AccountClient(size_t ca) {
   if (state.account_ready) return client;
   const std::string& server = Settings(ca).server;
   auto stored = ctx_.inventory->FindAccount(server);
+  // Held until the account is recorded: the other hosts wait for it.
+  std::unique_ptr<store::CertificateClaim> registering;
+  if (ctx_.fleet && !stored.ok() && stored.status().code() == ErrorCode::kNotFound) {
+    CK_ASSIGN_OR_RETURN(registering, ClaimRegistration(server));
+    stored = ctx_.inventory->FindAccount(server);
+  }
   if (stored.ok() && ctx_.fleet) {
     // Another host may have registered it: its row names that host's path.
     CK_ASSIGN_OR_RETURN(stored->key_path, FleetAccountKey(*stored));
@@ -365,11 +373,11 @@ AccountView MakeAccountView(const store::Account& a) {
 
 Result<std::string> Accounts::FleetAccountKey(const store::Account& account) {
   const std::string path = ctx_.layout->AccountKeyPath(account.server);
-  if (fs::Exists(path)) return path;
   auto pem = ctx_.fleet->FetchKey(store::AccountMaterial(account.server, account.account_url));
   if (!pem.ok() && pem.status().code() == ErrorCode::kNotFound) {
     // Registered before the inventory was shared, or by a host that could
     // not share it: only that host has the key.
+    if (fs::Exists(path)) return path;
     log::Warn("the account's key is not in the shared inventory; registering a new account",
               {{"server", account.server}, {"account", account.account_url}});
     return std::string();
@@ -378,13 +386,68 @@ Result<std::string> Accounts::FleetAccountKey(const store::Account& account) {
     return pem.status().Annotate("fetch the key of account " + account.account_url +
                                  " from the fleet");
   }
-  CK_RETURN_IF_ERROR(PrivateKey::FromPem(*pem).status().Annotate(
-      "the fleet's key of account " + account.account_url));
+  auto shared = PrivateKey::FromPem(*pem);
+  if (!shared.ok()) {
+    return shared.status().Annotate("the fleet's key of account " + account.account_url);
+  }
+  if (fs::Exists(path)) {
+    // The file may hold the key of another account at this CA: one this host
+    // registered before the fleet's was recorded. Signing the fleet's account
+    // URL with it would fail every request.
+    auto local = fs::ReadFile(path);
+    auto local_key = local.ok() ? PrivateKey::FromPem(*local) : Result<PrivateKey>(local.status());
+    auto local_pem = local_key.ok() ? local_key->ToPem() : Result<std::string>(local_key.status());
+    auto shared_pem = shared->ToPem();
+    if (local_pem.ok() && shared_pem.ok() && *local_pem == *shared_pem) return path;
+    if (local.ok()) {
+      CK_RETURN_IF_ERROR(fs::WritePrivateFile(path + ".replaced", *local)
+                             .Annotate("keep the replaced account key"));
+    }
+    log::Warn("the local account key is not the fleet's; using the fleet's account",
+              {{"server", account.server}, {"account", account.account_url}, {"path", path},
+               {"kept", path + ".replaced"}});
+  }
   CK_RETURN_IF_ERROR(fs::MakeDirs(fs::DirName(path), 0700));
   CK_RETURN_IF_ERROR(fs::WritePrivateFile(path, *pem).Annotate("write the account key"));
   log::Info("fetched the account key from the fleet",
             {{"server", account.server}, {"account", account.account_url}, {"path", path}});
   return path;
+}
+
+Result<std::unique_ptr<store::CertificateClaim>> Accounts::ClaimRegistration(
+    const std::string& server) {
+  using Claim = std::unique_ptr<store::CertificateClaim>;
+  if (ctx_.leases == nullptr) return Claim();
+  const std::string lease = ":account " + server;
+  // Registering takes a few requests; a host that died holding the claim
+  // loses it after lease_ttl.
+  const Duration ttl = ctx_.config->store.lease_ttl;
+  const auto deadline = std::chrono::steady_clock::now() + ttl + std::chrono::seconds(30);
+  auto wait = std::chrono::milliseconds(50);
+  bool logged = false;
+  while (true) {
+    auto claim = ctx_.leases->Claim(lease, ttl);
+    if (claim.ok()) return std::move(*claim);
+    if (claim.status().code() != ErrorCode::kLocked) {
+      return claim.status().Annotate("claim the registration of the fleet's account at " + server);
+    }
+    auto stored = ctx_.inventory->FindAccount(server);
+    if (stored.ok()) return Claim();
+    if (stored.status().code() != ErrorCode::kNotFound) return stored.status();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status(ErrorCode::kUnavailable,
+                    "another host of the fleet is registering the account at " + server +
+                        " and has not recorded it")
+          .Hint("run again; " + claim.status().message());
+    }
+    if (!logged) {
+      log::Info("another host is registering the fleet's account; waiting for it",
+                {{"server", server}, {"holder", claim.status().message()}});
+      logged = true;
+    }
+    std::this_thread::sleep_for(wait);
+    wait = std::min(wait * 2, std::chrono::milliseconds(1000));
+  }
 }
 
 Result<AccountView> Accounts::Register() {

@@ -74,10 +74,18 @@ class Accounts {
   };
   Result<PrivateKey> LoadOrCreateAccountKey(const std::string& path);
   // In a fleet: this host's key file of `account` (AccountKeyPath), fetched
-  // from the fleet and written 0600 when missing; empty when the fleet holds
-  // no key for it. A key that does not open (another fleet key) is the error,
-  // and nothing is written.
+  // from the fleet and written 0600 when missing or when it holds another key
+  // (that of an account this host registered and the fleet did not keep: it is
+  // kept beside as account.key.replaced); the local file as it is when the
+  // fleet holds no key for the account, empty when there is none either. A key
+  // that does not open (another fleet key) is the error, and nothing is
+  // written.
   Result<std::string> FleetAccountKey(const store::Account& account);
+  // In a fleet, before registering at `server`: hosts starting at once must
+  // not each register an account. Waits (bounded) until this host holds the
+  // fleet's registration claim for the server, or another host's account is
+  // recorded: then null, and the caller reads it.
+  Result<std::unique_ptr<store::CertificateClaim>> ClaimRegistration(const std::string& server);
   // Registers a new account at CA `ca` with the key at key_path (created
   // when missing).
   Status RegisterNew(size_t ca, acme::Client& client, const std::string& key_path);

@@ -21,6 +21,7 @@
 #include "lifecycle/engine.h"
 #include "lifecycle/state_layout.h"
 #include "store/inventory.h"
+#include "store/lease.h"
 
 namespace certkeeper::lifecycle {
 
@@ -35,6 +36,9 @@ struct EngineContext {
   const UniformRandom* random = nullptr;
   // Set when several hosts share the inventory (lifecycle/fleet.h).
   const Fleet* fleet = nullptr;
+  // The engine's leases (store/lease.h); in a fleet they exclude the other
+  // hosts, e.g. from registering a second account at a CA at the same time.
+  store::Leases* leases = nullptr;
 
   // This host's name (Config::host).
   const std::string& host() const { return config->host; }

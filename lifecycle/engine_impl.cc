@@ -48,7 +48,7 @@ EngineImpl::EngineImpl(Config config, EngineParts parts)
       leases_(std::move(parts.leases)),
       fleet_(std::move(parts.fleet)),
       random_(SystemUniformRandom()),
-      ctx_{&config_, clock_, &layout_, inventory_.get(), &random_, fleet_.get()},
+      ctx_{&config_, clock_, &layout_, inventory_.get(), &random_, fleet_.get(), leases_.get()},
       accounts_(ctx_, std::move(parts.acme_clients)),
       ari_(ctx_, accounts_),
       issuance_(ctx_, accounts_, ari_, std::move(parts.solvers)),

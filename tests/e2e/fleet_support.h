@@ -26,6 +26,7 @@ namespace certkeeper::fleet_test {
 
 using renew_test::ReadText;
 using renew_test::WriteText;
+using nlohmann::json;
 
 // A certkeeper process: execv (no shell), stdout and stderr to their own files.
 class HostRun {
@@ -89,23 +90,18 @@ class HostRun {
   std::string Describe() const {
     std::string err = Err();
     if (err.size() > 4000) err = "..." + err.substr(err.size() - 4000);
-    // The failed outcomes of the run's output say why it did not exit 0.
+    // The failed outcomes of the run's output, whole, say why it did not exit 0.
     std::string failed;
-    std::string out = Out();
-    for (size_t at = out.find("failed"); at != std::string::npos && failed.size() < 4000;
-         at = out.find("failed", at + 1)) {
-      size_t start = out.rfind('\n', at);
-      size_t end = at;
-      for (int line = 0; line < 4 && end != std::string::npos; ++line) {
-        end = out.find('\n', end + 1);
+    json outcomes = json::parse(Out(), nullptr, false);
+    if (outcomes.is_array()) {
+      for (const auto& o : outcomes) {
+        if (o.value("outcome", "") == "failed" && failed.size() < 8000) failed += o.dump() + "\n";
       }
-      failed += out.substr(start == std::string::npos ? 0 : start + 1,
-                           end == std::string::npos ? std::string::npos : end - start) + "\n";
-      if (end == std::string::npos) break;
-      at = end;
+    } else {
+      failed = "(stdout is not a JSON array) " + Out().substr(0, 2000) + "\n";
     }
     return "status " + std::to_string(status_) + (timed_out_ ? " (timed out)" : "") +
-           "\nfailed lines of stdout:\n" + failed + "\nstderr:\n" + err;
+           "\nfailed outcomes:\n" + failed + "\nstderr:\n" + err;
   }
 
  private:
