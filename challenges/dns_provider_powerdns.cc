@@ -96,6 +96,22 @@ std::string StatusHint(int status) {
   }
 }
 
+// A few words in the message itself: callers that show only the message
+// (a route summary) still say which setting to look at.
+std::string StatusCause(int status) {
+  switch (status) {
+    case 401:
+    case 403:
+      return "; the API key from api_key_file was refused";
+    case 404:
+      return "; no such server_id or zone on the server";
+    case 422:
+      return "; the change was rejected (is the name inside the zone?)";
+    default:
+      return "";
+  }
+}
+
 ErrorCode StatusCode(int status) {
   if (status == 401 || status == 403) return ErrorCode::kPermissionDenied;
   if (status == 404 || status == 422) return ErrorCode::kFailedPrecondition;
@@ -286,7 +302,8 @@ Result<RestResponse> PowerDnsProvider::Call(std::string_view op, const std::stri
   std::string detail = ServerError(*r);
   return Status(StatusCode(r->status), what + ": " + method + " answered HTTP " +
                                            std::to_string(r->status) +
-                                           (detail.empty() ? "" : ": " + detail))
+                                           (detail.empty() ? "" : ": " + detail) +
+                                           StatusCause(r->status))
       .Where(url)
       .Hint(StatusHint(r->status));
 }
