@@ -114,8 +114,35 @@ TEST_F(DnsPowerDnsTest, WrongApiKeyIsReportedWithStatusUrlAndHint) {
   EXPECT_TRUE(TxtAtPdns("_acme-challenge." + base + ".").empty());
 }
 
+// The script's lines without its comment lines.
+std::string CodeOf(const std::string& script) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < script.size()) {
+    size_t end = script.find('\n', pos);
+    if (end == std::string::npos) end = script.size();
+    std::string line = script.substr(pos, end - pos);
+    if (line.rfind("#", 0) != 0) out += line + "\n";
+    pos = end + 1;
+  }
+  return out;
+}
+
 TEST_F(DnsPowerDnsTest, DocumentedExecScriptIssuesAndCleansUp) {
   const std::string script = std::string(CERTKEEPER_SOURCE_DIR) + "/docs/examples/dns-pdns-exec.sh";
+  // The listing in docs/dns-plugins.md is this file (its comments aside).
+  auto text = fs::ReadFile(script);
+  auto doc = fs::ReadFile(std::string(CERTKEEPER_SOURCE_DIR) + "/docs/dns-plugins.md");
+  ASSERT_TRUE(text.ok() && doc.ok());
+  const std::string opening = "```sh\n#!/bin/sh\n";
+  size_t start = doc->find(opening);
+  ASSERT_NE(start, std::string::npos);
+  start += opening.size();
+  size_t end = doc->find("```", start);
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(doc->substr(start, end - start), CodeOf(*text))
+      << "docs/dns-plugins.md shows another script than docs/examples/dns-pdns-exec.sh";
+
   Session session(env_);
   session.WriteConfig("[solvers.dns-01]\nprovider = \"exec\"\ncommand = [" + Quoted(script) +
                       ", " + Quoted(env_->Get("PDNS_API_URL")) + ", " +
