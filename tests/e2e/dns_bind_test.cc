@@ -25,9 +25,16 @@ class DnsBindTest : public ::testing::Test {
     options.bind = true;
     env_ = TestEnv::Start(options).release();
   }
+  // Every process of the environment is gone once it is stopped, bind included.
   static void TearDownTestSuite() {
+    if (env_ == nullptr) return;
+    std::vector<testing::RecordedProcess> processes = env_->RecordedProcesses();
+    bool recorded = false;
+    for (const auto& p : processes) recorded = recorded || p.name == "bind";
+    EXPECT_TRUE(recorded) << "bind was not recorded";
     delete env_;
     env_ = nullptr;
+    for (const auto& p : processes) EXPECT_FALSE(testing::IsRunning(p)) << p.name << " " << p.pid;
   }
   void SetUp() override { ASSERT_NE(env_, nullptr); }
 

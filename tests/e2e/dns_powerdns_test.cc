@@ -23,9 +23,16 @@ class DnsPowerDnsTest : public ::testing::Test {
     options.pdns = true;
     env_ = TestEnv::Start(options).release();
   }
+  // Every process of the environment is gone once it is stopped, pdns included.
   static void TearDownTestSuite() {
+    if (env_ == nullptr) return;
+    std::vector<testing::RecordedProcess> processes = env_->RecordedProcesses();
+    bool recorded = false;
+    for (const auto& p : processes) recorded = recorded || p.name == "pdns";
+    EXPECT_TRUE(recorded) << "pdns was not recorded";
     delete env_;
     env_ = nullptr;
+    for (const auto& p : processes) EXPECT_FALSE(testing::IsRunning(p)) << p.name << " " << p.pid;
   }
   void SetUp() override { ASSERT_NE(env_, nullptr); }
 
