@@ -53,6 +53,16 @@ Result<milliseconds> GetDuration(const Dns01Config& c, const std::string& key,
   return duration_cast<milliseconds>(*d);
 }
 
+Result<uint32_t> GetTtl(const Dns01Config& c, uint32_t fallback) {
+  std::string ttl = Get(c, "ttl");
+  if (ttl.empty()) return fallback;
+  if (ttl.find_first_not_of("0123456789") != std::string::npos || ttl.size() > 9) {
+    return BadKey(c, "ttl", "'" + ttl + "' is not a number of seconds")
+        .Hint("write the TTL in seconds as a string, e.g. ttl = \"60\"");
+  }
+  return static_cast<uint32_t>(std::stoul(ttl));
+}
+
 Result<std::unique_ptr<DnsProvider>> MakeRfc2136(const Dns01Config& c, dns::DnsClient* client,
                                                  Clock* clock,
                                                  std::vector<std::string>* warnings) {
@@ -87,24 +97,9 @@ Result<std::unique_ptr<DnsProvider>> MakeRfc2136(const Dns01Config& c, dns::DnsC
   } else if (c.options.count("tsig_algorithm") != 0) {
     return BadKey(c, "tsig_algorithm", "set without tsig_key_name");
   }
-  if (std::string ttl = Get(c, "ttl"); !ttl.empty()) {
-    if (ttl.find_first_not_of("0123456789") != std::string::npos || ttl.size() > 9) {
-      return BadKey(c, "ttl", "'" + ttl + "' is not a number of seconds");
-    }
-    o.ttl = static_cast<uint32_t>(std::stoul(ttl));
-  }
+  CK_ASSIGN_OR_RETURN(o.ttl, GetTtl(c, o.ttl));
   CK_ASSIGN_OR_RETURN(o.timeout, GetDuration(c, "timeout", milliseconds(10000)));
   return std::unique_ptr<DnsProvider>(new Rfc2136DnsProvider(std::move(o), client, clock));
-}
-
-Result<uint32_t> GetTtl(const Dns01Config& c, uint32_t fallback) {
-  std::string ttl = Get(c, "ttl");
-  if (ttl.empty()) return fallback;
-  if (ttl.find_first_not_of("0123456789") != std::string::npos || ttl.size() > 9) {
-    return BadKey(c, "ttl", "'" + ttl + "' is not a number of seconds")
-        .Hint("write the TTL in seconds as a string, e.g. ttl = \"60\"");
-  }
-  return static_cast<uint32_t>(std::stoul(ttl));
 }
 
 Result<std::unique_ptr<DnsProvider>> MakePowerDns(const Dns01Config& c,

@@ -9,6 +9,7 @@
 
 #include <set>
 
+#include "challenges/dns_provider_powerdns.h"
 #include "tests/e2e/failover_session.h"
 
 namespace certkeeper::failover {
@@ -119,6 +120,38 @@ TEST_F(DnsPowerDnsTest, WrongApiKeyIsReportedWithStatusUrlAndHint) {
   EXPECT_NE(output.find("api_key_file"), std::string::npos) << output;
   EXPECT_EQ(output.find(wrong_key), std::string::npos) << "the key never shows: " << output;
   EXPECT_TRUE(TxtAtPdns("_acme-challenge." + base + ".").empty());
+}
+
+TEST_F(DnsPowerDnsTest, CheckAndZoneLookupAgainstTheRealServer) {
+  challenges::Dns01Config c;
+  c.provider = "powerdns";
+  c.options = {{"api_url", env_->Get("PDNS_API_URL") + "/api/v1/"},
+               {"api_key_file", env_->Get("PDNS_API_KEY_FILE")}};
+  challenges::dns::NetDnsClient client;
+  auto found = challenges::MakeDnsProvider(c, &client, RealClock(), nullptr);
+  ASSERT_TRUE(found.ok()) << found.status().ToUserString();
+  auto* powerdns = dynamic_cast<challenges::PowerDnsProvider*>(found->get());
+  ASSERT_NE(powerdns, nullptr);
+  Result<std::string> zone = powerdns->ZoneFor("_acme-challenge.deep.er." + env_->Get("PDNS_ZONE"));
+  ASSERT_TRUE(zone.ok()) << zone.status().ToUserString();
+  EXPECT_EQ(*zone, env_->Get("PDNS_ZONE"));
+
+  c.options["zone"] = "not-served.example";
+  auto missing = challenges::MakeDnsProvider(c, &client, RealClock(), nullptr);
+  ASSERT_TRUE(missing.ok());
+  Status s = (*missing)->Check();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no zone not-served.example."), std::string::npos) << s.message();
+
+  // PowerDNS's own 404 for a server id it does not have.
+  c.options.erase("zone");
+  c.options["server_id"] = "no-such-server";
+  auto bad_id = challenges::MakeDnsProvider(c, &client, RealClock(), nullptr);
+  ASSERT_TRUE(bad_id.ok());
+  s = (*bad_id)->Check();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("HTTP 404"), std::string::npos) << s.ToUserString();
+  EXPECT_NE(s.hint().find("server_id"), std::string::npos) << s.hint();
 }
 
 // The script's lines without its comment lines.
