@@ -69,12 +69,23 @@ std::string Printable(std::string_view s) {
   return out;
 }
 
+// Fields of a server's JSON, read without throwing: a wrong type reads as
+// absent (nlohmann's value() would throw on a type mismatch).
+std::string StringField(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+bool BoolField(const json& object, const char* key, bool fallback) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
 // PowerDNS answers errors as {"error": "..."}; some (401, 404 of an unknown
 // path) as plain text.
 std::string ServerError(const RestResponse& r) {
   json doc = json::parse(r.body, nullptr, false);
-  if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
-    return Printable(doc["error"].get<std::string>());
+  if (doc.is_object() && !StringField(doc, "error").empty()) {
+    return Printable(StringField(doc, "error"));
   }
   return Printable(r.body);
 }
@@ -318,12 +329,11 @@ Result<std::vector<PowerDnsProvider::Zone>> PowerDnsProvider::ZonesNamed(std::st
   }
   std::vector<Zone> zones;
   for (const json& z : doc) {
-    if (!z.is_object() || !z.contains("name") || !z["name"].is_string()) continue;
-    Result<std::string> canonical = dns::CanonicalName(z["name"].get<std::string>());
+    if (!z.is_object()) continue;
+    Result<std::string> canonical = dns::CanonicalName(StringField(z, "name"));
     if (!canonical.ok() || *canonical != name) continue;
-    std::string id = z.contains("id") && z["id"].is_string() ? z["id"].get<std::string>()
-                                                             : *canonical;
-    zones.push_back({*canonical, id});
+    std::string id = StringField(z, "id");
+    zones.push_back({*canonical, id.empty() ? *canonical : id});
   }
   return zones;
 }
@@ -376,15 +386,18 @@ Status PowerDnsProvider::ReadTxt(const Zone& zone, std::string_view fqdn, std::s
   *ttl = options_.ttl;
   // Servers before 4.6 ignore rrset_name and return the whole zone: filter here.
   for (const json& set : doc["rrsets"]) {
-    if (!set.is_object() || set.value("type", "") != "TXT") continue;
-    Result<std::string> name = dns::CanonicalName(set.value("name", ""));
+    if (!set.is_object() || StringField(set, "type") != "TXT") continue;
+    Result<std::string> name = dns::CanonicalName(StringField(set, "name"));
     if (!name.ok() || *name != fqdn) continue;
-    if (set.contains("ttl") && set["ttl"].is_number_unsigned()) *ttl = set["ttl"].get<uint32_t>();
-    if (!set.contains("records") || !set["records"].is_array()) continue;
-    for (const json& rec : set["records"]) {
-      if (rec.is_object() && rec.contains("content") && rec["content"].is_string()) {
-        records->push_back({{"content", rec["content"]}, {"disabled", rec.value("disabled", false)}});
-      }
+    auto set_ttl = set.find("ttl");
+    if (set_ttl != set.end() && set_ttl->is_number_unsigned()) {
+      *ttl = static_cast<uint32_t>(std::min<uint64_t>(set_ttl->get<uint64_t>(), 0x7fffffff));
+    }
+    auto set_records = set.find("records");
+    if (set_records == set.end() || !set_records->is_array()) continue;
+    for (const json& rec : *set_records) {
+      if (!rec.is_object() || !rec.contains("content") || !rec["content"].is_string()) continue;
+      records->push_back({{"content", rec["content"]}, {"disabled", BoolField(rec, "disabled", false)}});
     }
   }
   return Status::Ok();
@@ -450,7 +463,7 @@ Status PowerDnsProvider::CleanUp(std::string_view fqdn, std::string_view value) 
 Status PowerDnsProvider::Check() {
   CK_ASSIGN_OR_RETURN(RestResponse r, Call("check", "GET", ServerUrl(), "", 200));
   json doc = json::parse(r.body, nullptr, false);
-  if (!doc.is_object() || doc.value("daemon_type", "") != "authoritative") {
+  if (!doc.is_object() || StringField(doc, "daemon_type") != "authoritative") {
     return Status(ErrorCode::kProtocol, std::string(kPrefix) +
                                             "check: the answer is not a PowerDNS "
                                             "Authoritative Server's")

@@ -218,6 +218,24 @@ TEST_F(PowerDnsProviderTest, PowerDnsErrorFieldIsShownWithAZoneHint) {
   EXPECT_NE(s.hint().find("zone"), std::string::npos) << s.hint();
 }
 
+TEST_F(PowerDnsProviderTest, FieldsOfTheWrongTypeReadAsAbsent) {
+  PowerDnsProvider& p = Make("example.com.");
+  api_->force_status = 200;
+  api_->force_body = R"({"rrsets": [
+      {"name": "_acme-challenge.example.com.", "type": "TXT", "ttl": "soon",
+       "records": [{"content": "\"v\"", "disabled": "no"}, {"content": 5}, 7]},
+      {"name": 1, "type": 5}, "junk"]})";
+  Status s = p.Present("_acme-challenge.example.com.", "v");
+  EXPECT_TRUE(s.ok()) << s.ToUserString();
+  EXPECT_EQ(api_->Count("PATCH"), 0u) << "\"v\" is there (its odd disabled flag reads as false)";
+  api_->force_body = R"({"daemon_type": 1})";
+  EXPECT_EQ(p.Check().code(), ErrorCode::kProtocol);
+  PowerDnsProvider& q = Make();
+  api_->force_status = 200;
+  api_->force_body = R"([{"name": 3, "id": null}])";
+  EXPECT_FALSE(q.ZoneFor("_acme-challenge.example.com.").ok());
+}
+
 TEST_F(PowerDnsProviderTest, CheckChangesNothing) {
   PowerDnsProvider& p = Make("example.com.");
   Status s = p.Check();
