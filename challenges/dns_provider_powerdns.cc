@@ -231,9 +231,10 @@ std::string TxtPresentation(std::string_view value) {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c < 0x20 || c >= 0x7f) {
-      char buf[5];
-      snprintf(buf, sizeof buf, "\\%03u", static_cast<unsigned>(c));
-      out += buf;
+      out += '\\';
+      out += static_cast<char>('0' + c / 100);
+      out += static_cast<char>('0' + c / 10 % 10);
+      out += static_cast<char>('0' + c % 10);
     } else {
       out += static_cast<char>(c);
     }

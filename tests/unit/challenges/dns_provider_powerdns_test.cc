@@ -302,7 +302,9 @@ TEST(TxtPresentationTest, ParsesWhatPowerDnsStores) {
   for (const Row& row : rows) {
     Result<std::string> v = ParseTxtPresentation(row.content);
     EXPECT_EQ(v.ok(), row.value.has_value()) << row.meaning;
-    if (v.ok() && row.value) EXPECT_EQ(*v, *row.value) << row.meaning;
+    if (v.ok() && row.value) {
+      EXPECT_EQ(*v, *row.value) << row.meaning;
+    }
   }
 }
 
@@ -331,7 +333,9 @@ TEST(PowerDnsUrlTest, Table) {
   for (const Row& row : rows) {
     Result<std::string> n = NormalizePowerDnsUrl(row.url);
     EXPECT_EQ(n.ok(), row.normalized.has_value()) << row.meaning << ": " << n.status().ToString();
-    if (n.ok() && row.normalized) EXPECT_EQ(*n, *row.normalized) << row.meaning;
+    if (n.ok() && row.normalized) {
+      EXPECT_EQ(*n, *row.normalized) << row.meaning;
+    }
   }
 }
 
@@ -352,7 +356,9 @@ class PowerDnsConfigTest : public ::testing::Test {
   Status Make(const Dns01Config& c, std::vector<std::string>* warnings = nullptr) {
     dns::NetDnsClient client;
     auto p = MakeDnsProvider(c, &client, RealClock(), warnings);
-    if (p.ok()) EXPECT_EQ((*p)->name(), "powerdns");
+    if (p.ok()) {
+      EXPECT_EQ((*p)->name(), "powerdns");
+    }
     return p.status();
   }
   fs::TempDir dir_;
