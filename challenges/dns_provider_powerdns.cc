@@ -135,7 +135,7 @@ ErrorCode StatusCode(int status) {
 Result<std::string> NormalizePowerDnsUrl(std::string_view url) {
   auto bad = [&](const std::string& why) {
     return Status(ErrorCode::kInvalidArgument,
-                  std::string(kPrefix) + "invalid api_url '" + Printable(url) + "': " + why)
+                  "invalid URL '" + Printable(url) + "': " + why)
         .Hint("write the API's base URL, e.g. api_url = \"http://127.0.0.1:8081\"");
   };
   for (char c : url) {
@@ -172,7 +172,7 @@ Result<std::string> NormalizePowerDnsUrl(std::string_view url) {
   host = Lower(host);
   if (!https && !IsLoopbackHost(host)) {
     return Status(ErrorCode::kInvalidArgument,
-                  std::string(kPrefix) + "api_url '" + Printable(url) +
+                  "'" + Printable(url) +
                       "' is plain http to another host: the API key would cross the network "
                       "unencrypted")
         .Hint("use https:// (PowerDNS behind a TLS proxy), or plain http only to "
@@ -187,17 +187,17 @@ Result<std::string> LoadPowerDnsApiKey(const std::string& file,
   struct stat st {};
   Result<std::string> text = fs::ReadFile(file, &st);  // one open: mode and bytes agree
   if (!text.ok() && text.status().code() == ErrorCode::kNotFound) {
-    return Status(ErrorCode::kNotFound, std::string(kPrefix) + "API key file does not exist")
+    return Status(ErrorCode::kNotFound, "API key file does not exist")
         .Where(file)
         .Hint("write the server's api-key (pdns.conf) into it, mode 0600");
   }
-  if (!text.ok()) return Status(text.status()).Annotate(std::string(kPrefix) + "API key file");
+  if (!text.ok()) return Status(text.status()).Annotate("API key file");
   std::string_view key = *text;
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (!key.empty() && space(key.front())) key.remove_prefix(1);
   while (!key.empty() && space(key.back())) key.remove_suffix(1);
   if (key.empty()) {
-    return Status(ErrorCode::kInvalidArgument, std::string(kPrefix) + "API key file is empty")
+    return Status(ErrorCode::kInvalidArgument, "API key file is empty")
         .Where(file)
         .Hint("write the server's api-key (pdns.conf) into it");
   }
@@ -205,8 +205,7 @@ Result<std::string> LoadPowerDnsApiKey(const std::string& file,
     unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x21 || u >= 0x7f) {
       return Status(ErrorCode::kInvalidArgument,
-                    std::string(kPrefix) +
-                        "API key file must hold one key of printable characters without spaces")
+                    "API key file must hold one key of printable characters without spaces")
           .Where(file)
           .Hint("the file holds the key alone, on one line");
     }
