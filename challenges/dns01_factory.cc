@@ -1,11 +1,13 @@
 // Validation of [solvers.dns-01] and construction of the provider and solver.
 #include <set>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "challenges/dns01_solver.h"
 #include "challenges/dns_provider_challtestsrv.h"
 #include "challenges/dns_provider_exec.h"
 #include "challenges/dns_provider_plugin.h"
+#include "challenges/dns_provider_powerdns.h"
 #include "challenges/dns_provider_rfc2136.h"
 
 namespace certkeeper::challenges {
@@ -51,6 +53,16 @@ Result<milliseconds> GetDuration(const Dns01Config& c, const std::string& key,
   return duration_cast<milliseconds>(*d);
 }
 
+Result<uint32_t> GetTtl(const Dns01Config& c, uint32_t fallback) {
+  std::string ttl = Get(c, "ttl");
+  if (ttl.empty()) return fallback;
+  if (ttl.find_first_not_of("0123456789") != std::string::npos || ttl.size() > 9) {
+    return BadKey(c, "ttl", "'" + ttl + "' is not a number of seconds")
+        .Hint("write the TTL in seconds as a string, e.g. ttl = \"60\"");
+  }
+  return static_cast<uint32_t>(std::stoul(ttl));
+}
+
 Result<std::unique_ptr<DnsProvider>> MakeRfc2136(const Dns01Config& c, dns::DnsClient* client,
                                                  Clock* clock,
                                                  std::vector<std::string>* warnings) {
@@ -85,14 +97,56 @@ Result<std::unique_ptr<DnsProvider>> MakeRfc2136(const Dns01Config& c, dns::DnsC
   } else if (c.options.count("tsig_algorithm") != 0) {
     return BadKey(c, "tsig_algorithm", "set without tsig_key_name");
   }
-  if (std::string ttl = Get(c, "ttl"); !ttl.empty()) {
-    if (ttl.find_first_not_of("0123456789") != std::string::npos || ttl.size() > 9) {
-      return BadKey(c, "ttl", "'" + ttl + "' is not a number of seconds");
-    }
-    o.ttl = static_cast<uint32_t>(std::stoul(ttl));
-  }
+  CK_ASSIGN_OR_RETURN(o.ttl, GetTtl(c, o.ttl));
   CK_ASSIGN_OR_RETURN(o.timeout, GetDuration(c, "timeout", milliseconds(10000)));
   return std::unique_ptr<DnsProvider>(new Rfc2136DnsProvider(std::move(o), client, clock));
+}
+
+Result<std::unique_ptr<DnsProvider>> MakePowerDns(const Dns01Config& c,
+                                                  std::vector<std::string>* warnings) {
+  CK_RETURN_IF_ERROR(CheckKeys(c, {"api_url", "server_id", "api_key_file", "zone", "ttl",
+                                   "timeout", "ca_file"}));
+  PowerDnsOptions o;
+  std::string url = Get(c, "api_url");
+  if (url.empty()) return BadKey(c, "api_url", "required").Hint("api_url = \"http://127.0.0.1:8081\"");
+  Result<std::string> normalized = NormalizePowerDnsUrl(url);
+  if (!normalized.ok()) {
+    return BadKey(c, "api_url", normalized.status().message()).Hint(normalized.status().hint());
+  }
+  o.api_url = *normalized;
+  o.server_id = Get(c, "server_id", o.server_id);
+  if (o.server_id.empty() ||
+      o.server_id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789._-") != std::string::npos) {
+    return BadKey(c, "server_id", "'" + o.server_id + "' is not a server id")
+        .Hint("PowerDNS Authoritative calls its server \"localhost\"");
+  }
+  std::string key_file = Get(c, "api_key_file");
+  if (key_file.empty()) {
+    return BadKey(c, "api_key_file", "required")
+        .Hint("api_key_file = \"/etc/certkeeper/pdns.key\", a 0600 file holding the api-key; "
+              "the key itself never goes into the config");
+  }
+  Result<std::string> key = LoadPowerDnsApiKey(key_file, warnings);
+  if (!key.ok()) {
+    return BadKey(c, "api_key_file", key.status().message()).Where(key_file).Hint(key.status().hint());
+  }
+  o.api_key = *key;
+  if (std::string zone = Get(c, "zone"); !zone.empty()) {
+    Result<std::string> canonical = dns::CanonicalName(zone);
+    if (!canonical.ok()) return BadKey(c, "zone", canonical.status().message());
+    o.zone = *canonical;
+  }
+  CK_ASSIGN_OR_RETURN(o.ttl, GetTtl(c, o.ttl));
+  CK_ASSIGN_OR_RETURN(o.timeout, GetDuration(c, "timeout", milliseconds(10000)));
+  CurlRestOptions http;
+  http.timeout = o.timeout;
+  http.ca_file = Get(c, "ca_file");
+  if (!http.ca_file.empty() && !fs::Exists(http.ca_file)) {
+    return BadKey(c, "ca_file", "'" + http.ca_file + "' does not exist")
+        .Hint("ca_file names a PEM file of the CA that signed the API's certificate");
+  }
+  return std::unique_ptr<DnsProvider>(new PowerDnsProvider(std::move(o), MakeCurlRestClient(http)));
 }
 
 }  // namespace
@@ -109,6 +163,7 @@ Result<std::unique_ptr<DnsProvider>> MakeDnsProvider(const Dns01Config& c, dns::
     return std::unique_ptr<DnsProvider>(std::move(p));
   }
   if (c.provider == "rfc2136") return MakeRfc2136(c, client, clock, warnings);
+  if (c.provider == "powerdns") return MakePowerDns(c, warnings);
   if (c.provider == "challtestsrv") {
     CK_RETURN_IF_ERROR(CheckKeys(c, {"url", "timeout"}));
     ChalltestsrvOptions o;
@@ -129,7 +184,7 @@ Result<std::unique_ptr<DnsProvider>> MakeDnsProvider(const Dns01Config& c, dns::
   return Status(ErrorCode::kInvalidArgument,
                 "[solvers.dns-01] provider: unknown provider '" + c.provider + "'")
       .Where("solvers.dns-01.provider")
-      .Hint("use one of exec, rfc2136, challtestsrv, plugin");
+      .Hint("use one of exec, rfc2136, powerdns, challtestsrv, plugin");
 }
 
 Result<std::unique_ptr<Solver>> MakeDns01Solver(const Dns01Config& config,

@@ -23,7 +23,7 @@ namespace certkeeper::challenges {
 
 // [solvers.dns-01] of the config file.
 struct Dns01Config {
-  std::string provider;  // "exec", "rfc2136", "challtestsrv" or "plugin"
+  std::string provider;  // "exec", "rfc2136", "powerdns", "challtestsrv" or "plugin"
   std::string resolver;  // "ip:port"; empty: /etc/resolv.conf and authoritative checks
   Duration propagation_timeout = std::chrono::seconds(120);
   // Provider keys (all values as strings; durations as "30s"):
@@ -31,6 +31,9 @@ struct Dns01Config {
   //   rfc2136:      nameserver (required), zone, tsig_key_name, tsig_algorithm
   //                 (default hmac-sha256), tsig_secret_file, ttl (default 60),
   //                 timeout (default 10s)
+  //   powerdns:     api_url (required), api_key_file (required), server_id
+  //                 (default localhost), zone, ttl (default 60), timeout
+  //                 (default 10s), ca_file
   //   challtestsrv: url (default http://127.0.0.1:8055), timeout (default 10s)
   //   plugin:       library (required); every other key goes to the plugin
   std::map<std::string, std::string> options;

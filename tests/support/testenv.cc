@@ -167,6 +167,8 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
     if (options.ocsp) spec.argv.insert(spec.argv.end(), {"--with", "ocsp"});
     if (options.alertmanager) spec.argv.insert(spec.argv.end(), {"--with", "alertmanager"});
     if (options.postgres) spec.argv.insert(spec.argv.end(), {"--with", "postgres"});
+    if (options.pdns) spec.argv.insert(spec.argv.end(), {"--with", "pdns"});
+    if (options.bind) spec.argv.insert(spec.argv.end(), {"--with", "bind"});
     spec.env = {
         {"PEBBLE_PORT", std::to_string(PickFreePort())},
         {"PEBBLE_MGMT_PORT", std::to_string(PickFreePort())},
@@ -184,6 +186,9 @@ std::unique_ptr<TestEnv> TestEnv::Start(const TestEnvOptions& options) {
         {"PROMETHEUS_SCRAPE_PORT", std::to_string(PickFreePort())},
         {"ALERTMANAGER_PORT", std::to_string(PickFreePort())},
         {"POSTGRES_PORT", std::to_string(PickFreePort())},
+        {"PDNS_PORT", std::to_string(PickFreeDnsPort())},
+        {"PDNS_API_PORT", std::to_string(PickFreePort())},
+        {"BIND_PORT", std::to_string(PickFreeDnsPort())},
     };
     for (const auto& override_kv : options.env) {
       // Not a structured binding: clang 14 cannot capture those in a lambda.

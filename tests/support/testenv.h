@@ -51,6 +51,13 @@ struct TestEnvOptions {
   // database certkeeper, password in POSTGRES_PASSWORD_FILE; POSTGRES_URL (no
   // password in it), POSTGRES_PORT, POSTGRES_PID, POSTGRES_DATA.
   bool postgres = false;
+  // A PowerDNS Authoritative Server with the gsqlite3 backend and its HTTP API
+  // ("--with pdns"): PDNS_API_URL, PDNS_API_KEY_FILE, PDNS_ZONE, PDNS_SERVER.
+  // A BIND 9 named ("--with bind"): BIND_SERVER, BIND_ZONE (TSIG-updatable),
+  // BIND_CNAME_DOMAIN (its _acme-challenge CNAMEs into BIND_ZONE), BIND_TSIG_*.
+  // knot, pdns and bind each become Pebble's DNS server: at most one of them.
+  bool pdns = false;
+  bool bind = false;
   // Extra environment for the services, e.g. {"PEBBLE_WFE_NONCEREJECT", "30"},
   // {"PEBBLE_AUTHZREUSE", "0"}, {"PEBBLE_VA_ALWAYS_VALID", "1"},
   // {"PEBBLE_ALTERNATE_ROOTS", "2"}, {"PEBBLE_CERT_VALIDITY_PERIOD", "21600"}
@@ -67,7 +74,7 @@ int PickFreeDnsPort();
 
 // One line of the state directory's process record.
 struct RecordedProcess {
-  // "pebble", "pebble2", "challtestsrv", "knot", "nginx", "sshd", "prometheus",
+  // "pebble", "pebble2", "challtestsrv", "knot", "pdns", "bind", "nginx", "sshd", "prometheus",
   // "alertmanager", "ocsp", "postgres", "watchdog"
   std::string name;
   pid_t pid = 0;
