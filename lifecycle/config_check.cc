@@ -96,7 +96,7 @@ Status CheckSolver(const std::string& prefix, const std::string& key, const Solv
     case ChallengeType::kDns01:
       if (s.provider.empty()) {
         return Status(ErrorCode::kInvalidArgument, where + ": provider is required")
-            .Hint("set provider = \"exec\", \"rfc2136\", \"challtestsrv\" or \"plugin\"");
+            .Hint("set provider = \"exec\", \"rfc2136\", \"powerdns\", \"challtestsrv\" or \"plugin\"");
       }
       break;
     case ChallengeType::kTlsAlpn01:
