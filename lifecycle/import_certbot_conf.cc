@@ -28,6 +28,12 @@ bool ValidKey(std::string_view key) {
 // ends at '#' (an inline comment).
 std::string ConfValue(std::string_view raw) {
   raw = Trim(raw);
+  // A value holding both quote characters is written in triple quotes.
+  for (std::string_view triple : {std::string_view("\"\"\""), std::string_view("'''")}) {
+    if (raw.size() >= 6 && raw.substr(0, 3) == triple && raw.substr(raw.size() - 3) == triple) {
+      return std::string(raw.substr(3, raw.size() - 6));
+    }
+  }
   if (raw.size() >= 2 && (raw.front() == '"' || raw.front() == '\'') &&
       raw.back() == raw.front()) {
     return std::string(raw.substr(1, raw.size() - 2));
