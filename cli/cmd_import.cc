@@ -85,7 +85,7 @@ std::string PlanText(const lifecycle::ImportPlan& plan,
     for (const auto& d : c.domains) names += " " + EscapeForTerminal(d);
     out += "  certificate " + EscapeForTerminal(c.name) + ": " + std::to_string(serials.size()) +
            " version(s), live serial " + (serials.empty() ? "-" : serials.back()) + ", " +
-           std::string(KeyTypeName(c.key_type)) + ",  names" + names + "\n";
+           std::string(KeyTypeName(c.key_type)) + ", names" + names + "\n";
   }
   if (plan.accounts.empty() && plan.certificates.empty()) out += "  nothing\n";
   if (!unmapped.empty()) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/names.h"
+#include "base/text.h"
 #include "lifecycle/import_source.h"
 
 namespace certkeeper::lifecycle {
@@ -83,6 +84,11 @@ class CertbotScanner {
         "rename the lineage with `certbot rename`, or import live/NAME with `certkeeper import "
         "PATH`"));
     CK_ASSIGN_OR_RETURN(std::string text, tree_.Read("renewal/" + name + ".conf", kMaxConf));
+    // Its values end up in a TOML config, which holds UTF-8 only.
+    if (!IsValidUtf8(text)) {
+      return Status(ErrorCode::kInvalidArgument, "renewal conf is not valid UTF-8")
+          .Where(tree_.root() + "/renewal/" + name + ".conf");
+    }
     auto conf = ParseRenewalConf(text);
     if (!conf.ok()) return conf.status().Where(tree_.root() + "/renewal/" + name + ".conf");
     ImportedCertificate cert;

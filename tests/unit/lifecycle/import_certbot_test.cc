@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <fstream>
 
@@ -210,6 +211,7 @@ TEST_F(HostileTree, CertbotScanReportsBadLineagesAndChangesNothing) {
     Write("renewal/" + name + ".conf", "[renewalparams]\nauthenticator = standalone\n");
   }
   Write("renewal/huge.conf", std::string(2 << 20, '#'));
+  Write("renewal/latin1.conf", "[renewalparams]\nwebroot_path = /var/www/caf\xe9\n");
   Write("renewal/planted.conf", "[renewalparams]\nauthenticator = standalone\n");
   Write("archive/planted/cert1.pem", "x");
   Write("../secret-key.pem", "not for you");
@@ -219,11 +221,19 @@ TEST_F(HostileTree, CertbotScanReportsBadLineagesAndChangesNothing) {
   auto plan = ScanCertbot(root_);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_TRUE(plan->certificates.empty());
-  std::set<std::string> refused;
+  // Each refused for its own reason, before anything else was read.
+  std::map<std::string, std::string> refused;
   for (const auto& u : plan->unmapped) {
-    if (u.setting == "certificate") refused.insert(u.certificate);
+    if (u.setting == "certificate") refused[u.certificate] = u.hint;
   }
-  EXPECT_EQ(refused, (std::set<std::string>{"..", "a\nb", "x;rm -rf ~", "$(id)", "huge", "planted"}));
+  const std::map<std::string, std::string> reasons = {
+      {"..", "name"},       {"a\nb", "name"},     {"x;rm -rf ~", "name"}, {"$(id)", "name"},
+      {"huge", "too large"}, {"latin1", "UTF-8"}, {"planted", "outside"}};
+  EXPECT_EQ(refused.size(), reasons.size());
+  for (const auto& [name, reason] : reasons) {
+    ASSERT_TRUE(refused.count(name)) << name;
+    EXPECT_NE(refused[name].find(reason), std::string::npos) << name << ": " << refused[name];
+  }
   EXPECT_EQ(Fingerprint(), before);
   EXPECT_FALSE(ScanCertbot(dir_.path() + "/nothing-here").ok());
 }
