@@ -436,6 +436,7 @@ int App::CmdCheck() {
 }
 
 int App::CmdImport(const std::vector<std::string>& args) {
+  if (!o_.from.empty() || !o_.write_config.empty() || o_.dry_run) return CmdImportFrom(*this, args);
   if (args.empty()) {
     return Fail(Status(ErrorCode::kInvalidArgument, "import needs at least one path")
                     .Hint("usage: certkeeper import /etc/letsencrypt/live/example.com ..."),

@@ -38,6 +38,7 @@ int CmdServe(CommandContext& ctx, const std::vector<std::string>& args);
 int CmdProbe(CommandContext& ctx, const std::vector<std::string>& args);
 int CmdAlerts(CommandContext& ctx, const std::vector<std::string>& args);  // cli/cmd_alerts.cc
 int CmdStore(CommandContext& ctx, const std::vector<std::string>& args);   // cli/cmd_store.cc
+int CmdImportFrom(CommandContext& ctx, const std::vector<std::string>& args);  // cli/cmd_import.cc
 
 }  // namespace certkeeper::cli
 

@@ -116,11 +116,25 @@ const std::vector<CommandInfo>& Commands() {
        "a revoked one is an error and is renewed by the next run, a good answer is an info "
        "line. Exits 2 when there is any error or warning.",
        {}},
-      {"import", "import PATH ...", "bring existing certificates into the inventory",
+      {"import", "import PATH ... | import --from certbot|lego [DIR] [--write-config FILE] [--dry-run]",
+       "bring existing certificates into the inventory",
        "Brings existing certificates into the inventory so that certkeeper renews them. A "
        "PATH is a directory such as certbot's live/NAME/ (fullchain.pem or cert.pem, "
        "privkey.pem or key.pem) or a single PEM file; the certificate is named after the "
-       "directory or file, or after its first DNS name when that is not a valid name.",
+       "directory or file, or after its first DNS name when that is not a valid name. "
+       "With --from certbot (DIR default /etc/letsencrypt) or --from lego (DIR default "
+       "~/.lego) it takes over the other client: every certbot lineage with all its archived "
+       "versions (the live one last), or lego's current certificates, without re-issuing; "
+       "the account of each CA (key and URL, so renewals keep its history); and the renewal "
+       "settings as a config: authenticator standalone or webroot as the http-01 solver, "
+       "manual dns-01 hooks as an exec DNS provider, deploy and post hooks as command "
+       "deploy targets (run with /bin/sh -c, as certbot runs them), preferred_chain and the "
+       "key type. It prints what it imported and each setting it could not map, with a "
+       "hint. DIR is only read: symlinks are followed only where they stay inside DIR, and "
+       "each file read is bounded. The config is written to a new --write-config FILE (an "
+       "existing file is never overwritten), else printed; --dry-run prints it and writes "
+       "nothing. For lego, whose folders do not name the directory URL of a CA other than "
+       "Let's Encrypt, give --server. See docs/migrate.md.",
        {}},
       {"account", "account ACTION", "the ACME account: register, show, rollover, deactivate",
        "Manages the ACME account with the configured CA: its key is kept under "
@@ -302,6 +316,14 @@ po::options_description CommandOptions(std::string_view command, CommandValues& 
          "copy: the fleet's encryption key (default [store] encryption_key_file)")
         ("dry-run", po::bool_switch(&o.dry_run),
          "copy: count and check; write nothing");
+  } else if (command == "import") {
+    d.add_options()
+        ("from", po::value(&o.from)->value_name("CLIENT"),
+         "certbot or lego: take over that client's directory (DIR)")
+        ("write-config", po::value(&o.write_config)->value_name("FILE"),
+         "with --from: write the config to FILE, which must not exist yet")
+        ("dry-run", po::bool_switch(&o.dry_run),
+         "with --from: show what would be imported and the config; write nothing");
   } else if (command == "revoke") {
     d.add_options()
         ("reason", po::value(&o.reason)->value_name("REASON"),

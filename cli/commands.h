@@ -43,6 +43,7 @@ struct CommandValues {
   std::string textfile;                           // metrics
   std::string listen, renew_every, probe_every;  // serve
   std::string store_to, password_file, key_file;  // store copy
+  std::string from, write_config;                 // import --from
 };
 
 // An action of a command that has them (`account register`, ...).

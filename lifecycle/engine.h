@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "lifecycle/config.h"
+#include "lifecycle/import_plan.h"
 
 namespace certkeeper::lifecycle {
 
@@ -221,6 +222,11 @@ class Engine {
   virtual Result<CertificateOutcome> Deploy(const std::string& name) = 0;
   virtual Result<std::vector<CheckFinding>> Check() = 0;
   virtual Result<std::vector<std::string>> Import(const std::vector<std::string>& paths) = 0;
+  // Writes what `import --from` found (import_plan.h): each account for its
+  // CA unless the inventory has one, and each certificate not in the
+  // inventory yet with every version, the last one live. Sends nothing to a
+  // CA and runs no deploy target.
+  virtual Result<ImportReport> ApplyImport(const ImportPlan& plan) = 0;
 
   // Monitoring (lifecycle/monitor.h). Snapshot reads only: no lease, no
   // request, nothing written.

@@ -205,6 +205,11 @@ Result<std::vector<std::string>> EngineImpl::Import(const std::vector<std::strin
   return ImportCertificates(ctx_, paths);
 }
 
+Result<ImportReport> EngineImpl::ApplyImport(const ImportPlan& plan) {
+  CK_RETURN_IF_ERROR(AcquireLock());
+  return ApplyImportPlan(ctx_, plan);
+}
+
 Result<AccountView> EngineImpl::RegisterAccount() {
   CK_RETURN_IF_ERROR(AcquireLock());
   return accounts_.Register();

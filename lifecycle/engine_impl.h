@@ -57,6 +57,7 @@ class EngineImpl : public Engine {
   Result<CertificateOutcome> Deploy(const std::string& name) override;
   Result<std::vector<CheckFinding>> Check() override;
   Result<std::vector<std::string>> Import(const std::vector<std::string>& paths) override;
+  Result<ImportReport> ApplyImport(const ImportPlan& plan) override;
   std::map<std::string, int64_t> RequestCounts() override { return accounts_.RequestCounts(); }
   Result<AccountView> RegisterAccount() override;
   Result<AccountView> ShowAccount() override { return accounts_.Show(); }

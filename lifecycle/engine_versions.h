@@ -9,6 +9,7 @@
 
 #include "lifecycle/engine_account.h"
 #include "lifecycle/engine_context.h"
+#include "lifecycle/import_plan.h"
 
 namespace certkeeper::lifecycle {
 
@@ -23,6 +24,9 @@ Status RevokeLiveVersion(const EngineContext& ctx, Accounts& accounts, const std
 // file) as a new deployed version, live/ switched to it. Returns the names.
 Result<std::vector<std::string>> ImportCertificates(const EngineContext& ctx,
                                                     const std::vector<std::string>& paths);
+
+// Writes an ImportPlan (Engine::ApplyImport); engine_import_plan.cc.
+Result<ImportReport> ApplyImportPlan(const EngineContext& ctx, const ImportPlan& plan);
 
 }  // namespace certkeeper::lifecycle
 
