@@ -28,20 +28,21 @@ inline bool WaitFor(const std::function<bool()>& done,
   return done();
 }
 
-// A child process (execv, no shell) with stdout and stderr sent to files.
+// A child process (execv, no shell) with stdout and stderr sent to files:
+// both to out_path, or stderr to err_path when one is given.
 class Child {
  public:
-  Child(const std::vector<std::string>& argv, const std::string& out_path) {
+  Child(const std::vector<std::string>& argv, const std::string& out_path,
+        const std::string& err_path = "") {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
       int fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
+      int err = err_path.empty() ? fd : open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) dup2(fd, 1);
+      if (err >= 0) dup2(err, 2);
       execv(args[0], args.data());
       _exit(127);
     }
@@ -65,6 +66,7 @@ class Child {
       pid_t r = waitpid(pid_, &status_, WNOHANG);
       if (r == pid_ || r < 0) break;
       if (std::chrono::steady_clock::now() > deadline) {
+        timed_out_ = true;
         kill(pid_, SIGKILL);
         waitpid(pid_, &status_, 0);
         break;
@@ -82,10 +84,15 @@ class Child {
     }
     return false;
   }
+  // The wait status once reaped (-1 before).
+  int status() const { return status_; }
+  // Whether Wait ran out of time and killed the child.
+  bool timed_out() const { return timed_out_; }
 
  private:
   pid_t pid_ = -1;
   int status_ = -1;
+  bool timed_out_ = false;
 };
 
 }  // namespace certkeeper::child_process

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/e2e/child_process.h"
 #include "tests/e2e/renew_support.h"
 
 namespace certkeeper::fleet_test {
@@ -32,58 +33,19 @@ using nlohmann::json;
 class HostRun {
  public:
   HostRun(const std::vector<std::string>& argv, const std::string& out, const std::string& err)
-      : out_(out), err_(err) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (o >= 0) dup2(o, 1);
-      if (e >= 0) dup2(e, 2);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~HostRun() { Kill(SIGKILL); }
-  HostRun(const HostRun&) = delete;
-  HostRun& operator=(const HostRun&) = delete;
+      : out_(out), err_(err), child_(argv, out, err) {}
 
   // Sends sig and reaps the process.
-  void Kill(int sig) {
-    if (pid_ <= 0) return;
-    kill(pid_, sig);
-    Wait(std::chrono::seconds(30));
-  }
+  void Kill(int sig) { child_.Kill(sig); }
   // Waits (bounded; SIGKILL after the timeout) and returns the wait status.
-  int Wait(std::chrono::milliseconds timeout) {
-    if (pid_ <= 0) return status_;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      pid_t r = waitpid(pid_, &status_, WNOHANG);
-      if (r == pid_ || r < 0) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        timed_out_ = true;
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status_, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = -1;
-    return status_;
-  }
+  int Wait(std::chrono::milliseconds timeout) { return child_.Wait(timeout); }
   // Whether the process has ended (reaped now if so).
-  bool Exited() {
-    if (pid_ <= 0) return true;
-    if (waitpid(pid_, &status_, WNOHANG) != pid_) return false;
-    pid_ = -1;
-    return true;
-  }
+  bool Exited() { return child_.Exited(); }
   // The exit code once ended normally; -1 after a signal (a crash, a kill).
-  int ExitCode() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1; }
-  bool timed_out() const { return timed_out_; }
+  int ExitCode() const {
+    return WIFEXITED(child_.status()) ? WEXITSTATUS(child_.status()) : -1;
+  }
+  bool timed_out() const { return child_.timed_out(); }
   std::string Out() const { return ReadText(out_); }
   std::string Err() const { return ReadText(err_); }
   // What a failed assertion prints about this run.
@@ -100,15 +62,13 @@ class HostRun {
     } else {
       failed = "(stdout is not a JSON array) " + Out().substr(0, 2000) + "\n";
     }
-    return "status " + std::to_string(status_) + (timed_out_ ? " (timed out)" : "") +
+    return "status " + std::to_string(child_.status()) + (timed_out() ? " (timed out)" : "") +
            "\nfailed outcomes:\n" + failed + "\nstderr:\n" + err;
   }
 
  private:
   std::string out_, err_;
-  pid_t pid_ = -1;
-  int status_ = -1;
-  bool timed_out_ = false;
+  child_process::Child child_;
 };
 
 // One host of the fleet: its name, state directory, config file and the port
