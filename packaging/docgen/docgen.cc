@@ -156,12 +156,8 @@ std::string BashCompletion() {
     if (c.name == "help") actions = commands;
     if (!actions.empty()) cases_actions << "    " << c.name << ") actions=\"" << Words(actions) << "\" ;;\n";
   }
-  std::set<std::string> global_valued;
-  for (const Option& o : globals) {
-    if (o.parameter.empty()) continue;
-    global_valued.insert(o.long_name);
-    if (!o.short_name.empty()) global_valued.insert(o.short_name);
-  }
+  std::set<std::string> valued = path_valued;
+  valued.insert(other_valued.begin(), other_valued.end());
   auto case_words = [](const std::set<std::string>& words) {
     std::string out;
     for (const std::string& w : words) out += (out.empty() ? "" : "|") + w;
@@ -183,12 +179,12 @@ std::string BashCompletion() {
          "      return ;;\n"
          "  esac\n"
          "  # The command word and its action: the first words that are neither an\n"
-         "  # option nor a global option's value.\n"
+         "  # option nor an option's value.\n"
          "  local i word command= action=\n"
          "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
          "    word=${COMP_WORDS[i]}\n"
          "    case $word in\n"
-         "      " << case_words(global_valued) << ") [[ -z $command ]] && ((i++)) ;;\n"
+         "      " << case_words(valued) << ") ((i += 1)) ;;\n"
          "      -*) ;;\n"
          "      *) if [[ -z $command ]]; then command=$word; elif [[ -z $action ]]; then action=$word; fi ;;\n"
          "    esac\n"

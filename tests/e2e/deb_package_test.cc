@@ -151,7 +151,13 @@ TEST(DebPackageTest, InstallsChecksRemovesAndPurges) {
   }
   // A run that died half way may have left the package installed.
   Purge();
-  ASSERT_EQ(PackageStatus() == "installed", false);
+  ASSERT_NE(PackageStatus(), "installed");
+  // What is there now is no package's: the purge at the end would delete it.
+  for (const char* path : {"/etc/certkeeper", "/var/lib/certkeeper"}) {
+    ASSERT_FALSE(Exists(path)) << path << " exists and no certkeeper package owns it; this test "
+                               << "installs and purges the package, which would delete it. "
+                               << "Move it away to run the test.";
+  }
 
   fs::TempDir out;
   Ran built = RunTool({std::string(CERTKEEPER_SOURCE_DIR) + "/packaging/build-deb", out.path(),

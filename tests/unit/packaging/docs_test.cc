@@ -174,6 +174,12 @@ TEST(BashCompletionTest, CompletesCommandsActionsAndOptions) {
   EXPECT_EQ(Complete({"certkeeper", "--config", "/etc/x.toml", "--json", "ren"}),
             std::set<std::string>{"renew"});
   EXPECT_EQ(Complete({"certkeeper", "account", "ro"}), std::set<std::string>{"rollover"});
+  EXPECT_EQ(Complete({"certkeeper", "store", "--to", "postgresql://db/ck", "c"}),
+            std::set<std::string>{"copy"})
+      << "an option's value after the command is no action";
+  EXPECT_EQ(Complete({"certkeeper", "account", "--config", "/etc/x.toml", "show", ""}),
+            std::set<std::string>{})
+      << "one action only";
   EXPECT_EQ(Complete({"certkeeper", "-q", "renew", "--dr"}), std::set<std::string>{"--dry-run"});
   EXPECT_EQ(Complete({"certkeeper", "issue", "web", "--key"}),
             std::set<std::string>{"--key-type"});
