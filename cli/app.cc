@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/names.h"
 #include "base/text.h"
+#include "cli/ca_choice.h"
 #include "cli/command_context.h"
 #include "cli/commands.h"
 #include "cli/config_file.h"
@@ -25,6 +26,7 @@
 #include "cli/probe_output.h"
 #include "lifecycle/config_check.h"
 #include "lifecycle/engine.h"
+#include "lifecycle/versions.h"
 
 namespace certkeeper::cli {
 
@@ -63,6 +65,8 @@ class App final : public CommandContext {
     }
   }
   Status LoadConfig();
+  // `--version`: certkeeper's and its run-time libraries' versions.
+  int Version();
 
   // `COMMAND [ACTION] --help`, `help [COMMAND [ACTION]]` and `--help`.
   int Help(const std::string& command, std::vector<std::string> args, bool help_option);
@@ -114,12 +118,11 @@ Status App::LoadConfig() {
   if (config_.state_dir.empty()) config_.state_dir = lifecycle::DefaultStateDir();
   // Without a config file nothing named this host yet.
   if (config_.host.empty()) config_.host = lifecycle::DefaultHostName();
-  if (!config_.cas.empty() && (!g_.server.empty() || !g_.ca_bundle.empty())) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "--server and --ca-bundle cannot be combined with [[ca]] blocks")
-        .Hint("set server and ca_bundle in the [[ca]] blocks of the config file");
+  if (!config_.cas.empty() && !g_.ca_bundle.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "--ca-bundle cannot be combined with [[ca]] blocks")
+        .Hint("set ca_bundle in the [[ca]] blocks of the config file");
   }
-  if (!g_.server.empty()) config_.acme.server = g_.server;
+  CK_RETURN_IF_ERROR(ChooseCa(CaFlags{g_.server, g_.staging}, config_));
   if (!g_.ca_bundle.empty()) config_.acme.ca_bundle = g_.ca_bundle;
   if (!g_.email.empty()) config_.acme.email = g_.email;
   if (g_.agree_tos) config_.acme.agree_tos = true;
@@ -189,10 +192,7 @@ int App::Run(int argc, char** argv) {
   if (g_.quiet) log_options.min_level = log::Level::kWarn;
   log::Configure(log_options);
 
-  if (vm.count("version")) {
-    Print(std::string("certkeeper ") + CERTKEEPER_VERSION + "\n");
-    return kExitOk;
-  }
+  if (vm.count("version")) return Version();
   if (!known) return Fail(UnknownCommandError(command), kExitUsage);
   // args[0] is the command word itself.
   if (!args.empty() && args.front() == command) args.erase(args.begin());
@@ -204,6 +204,20 @@ int App::Run(int argc, char** argv) {
   Status loaded = LoadConfig();
   if (!loaded.ok()) return Fail(loaded, kExitUsage);
   return Dispatch(command, args, vm);
+}
+
+int App::Version() {
+  const lifecycle::Versions v = lifecycle::RuntimeVersions();
+  if (g_.json) {
+    PrintJson(json{{"version", v.certkeeper},
+                   {"openssl", v.openssl},
+                   {"libcurl", v.curl},
+                   {"sqlite", v.sqlite}});
+  } else {
+    Print("certkeeper " + v.certkeeper + "\nOpenSSL " + v.openssl + "\nlibcurl " + v.curl +
+          "\nSQLite " + v.sqlite + "\n");
+  }
+  return kExitOk;
 }
 
 int App::Help(const std::string& command, std::vector<std::string> args, bool help_option) {

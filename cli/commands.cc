@@ -257,7 +257,10 @@ po::options_description GlobalOptions(GlobalValues& g) {
        "inventory and key store (env CERTKEEPER_STATE_DIR; default /var/lib/certkeeper as root, "
        "else $XDG_STATE_HOME/certkeeper)")
       ("server", po::value(&g.server)->value_name("URL"),
-       "ACME directory URL (overrides the config)")
+       "ACME directory URL (overrides the config; default Let's Encrypt production "
+       "when no CA is configured)")
+      ("staging", po::bool_switch(&g.staging),
+       "use Let's Encrypt's staging directory (not with --server or [[ca]])")
       ("ca-bundle", po::value(&g.ca_bundle)->value_name("FILE"),
        "extra PEM trust anchors for the ACME server's TLS")
       ("email", po::value(&g.email)->value_name("ADDR"),
@@ -269,7 +272,7 @@ po::options_description GlobalOptions(GlobalValues& g) {
       ("verbose,v", po::bool_switch(&g.verbose), "log every request and step")
       ("quiet,q", po::bool_switch(&g.quiet), "log only warnings and errors")
       ("help,h", "show help (with a command: that command's help)")
-      ("version", "show the version");
+      ("version", "show the version and those of OpenSSL, libcurl and SQLite");
   return d;
 }
 

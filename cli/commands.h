@@ -25,6 +25,7 @@ struct GlobalValues {
   std::string config_path;
   std::string state_dir;
   std::string server;
+  bool staging = false;
   std::string ca_bundle;
   std::string email;
   bool agree_tos = false;

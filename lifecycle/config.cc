@@ -57,20 +57,11 @@ bool Config::DeliversHere(const CertificateSpec& spec) const {
          std::find(spec.hosts.begin(), spec.hosts.end(), host) != spec.hosts.end();
 }
 
-namespace {
-
-// https://letsencrypt.org/docs/rate-limits/ and
-// https://letsencrypt.org/docs/staging-environment/ (staging's are higher).
-constexpr std::string_view kLetsEncryptProduction =
-    "https://acme-v02.api.letsencrypt.org/directory";
-constexpr std::string_view kLetsEncryptStaging =
-    "https://acme-staging-v02.api.letsencrypt.org/directory";
-
-}  // namespace
-
 BudgetSettings EffectiveBudgets(const AcmeSettings& ca, const RenewalSettings& renewal) {
   if (ca.budgets) return *ca.budgets;
   if (renewal.budgets) return *renewal.budgets;
+  // https://letsencrypt.org/docs/rate-limits/ and
+  // https://letsencrypt.org/docs/staging-environment/ (staging's are higher).
   if (ca.server == kLetsEncryptProduction) return BudgetSettings{};
   if (ca.server == kLetsEncryptStaging) return BudgetSettings{1500, 200, 30000, 30000};
   return BudgetSettings{0, 0, 0, 0};

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -15,6 +16,13 @@
 #include "hooks/target_config.h"
 
 namespace certkeeper::lifecycle {
+
+// Let's Encrypt's ACME directories: production is the CA a command line uses
+// when nothing names one (as certbot and lego do), staging is `--staging`.
+inline constexpr std::string_view kLetsEncryptProduction =
+    "https://acme-v02.api.letsencrypt.org/directory";
+inline constexpr std::string_view kLetsEncryptStaging =
+    "https://acme-staging-v02.api.letsencrypt.org/directory";
 
 // Rate-limit budgets for one CA. 0 disables a budget. BudgetSettings{} holds
 // Let's Encrypt's published limits for production; EffectiveBudgets says which
