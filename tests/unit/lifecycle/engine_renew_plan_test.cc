@@ -187,7 +187,6 @@ TEST_F(EngineRenewPlanTest, ARunWritesOnlyTheConfiguredCertificatesThatChanged) 
   EXPECT_EQ(calm_after->updated_at, calm->updated_at);
   EXPECT_FALSE(back->removed);
   EXPECT_GT(back->updated_at, calm->updated_at);
-  EXPECT_TRUE(ca_->requests.empty()) << ca_->requests.size() << " requests";
 }
 
 }  // namespace
