@@ -7,10 +7,10 @@
 
 #include <map>
 #include <memory>
-#include <string_view>
-#include <tuple>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "acme/http.h"
