@@ -73,6 +73,32 @@ inline Status LinkLive(const std::string& state_dir, const store::Version& v) {
   return Status::Ok();
 }
 
+// The PEM files of one version, as an issuance leaves them in archive/<name>/<n>/.
+struct BenchFiles {
+  std::string key_pem, cert_pem, chain_pem;
+};
+
+// Writes files into v's directory (LinkLive creates it): what a run that
+// reads every live certificate (the revocation check) finds there.
+inline Status WriteVersionFiles(const store::Version& v, const BenchFiles& files) {
+  const std::pair<const char*, const std::string*> parts[] = {
+      {"privkey.pem", &files.key_pem},
+      {"cert.pem", &files.cert_pem},
+      {"chain.pem", &files.chain_pem}};
+  for (const auto& [file, pem] : parts) {
+    std::FILE* f = std::fopen((v.directory + "/" + file).c_str(), "wx");
+    bool ok = f && std::fwrite(pem->data(), 1, pem->size(), f) == pem->size();
+    if (f && std::fclose(f) != 0) ok = false;
+    if (!ok) return Status(ErrorCode::kIo, "bench: cannot write " + v.directory + "/" + file);
+  }
+  const std::string full = files.cert_pem + files.chain_pem;
+  std::FILE* f = std::fopen((v.directory + "/fullchain.pem").c_str(), "wx");
+  bool ok = f && std::fwrite(full.data(), 1, full.size(), f) == full.size();
+  if (f && std::fclose(f) != 0) ok = false;
+  if (!ok) return Status(ErrorCode::kIo, "bench: cannot write " + v.directory + "/fullchain.pem");
+  return Status::Ok();
+}
+
 // The certkeeper executable of the same build tree (build/bench -> build/cli);
 // "" when it is not there.
 inline std::string CertkeeperBinary() {

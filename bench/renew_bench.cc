@@ -7,11 +7,13 @@
 //      ACME_CA_BUNDLE, PEBBLE_ROOT_PEM and PEBBLE_HTTP_PORT when set, else
 //      starts one with pebble-testenv/up (and stops it with down).
 //
-//   renew_bench [--inventory N] [--due N] [--skip-pebble]
+//   renew_bench [--inventory N] [--due N] [--runs N] [--keep DIR] [--skip-pebble]
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,9 +41,40 @@ int64_t TotalRequests(lifecycle::Engine& engine) {
   return total;
 }
 
-// N certificates, each with a deployed version issued yesterday for 90 days.
+// A leaf and its issuer as a CA issues them (openssl(1), once per run): the
+// leaf names a CRL distribution point, as Let's Encrypt's do.
+Result<bench::BenchFiles> MakeFiles(const std::string& dir) {
+  const std::string ca_key = dir + "/ca.key", ca = dir + "/ca.pem", key = dir + "/leaf.key",
+                    csr = dir + "/leaf.csr", leaf = dir + "/leaf.pem", ext = dir + "/leaf.ext";
+  CK_RETURN_IF_ERROR(fs::WriteFileAtomic(
+      ext, "crlDistributionPoints=URI:http://127.0.0.1:9/bench.crl\n"
+           "subjectAltName=DNS:c00000.bench.test\n"));
+  const std::vector<std::vector<std::string>> steps = {
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+       "-nodes", "-keyout", ca_key, "-out", ca, "-subj", "/CN=bench CA", "-days", "365"},
+      {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+       "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=c00000.bench.test"},
+      {"openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+       "-out", leaf, "-days", "90", "-extfile", ext}};
+  for (const auto& argv : steps) {
+    ProcessSpec spec;
+    spec.argv = argv;
+    CK_ASSIGN_OR_RETURN(ProcessResult run, RunProcess(spec));
+    if (!run.success()) return Status(ErrorCode::kInternal, "bench: openssl: " + run.stderr_data);
+  }
+  bench::BenchFiles files;
+  CK_ASSIGN_OR_RETURN(files.key_pem, fs::ReadFile(key));
+  CK_ASSIGN_OR_RETURN(files.cert_pem, fs::ReadFile(leaf));
+  CK_ASSIGN_OR_RETURN(files.chain_pem, fs::ReadFile(ca));
+  return files;
+}
+
+// N certificates, each with a deployed version issued yesterday for 90 days,
+// its files, and the CRL's "good" answer a previous run stored (valid for a
+// week), as a real inventory has them.
 Status FillInventory(const std::string& state_dir, const std::string& server, int n) {
   std::filesystem::create_directories(state_dir + "/live");
+  CK_ASSIGN_OR_RETURN(bench::BenchFiles files, MakeFiles(state_dir));
   CK_ASSIGN_OR_RETURN(auto inv, store::SqlInventory::Open(state_dir + "/certkeeper.db"));
   TimePoint now = RealClock()->Now();
   return inv->Transaction([&]() -> Status {
@@ -55,13 +88,50 @@ Status FillInventory(const std::string& state_dir, const std::string& server, in
                                              std::chrono::hours(24 * 90));
       CK_RETURN_IF_ERROR(inv->AddVersion(v));
       CK_RETURN_IF_ERROR(bench::LinkLive(state_dir, v));
+      CK_RETURN_IF_ERROR(bench::WriteVersionFiles(v, files));
+      store::RevocationRecord crl;
+      crl.certificate = spec.name;
+      crl.version = v.n;
+      crl.method = "crl";
+      crl.status = "good";
+      crl.url = "http://127.0.0.1:9/bench.crl";
+      crl.checked_at = now - std::chrono::hours(1);
+      crl.this_update = crl.checked_at;
+      crl.next_update = now + std::chrono::hours(24 * 7);
+      CK_RETURN_IF_ERROR(inv->PutRevocation(crl));
     }
     return Status::Ok();
   });
 }
 
-// What the operator's timer runs: a fresh `certkeeper renew --all`, and `list`.
-void BenchNothingDueCli(const std::string& state, const std::string& server, int n) {
+// User and system time of the waited-for children so far: on a shared
+// machine the wall time also counts the time spent waiting for a core.
+double ChildrenCpuSeconds() {
+  struct rusage ru {};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  auto secs = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+// The config file an operator keeps for n certificates: one [[certificate]]
+// block each, as the in-process pass with all of them in the config has them.
+Status WriteConfig(const std::string& path, const std::string& server, int n) {
+  std::string text = "[acme]\nserver = \"" + server + "\"\n\n"
+                     "[solvers.http-01]\nlisten = \"127.0.0.1:1\"\n";
+  text.reserve(text.size() + static_cast<size_t>(n) * 96);
+  for (int i = 0; i < n; ++i) {
+    const std::string name = bench::BenchName(i);
+    text += "\n[[certificate]]\nname = \"" + name + "\"\ndomains = [\"" + name +
+            ".bench.test\"]\nchallenges = [\"http-01\"]\n";
+  }
+  return fs::WriteFileAtomic(path, text);
+}
+
+// What the operator's timer runs: a fresh `certkeeper renew --all`, and `list`,
+// each `runs` times (median and min): with the certificates known only to the
+// inventory, or (config non-empty) with all of them in that config file.
+void BenchNothingDueCli(const std::string& state, const std::string& server,
+                        const std::string& config, int n, int runs) {
   std::string binary = bench::CertkeeperBinary();
   if (binary.empty()) {
     std::printf("(a) certkeeper executable not found next to the benchmark; CLI runs skipped\n");
@@ -69,26 +139,43 @@ void BenchNothingDueCli(const std::string& state, const std::string& server, int
   }
   for (const char* command : {"renew", "list"}) {
     ProcessSpec spec;
-    spec.argv = {binary, "--state-dir", state, "--server", server, "--json", "-q", command};
+    spec.argv = {binary, "--state-dir", state, "--server", server, "--json", "-q"};
+    if (!config.empty()) {
+      spec.argv.push_back("--config");
+      spec.argv.push_back(config);
+    }
+    spec.argv.push_back(command);
     if (std::string(command) == "renew") spec.argv.push_back("--all");
     spec.timeout = std::chrono::seconds(120);
-    auto start = Clock::now();
-    auto run = RunProcess(spec);
-    double took = Seconds(Clock::now() - start);
-    if (!run.ok() || !run->success()) {
-      std::printf("(a) certkeeper %s failed: %s\n", command,
-                  run.ok() ? run->stderr_data.c_str() : run.status().ToString().c_str());
-      return;
+    std::vector<double> took, cpu;
+    for (int r = 0; r < runs; ++r) {
+      const double cpu_before = ChildrenCpuSeconds();
+      auto start = Clock::now();
+      auto run = RunProcess(spec);
+      took.push_back(Seconds(Clock::now() - start));
+      cpu.push_back(ChildrenCpuSeconds() - cpu_before);
+      if (!run.ok() || !run->success()) {
+        std::printf("(a) certkeeper %s failed: %s\n", command,
+                    run.ok() ? run->stderr_data.c_str() : run.status().ToString().c_str());
+        return;
+      }
     }
-    std::printf("(a) certkeeper %s%s (a fresh process) over %d certificates: %.3f s\n", command,
-                std::string(command) == "renew" ? " --all" : "", n, took);
+    std::sort(took.begin(), took.end());
+    std::sort(cpu.begin(), cpu.end());
+    std::printf("(a) certkeeper %s%s (a fresh process), %s, %d certificates: "
+                "%.3f s median, %.3f s min of %d; CPU (user + system) %.3f s median\n",
+                command, std::string(command) == "renew" ? " --all" : "",
+                config.empty() ? "inventory only" : "all in the config", n,
+                took[took.size() / 2], took.front(), runs, cpu[cpu.size() / 2]);
   }
 }
 
-void BenchNothingDue(int n) {
-  fs::TempDir dir;
+void BenchNothingDue(int n, int runs, const std::string& keep) {
+  fs::TempDir temp;
+  // --keep DIR: the inventory stays there, for a profiler to run against.
+  const std::string dir = keep.empty() ? temp.path() : keep;
   const std::string server = "https://127.0.0.1:9/dir";  // never reached
-  std::string state = dir.path() + "/state";
+  std::string state = dir + "/state";
   auto t0 = Clock::now();
   Status filled = FillInventory(state, server, n);
   if (!filled.ok()) {
@@ -137,8 +224,14 @@ void BenchNothingDue(int n) {
                   static_cast<long long>(TotalRequests(**engine)), took,
                   took * 1e6 / std::max<size_t>(1, report->certificates.size()));
     }
-    if (pass == 0) BenchNothingDueCli(state, server, n);
+    if (pass == 0) BenchNothingDueCli(state, server, "", n, runs);
   }
+  const std::string config_path = dir + "/certkeeper.toml";
+  if (Status written = WriteConfig(config_path, server, n); !written.ok()) {
+    std::printf("(a) cannot write the config: %s\n", written.ToString().c_str());
+    return;
+  }
+  BenchNothingDueCli(state, server, config_path, n, runs);
 }
 
 // The source tree, as the build defines it (__FILE__ may be relative).
@@ -251,7 +344,8 @@ void BenchDue(int n) {
 }  // namespace certkeeper
 
 int main(int argc, char** argv) {
-  int inventory = 10000, due = 200;
+  int inventory = 10000, due = 200, runs = 5;
+  std::string keep;
   bool pebble = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -259,14 +353,18 @@ int main(int argc, char** argv) {
       inventory = std::atoi(argv[++i]);
     } else if (a == "--due" && i + 1 < argc) {
       due = std::atoi(argv[++i]);
+    } else if (a == "--runs" && i + 1 < argc) {
+      runs = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--keep" && i + 1 < argc) {
+      keep = argv[++i];
     } else if (a == "--skip-pebble") {
       pebble = false;
     } else {
-      std::fprintf(stderr, "usage: renew_bench [--inventory N] [--due N] [--skip-pebble]\n");
+      std::fprintf(stderr, "usage: renew_bench [--inventory N] [--due N] [--runs N] [--keep DIR] [--skip-pebble]\n");
       return 1;
     }
   }
-  certkeeper::BenchNothingDue(inventory);
+  certkeeper::BenchNothingDue(inventory, runs, keep);
   if (pebble) certkeeper::BenchDue(due);
   return 0;
 }

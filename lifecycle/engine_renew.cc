@@ -122,7 +122,10 @@ Result<RunReport> RenewRun::Run() {
 // becomes due in this very run. A failure to ask is logged; it does not stop
 // the renewal of the rest.
 void RenewRun::RefreshRevocation() {
-  Result<std::vector<RevocationView>> answers = RevocationChecker(e_.ctx_).Refresh(false);
+  // Over the versions Prepare read, when it read them: not once more.
+  RevocationChecker checker(e_.ctx_);
+  Result<std::vector<RevocationView>> answers =
+      versions_ ? checker.Refresh(false, *versions_) : checker.Refresh(false);
   if (!answers.ok()) {
     log::Error("could not check revocation", {{"error", answers.status().ToString()}});
   }
@@ -139,15 +142,29 @@ Status RenewRun::Prepare() {
   if (options_.dry_run) return Status::Ok();
   CK_RETURN_IF_ERROR(e_.RequireServer());
   CK_RETURN_IF_ERROR(e_.AcquireLock());
-  // The config file is declarative: its certificates are managed. One
-  // transaction for all of them: a commit per certificate would dominate a
-  // run over a large config.
-  CK_RETURN_IF_ERROR(e_.inventory_->Transaction([&]() -> Status {
-    for (const CertificateSpec& spec : e_.config_.certificates) {
-      CK_RETURN_IF_ERROR(e_.inventory_->PutCertificate(ToStoreSpec(spec, e_.config_)));
+  // The config file is declarative: its certificates are managed. Only what
+  // changed is written, in one transaction: a run over a large config that
+  // changed nothing writes nothing.
+  CK_ASSIGN_OR_RETURN(auto stored, e_.inventory_->ListCertificates(true));
+  std::map<std::string_view, const store::Certificate*> stored_by_name;
+  for (const store::Certificate& c : stored) stored_by_name.emplace(c.spec.name, &c);
+  std::vector<store::CertificateSpec> changed;
+  for (const CertificateSpec& spec : e_.config_.certificates) {
+    store::CertificateSpec wanted = ToStoreSpec(spec, e_.config_);
+    auto found = stored_by_name.find(wanted.name);
+    if (found == stored_by_name.end() || found->second->removed ||
+        !(found->second->spec == wanted)) {
+      changed.push_back(std::move(wanted));
     }
-    return Status::Ok();
-  }));
+  }
+  if (!changed.empty()) {
+    CK_RETURN_IF_ERROR(e_.inventory_->Transaction([&]() -> Status {
+      for (const store::CertificateSpec& spec : changed) {
+        CK_RETURN_IF_ERROR(e_.inventory_->PutCertificate(spec));
+      }
+      return Status::Ok();
+    }));
+  }
   // Serially, before anything below reads the versions or delivers.
   e_.FinishInterruptedDeliveries();
   versions_ = e_.delivery_.TakeUnchangedVersions();

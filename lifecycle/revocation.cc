@@ -51,15 +51,38 @@ Result<acme::HttpClient*> RevocationChecker::Http() {
 }
 
 Result<std::vector<RevocationView>> RevocationChecker::Refresh(bool force) {
+  if (!ctx_.config->revocation.enabled) return std::vector<RevocationView>{};
+  CK_ASSIGN_OR_RETURN(auto current, ctx_.inventory->AllCurrentVersions());
+  return Refresh(force, current);
+}
+
+Result<std::vector<RevocationView>> RevocationChecker::Refresh(
+    bool force, const std::map<std::string, store::CurrentVersions>& current) {
   std::vector<RevocationView> out;
   if (!ctx_.config->revocation.enabled) return out;
-  CK_ASSIGN_OR_RETURN(auto current, ctx_.inventory->AllCurrentVersions());
   CK_ASSIGN_OR_RETURN(stored_, ctx_.inventory->ListRevocations());
+  stored_index_.clear();
+  for (const store::RevocationRecord& r : stored_) {
+    stored_index_[{r.certificate, r.version, r.method}] = &r;
+  }
   for (const auto& [name, versions] : current) {
     if (!versions.live) continue;
     Version v;
     v.record = *versions.live;
     v.dir = ctx_.layout->VersionDir(name, v.record.n);
+    // What the stored answers settle needs neither the files nor a request:
+    // a timer run over thousands of certificates reads none of them.
+    if (auto fresh = FreshWithoutFiles(v, force)) {
+      bool revoked = false;
+      for (const store::RevocationRecord* r : *fresh) {
+        if (r->status == "revoked" && !revoked) {
+          CK_RETURN_IF_ERROR(MarkRevoked(v, *r));
+          revoked = true;
+        }
+        out.push_back(ToView(*r));
+      }
+      continue;
+    }
     auto files = ctx_.layout->ReadVersion(name, v.record.n);
     auto pair = files.ok() ? LoadCertPair(files->cert_pem, files->chain_pem)
                            : Result<CertPair>(files.status());
@@ -122,10 +145,9 @@ std::optional<store::RevocationRecord> RevocationChecker::Fresh(const Version& v
                                                                 bool force) const {
   if (force) return std::nullopt;
   const TimePoint now = ctx_.clock->Now();
-  for (const store::RevocationRecord& r : stored_) {
-    if (r.certificate != v.record.certificate || r.version != v.record.n || r.method != method) {
-      continue;
-    }
+  auto found = stored_index_.find({v.record.certificate, v.record.n, method});
+  if (found != stored_index_.end()) {
+    const store::RevocationRecord& r = *found->second;
     if (r.status == "error") return std::nullopt;
     const TimePoint until =
         r.next_update ? *r.next_update : r.checked_at + ctx_.config->revocation.max_cache;
@@ -137,6 +159,27 @@ std::optional<store::RevocationRecord> RevocationChecker::Fresh(const Version& v
     return r;
   }
   return std::nullopt;
+}
+
+// The stored answers of every method the live version names, when all of them
+// are fresh (Fresh): without its files. Which methods it names is known from
+// the answers themselves: CheckVersion stores one for each method the
+// certificate names, OCSP before CRL, so a stored CRL answer means the OCSP
+// one (if the certificate names a responder) was stored too. An OCSP answer
+// alone may be all there is or the first of two: the files decide.
+std::optional<std::vector<const store::RevocationRecord*>> RevocationChecker::FreshWithoutFiles(
+    const Version& v, bool force) const {
+  if (force) return std::nullopt;
+  auto crl = stored_index_.find({v.record.certificate, v.record.n, kCrl});
+  if (crl == stored_index_.end() || !Fresh(v, kCrl, force)) return std::nullopt;
+  std::vector<const store::RevocationRecord*> fresh;
+  auto ocsp = stored_index_.find({v.record.certificate, v.record.n, kOcsp});
+  if (ocsp != stored_index_.end()) {
+    if (!Fresh(v, kOcsp, force)) return std::nullopt;
+    fresh.push_back(ocsp->second);
+  }
+  fresh.push_back(crl->second);
+  return fresh;
 }
 
 store::RevocationRecord RevocationChecker::OcspRecord(const Version& v) {

@@ -5,9 +5,12 @@
 #ifndef CERTKEEPER_LIFECYCLE_REVOCATION_H_
 #define CERTKEEPER_LIFECYCLE_REVOCATION_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "acme/http.h"
@@ -36,12 +39,17 @@ class RevocationChecker {
   // OCSP responder and that has no CRL Distribution Point gets no answer
   // (nothing can be asked; not an error).
   Result<std::vector<RevocationView>> Refresh(bool force);
+  // The same, over versions the caller read already (AllCurrentVersions).
+  Result<std::vector<RevocationView>> Refresh(
+      bool force, const std::map<std::string, store::CurrentVersions>& current);
 
  private:
   struct Version;
   Status CheckVersion(const Version& version, bool force, std::vector<RevocationView>& out);
   std::optional<store::RevocationRecord> Fresh(const Version& version, const std::string& method,
                                                bool force) const;
+  std::optional<std::vector<const store::RevocationRecord*>> FreshWithoutFiles(
+      const Version& version, bool force) const;
   store::RevocationRecord OcspRecord(const Version& version);
   store::RevocationRecord CrlRecord(const Version& version);
   Status MarkRevoked(const Version& version, const store::RevocationRecord& answer);
@@ -51,6 +59,9 @@ class RevocationChecker {
   acme::HttpClient* http_;
   std::unique_ptr<acme::HttpClient> owned_http_;
   std::vector<store::RevocationRecord> stored_;
+  // stored_ by (certificate, version, method): one lookup per check, not a scan.
+  std::map<std::tuple<std::string_view, int, std::string_view>, const store::RevocationRecord*>
+      stored_index_;
 };
 
 // What `check` reports of these answers: an error for a revoked

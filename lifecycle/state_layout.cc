@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <ctime>
+#include <optional>
 
 #include "base/dirfd.h"
 #include "base/encoding.h"
@@ -45,7 +47,10 @@ Status RemoveVersionTempDir(const fs::Dir& archive, const std::string& name) {
 
 // The temporary files in each subdirectory of parent (accounts/<ca-id>,
 // archive/<name>), and in archive/<name> the half-written version directories.
-Result<int> RemoveLeftoversBelow(const fs::Dir& parent, bool versions) {
+// Subdirectories whose entries did not change since `unchanged_before` (their
+// mtime is older) hold no leftover a scan did not see: they are not opened.
+Result<int> RemoveLeftoversBelow(const fs::Dir& parent, bool versions,
+                                 const std::optional<timespec>& unchanged_before) {
   CK_ASSIGN_OR_RETURN(std::vector<std::string> subdirs, fs::ListNamesAt(parent));
   int removed = 0;
   for (const std::string& sub : subdirs) {
@@ -54,6 +59,7 @@ Result<int> RemoveLeftoversBelow(const fs::Dir& parent, bool versions) {
         !S_ISDIR(st.st_mode)) {
       continue;
     }
+    if (unchanged_before && st.st_mtim.tv_sec < unchanged_before->tv_sec) continue;
     CK_ASSIGN_OR_RETURN(fs::Dir dir, fs::OpenDirectoryAt(parent, sub));
     CK_ASSIGN_OR_RETURN(int n, fs::RemoveStaleTempsAt(dir, {}));
     removed += n;
@@ -72,28 +78,65 @@ Result<int> RemoveLeftoversBelow(const fs::Dir& parent, bool versions) {
   return removed;
 }
 
+// Where a complete scan records when it started (its mtime), so that the next
+// one opens only the directories changed since (docs/crash-leftovers.md).
+constexpr const char* kLeftoversScanned = ".leftovers-scanned";
+
+// Directories changed before this were seen by the previous complete scan:
+// its start time, less a margin for coarse file times; none when there was no
+// complete scan or the clock now reads earlier than it (the clock was set
+// back: every directory is looked at).
+std::optional<timespec> UnchangedBefore(const fs::Dir& root) {
+  struct stat st;
+  if (fstatat(root.fd(), kLeftoversScanned, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (st.st_mtim.tv_sec > now.tv_sec) return std::nullopt;
+  timespec before = st.st_mtim;
+  before.tv_sec -= 2;
+  return before;
+}
+
+// Records that a complete scan started at `started`. Best effort: without the
+// record the next scan looks at every directory again.
+void RecordScan(const fs::Dir& root, const timespec& started) {
+  int fd = openat(root.fd(), kLeftoversScanned, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+  if (fd < 0) return;
+  const timespec times[2] = {started, started};
+  (void)futimens(fd, times);  // best effort, as documented above
+  close(fd);
+}
+
 }  // namespace
 
 Result<int> StateLayout::RemoveLeftovers() const {
   CK_ASSIGN_OR_RETURN(fs::Dir root, fs::OpenDirectory(root_));
+  timespec started{};
+  clock_gettime(CLOCK_REALTIME, &started);
+  const std::optional<timespec> unchanged_before = UnchangedBefore(root);
   int removed = 0;
   CK_ASSIGN_OR_RETURN(fs::Dir live, fs::OpenDirectoryAt(root, "live"));
   CK_ASSIGN_OR_RETURN(int n, fs::RemoveStaleTempsAt(live, {}));
   removed += n;
   CK_ASSIGN_OR_RETURN(fs::Dir accounts, fs::OpenDirectoryAt(root, "accounts"));
-  CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(accounts, /*versions=*/false));
+  CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(accounts, /*versions=*/false, unchanged_before));
   removed += n;
   CK_ASSIGN_OR_RETURN(fs::Dir archive, fs::OpenDirectoryAt(root, "archive"));
-  CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(archive, /*versions=*/true));
+  CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(archive, /*versions=*/true, unchanged_before));
   removed += n;
   // keys/ is created by Prepare; a state directory prepared by an older
   // version has none until a key is staged.
   auto keys = fs::OpenDirectoryAt(root, "keys");
   if (!keys.ok() && keys.status().code() != ErrorCode::kNotFound) return keys.status();
   if (keys.ok()) {
-    CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(*keys, /*versions=*/false));
+    CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(*keys, /*versions=*/false, unchanged_before));
     removed += n;
   }
+  RecordScan(root, started);
   return removed;
 }
 

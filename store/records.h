@@ -35,6 +35,8 @@ struct CertificateSpec {
   std::vector<std::string> challenges;      // ordered failover list
   std::vector<std::string> deploy_targets;  // names of [[deploy]] entries
   std::string server;                       // ACME directory URL
+
+  friend bool operator==(const CertificateSpec&, const CertificateSpec&) = default;
 };
 
 // When the engine may try a certificate next, and why it is waiting. Written by

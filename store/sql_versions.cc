@@ -266,8 +266,10 @@ Result<std::map<std::string, CurrentVersions>> SqlInventory::AllCurrentVersions(
     // The newest version of each certificate, and its newest deployed one.
     // Usually the newest one is the deployed one: it is read (and its lists
     // decoded) once, and the second query reads only the live versions that
-    // a newer version follows.
+    // a newer version follows, and only when there is one: a steady
+    // inventory, whose newest versions are all live, needs one query.
     const std::string select = "SELECT " + std::string(kVersionColumns) + " FROM versions v ";
+    bool newest_not_live = false;
     CK_ASSIGN_OR_RETURN(
         Statement latest,
         db_->Prepare(select + "WHERE n = (SELECT MAX(n) FROM versions w "
@@ -277,10 +279,16 @@ Result<std::map<std::string, CurrentVersions>> SqlInventory::AllCurrentVersions(
       CK_ASSIGN_OR_RETURN(bool row, latest.Step());
       if (!row) break;
       CK_ASSIGN_OR_RETURN(Version v, ReadVersion(latest));
-      CurrentVersions& entry = current[v.certificate];
-      if (v.state == VersionState::kDeployed) entry.live = v;
-      entry.latest = std::move(v);
+      // In name order (the primary key's): each entry goes at the end.
+      auto entry = current.emplace_hint(current.end(), v.certificate, CurrentVersions{});
+      if (v.state == VersionState::kDeployed) {
+        entry->second.live = v;
+      } else {
+        newest_not_live = true;
+      }
+      entry->second.latest = std::move(v);
     }
+    if (!newest_not_live) return Status::Ok();
     CK_ASSIGN_OR_RETURN(
         Statement live,
         db_->Prepare(select + "WHERE state = ? AND n = (SELECT MAX(n) FROM versions w "

@@ -154,5 +154,40 @@ TEST_F(EngineRenewPlanTest, DryRunReportsExactlyThePlan) {
   EXPECT_TRUE(report->any_failed());
 }
 
+// The config file is declarative, but a run writes only what changed: over a
+// large config that changed nothing, a timer run writes no certificate.
+TEST_F(EngineRenewPlanTest, ARunWritesOnlyTheConfiguredCertificatesThatChanged) {
+  Add("a-calm", 60 * kDay);
+  Add("b-back", 60 * kDay);
+  auto renew = [&]() {
+    inventory_.reset();
+    auto engine = Engine::Open(config_, clock_.get(), ca_);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    RenewOptions options;
+    options.all = true;
+    auto report = (*engine)->Renew(options);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    for (const CertificateOutcome& o : report->certificates) EXPECT_EQ(o.outcome, "not-due");
+    engine->reset();
+    auto inventory = store::SqlInventory::Open(config_.state_dir + "/certkeeper.db");
+    ASSERT_TRUE(inventory.ok()) << inventory.status().ToString();
+    inventory_ = std::move(*inventory);
+  };
+  renew();
+  auto calm = inventory_->GetCertificate("a-calm");
+  ASSERT_TRUE(calm.ok());
+  // Removed from the inventory (as `remove` does): the config brings it back.
+  ASSERT_TRUE(inventory_->MarkRemoved("b-back").ok());
+  clock_->Advance(hours(1));
+  renew();
+  auto calm_after = inventory_->GetCertificate("a-calm");
+  auto back = inventory_->GetCertificate("b-back");
+  ASSERT_TRUE(calm_after.ok());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(calm_after->updated_at, calm->updated_at);
+  EXPECT_FALSE(back->removed);
+  EXPECT_GT(back->updated_at, calm->updated_at);
+}
+
 }  // namespace
 }  // namespace certkeeper::lifecycle

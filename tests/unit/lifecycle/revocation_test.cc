@@ -163,6 +163,25 @@ TEST_F(RevocationCheckerTest, FreshAnswersAreReusedUntilNextUpdateUnlessForced) 
   EXPECT_EQ(http_.ocsp_requests, 3);
 }
 
+// A timer run over thousands of certificates reads no files when the stored
+// answers settle every method: only a stale or missing answer needs them.
+TEST_F(RevocationCheckerTest, FreshStoredAnswersNeedNoFilesAStaleOneDoes) {
+  ASSERT_EQ(Refresh().size(), 2u);
+  std::filesystem::remove(layout_.VersionDir("web", 1) + "/cert.pem");
+  clock_.Advance(11h);  // both still fresh
+  std::vector<RevocationView> answers = Refresh();
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].method, "ocsp");
+  EXPECT_EQ(answers[0].status, "good");
+  EXPECT_EQ(answers[1].method, "crl");
+  EXPECT_EQ(answers[1].status, "good");
+  EXPECT_EQ(http_.ocsp_requests, 1);
+  EXPECT_EQ(http_.crl_requests, 1);
+  clock_.Advance(2h);  // OCSP's nextUpdate passed: the files are needed, and unreadable
+  EXPECT_TRUE(Refresh().empty());
+  EXPECT_EQ(http_.ocsp_requests, 1);
+}
+
 TEST_F(RevocationCheckerTest, RevokedMarksTheVersionAndRecordsAnEvent) {
   Answer(V_OCSP_CERTSTATUS_REVOKED);
   std::vector<RevocationView> answers = Refresh();
