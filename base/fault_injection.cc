@@ -12,6 +12,8 @@
 #include <mutex>
 #include <optional>
 
+#include "base/phase_timer.h"
+
 namespace certkeeper::fs {
 
 namespace {
@@ -159,6 +161,7 @@ int Fsync(int fd, const std::string& path) {
     errno = err;
     return -1;
   }
+  phase::ScopedPhase timed("(fsync of files and directories)");
   return ::fsync(fd);
 }
 

@@ -134,6 +134,41 @@ Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode)
   return Status::Ok();
 }
 
+Status WriteNewFiles(const std::string& dir, const std::vector<NewFile>& files) {
+  std::vector<std::pair<int, std::string>> created;  // fd, path
+  auto fail = [&](Status s) {
+    for (const auto& [fd, path] : created) {
+      close(fd);
+      unlink(path.c_str());
+    }
+    return s;
+  };
+  for (const NewFile& f : files) {
+    std::string path = JoinPath(dir, f.name);
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return fail(ErrnoStatus("cannot create", path, errno));
+    created.emplace_back(fd, path);
+    if (fchmod(fd, f.mode) != 0) return fail(ErrnoStatus("cannot chmod", path, errno));
+    Status s = WriteAll(fd, f.data, path);
+    if (!s.ok()) return fail(s);
+    // Starts the writeback now, so that it runs while the next files are
+    // written. Only a hint: where it fails (a file system without it), the
+    // fsync below does all the work.
+    sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
+  for (const auto& [fd, path] : created) {
+    if (Fsync(fd, path) != 0) return fail(ErrnoStatus("cannot sync", path, errno));
+  }
+  Status closed = Status::Ok();
+  for (const auto& [fd, path] : created) {
+    if (close(fd) != 0 && closed.ok()) closed = ErrnoStatus("cannot close", path, errno);
+  }
+  if (!closed.ok()) {
+    for (const auto& entry : created) unlink(entry.second.c_str());
+  }
+  return closed;
+}
+
 Result<std::string> ReadFile(const std::string& path, struct stat* st) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot read", path, errno);

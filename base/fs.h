@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -38,6 +39,19 @@ inline Status WritePrivateFile(const std::string& path, std::string_view data) {
 // place as a whole, so a set of files costs one rename instead of one each.
 // On failure the partial file is removed.
 Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode);
+
+// WriteNewFile for several files in one directory, with the same guarantees
+// for each (none exists yet; mode before the first byte; written and fsynced
+// when this returns OK). All are written first and their writeback started
+// together, then each is fsynced: the first fsync's journal commit carries
+// them all, so n files cost about one commit instead of n. On failure every
+// file this call created is removed.
+struct NewFile {
+  std::string name;  // inside dir
+  std::string_view data;
+  mode_t mode = 0600;
+};
+Status WriteNewFiles(const std::string& dir, const std::vector<NewFile>& files);
 
 // The file's content; a missing file is kNotFound. st, when given, receives
 // the fstat of the descriptor the content was read from, so a check of its

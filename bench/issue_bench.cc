@@ -18,7 +18,13 @@
 // processes up recorded. up also watches this process's PID, so a benchmark
 // that is killed leaves nothing running.
 //
-//   issue_bench [--count N] [--certkeeper PATH] [--only engine|cli]
+// With --breakdown, the in-process run also prints where the time of an
+// issuance goes: the mean per issuance of each phase (base/phase_timer.h:
+// order, authorizations, present, challenge wait, finalize, download, the
+// version's files and record, deploy to live/, the attempt's records), over
+// issuances 2..N.
+//
+//   issue_bench [--count N] [--certkeeper PATH] [--only engine|cli] [--breakdown]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -47,6 +53,7 @@
 #include "base/fs.h"
 #include "bench/bench_support.h"
 #include "base/log.h"
+#include "base/phase_timer.h"
 #include "base/process.h"
 #include "base/status.h"
 #include "lifecycle/config.h"
@@ -61,6 +68,7 @@ struct Options {
   std::string certkeeper;  // the CLI executable
   bool engine = true;
   bool cli = true;
+  bool breakdown = false;
 };
 
 // One issuance as measured.
@@ -129,7 +137,38 @@ lifecycle::CertificateSpec Spec(const std::string& name) {
   return spec;
 }
 
-Result<std::vector<Sample>> RunEngine(const Ca& ca, const std::string& dir, int count) {
+// The phases of issuances 2..N (phase::Snapshot after a Reset once the first
+// one, which also registers the account, is done), as a mean per issuance.
+void PrintBreakdown(const std::vector<Sample>& samples) {
+  if (samples.size() < 2) return;
+  const double n = static_cast<double>(samples.size() - 1);
+  double total = 0;
+  for (size_t i = 1; i < samples.size(); ++i) total += samples[i].seconds;
+  printf("\n== where an in-process issuance goes (issuances 2..%zu, mean per issuance)\n",
+         samples.size());
+  printf("%-36s %9s %7s\n", "phase", "ms", "calls");
+  double sum = 0;
+  std::vector<std::pair<std::string, phase::Total>> nested;
+  for (const auto& [name, t] : phase::Snapshot()) {
+    if (!name.empty() && name.front() == '(') {
+      nested.emplace_back(name, t);
+      continue;
+    }
+    double ms = std::chrono::duration<double, std::milli>(t.time).count() / n;
+    sum += ms;
+    printf("%-36s %9.2f %7.1f\n", name.c_str(), ms, t.count / n);
+  }
+  double mean_ms = total * 1000 / n;
+  printf("%-36s %9.2f\n", "other (between the phases)", mean_ms - sum);
+  printf("%-36s %9.2f\n", "issuance (mean wall time)", mean_ms);
+  for (const auto& [name, t] : nested) {
+    printf("%-36s %9.2f %7.1f  (inside the phases above)\n", name.c_str(),
+           std::chrono::duration<double, std::milli>(t.time).count() / n, t.count / n);
+  }
+}
+
+Result<std::vector<Sample>> RunEngine(const Ca& ca, const std::string& dir, int count,
+                                      bool breakdown) {
   lifecycle::Config config;
   config.state_dir = dir + "/engine-state";
   config.acme.server = ca.directory_url;
@@ -153,7 +192,12 @@ Result<std::vector<Sample>> RunEngine(const Ca& ca, const std::string& dir, int 
     if (!outcome.ok()) return outcome.status().Annotate("engine issuance " + std::to_string(i));
     s.requests = Subtract(engine->RequestCounts(), before);
     samples.push_back(std::move(s));
+    if (breakdown && i == 1) {
+      phase::Reset();
+      phase::Enable(true);
+    }
   }
+  phase::Enable(false);
   return samples;
 }
 
@@ -230,6 +274,8 @@ Result<Options> ParseArgs(int argc, char** argv) {
       o.count = static_cast<int>(v);
     } else if (a == "--certkeeper" && has_value) {
       o.certkeeper = argv[++i];
+    } else if (a == "--breakdown") {
+      o.breakdown = true;
     } else if (a == "--only" && has_value) {
       std::string v = argv[++i];
       if (v != "engine" && v != "cli") {
@@ -239,7 +285,8 @@ Result<Options> ParseArgs(int argc, char** argv) {
       o.cli = v == "cli";
     } else {
       return Status(ErrorCode::kInvalidArgument,
-                    "usage: " + self + " [--count N] [--certkeeper PATH] [--only engine|cli]");
+                    "usage: " + self +
+                        " [--count N] [--certkeeper PATH] [--only engine|cli] [--breakdown]");
     }
   }
   if (o.cli) CK_RETURN_IF_ERROR(CheckCertkeeperExecutable(o.certkeeper));
@@ -287,9 +334,10 @@ int Main(int argc, char** argv) {
 
   int rc = 0;
   if (options->engine) {
-    auto samples = RunEngine(ca, dir.path(), options->count);
+    auto samples = RunEngine(ca, dir.path(), options->count, options->breakdown);
     if (samples.ok()) {
       PrintSummary("in-process engine (one Engine, one account)", *samples);
+      if (options->breakdown) PrintBreakdown(*samples);
       rusage self = {};
       getrusage(RUSAGE_SELF, &self);
       printf("peak RSS of this process after the engine run: %.1f MB\n",

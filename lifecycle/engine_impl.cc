@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "base/phase_timer.h"
 #include "lifecycle/engine_versions.h"
 
 namespace certkeeper::lifecycle {
@@ -86,6 +87,7 @@ Status EngineImpl::AcquireLock() {
 }
 
 Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
+  phase::ScopedPhase timed("prepare");
   CK_RETURN_IF_ERROR(RequireServer());
   CK_ASSIGN_OR_RETURN(SolverSet * solvers, issuance_.Solvers());
   CK_RETURN_IF_ERROR(ChallengeRoutes(spec, solvers->Types()).status());
@@ -105,6 +107,7 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
   // In a fleet another host may be renewing it right now: kLocked naming it.
   CK_ASSIGN_OR_RETURN(std::unique_ptr<store::CertificateClaim> claim,
                       ClaimCertificate(spec.name));
+  timed.Stop();
   CertificateOutcome outcome = IssueAndDeploy(spec, "issue requested", nullptr, claim.get());
   if (outcome.error.ok()) outcome.error = delivery_.UnfinishedDeliveriesError(spec.name);
   return outcome;
@@ -116,7 +119,9 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   CertificateOutcome outcome;
   outcome.name = spec.name;
   outcome.reason = reason;
+  phase::ScopedPhase start_timed("attempt records");
   auto attempt_id = ctx_.StartAttempt(spec.name, reason);
+  start_timed.Stop();
   if (!attempt_id.ok()) {
     outcome.outcome = "failed";
     outcome.error = attempt_id.status().Annotate("record attempt");
@@ -166,18 +171,27 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   }
   auto version = issuance_.IssueVersion(spec, id, live, route ? *route : own);
   if (!version.ok()) return fail(version.status());
+  phase::ScopedPhase deploy_timed("deploy to live/");
   Status s = delivery_.DeployVersion(spec, version->n, id);
+  deploy_timed.Stop();
   outcome.version = ToView(*version);
   if (!s.ok()) {
     outcome.version->state = "deploy_failed";
     return fail(s);
   }
   outcome.version->state = "deployed";
-  // The outcome is decided: the certificate is issued and delivered.
-  RecordBestEffort(inventory_->FinishAttempt(id, delivery_.DeliveryEnd(Status::Ok(), version->n)),
+  // The outcome is decided: the certificate is issued and delivered. Both
+  // records in one commit.
+  phase::ScopedPhase end_timed("attempt records");
+  RecordBestEffort(inventory_->Transaction([&]() -> Status {
+                     RecordBestEffort(inventory_->FinishAttempt(
+                                          id, delivery_.DeliveryEnd(Status::Ok(), version->n)),
+                                      spec.name, "record the end of the attempt");
+                     RecordBestEffort(inventory_->SetSchedule(spec.name, store::Schedule{}),
+                                      spec.name, "clear the backoff");
+                     return Status::Ok();
+                   }),
                    spec.name, "record the end of the attempt");
-  RecordBestEffort(inventory_->SetSchedule(spec.name, store::Schedule{}), spec.name,
-                   "clear the backoff");
   outcome.outcome = live.ok() ? "renewed" : "issued";
   return outcome;
 }

@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <mutex>
 #include <string_view>
 #include <utility>
 
 #include "base/crash_point.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/phase_timer.h"
 #include "acme/chains.h"
 #include "acme/problem.h"
 #include "lifecycle/ca_wait.h"
@@ -37,6 +40,76 @@ std::string Origin(std::string_view url) {
 }
 
 }  // namespace
+
+// The steps of one order are history, not state: nothing is decided from them
+// while the order runs. Each one written on its own costs a durable commit
+// (a WAL fsync), about as much as a request to the CA; so they wait and are
+// written with the order's own records (the pending order, the version) in
+// one transaction, or by themselves when a step comes a second or more after
+// the oldest waiting one (the steps of a slow DNS propagation show in
+// `history` while it lasts), and in any case before the order's try ends. A run killed mid-order keeps its pending order
+// and loses at most the steps since the last of these writes.
+class Issuance::StepBatch {
+ public:
+  static constexpr std::chrono::seconds kMaxDelay{1};
+
+  StepBatch(const EngineContext& ctx, int64_t attempt_id) : ctx_(ctx), attempt_id_(attempt_id) {}
+  ~StepBatch() { Flush(); }
+  StepBatch(const StepBatch&) = delete;
+  StepBatch& operator=(const StepBatch&) = delete;
+
+  void Add(const store::AttemptStep& step) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_.empty()) first_at_ = std::chrono::steady_clock::now();
+    pending_.push_back(step);
+    if (std::chrono::steady_clock::now() - first_at_ >= kMaxDelay) WriteLocked(/*own_tx=*/true);
+  }
+  // Inside a transaction: writes the waiting steps as part of it. After the
+  // transaction, Ended(its status): a transaction that failed wrote nothing,
+  // so its steps wait again.
+  void WriteInto() {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_tx_ = pending_;
+    WriteLocked(/*own_tx=*/false);
+  }
+  void Ended(const Status& tx) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!tx.ok()) pending_.insert(pending_.begin(), in_tx_.begin(), in_tx_.end());
+    in_tx_.clear();
+  }
+  void Flush() {
+    std::lock_guard<std::mutex> lock(mu_);
+    WriteLocked(/*own_tx=*/true);
+  }
+
+ private:
+  void WriteLocked(bool own_tx) {
+    if (pending_.empty()) return;
+    std::vector<store::AttemptStep> steps = std::move(pending_);
+    pending_.clear();
+    // Best effort, step by step, as EngineContext::AddStep: a step that
+    // cannot be written is logged and the others still are.
+    auto write = [&] {
+      for (const store::AttemptStep& step : steps) ctx_.AddStep(attempt_id_, step);
+    };
+    if (own_tx && steps.size() > 1) {
+      RecordBestEffort(ctx_.inventory->Transaction([&] {
+                         write();
+                         return Status::Ok();
+                       }),
+                       "", "record the attempt's steps");
+    } else {
+      write();
+    }
+  }
+
+  const EngineContext& ctx_;
+  const int64_t attempt_id_;
+  std::mutex mu_;
+  std::vector<store::AttemptStep> pending_;
+  std::vector<store::AttemptStep> in_tx_;  // written by WriteInto, not committed yet
+  std::chrono::steady_clock::time_point first_at_;
+};
 
 bool FallsBackToNextCa(const Status& error) {
   switch (error.code()) {
@@ -261,15 +334,13 @@ std::string Issuance::ReplacesId(acme::Client& client, const CertificateSpec& sp
   return id.ok() ? *id : "";
 }
 
-IssueHooks Issuance::Hooks(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
-                           const CertificateKey& key, acme::Client& client,
-                           const CaRoute& route) {
+IssueHooks Issuance::Hooks(size_t ca, const CertificateSpec& spec, const CertificateKey& key,
+                           acme::Client& client, const CaRoute& route, StepBatch& steps) {
   const std::string& server = accounts_.Settings(ca).server;
   IssueHooks hooks;
-  hooks.step = [this, attempt_id](const store::AttemptStep& step) {
-    ctx_.AddStep(attempt_id, step);
-  };
-  hooks.persist_order = [this, &spec, &key](const std::string& url) -> Status {
+  hooks.step = [&steps](const store::AttemptStep& step) { steps.Add(step); };
+  hooks.persist_order = [this, &spec, &key, &steps, &client, server,
+                         reserved = route.requests_reserved](const std::string& url) -> Status {
     if (ctx_.fleet) {
       // Before the order is recorded: a host that resumes it after this one
       // died needs its key to finalize it.
@@ -285,7 +356,17 @@ IssueHooks Issuance::Hooks(size_t ca, const CertificateSpec& spec, int64_t attem
     pending.order_url = url;
     pending.key_path = key.path;
     pending.created_at = ctx_.clock->Now();
-    Status s = ctx_.inventory->SetPendingOrder(spec.name, pending);
+    // One commit: the steps so far, the pending order, and the order counted
+    // for the budgets (unless the run reserved it).
+    Status s = ctx_.inventory->Transaction([&]() -> Status {
+      steps.WriteInto();
+      CK_RETURN_IF_ERROR(ctx_.inventory->SetPendingOrder(spec.name, pending));
+      if (!reserved) {
+        RecordRequestBestEffort(server, store::RequestKind::kNewOrder, "", client.account_url());
+      }
+      return Status::Ok();
+    });
+    steps.Ended(s);
     if (!s.ok()) {
       return std::move(s.Annotate("record the pending order")
                            .Hint("nothing is finalized without it; the CA lets the order "
@@ -293,11 +374,6 @@ IssueHooks Issuance::Hooks(size_t ca, const CertificateSpec& spec, int64_t attem
     }
     CrashPoint("issue.order-created");
     return Status::Ok();
-  };
-  hooks.order_created = [this, &client, server,
-                         reserved = route.requests_reserved](const std::string&) {
-    if (reserved) return;  // counted when the run reserved it
-    RecordRequestBestEffort(server, store::RequestKind::kNewOrder, "", client.account_url());
   };
   hooks.validation_failed = [this, &client, server](const std::string& identifier) {
     RecordRequestBestEffort(server, store::RequestKind::kFailedValidation, identifier,
@@ -321,7 +397,9 @@ Result<store::Version> Issuance::IssueVersion(const CertificateSpec& spec, int64
   }
   // Made before any CA is asked: a solver that cannot start fails at no cost.
   CK_RETURN_IF_ERROR(Solvers().status());
+  phase::ScopedPhase key_timed("key");
   CK_ASSIGN_OR_RETURN(CertificateKey key, PendingOrNewKey(spec));
+  key_timed.Stop();
   // The names' CAA records, once for every CA (RFC 8659 §3).
   std::optional<CaaFacts> caa;
   if (ctx_.config->caa.enabled) caa = LookupCaaFacts(ctx_.config->caa, spec.domains);
@@ -429,7 +507,8 @@ Result<store::Version> Issuance::IssueWith(size_t ca, const CertificateSpec& spe
       return acme::ChoosePreferredChain(c, name);
     };
   }
-  IssueHooks hooks = Hooks(ca, spec, attempt_id, key, *client, route);
+  StepBatch steps(ctx_, attempt_id);
+  IssueHooks hooks = Hooks(ca, spec, key, *client, route, steps);
 
   Issuer issuer(client, solvers, ctx_.clock);
   auto issued = issuer.Issue(input, hooks);
@@ -448,17 +527,19 @@ Result<store::Version> Issuance::IssueWith(size_t ca, const CertificateSpec& spe
   }
   // The order fetched the directory: remember what it offers (no request).
   if (auto dir = client->GetDirectory(); dir.ok()) ari_.RememberDirectory(ca, *dir);
-  return RecordVersion(ca, spec, key, *issued, *client, route);
+  return RecordVersion(ca, spec, key, *issued, *client, route, steps);
 }
 
 Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec& spec,
                                                const CertificateKey& key,
                                                const IssueResult& issued, acme::Client& client,
-                                               const CaRoute& route) {
+                                               const CaRoute& route, StepBatch& steps) {
+  phase::ScopedPhase files_timed("store: version files");
   CK_ASSIGN_OR_RETURN(int n, ctx_.inventory->NextVersionNumber(spec.name));
   CK_ASSIGN_OR_RETURN(std::string key_pem, key.key.ToPem());
   VersionFiles files{key_pem, issued.cert_pem, issued.chain_pem};
   Status s = ctx_.layout->WriteVersion(spec.name, n, files);
+  files_timed.Stop();
   if (!s.ok()) return s.Annotate("store version files");
   CrashPoint("issue.files-written");
   if (ctx_.fleet) {
@@ -487,20 +568,27 @@ Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec&
       return held.Annotate("record version " + std::to_string(n) + " of " + spec.name);
     }
   }
+  // One commit: the order's steps, the version, the end of the pending order,
+  // the budgets, and the event.
+  phase::ScopedPhase record_timed("store: record version");
   s = ctx_.inventory->Transaction([&]() -> Status {
+    steps.WriteInto();
     CK_RETURN_IF_ERROR(ctx_.inventory->AddVersion(version));
     CK_RETURN_IF_ERROR(ctx_.inventory->ClearPendingOrder(spec.name));
-    if (route.requests_reserved) return Status::Ok();  // counted when reserved
-    return RecordIssuedRequests(version.server, spec, account_url);
+    if (!route.requests_reserved) {  // else counted when reserved
+      CK_RETURN_IF_ERROR(RecordIssuedRequests(version.server, spec, account_url));
+    }
+    ctx_.Event(spec.name, "issued",
+               "version " + std::to_string(n) + " serial " + version.serial + " expires " +
+                   FormatRfc3339(version.not_after) + " from " + CaName(ca));
+    return Status::Ok();
   });
+  steps.Ended(s);
   if (!s.ok()) return s.Annotate("record version");
   CrashPoint("issue.recorded");
   RemovePendingKeyBestEffort(spec.name, key.path);
   ForgetPendingKeyBestEffort(spec.name);
   StageNextKeyBestEffort(spec, key.key);
-  ctx_.Event(spec.name, "issued",
-             "version " + std::to_string(n) + " serial " + version.serial + " expires " +
-                 FormatRfc3339(version.not_after) + " from " + CaName(ca));
   log::Info("certificate issued", {{"certificate", spec.name},
                                    {"version", std::to_string(n)},
                                    {"serial", version.serial},

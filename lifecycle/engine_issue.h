@@ -165,13 +165,16 @@ class Issuance {
   // information; empty otherwise.
   std::string ReplacesId(acme::Client& client, const CertificateSpec& spec,
                          const Result<store::Version>& live);
-  IssueHooks Hooks(size_t ca, const CertificateSpec& spec, int64_t attempt_id,
-                   const CertificateKey& key, acme::Client& client, const CaRoute& route);
+  // The steps of one order, written to the attempt in batches (engine_issue.cc).
+  class StepBatch;
+  IssueHooks Hooks(size_t ca, const CertificateSpec& spec, const CertificateKey& key,
+                   acme::Client& client, const CaRoute& route, StepBatch& steps);
   // Files, then the record: the commit point. In a fleet the files are
   // shared first, and the claim is checked before the record.
   Result<store::Version> RecordVersion(size_t ca, const CertificateSpec& spec,
                                        const CertificateKey& key, const IssueResult& issued,
-                                       acme::Client& client, const CaRoute& route);
+                                       acme::Client& client, const CaRoute& route,
+                                       StepBatch& steps);
   // The certificate counted per exact set of names and per registered domain.
   Status RecordIssuedRequests(const std::string& server, const CertificateSpec& spec,
                               const std::string& account_url);

@@ -9,6 +9,7 @@
 #include "base/crash_point.h"
 #include "base/log.h"
 #include "base/names.h"
+#include "base/phase_timer.h"
 #include "challenges/solver.h"
 
 namespace certkeeper::lifecycle {
@@ -92,6 +93,7 @@ Result<IssueResult> Issuer::Issue(const IssueInput& input, const IssueHooks& hoo
   const size_t max_rounds = input.spec->domains.size() * s.preference.size() + 1;
   for (size_t round = 0; round < max_rounds; ++round) {
     if (!order) {
+      phase::ScopedPhase timed("order");
       CK_ASSIGN_OR_RETURN(order, PlaceOrder(s));
     }
     if (order->status == "pending") {
@@ -177,6 +179,7 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInp
   // Every authorization is valid now, so the order is ready (RFC 8555 §7.1.6)
   // even if the copy we hold still says pending: finalize without fetching it
   // again, and poll only if the server disagrees (orderNotReady).
+  phase::ScopedPhase timed("finalize");
   if (order.status == "pending" || order.status == "ready") {
     CK_ASSIGN_OR_RETURN(std::string csr, CreateCsrDer(*input.key, input.spec->domains));
     auto finalized = client_->Finalize(order, csr);
@@ -201,11 +204,13 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInp
     if (order.error) s.WithProblem(*order.error);
     return s;
   }
+  timed.Stop();
   return Download(order, input, hooks);
 }
 
 Result<IssueResult> Issuer::Download(const acme::Order& order, const IssueInput& input,
                                      const IssueHooks& hooks) {
+  phase::ScopedPhase timed("download");
   auto chains = client_->DownloadCertificate(order.certificate, input.choose_chain != nullptr);
   if (!chains.ok()) {
     Step(hooks, "download", "", "", store::StepResult::kFailed, chains.status().ToString());

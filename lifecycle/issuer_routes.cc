@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "base/names.h"
+#include "base/phase_timer.h"
 #include "challenges/solver.h"
 #include "lifecycle/issuer.h"
 
@@ -74,13 +75,20 @@ Status Issuer::Issuance::NoRouteLeft(const std::string& key) const {
 
 Result<std::vector<std::string>> Issuer::SolveAuthorizations(Issuance& s,
                                                              const acme::Order& order) {
+  phase::ScopedPhase fetch_timed("authorizations");
   CK_ASSIGN_OR_RETURN(Pending pending, FetchPending(s, order));
+  fetch_timed.Stop();
   if (pending.routes.empty()) return std::vector<std::string>{};
   SolverSet::Lease lease = solvers_->Lock(s.preference);
+  phase::ScopedPhase present_timed("present");
   Status presented = PresentAll(s, pending);
+  present_timed.Stop();
+  phase::ScopedPhase validate_timed("challenge wait");
   Result<std::vector<std::string>> rejected =
       presented.ok() ? ValidatePresented(s) : Result<std::vector<std::string>>(presented);
+  validate_timed.Stop();
   // The one place where this order's routes are cleaned up, whatever failed.
+  phase::ScopedPhase cleanup_timed("cleanup");
   CleanUpPresented(s);
   return rejected;
 }

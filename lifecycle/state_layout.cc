@@ -205,12 +205,12 @@ Status StateLayout::WriteVersion(std::string_view name, int n, const VersionFile
   const std::string contents[] = {files.key_pem, files.cert_pem, files.chain_pem,
                                   files.fullchain_pem()};
   // The directory is fresh and private until the rename below, so each file is
-  // written in place (no per-file rename); one directory fsync then makes all
-  // four entries durable before the directory is published.
-  for (int i = 0; i < 4; ++i) {
-    CK_RETURN_IF_ERROR(
-        fs::WriteNewFile(tmp_dir + "/" + kFiles[i], contents[i], i == 0 ? 0600 : 0644));
-  }
+  // written in place (no per-file rename), all four synced together; one
+  // directory fsync then makes all four entries durable before the directory
+  // is published.
+  std::vector<fs::NewFile> new_files;
+  for (int i = 0; i < 4; ++i) new_files.push_back({kFiles[i], contents[i], i == 0 ? 0600u : 0644u});
+  CK_RETURN_IF_ERROR(fs::WriteNewFiles(tmp_dir, new_files));
   CK_RETURN_IF_ERROR(fs::SyncDir(tmp_dir));
   // A directory left by a run that died before recording this version is not
   // known to the inventory: replace it.

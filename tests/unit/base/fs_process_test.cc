@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -27,6 +28,30 @@ TEST(WriteFileAtomic, WritesWithModeAndLeavesNoTemp) {
     ++entries;
   }
   EXPECT_EQ(entries, 1);
+}
+
+TEST(WriteNewFiles, WritesEachWithItsMode) {
+  fs::TempDir dir;
+  std::vector<fs::NewFile> files = {{"privkey.pem", "key", 0600}, {"cert.pem", "cert", 0644}};
+  ASSERT_TRUE(fs::WriteNewFiles(dir.path(), files).ok());
+  struct stat st;
+  ASSERT_EQ(stat((dir.path() + "/privkey.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((dir.path() + "/cert.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_EQ(*fs::ReadFile(dir.path() + "/privkey.pem"), "key");
+  EXPECT_EQ(*fs::ReadFile(dir.path() + "/cert.pem"), "cert");
+}
+
+TEST(WriteNewFiles, AFileThatExistsFailsAndLeavesNothingOfTheCall) {
+  fs::TempDir dir;
+  ASSERT_TRUE(fs::WriteNewFile(dir.path() + "/chain.pem", "older", 0644).ok());
+  std::vector<fs::NewFile> files = {{"privkey.pem", "key", 0600}, {"chain.pem", "new", 0644}};
+  Status s = fs::WriteNewFiles(dir.path(), files);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("chain.pem"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(fs::Exists(dir.path() + "/privkey.pem"));
+  EXPECT_EQ(*fs::ReadFile(dir.path() + "/chain.pem"), "older");  // not ours: kept
 }
 
 TEST(WriteFileAtomic, MissingDirectoryIsAClearError) {
