@@ -13,14 +13,10 @@
 #include <vector>
 
 #include "base/status.h"
+#include "lifecycle/config.h"  // kLetsEncryptProduction, kLetsEncryptStaging
 #include "lifecycle/import_plan.h"
 
 namespace certkeeper::lifecycle {
-
-inline constexpr std::string_view kLetsEncryptProduction =
-    "https://acme-v02.api.letsencrypt.org/directory";
-inline constexpr std::string_view kLetsEncryptStaging =
-    "https://acme-staging-v02.api.letsencrypt.org/directory";
 
 // A renewal conf as configobj writes it: top-level keys, the [renewalparams]
 // section and its [[webroot_map]] subsection (domain -> webroot). Values are
