@@ -101,14 +101,16 @@ std::optional<timespec> UnchangedBefore(const fs::Dir& root) {
 }
 
 // Records that a complete scan started at `started`. Best effort: without the
-// record the next scan looks at every directory again.
-void RecordScan(const fs::Dir& root, const timespec& started) {
+// record the next scan looks at every directory again, so a record whose time
+// could not be set is removed rather than left saying "now".
+void RecordScanBestEffort(const fs::Dir& root, const timespec& started) {
   int fd = openat(root.fd(), kLeftoversScanned, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
                   0600);
   if (fd < 0) return;
   const timespec times[2] = {started, started};
-  (void)futimens(fd, times);  // best effort, as documented above
+  const bool recorded = futimens(fd, times) == 0;
   close(fd);
+  if (!recorded) unlinkat(root.fd(), kLeftoversScanned, 0);
 }
 
 }  // namespace
@@ -136,7 +138,7 @@ Result<int> StateLayout::RemoveLeftovers() const {
     CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(*keys, /*versions=*/false, unchanged_before));
     removed += n;
   }
-  RecordScan(root, started);
+  RecordScanBestEffort(root, started);
   return removed;
 }
 
