@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "base/curl_easy.h"
 #include "base/fs.h"
 #include "base/log.h"
 
@@ -13,14 +14,6 @@ namespace {
 
 // Debian's bundle; used when libcurl does not report its built-in default.
 constexpr const char* kFallbackSystemBundle = "/etc/ssl/certs/ca-certificates.crt";
-
-void GlobalInitOnce() {
-  static const bool initialized = [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return true;
-  }();
-  (void)initialized;
-}
 
 // libcurl's default directory of hashed trust anchors (Debian: /etc/ssl/certs),
 // or "" when it has none. OpenSSL looks certificates up there by subject hash
@@ -42,25 +35,9 @@ const std::string& SystemCaPath() {
   return path;
 }
 
-struct ResponseSink {
-  HttpResponse* response;
-  size_t limit;
-  bool too_large = false;
-};
-
-size_t WriteBody(char* data, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<ResponseSink*>(user);
-  size_t n = size * count;
-  if (sink->response->body.size() + n > sink->limit) {
-    sink->too_large = true;
-    return 0;  // makes libcurl abort with CURLE_WRITE_ERROR
-  }
-  sink->response->body.append(data, n);
-  return n;
-}
-
+// CURLOPT_HEADERFUNCTION: the response headers into the HttpResponse at user.
 size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<ResponseSink*>(user);
+  auto* response = static_cast<HttpResponse*>(user);
   size_t n = size * count;
   std::string_view line(data, n);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
@@ -68,7 +45,7 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
   }
   if (line.rfind("HTTP/", 0) == 0) {
     // A new status line (e.g. after 100 Continue): drop earlier headers.
-    sink->response->headers = HttpHeaders();
+    response->headers = HttpHeaders();
     return n;
   }
   size_t colon = line.find(':');
@@ -77,7 +54,7 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
     value.remove_prefix(1);
   }
-  sink->response->headers.Add(std::string(line.substr(0, colon)), std::string(value));
+  response->headers.Add(std::string(line.substr(0, colon)), std::string(value));
   return n;
 }
 
@@ -124,7 +101,7 @@ CurlHttpClient::~CurlHttpClient() = default;
 
 Result<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(
     const CurlOptions& options) {
-  GlobalInitOnce();
+  curl_easy::GlobalInitOnce();
   std::unique_ptr<CurlHttpClient> client(new CurlHttpClient(options));
   if (options.ca_bundle_file.empty()) return client;
 
@@ -196,7 +173,7 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_reset(curl);
 
   HttpResponse response;
-  ResponseSink sink{&response, request.max_response_bytes};
+  curl_easy::BoundedBody sink{&response.body, request.max_response_bytes};
   char error_buffer[CURL_ERROR_SIZE] = {0};
 
   curl_slist* header_list = nullptr;
@@ -206,24 +183,15 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   // libcurl would otherwise send "Expect: 100-continue" for larger bodies.
   header_list = curl_slist_append(header_list, "Expect:");
 
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(options_.total_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "certkeeper/" CERTKEEPER_VERSION);
+  curl_easy::SetCommonOptions(curl, {.url = &request.url,
+                                     .connect_timeout = options_.connect_timeout,
+                                     .total_timeout = options_.total_timeout,
+                                     .headers = header_list,
+                                     .body = &sink,
+                                     .error_buffer = error_buffer});
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &WriteHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
   if (!ca_blob_.empty()) {
     curl_blob blob{const_cast<char*>(ca_blob_.data()), ca_blob_.size(),
                    CURL_BLOB_NOCOPY};
@@ -250,12 +218,7 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
 
   if (code != CURLE_OK) {
-    if (sink.too_large) {
-      return Status(ErrorCode::kProtocol,
-                    "response body exceeds " + std::to_string(request.max_response_bytes) +
-                        " bytes")
-          .Where(request.url);
-    }
+    if (sink.too_large) return curl_easy::BodyTooLarge(request.url, request.max_response_bytes);
     return MapCurlError(code, request.url, error_buffer);
   }
   long status = 0;

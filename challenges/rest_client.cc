@@ -2,33 +2,12 @@
 
 #include <curl/curl.h>
 
-#include <string_view>
 #include <utility>
+
+#include "base/curl_easy.h"
 
 namespace certkeeper::challenges {
 namespace {
-
-void GlobalInitOnce() {
-  static const bool initialized = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
-  (void)initialized;
-}
-
-struct Sink {
-  RestResponse* response;
-  size_t limit;
-  bool too_large = false;
-};
-
-size_t WriteBody(char* data, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  size_t n = size * count;
-  if (sink->response->body.size() + n > sink->limit) {
-    sink->too_large = true;
-    return 0;  // libcurl aborts with CURLE_WRITE_ERROR
-  }
-  sink->response->body.append(data, n);
-  return n;
-}
 
 Status MapError(CURLcode code, const std::string& url, const char* detail) {
   std::string what = curl_easy_strerror(code);
@@ -58,11 +37,11 @@ class CurlRestClient : public RestClient {
   explicit CurlRestClient(CurlRestOptions options) : options_(std::move(options)) {}
 
   Result<RestResponse> Send(const RestRequest& request) override {
-    GlobalInitOnce();
+    curl_easy::GlobalInitOnce();
     CURL* curl = curl_easy_init();
     if (curl == nullptr) return Status(ErrorCode::kInternal, "curl_easy_init failed").Where(request.url);
     RestResponse response;
-    Sink sink{&response, options_.max_response_bytes};
+    curl_easy::BoundedBody sink{&response.body, options_.max_response_bytes};
     char error_buffer[CURL_ERROR_SIZE] = {0};
     curl_slist* headers = nullptr;
     for (const std::string& h : request.headers) headers = curl_slist_append(headers, h.c_str());
@@ -70,23 +49,16 @@ class CurlRestClient : public RestClient {
     if (!request.body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Expect:");
 
-    curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy::SetCommonOptions(curl, {.url = &request.url,
+                                       .connect_timeout = options_.timeout,
+                                       .total_timeout = options_.timeout,
+                                       .headers = headers,
+                                       .body = &sink,
+                                       .error_buffer = error_buffer});
     // A plain-http request (loopback only) carries its API key in clear text:
     // it never goes through a proxy. https honours https_proxy, tunnelled.
     if (request.url.rfind("http://", 0) == 0) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "certkeeper/" CERTKEEPER_VERSION);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &WriteBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     if (request.method != "GET") {
       curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
@@ -107,12 +79,7 @@ class CurlRestClient : public RestClient {
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     if (code != CURLE_OK) {
-      if (sink.too_large) {
-        return Status(ErrorCode::kProtocol, "response body exceeds " +
-                                                std::to_string(options_.max_response_bytes) +
-                                                " bytes")
-            .Where(request.url);
-      }
+      if (sink.too_large) return curl_easy::BodyTooLarge(request.url, options_.max_response_bytes);
       return MapError(code, request.url, error_buffer);
     }
     response.status = static_cast<int>(status);

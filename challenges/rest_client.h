@@ -1,7 +1,8 @@
 // RestClient: the HTTP seam of DNS providers that speak to a management API
-// over HTTP (PowerDNS). acme/ has its own transport and challenges/ does not
-// depend on it; this one is smaller: one request, JSON in and out, bounded in
-// size and time, TLS always verified. Unit tests inject a fake API.
+// over HTTP (PowerDNS). acme/ has its own transport; this one is smaller: one
+// request, JSON in and out, bounded in size and time, TLS always verified (the
+// libcurl options both share are in base/curl_easy.h). Unit tests inject a
+// fake API.
 #ifndef CERTKEEPER_CHALLENGES_REST_CLIENT_H_
 #define CERTKEEPER_CHALLENGES_REST_CLIENT_H_
 
