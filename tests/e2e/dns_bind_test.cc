@@ -11,32 +11,18 @@
 #include <set>
 
 #include "challenges/dns_provider_rfc2136.h"
-#include "tests/e2e/failover_session.h"
+#include "tests/e2e/dns_server_suite.h"
 
 namespace certkeeper::failover {
 namespace {
 
-using std::chrono::milliseconds;
-
-class DnsBindTest : public ::testing::Test {
+class DnsBindTest : public DnsServerSuite {
  protected:
   static void SetUpTestSuite() {
     testing::TestEnvOptions options;
     options.bind = true;
-    env_ = TestEnv::Start(options).release();
+    StartEnv(options, "bind");
   }
-  // Every process of the environment is gone once it is stopped, bind included.
-  static void TearDownTestSuite() {
-    if (env_ == nullptr) return;
-    std::vector<testing::RecordedProcess> processes = env_->RecordedProcesses();
-    bool recorded = false;
-    for (const auto& p : processes) recorded = recorded || p.name == "bind";
-    EXPECT_TRUE(recorded) << "bind was not recorded";
-    delete env_;
-    env_ = nullptr;
-    for (const auto& p : processes) EXPECT_FALSE(testing::IsRunning(p)) << p.name << " " << p.pid;
-  }
-  void SetUp() override { ASSERT_NE(env_, nullptr); }
 
   static challenges::Dns01Config Config(const std::string& secret_file) {
     challenges::Dns01Config c;
@@ -52,21 +38,11 @@ class DnsBindTest : public ::testing::Test {
 
   // TXT values at name as named answers them (no recursion asked).
   static std::set<std::string> TxtAtBind(const std::string& name) {
-    challenges::dns::NetDnsClient client;
-    challenges::dns::DnsLookup lookup(&client, milliseconds(3000));
-    auto server = challenges::dns::ParseServerAddress(env_->Get("BIND_SERVER"));
-    EXPECT_TRUE(server.ok());
-    if (!server.ok()) return {"<bad server>"};
-    auto values = lookup.TxtValues(*server, name, false);
-    EXPECT_TRUE(values.ok()) << values.status().ToString();
-    if (!values.ok()) return {"<lookup failed>"};
-    return {values->begin(), values->end()};
+    return TxtAt(env_->Get("BIND_SERVER"), name);
   }
 
-  static TestEnv* env_;
   challenges::dns::NetDnsClient client_;
 };
-TestEnv* DnsBindTest::env_ = nullptr;
 
 TEST_F(DnsBindTest, IssuesThroughCnameDelegationWildcardAndBase) {
   Session session(env_);
@@ -81,12 +57,7 @@ TEST_F(DnsBindTest, IssuesThroughCnameDelegationWildcardAndBase) {
   const std::vector<std::string> domains = {base, "*." + base};
   CommandResult r = session.Issue("bind", domains, "dns-01");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  session.ExpectValidLive("bind", domains);
-  json attempt = session.LastAttempt("bind");
-  EXPECT_EQ(attempt["outcome"], "success") << attempt.dump(2);
-  for (const std::string& d : domains) {
-    EXPECT_EQ(Steps(attempt, "validation", "dns-01", d, "ok").size(), 1u) << d << attempt.dump(2);
-  }
+  json attempt = ExpectIssuedWithDns01(session, "bind", domains);
   // The values went to the CNAME target in the dynamic zone and are gone.
   EXPECT_NE(attempt.dump().find(env_->Get("BIND_CNAME_TARGET")), std::string::npos)
       << "the attempt records where the TXT was written: " << attempt.dump(2);

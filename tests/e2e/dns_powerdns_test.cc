@@ -10,32 +10,18 @@
 #include <set>
 
 #include "challenges/dns_provider_powerdns.h"
-#include "tests/e2e/failover_session.h"
+#include "tests/e2e/dns_server_suite.h"
 
 namespace certkeeper::failover {
 namespace {
 
-using std::chrono::milliseconds;
-
-class DnsPowerDnsTest : public ::testing::Test {
+class DnsPowerDnsTest : public DnsServerSuite {
  protected:
   static void SetUpTestSuite() {
     testing::TestEnvOptions options;
     options.pdns = true;
-    env_ = TestEnv::Start(options).release();
+    StartEnv(options, "pdns");
   }
-  // Every process of the environment is gone once it is stopped, pdns included.
-  static void TearDownTestSuite() {
-    if (env_ == nullptr) return;
-    std::vector<testing::RecordedProcess> processes = env_->RecordedProcesses();
-    bool recorded = false;
-    for (const auto& p : processes) recorded = recorded || p.name == "pdns";
-    EXPECT_TRUE(recorded) << "pdns was not recorded";
-    delete env_;
-    env_ = nullptr;
-    for (const auto& p : processes) EXPECT_FALSE(testing::IsRunning(p)) << p.name << " " << p.pid;
-  }
-  void SetUp() override { ASSERT_NE(env_, nullptr); }
 
   static std::string Zone() {
     std::string zone = env_->Get("PDNS_ZONE");  // "pdns.test."
@@ -51,30 +37,9 @@ class DnsPowerDnsTest : public ::testing::Test {
 
   // TXT values at name as pdns itself answers them.
   static std::set<std::string> TxtAtPdns(const std::string& name) {
-    challenges::dns::NetDnsClient client;
-    challenges::dns::DnsLookup lookup(&client, milliseconds(3000));
-    auto server = challenges::dns::ParseServerAddress(env_->Get("PDNS_SERVER"));
-    EXPECT_TRUE(server.ok());
-    if (!server.ok()) return {"<bad server>"};
-    auto values = lookup.TxtValues(*server, name, false);
-    EXPECT_TRUE(values.ok()) << values.status().ToString();
-    if (!values.ok()) return {"<lookup failed>"};
-    return {values->begin(), values->end()};
+    return TxtAt(env_->Get("PDNS_SERVER"), name);
   }
-
-  static void ExpectIssued(Session& session, const std::string& name,
-                           const std::vector<std::string>& domains) {
-    session.ExpectValidLive(name, domains);
-    json attempt = session.LastAttempt(name);
-    EXPECT_EQ(attempt["outcome"], "success") << attempt.dump(2);
-    for (const std::string& d : domains) {
-      EXPECT_EQ(Steps(attempt, "validation", "dns-01", d, "ok").size(), 1u) << d << attempt.dump(2);
-    }
-  }
-
-  static TestEnv* env_;
 };
-TestEnv* DnsPowerDnsTest::env_ = nullptr;
 
 TEST_F(DnsPowerDnsTest, ProviderIssuesWildcardAndBaseAndKeepsOthersValues) {
   const std::string base = "api." + Zone();
@@ -96,7 +61,7 @@ TEST_F(DnsPowerDnsTest, ProviderIssuesWildcardAndBaseAndKeepsOthersValues) {
   const std::vector<std::string> domains = {base, "*." + base};
   CommandResult r = session.Issue("pdns", domains, "dns-01");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  ExpectIssued(session, "pdns", domains);
+  ExpectIssuedWithDns01(session, "pdns", domains);
   EXPECT_EQ(TxtAtPdns(record), (std::set<std::string>{"someone-elses-value"}));
 
   ASSERT_TRUE((*other)->CleanUp(record, "someone-elses-value").ok());
@@ -194,7 +159,7 @@ TEST_F(DnsPowerDnsTest, DocumentedExecScriptIssuesAndCleansUp) {
   const std::vector<std::string> domains = {base, "*." + base};
   CommandResult r = session.Issue("shell", domains, "dns-01");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  ExpectIssued(session, "shell", domains);
+  ExpectIssuedWithDns01(session, "shell", domains);
   EXPECT_TRUE(TxtAtPdns("_acme-challenge." + base + ".").empty());
 }
 
