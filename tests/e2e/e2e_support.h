@@ -96,16 +96,23 @@ class CertkeeperSuite : public ::testing::Test {
     ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString();
   }
 
-  // The start of a config for this environment: state_dir = state_, the [acme]
-  // section for its Pebble (CA bundle, issuer roots, account ops@example.com
-  // agreeing to the terms) and the http-01 solver writing into nginx's webroot.
-  std::string NginxWebrootConfigHead() const {
+  // The start of a config for this environment: state_dir = state_ and the
+  // [acme] section for its Pebble (server, CA bundle, issuer roots), no account
+  // settings.
+  std::string PebbleConfigHead() const {
     using deploy_support::Toml;
     return "state_dir = " + Toml(state_) + "\n[acme]\nserver = " +
            Toml(env_->Get("ACME_DIRECTORY_URL")) + "\nca_bundle = " +
            Toml(env_->Get("ACME_CA_BUNDLE")) + "\nissuer_roots = " +
-           Toml(env_->Get("PEBBLE_ROOT_PEM")) +
-           "\nemail = \"ops@example.com\"\nagree_tos = true\n[solvers.http-01]\nwebroot = " +
+           Toml(env_->Get("PEBBLE_ROOT_PEM")) + "\n";
+  }
+
+  // PebbleConfigHead with the account ops@example.com agreeing to the terms
+  // and the http-01 solver writing into nginx's webroot.
+  std::string NginxWebrootConfigHead() const {
+    using deploy_support::Toml;
+    return PebbleConfigHead() +
+           "email = \"ops@example.com\"\nagree_tos = true\n[solvers.http-01]\nwebroot = " +
            Toml(env_->Get("NGINX_WEBROOT")) + "\n";
   }
 

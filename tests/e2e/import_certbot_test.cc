@@ -6,7 +6,6 @@
 // renews both through certbot's account, the mapped solver and the mapped
 // deploy hook.
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -15,7 +14,6 @@
 
 #include "base/fs.h"
 #include "tests/e2e/deploy_support.h"
-#include "tests/e2e/e2e_support.h"
 #include "tests/e2e/import_support.h"
 
 namespace certkeeper {
@@ -29,24 +27,15 @@ using import_support::TreeFingerprint;
 using import_support::WebrootServer;
 using nlohmann::json;
 
-class ImportCertbotTest : public e2e_support::CertkeeperSuite {
+class ImportCertbotTest : public import_support::ImportSuite {
  protected:
-  static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
-    options.env = {{"PEBBLE_VA_NOSLEEP", "1"}};
-    StartEnv(options);
-  }
-
   void SetUpTest() override {
+    ImportSuite::SetUpTest();
     certbot_ = dir_.path() + "/letsencrypt";
     webroot_ = dir_.path() + "/www";
     marker_ = dir_.path() + "/deployed";
     port_ = std::stoi(env_->Get("PEBBLE_HTTP_PORT"));
     std::filesystem::create_directories(webroot_);
-    std::ofstream(config_) << "state_dir = " << Toml(state_) << "\n[acme]\nserver = "
-                           << Toml(env_->Get("ACME_DIRECTORY_URL"))
-                           << "\nca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE"))
-                           << "\nissuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n";
   }
 
   void Certbot(std::vector<std::string> args) {
@@ -58,13 +47,6 @@ class ImportCertbotTest : public e2e_support::CertkeeperSuite {
                  env_->Get("ACME_DIRECTORY_URL"), "--non-interactive", "--agree-tos", "-m",
                  "ops@example.com"});
     RunTool(argv, {{"REQUESTS_CA_BUNDLE", env_->Get("ACME_CA_BUNDLE")}});
-  }
-
-  json Json(std::vector<std::string> args, const std::string& config) {
-    args.insert(args.begin(), {"-c", config, "--json"});
-    testing::CommandResult r = testing::RunCertkeeper(args);
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    return json::parse(r.out, nullptr, false);
   }
 
   std::map<std::string, std::string> ListedSerials(const std::string& config) {

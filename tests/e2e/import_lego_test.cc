@@ -12,7 +12,6 @@
 
 #include "base/fs.h"
 #include "tests/e2e/deploy_support.h"
-#include "tests/e2e/e2e_support.h"
 #include "tests/e2e/import_support.h"
 
 namespace certkeeper {
@@ -25,27 +24,11 @@ using import_support::RunTool;
 using import_support::TreeFingerprint;
 using nlohmann::json;
 
-class ImportLegoTest : public e2e_support::CertkeeperSuite {
+class ImportLegoTest : public import_support::ImportSuite {
  protected:
-  static void SetUpTestSuite() {
-    testing::TestEnvOptions options;
-    options.env = {{"PEBBLE_VA_NOSLEEP", "1"}};
-    StartEnv(options);
-  }
-
   void SetUpTest() override {
+    ImportSuite::SetUpTest();
     lego_ = dir_.path() + "/lego";
-    std::ofstream(config_) << "state_dir = " << Toml(state_) << "\n[acme]\nserver = "
-                           << Toml(env_->Get("ACME_DIRECTORY_URL"))
-                           << "\nca_bundle = " << Toml(env_->Get("ACME_CA_BUNDLE"))
-                           << "\nissuer_roots = " << Toml(env_->Get("PEBBLE_ROOT_PEM")) << "\n";
-  }
-
-  json Json(std::vector<std::string> args, const std::string& config) {
-    args.insert(args.begin(), {"-c", config, "--json"});
-    testing::CommandResult r = testing::RunCertkeeper(args);
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    return json::parse(r.out, nullptr, false);
   }
 
   std::string lego_;

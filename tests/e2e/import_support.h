@@ -1,7 +1,7 @@
-// What the import end-to-end tests share: running the real certbot and lego
-// (no shell), a fingerprint of a directory tree to prove it was left alone,
-// the serial of a PEM file as openssl prints it, and a small HTTP server
-// serving a webroot on Pebble's http-01 port.
+// What the import end-to-end tests share: their fixture, running the real
+// certbot and lego (no shell), a fingerprint of a directory tree to prove it
+// was left alone, the serial of a PEM file as openssl prints it, and a small
+// HTTP server serving a webroot on Pebble's http-01 port.
 #ifndef CERTKEEPER_TESTS_E2E_IMPORT_SUPPORT_H_
 #define CERTKEEPER_TESTS_E2E_IMPORT_SUPPORT_H_
 
@@ -19,13 +19,41 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
 #include "base/fs.h"
 #include "base/process.h"
 #include "tests/e2e/child_process.h"
+#include "tests/e2e/e2e_support.h"
 
 namespace certkeeper::import_support {
+
+// The fixture of the import tests: Pebble without validation delays (the
+// real clients issue through it first), and per test a config file config_
+// holding only PebbleConfigHead(), the config `import` starts from. A derived
+// fixture that overrides SetUpTest calls ImportSuite::SetUpTest first.
+class ImportSuite : public e2e_support::CertkeeperSuite {
+ protected:
+  static void SetUpTestSuite() {
+    testing::TestEnvOptions options;
+    options.env = {{"PEBBLE_VA_NOSLEEP", "1"}};
+    StartEnv(options);
+  }
+
+  void SetUpTest() override {
+    ASSERT_TRUE(fs::WriteFileAtomic(config_, PebbleConfigHead()).ok()) << config_;
+  }
+
+  // `certkeeper -c config --json args...`, expected to exit 0; its output
+  // parsed (a discarded value when it is not JSON).
+  nlohmann::json Json(std::vector<std::string> args, const std::string& config) {
+    args.insert(args.begin(), {"-c", config, "--json"});
+    testing::CommandResult r = testing::RunCertkeeper(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return nlohmann::json::parse(r.out, nullptr, false);
+  }
+};
 
 // Runs argv with env added; the test fails (with the output) when it does not
 // exit 0.
