@@ -49,12 +49,8 @@ start_bind() {
   rm -rf "$dir"
   mkdir -p "$dir/run" "$dir/work"
   write_bind_zones "$dir/work"
-  (
-    umask 077
-    openssl rand -base64 32 | tr -d '\n' >"$dir/tsig.secret"
-  ) || die "cannot write the TSIG secret to $dir/tsig.secret"
-  local secret
-  secret=$(<"$dir/tsig.secret")
+  write_tsig_secret "$dir/tsig.secret"
+  local secret=$TSIG_SECRET
   (
     umask 077
     cat >"$dir/named.conf" <<EOF
@@ -100,8 +96,8 @@ EOF
   /usr/bin/named-checkconf -z "$dir/named.conf" >>"$STATE/logs/bind.log" 2>&1 ||
     die "named-checkconf rejected $dir/named.conf; see $STATE/logs/bind.log"
   # -g: foreground, log to stderr; -4: IPv4 only; -n 1: one worker thread.
-  start_daemon bind "$STATE/logs/bind.log" "$BIND_BIN" -g -4 -n 1 -c "$dir/named.conf"
-  wait_until 20 bind "SOA of $BIND_DYN_ZONE on 127.0.0.1:$BIND_PORT" bind_serves_soa
+  start_dns_server bind "$BIND_DYN_ZONE" "$BIND_PORT" bind_serves_soa \
+    "$BIND_BIN" -g -4 -n 1 -c "$dir/named.conf"
 }
 
 bind_serves_soa() {

@@ -98,6 +98,29 @@ wait_until() {
   done
 }
 
+# write_tsig_secret FILE: a fresh TSIG secret (256 random bits, base64, no
+# newline) in FILE, mode 0600 from its first byte. Sets TSIG_SECRET to it.
+write_tsig_secret() {
+  local file=$1
+  (
+    umask 077
+    openssl rand -base64 32 | tr -d '\n' >"$file"
+  ) || die "cannot write the TSIG secret to $file"
+  # shellcheck disable=SC2034  # read by the caller
+  TSIG_SECRET=$(<"$file")
+}
+
+# start_dns_server NAME ZONE PORT CHECK PROGRAM ARGS...: starts PROGRAM as the
+# daemon NAME (start_daemon, log $STATE/logs/NAME.log) and waits up to 20 s
+# until the command CHECK succeeds, CHECK being how that server's own client
+# asks 127.0.0.1:PORT for the SOA of ZONE.
+start_dns_server() {
+  local name=$1 zone=$2 port=$3 check=$4
+  shift 4
+  start_daemon "$name" "$STATE/logs/$name.log" "$@"
+  wait_until 20 "$name" "SOA of $zone on 127.0.0.1:$port" "$check"
+}
+
 show_log() {
   local file="$STATE/logs/$1.log"
   [[ -f $file ]] || return 0

@@ -37,12 +37,8 @@ start_knot() {
   local dir="$STATE/knot"
   mkdir -p "$dir/run" "$dir/storage" "$dir/zones"
   write_knot_zones "$dir/zones"
-  (
-    umask 077
-    openssl rand -base64 32 | tr -d '\n' >"$dir/tsig.secret"
-  ) || die "cannot write the TSIG secret to $dir/tsig.secret"
-  local secret
-  secret=$(<"$dir/tsig.secret")
+  write_tsig_secret "$dir/tsig.secret"
+  local secret=$TSIG_SECRET
   (
     umask 077
     cat >"$dir/knot.conf" <<EOF
@@ -86,9 +82,8 @@ zone:
     file: root.zone
 EOF
   )
-  start_daemon knot "$STATE/logs/knot.log" /usr/sbin/knotd -c "$dir/knot.conf"
-  wait_until 20 knot "SOA of $KNOT_ZONE_NAME on 127.0.0.1:$KNOT_PORT" \
-    knot_serves_soa
+  start_dns_server knot "$KNOT_ZONE_NAME" "$KNOT_PORT" knot_serves_soa \
+    /usr/sbin/knotd -c "$dir/knot.conf"
 }
 
 knot_serves_soa() {
