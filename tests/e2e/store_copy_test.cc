@@ -4,7 +4,6 @@
 // `store migrate` finds it current.
 #include <sys/stat.h>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "tests/e2e/deploy_support.h"
 #include "tests/e2e/e2e_support.h"
 #include "tests/support/testenv.h"
 
@@ -41,19 +41,14 @@ class StoreCopyTest : public e2e_support::CertkeeperSuite {
     WriteConfig("");
   }
 
+  // This host (edge-1) on the environment's Pebble, http-01 standalone on the
+  // port Pebble validates, then `extra`.
   void WriteConfig(const std::string& extra) {
-    std::ofstream f(config_);
-    f << "host = \"edge-1\"\n"
-      << "state_dir = \"" << state_ << "\"\n"
-      << "[acme]\n"
-      << "server = \"" << env_->Get("ACME_DIRECTORY_URL") << "\"\n"
-      << "ca_bundle = \"" << env_->Get("ACME_CA_BUNDLE") << "\"\n"
-      << "issuer_roots = \"" << env_->Get("PEBBLE_ROOT_PEM") << "\"\n"
-      << "email = \"ops@example.com\"\n"
-      << "agree_tos = true\n"
-      << "[solvers.http-01]\n"
-      << "listen = \"127.0.0.1:" << env_->Get("PEBBLE_HTTP_PORT") << "\"\n"
-      << extra;
+    using deploy_support::Toml;
+    std::string text = "host = \"edge-1\"\n" + PebbleConfigHead() +
+                       "email = \"ops@example.com\"\nagree_tos = true\n[solvers.http-01]\nlisten = " +
+                       Toml("127.0.0.1:" + env_->Get("PEBBLE_HTTP_PORT")) + "\n" + extra;
+    ASSERT_TRUE(fs::WriteFileAtomic(config_, text).ok()) << config_;
   }
 
   std::string StoreSection() const {
