@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lifecycle/config_check.h"
+#include "tests/unit/lifecycle/config_rule_rows.h"
 
 namespace certkeeper::lifecycle {
 namespace {
@@ -49,15 +50,8 @@ TEST(CheckFleetConfig, AcceptsAFleetAndASingleHost) {
   }
 }
 
-struct BrokenRule {
-  const char* meaning;
-  std::function<void(Config&)> breaks;
-  const char* expected;  // substring of the message
-  const char* hint;      // substring of the hint; "" when not checked
-};
-
 TEST(CheckFleetConfig, RefusesEachBrokenRuleNamingTheKey) {
-  const BrokenRule rows[] = {
+  ExpectEachRowRefused(FleetConfig, {
       {"host with a space", [](Config& c) { c.host = "edge 1"; },
        "fleet.toml: host: host name \"edge 1\" contains a character other than letters",
        "set host = \"edge-1\" at the top of the config"},
@@ -131,17 +125,7 @@ TEST(CheckFleetConfig, RefusesEachBrokenRuleNamingTheKey) {
       {"hosts entry twice",
        [](Config& c) { c.certificates[1].hosts = {"edge-2", "edge-1", "edge-2"}; },
        "fleet.toml: certificate \"api\": hosts lists \"edge-2\" twice", ""},
-  };
-  for (const BrokenRule& row : rows) {
-    Config config = FleetConfig();
-    row.breaks(config);
-    Status s = CheckConfig(config);
-    ASSERT_FALSE(s.ok()) << row.meaning;
-    EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << row.meaning;
-    EXPECT_NE(s.ToString().find(row.expected), std::string::npos)
-        << row.meaning << ": " << s.ToString();
-    EXPECT_NE(s.hint().find(row.hint), std::string::npos) << row.meaning << ": " << s.hint();
-  }
+  });
 }
 
 TEST(CheckFleetConfig, NeverEchoesARefusedUrl) {

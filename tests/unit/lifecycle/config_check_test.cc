@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "tests/unit/lifecycle/config_rule_rows.h"
 
 namespace certkeeper::lifecycle {
 namespace {
@@ -66,28 +67,8 @@ TEST(CheckConfig, AcceptsAValidConfig) {
   EXPECT_TRUE(CheckConfig(Config()).ok()) << "an empty config is valid";
 }
 
-struct BrokenRule {
-  const char* meaning;
-  std::function<void(Config&)> breaks;
-  const char* expected;  // substring of the message
-  const char* hint;      // substring of the hint; "" when not checked
-};
-
-void ExpectEachRowRefused(const std::vector<BrokenRule>& rows) {
-  for (const BrokenRule& row : rows) {
-    Config config = ValidConfig();
-    row.breaks(config);
-    Status s = CheckConfig(config);
-    ASSERT_FALSE(s.ok()) << row.meaning;
-    EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << row.meaning;
-    EXPECT_NE(s.ToString().find(row.expected), std::string::npos)
-        << row.meaning << ": " << s.ToString();
-    EXPECT_NE(s.hint().find(row.hint), std::string::npos) << row.meaning << ": " << s.hint();
-  }
-}
-
 TEST(CheckConfig, RefusesBrokenCertificateAndTargetRulesNamingWhatAndWhere) {
-  ExpectEachRowRefused({
+  ExpectEachRowRefused(ValidConfig, {
       {"unknown challenge type",
        [](Config& c) { c.certificates[0].challenges = {"http-01", "smtp-01"}; },
        "site.toml: certificate \"web\": unknown challenge \"smtp-01\"",
@@ -134,7 +115,7 @@ TEST(CheckConfig, RefusesBrokenCertificateAndTargetRulesNamingWhatAndWhere) {
 }
 
 TEST(CheckConfig, RefusesBrokenSolverAndAcmeRulesNamingWhatAndWhere) {
-  ExpectEachRowRefused({
+  ExpectEachRowRefused(ValidConfig, {
       {"unknown solver type", [](Config& c) { c.solvers["smtp-01"].type = "smtp-01"; },
        "site.toml: unknown solver type \"solvers.smtp-01\"",
        "solver types are http-01, dns-01 and tls-alpn-01"},
