@@ -87,8 +87,8 @@ struct Measured {
 // The directory that replaces /etc/ssl/certs for uacme (see RunMeasured).
 std::string g_trust_dir;
 
-// fork + execve (no shell), stdout and stderr to err_path; wait4 rusage and
-// the sampled peak of RssAnon.
+// fork + execve (no shell), stdout and stderr to err_path; measured by
+// WaitMeasured (rusage and the sampled peak of RssAnon).
 Result<Run> RunMeasured(const Command& c, const std::string& err_path, int* status_out) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
@@ -125,27 +125,12 @@ Result<Run> RunMeasured(const Command& c, const std::string& err_path, int* stat
     dprintf(2, "execve %s: %s\n", args[0], strerror(errno));
     _exit(127);
   }
+  CK_ASSIGN_OR_RETURN(Waited waited, WaitMeasured(pid, std::chrono::minutes(3), c.argv[0]));
   Run run;
-  int status = 0;
-  rusage usage = {};
-  auto deadline = Clock::now() + std::chrono::minutes(3);
-  while (true) {
-    pid_t r = wait4(pid, &status, WNOHANG, &usage);
-    if (r == pid) break;
-    if (r == 0) run.max_anon_kb = std::max(run.max_anon_kb, RssAnonKb(pid));
-    if (r < 0 && errno != EINTR) {
-      return Status(ErrorCode::kInternal, std::string("wait4: ") + strerror(errno));
-    }
-    if (Clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      (void)wait4(pid, &status, 0, &usage);
-      return Status(ErrorCode::kDeadlineExceeded, c.argv[0] + " did not finish in 3 minutes");
-    }
-    usleep(500);
-  }
+  run.max_anon_kb = waited.max_anon_kb;
   run.seconds = Seconds(Clock::now() - start);
-  run.max_rss_kb = usage.ru_maxrss;
-  *status_out = status;
+  run.max_rss_kb = waited.usage.ru_maxrss;
+  *status_out = waited.status;
   return run;
 }
 

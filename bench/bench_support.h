@@ -198,6 +198,39 @@ inline long RssAnonKb(pid_t pid) {
   return at == std::string::npos ? 0 : std::strtol(status->c_str() + at + 8, nullptr, 10);
 }
 
+// What a child cost until it exited: its wait status, its rusage (ru_maxrss:
+// peak RSS) and the peak of RssAnon sampled while it ran.
+struct Waited {
+  int status = 0;
+  rusage usage = {};
+  long max_anon_kb = 0;
+};
+
+// Waits for the child pid with wait4, sampling its RssAnon every 0.5 ms. The
+// wait is bounded: a child still running after `timeout` is killed (SIGKILL),
+// reaped, and reported as kDeadlineExceeded naming `what`.
+inline Result<Waited> WaitMeasured(pid_t pid, std::chrono::minutes timeout,
+                                   const std::string& what) {
+  Waited waited;
+  auto deadline = Clock::now() + timeout;
+  while (true) {
+    pid_t r = wait4(pid, &waited.status, WNOHANG, &waited.usage);
+    if (r == pid) break;
+    if (r == 0) waited.max_anon_kb = std::max(waited.max_anon_kb, RssAnonKb(pid));
+    if (r < 0 && errno != EINTR) {
+      return Status(ErrorCode::kInternal, std::string("wait4: ") + strerror(errno));
+    }
+    if (Clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      (void)wait4(pid, &waited.status, 0, &waited.usage);
+      return Status(ErrorCode::kDeadlineExceeded,
+                    what + " did not finish in " + std::to_string(timeout.count()) + " minutes");
+    }
+    usleep(500);
+  }
+  return waited;
+}
+
 // fork + execve of argv (no shell); stdout to /dev/null, stderr to a file.
 inline Result<Child> Spawn(const std::vector<std::string>& argv, const std::string& err_path) {
   std::vector<char*> args;
@@ -213,23 +246,12 @@ inline Result<Child> Spawn(const std::vector<std::string>& argv, const std::stri
     execve(args[0], args.data(), environ);
     _exit(127);
   }
+  // A child that hangs is killed after two minutes.
+  CK_ASSIGN_OR_RETURN(Waited waited, WaitMeasured(pid, std::chrono::minutes(2), argv[0]));
   Child child;
-  // A bounded wait: a child that hangs is killed after two minutes.
-  auto deadline = Clock::now() + std::chrono::minutes(2);
-  while (true) {
-    pid_t r = wait4(pid, &child.status, WNOHANG, &child.usage);
-    if (r == pid) break;
-    if (r == 0) child.max_anon_kb = std::max(child.max_anon_kb, RssAnonKb(pid));
-    if (r < 0 && errno != EINTR) {
-      return Status(ErrorCode::kInternal, std::string("wait4: ") + strerror(errno));
-    }
-    if (Clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      (void)wait4(pid, &child.status, 0, &child.usage);
-      return Status(ErrorCode::kDeadlineExceeded, argv[0] + " did not finish in 2 minutes");
-    }
-    usleep(500);
-  }
+  child.status = waited.status;
+  child.usage = waited.usage;
+  child.max_anon_kb = waited.max_anon_kb;
   child.seconds = Seconds(Clock::now() - start);
   auto err = fs::ReadFile(err_path);
   if (err.ok()) child.err = std::move(*err);
