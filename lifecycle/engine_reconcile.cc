@@ -22,6 +22,7 @@
 // other certificates (one nginx) refuses every reload until that pair matches.
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -31,6 +32,7 @@
 namespace certkeeper::lifecycle {
 
 void Delivery::Reconcile() {
+  reconciled_versions_.reset();
   auto all = ctx_.inventory->AllCurrentVersions();
   if (!all.ok()) {
     log::Warn("cannot read the versions to reconcile live/",
@@ -38,7 +40,11 @@ void Delivery::Reconcile() {
     return;
   }
   if (!ctx_.fleet) {
+    reconcile_changed_ = false;
     for (const auto& [name, current] : *all) ReconcileOne(name, current);
+    // live/ and the inventory agreed everywhere: what was read is still the
+    // inventory's state (a run over 10,000 certificates reads it once).
+    if (!reconcile_changed_) reconciled_versions_ = std::move(*all);
     return;
   }
   // A fleet: live/ is this host's, the fleet-level live version may be one it
@@ -62,6 +68,7 @@ void Delivery::ReconcileOne(const std::string& name, const store::CurrentVersion
   int recorded = current.live ? current.live->n : 0;
   const int linked = ctx_.layout->LiveVersionNumber(name);
   if (linked == recorded) return;
+  reconcile_changed_ = true;  // (whether or not a repair below succeeds)
   auto intent = ctx_.layout->DeployIntent(name);
   if (recorded > linked && intent.ok() && *intent == recorded) {
     // The deploy of `recorded` failed at its record and rolled back, but the
@@ -127,9 +134,12 @@ bool Delivery::RollForward(const std::string& name, int linked, int recorded,
 
 void Delivery::FinishInterruptedDeliveries() {
   unchanged_versions_.reset();
+  auto reconciled = std::exchange(reconciled_versions_, std::nullopt);
   if (deliveries_finished_) return;
   deliveries_finished_ = true;
-  auto all = ctx_.inventory->AllCurrentVersions();
+  auto all = reconciled ? Result<std::map<std::string, store::CurrentVersions>>(
+                              std::move(*reconciled))
+                        : ctx_.inventory->AllCurrentVersions();
   if (!all.ok()) {
     log::Warn("cannot read the versions to finish interrupted deploys",
               {{"error", all.status().ToString()}});
