@@ -3,6 +3,7 @@
 #include <array>
 #include <cassert>
 #include <charconv>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -102,12 +103,37 @@ void JsonWriter::Key(std::string_view key) {
          "members in nlohmann::json's order: by key, byte-wise ascending");
   level.last_key = std::string(key);
 #endif
-  if (!level.empty) out_ += ',';
+  const bool first = level.empty;
   level.empty = false;
-  NewLine(levels_.size());
-  AppendJsonString(out_, key);
-  out_ += indent_ < 0 ? ":" : ": ";
   after_key_ = true;
+  bool plain = true;  // a name of the program's (most are): nothing to escape
+  for (unsigned char c : key) plain &= kClass[c] == 0;
+  if (!plain) {
+    if (!first) out_ += ',';
+    NewLine(levels_.size());
+    AppendJsonString(out_, key);
+    out_ += indent_ < 0 ? ":" : ": ";
+    return;
+  }
+  // `,\n<indent>"key": ` in one step: a document of 10,000 rows has 250,000.
+  const size_t spaces = indent_ < 0 ? 0 : levels_.size() * static_cast<size_t>(indent_);
+  const size_t size = (first ? 0 : 1) + (indent_ < 0 ? 0 : 1 + spaces) + key.size() +
+                      (indent_ < 0 ? 3 : 4);
+  const size_t at = out_.size();
+  out_.resize(at + size);
+  char* p = out_.data() + at;
+  if (!first) *p++ = ',';
+  if (indent_ >= 0) {
+    *p++ = '\n';
+    std::memset(p, ' ', spaces);
+    p += spaces;
+  }
+  *p++ = '"';
+  std::memcpy(p, key.data(), key.size());
+  p += key.size();
+  *p++ = '"';
+  *p++ = ':';
+  if (indent_ >= 0) *p++ = ' ';
 }
 
 void JsonWriter::BeginObject() {
