@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <thread>
 
@@ -208,29 +209,34 @@ Result<Duration> ParseDuration(std::string_view text) {
 
 std::string FormatDurationHuman(Duration d) {
   int64_t s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
-  std::string sign;
+  std::string out;
   if (s < 0) {
-    sign = "-";
+    out = "-";
     s = -s;
   }
-  char buf[64];
+  // "3d 4h", "3d", "2h 5m", "7m", "42s" (std::to_chars: called per certificate).
+  auto number = [&out](int64_t v, char unit) {
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    out.append(buf, static_cast<size_t>(end - buf));
+    out += unit;
+  };
   if (s >= 86400) {
-    int64_t h = (s % 86400) / 3600;
-    if (h) {
-      snprintf(buf, sizeof(buf), "%lldd %lldh", static_cast<long long>(s / 86400),
-               static_cast<long long>(h));
-    } else {
-      snprintf(buf, sizeof(buf), "%lldd", static_cast<long long>(s / 86400));
+    number(s / 86400, 'd');
+    if (int64_t h = (s % 86400) / 3600) {
+      out += ' ';
+      number(h, 'h');
     }
   } else if (s >= 3600) {
-    snprintf(buf, sizeof(buf), "%lldh %lldm", static_cast<long long>(s / 3600),
-             static_cast<long long>((s % 3600) / 60));
+    number(s / 3600, 'h');
+    out += ' ';
+    number((s % 3600) / 60, 'm');
   } else if (s >= 60) {
-    snprintf(buf, sizeof(buf), "%lldm", static_cast<long long>(s / 60));
+    number(s / 60, 'm');
   } else {
-    snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
+    number(s, 's');
   }
-  return sign + buf;
+  return out;
 }
 
 }  // namespace certkeeper

@@ -110,6 +110,12 @@ TEST(FormatDurationHuman, Readable) {
   EXPECT_EQ(FormatDurationHuman(hours(24 * 3 + 4)), "3d 4h");
   EXPECT_EQ(FormatDurationHuman(minutes(12)), "12m");
   EXPECT_EQ(FormatDurationHuman(seconds(8)), "8s");
+  EXPECT_EQ(FormatDurationHuman(hours(24 * 59)), "59d");
+  EXPECT_EQ(FormatDurationHuman(hours(2) + minutes(5) + seconds(9)), "2h 5m");
+  EXPECT_EQ(FormatDurationHuman(hours(1)), "1h 0m");
+  EXPECT_EQ(FormatDurationHuman(seconds(0)), "0s");
+  EXPECT_EQ(FormatDurationHuman(-hours(50)), "-2d 2h");
+  EXPECT_EQ(FormatDurationHuman(-seconds(59)), "-59s");
 }
 
 }  // namespace
