@@ -171,7 +171,9 @@ class Delivery {
   void ClearIntentBestEffort(const std::string& name);
 
   // engine_reconcile.cc
-  void ReconcileOne(const std::string& name, const store::CurrentVersions& current);
+  // live: live/ opened once for the whole pass (null: each link by its path).
+  void ReconcileOne(const std::string& name, const store::CurrentVersions& current,
+                    const fs::Dir* live);
   // In a fleet live/ is compared with this host's host_deployments row, never
   // switched to a version this host did not deliver (engine_fleet_delivery.cc).
   void ReconcileFleetOne(const std::string& name, const store::CurrentVersions& current,

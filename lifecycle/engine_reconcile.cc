@@ -41,7 +41,10 @@ void Delivery::Reconcile() {
   }
   if (!ctx_.fleet) {
     reconcile_changed_ = false;
-    for (const auto& [name, current] : *all) ReconcileOne(name, current);
+    Result<fs::Dir> live = ctx_.layout->OpenLiveDir();
+    for (const auto& [name, current] : *all) {
+      ReconcileOne(name, current, live.ok() ? &*live : nullptr);
+    }
     // live/ and the inventory agreed everywhere: what was read is still the
     // inventory's state (a run over 10,000 certificates reads it once).
     if (!reconcile_changed_) reconciled_versions_ = std::move(*all);
@@ -64,9 +67,11 @@ void Delivery::Reconcile() {
   }
 }
 
-void Delivery::ReconcileOne(const std::string& name, const store::CurrentVersions& current) {
+void Delivery::ReconcileOne(const std::string& name, const store::CurrentVersions& current,
+                            const fs::Dir* live) {
   int recorded = current.live ? current.live->n : 0;
-  const int linked = ctx_.layout->LiveVersionNumber(name);
+  const int linked =
+      live ? ctx_.layout->LiveVersionNumber(*live, name) : ctx_.layout->LiveVersionNumber(name);
   if (linked == recorded) return;
   reconcile_changed_ = true;  // (whether or not a repair below succeeds)
   auto intent = ctx_.layout->DeployIntent(name);
@@ -146,8 +151,10 @@ void Delivery::FinishInterruptedDeliveries() {
     return;
   }
   bool finished_any = false;
+  Result<fs::Dir> archive = ctx_.layout->OpenArchiveDir();
   for (const auto& [name, current] : *all) {
-    Result<int> intent = ctx_.layout->DeployIntent(name);
+    Result<int> intent = archive.ok() ? ctx_.layout->DeployIntent(*archive, name)
+                                      : ctx_.layout->DeployIntent(name);
     if (intent.ok() && *intent == 0) continue;
     finished_any = true;
     // An intent that does not parse still says a deploy was interrupted; which
