@@ -135,6 +135,7 @@ void RenewRun::RefreshRevocation() {
         return a.status == "revoked";
       })) {
     versions_.reset();
+    stored_.reset();  // (only versions changed; read everything again all the same)
   }
 }
 
