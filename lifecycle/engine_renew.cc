@@ -312,10 +312,16 @@ void RenewRun::ReadCaFacts() {
     }
   }
   // Each certificate's CAs in the order to try (return_to_preferred).
+  // RouteFor reads the live version only to stay with its issuer when
+  // return_to_preferred is off: otherwise no copy of it per certificate.
+  const bool by_issuer = !e_.config_.renewal.return_to_preferred;
+  const Result<store::Version> none(Status(ErrorCode::kNotFound, ""));
   for (CertificateFacts& f : input_.certificates) {
-    Result<store::Version> live = f.live ? Result<store::Version>(*f.live)
-                                         : Result<store::Version>(Status(ErrorCode::kNotFound, ""));
-    f.cas = e_.issuance_.RouteFor(f.spec, live).order;
+    if (by_issuer && f.live) {
+      f.cas = e_.issuance_.RouteFor(f.spec, Result<store::Version>(*f.live)).order;
+    } else {
+      f.cas = e_.issuance_.RouteFor(f.spec, none).order;
+    }
   }
 }
 

@@ -11,7 +11,8 @@
 namespace certkeeper::lifecycle {
 
 struct RevocationChecker::Version {
-  store::Version record;
+  explicit Version(const store::Version& live) : record(live) {}
+  const store::Version& record;  // the live version, owned by the caller's map
   CertPair pair;
   std::vector<std::string> ocsp_urls;
   std::vector<std::string> crl_urls;
@@ -67,8 +68,7 @@ Result<std::vector<RevocationView>> RevocationChecker::Refresh(
   }
   for (const auto& [name, versions] : current) {
     if (!versions.live) continue;
-    Version v;
-    v.record = *versions.live;
+    Version v(*versions.live);
     v.dir = ctx_.layout->VersionDir(name, v.record.n);
     // What the stored answers settle needs neither the files nor a request:
     // a timer run over thousands of certificates reads none of them.
