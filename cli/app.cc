@@ -54,8 +54,25 @@ class App final : public CommandContext {
   }
   void Print(const std::string& text) override { std::cout << text << std::flush; }
   void PrintJson(const json& j) override { std::cout << DumpJson(j) << "\n" << std::flush; }
+  // For JsonWriter: the text goes out in pieces as it is written.
+  static JsonWriter::Sink StdoutSink() {
+    return [](std::string_view text) { std::cout.write(text.data(), std::streamsize(text.size())); };
+  }
+  static void FinishJson(JsonWriter& w) {
+    w.Finish();
+    std::cout << "\n" << std::flush;
+  }
 
  private:
+  // Outcomes rendered by RenderOutcome; those of failed certificates go to stderr.
+  void PrintOutcomes(const std::string& text, bool failed) {
+    if (text.empty()) return;
+    if (failed) {
+      std::cerr << text << std::flush;
+    } else {
+      Print(text);
+    }
+  }
   // A failed certificate's outcome carries its error: that goes to stderr.
   void PrintOutcome(const lifecycle::CertificateOutcome& o) {
     if (o.error.ok()) {
@@ -86,6 +103,7 @@ class App final : public CommandContext {
   GlobalValues g_;
   CommandValues o_;
   lifecycle::Config config_;
+  bool config_checked_ = false;  // CheckConfig(config_) passed
 };
 
 int App::Fail(const Status& s, int code) {
@@ -133,6 +151,7 @@ Status App::LoadConfig() {
   if (g_.allow_insecure_http) config_.acme.allow_insecure_http = true;
   // The merged settings: a --server URL is checked like the file's.
   CK_RETURN_IF_ERROR(lifecycle::CheckConfig(config_));
+  config_checked_ = true;  // config_ stays as it is from here on
   for (const lifecycle::AcmeSettings& ca : config_.Cas()) {
     if (!ca.ca_bundle.empty() && !fs::Exists(ca.ca_bundle)) {
       return Status(ErrorCode::kInvalidArgument, "CA bundle file does not exist")
@@ -147,6 +166,9 @@ Status App::LoadConfig() {
 // LoadConfig checked config_ already; checking again where the engine opens
 // keeps that true for any command that changes config_ after loading it.
 Result<std::unique_ptr<lifecycle::Engine>> App::OpenEngine() {
+  // LoadConfig checked this very config (a check of 10,000 certificates is
+  // not free).
+  if (config_checked_) return lifecycle::Engine::Open(config_, RealClock());
   return lifecycle::OpenCheckedEngine(config_, RealClock());
 }
 
@@ -334,11 +356,25 @@ int App::CmdRenew(const std::vector<std::string>& args, const po::variables_map&
   auto report = (*engine)->Renew(options);
   if (!report.ok()) return Fail(report.status(), ExitFor(report.status()));
   if (g_.json) {
-    json arr = json::array();
-    for (const auto& o : report->certificates) arr.push_back(ToJson(o));
-    PrintJson(arr);
+    JsonWriter w(2, StdoutSink());
+    w.BeginArray();
+    for (const auto& o : report->certificates) WriteJson(w, o);
+    w.EndArray();
+    FinishJson(w);
   } else {
-    for (const auto& o : report->certificates) PrintOutcome(o);
+    // Consecutive outcomes of one stream in one write, not one per certificate;
+    // in their order, failed ones to stderr.
+    std::string pending;
+    bool pending_failed = false;
+    for (const auto& o : report->certificates) {
+      if (!o.error.ok() != pending_failed) {
+        PrintOutcomes(pending, pending_failed);
+        pending.clear();
+        pending_failed = !o.error.ok();
+      }
+      pending += RenderOutcome(o);
+    }
+    PrintOutcomes(pending, pending_failed);
     if (report->certificates.empty()) Print("Nothing to renew.\n");
   }
   return report->any_failed() ? kExitFailed : kExitOk;
@@ -351,7 +387,9 @@ int App::CmdList() {
   if (!certs.ok()) return Fail(certs.status(), ExitFor(certs.status()));
   TimePoint now = RealClock()->Now();
   if (g_.json) {
-    PrintJson(ListJson(*certs, now));
+    JsonWriter w(2, StdoutSink());
+    WriteListJson(w, *certs, now);
+    FinishJson(w);
   } else {
     Print(RenderList(*certs, now));
   }

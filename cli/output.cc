@@ -246,6 +246,224 @@ json ErrorJson(const Status& s) {
   return j;
 }
 
+namespace {
+
+void TimeField(JsonWriter& w, std::string_view key, TimePoint t) {
+  w.Field(key, FormatRfc3339(t));
+}
+
+void TimeOrNullField(JsonWriter& w, std::string_view key, const std::optional<TimePoint>& t) {
+  if (t) {
+    TimeField(w, key, *t);
+  } else {
+    w.NullField(key);
+  }
+}
+
+void PinsField(JsonWriter& w, std::string_view key,
+               const std::optional<lifecycle::CertificateView::KeyPinsView>& pins) {
+  if (!pins) return w.NullField(key);
+  w.Key(key);
+  w.BeginObject();
+  w.Field("spki_sha256", pins->spki_sha256);
+  w.Field("tlsa_3_1_1", pins->tlsa);
+  w.EndObject();
+}
+
+// The members below are written in nlohmann::json's order (by key), so that
+// the text is the one DumpJson(ToJson(...)) gives (tests/unit/cli).
+void WriteVersion(JsonWriter& w, const lifecycle::VersionView& v) {
+  w.BeginObject();
+  w.Field("ca", v.ca);
+  TimeField(w, "created_at", v.created_at);
+  w.Field("directory", v.directory);
+  w.Strings("domains", v.domains);
+  w.Field("fingerprint_sha256", v.fingerprint);
+  w.Field("issuer", v.issuer);
+  w.Field("n", v.n);
+  TimeField(w, "not_after", v.not_after);
+  TimeField(w, "not_before", v.not_before);
+  w.Field("profile", v.profile);
+  w.Field("serial", v.serial);
+  w.Field("server", v.server);
+  w.Field("state", v.state);
+  w.EndObject();
+}
+
+}  // namespace
+
+void WriteJsonValue(JsonWriter& w, const json& j) {
+  switch (j.type()) {
+    case json::value_t::object:
+      w.BeginObject();
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        w.Key(it.key());
+        WriteJsonValue(w, it.value());
+      }
+      return w.EndObject();
+    case json::value_t::array:
+      w.BeginArray();
+      for (const json& value : j) WriteJsonValue(w, value);
+      return w.EndArray();
+    case json::value_t::string:
+      return w.String(j.get_ref<const std::string&>());
+    case json::value_t::boolean:
+      return w.Bool(j.get<bool>());
+    case json::value_t::number_integer:
+      return w.Int(j.get<int64_t>());
+    case json::value_t::null:
+      return w.Null();
+    default:  // unsigned and floating point numbers: nlohmann's own text
+      return w.Number(j.dump());
+  }
+}
+
+void WriteJson(JsonWriter& w, const lifecycle::CertificateView& c, TimePoint now) {
+  const auto* live = c.live ? &*c.live : nullptr;
+  w.BeginObject();
+  if (live) {
+    w.Field("ca", live->ca);
+  } else {
+    w.NullField("ca");
+  }
+  w.Strings("challenges", c.challenges);
+  if (c.has_key_pins) PinsField(w, "current_key", c.current_key);
+  w.Key("days_left");
+  if (live) {
+    w.Int(std::chrono::duration_cast<std::chrono::hours>(live->not_after - now).count() / 24);
+  } else {
+    w.Null();
+  }
+  w.Strings("deploy", c.deploy);
+  w.Strings("domains", c.domains);
+  if (live) {
+    w.Field("fingerprint_sha256", live->fingerprint);
+  } else {
+    w.NullField("fingerprint_sha256");
+  }
+  if (c.fleet) {
+    w.Key("hosts");
+    w.BeginArray();
+    for (const auto& h : c.hosts) {
+      w.BeginObject();
+      TimeField(w, "at", h.at);
+      w.NullIfEmpty("error", h.error);
+      w.Field("host", h.host);
+      w.Field("state", h.state);
+      w.Field("version", h.version);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (live) {
+    w.Field("issuer", live->issuer);
+  } else {
+    w.NullField("issuer");
+  }
+  if (c.has_key_pins && !c.key_pins_error.empty()) w.Field("key_pins_error", c.key_pins_error);
+  w.Field("key_type", c.key_type);
+  w.Key("last_attempt");
+  if (c.last_attempt) {
+    const auto& a = *c.last_attempt;
+    w.BeginObject();
+    w.NullIfEmpty("challenge", a.challenge);
+    w.Key("error");
+    if (a.error_detail.empty() && a.error_type.empty()) {
+      w.Null();
+    } else {
+      w.BeginObject();
+      w.Field("detail", a.error_detail);
+      w.Field("type", a.error_type);
+      w.EndObject();
+    }
+    w.Field("outcome", a.outcome);
+    TimeField(w, "time", a.finished_at.value_or(a.started_at));
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Field("live_directory", c.live_directory);
+  w.Field("name", c.name);
+  TimeOrNullField(w, "next_attempt", c.next_attempt);
+  w.Field("next_attempt_reason", c.next_attempt_reason);
+  if (c.has_key_pins) PinsField(w, "next_key", c.next_key);
+  if (live) {
+    TimeField(w, "not_after", live->not_after);
+    TimeField(w, "not_before", live->not_before);
+  } else {
+    w.NullField("not_after");
+    w.NullField("not_before");
+  }
+  w.Key("renewal_info");
+  if (c.renewal_info) {
+    const auto& r = *c.renewal_info;
+    w.BeginObject();
+    w.NullIfEmpty("explanation_url", r.explanation_url);
+    TimeField(w, "next_fetch", r.next_fetch);
+    TimeField(w, "renew_at", r.renew_at);
+    TimeField(w, "window_end", r.window_end);
+    TimeField(w, "window_start", r.window_start);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  if (c.fleet) w.NullIfEmpty("renewed_by", c.renewed_by);
+  if (live) {
+    w.Field("serial", live->serial);
+  } else {
+    w.NullField("serial");
+  }
+  w.Field("status", c.status);
+  w.Field("status_reason", c.status_reason);
+  if (live) {
+    w.Field("version", live->n);
+  } else {
+    w.NullField("version");
+  }
+  if (!c.versions.empty()) {
+    w.Key("versions");
+    w.BeginArray();
+    for (const auto& v : c.versions) WriteVersion(w, v);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+void WriteListJson(JsonWriter& w, const std::vector<lifecycle::CertificateView>& certs,
+                   TimePoint now) {
+  w.BeginArray();
+  for (const auto& c : certs) WriteJson(w, c, now);
+  w.EndArray();
+}
+
+void WriteJson(JsonWriter& w, const lifecycle::CertificateOutcome& o) {
+  const bool planned = !o.decision.empty();
+  w.BeginObject();
+  if (planned) w.Field("decision", o.decision);
+  w.Key("error");
+  if (o.error.ok()) {
+    w.Null();
+  } else {
+    WriteJsonValue(w, ErrorJson(o.error));
+  }
+  if (!o.held_by.empty()) {
+    w.Field("held_by", o.held_by);
+    w.Field("lease_conflict", true);
+  }
+  if (planned) w.NullIfEmpty("limit", o.limit);
+  w.Field("name", o.name);
+  w.Field("outcome", o.outcome);
+  w.Field("reason", o.reason);
+  if (planned) TimeOrNullField(w, "until", o.until);
+  w.Key("version");
+  if (o.version) {
+    WriteVersion(w, *o.version);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
 std::string DumpJson(const json& j, int indent) {
   return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }

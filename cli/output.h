@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_writer.h"
 #include "base/status.h"
 #include "lifecycle/engine.h"
 
@@ -22,6 +23,16 @@ nlohmann::json ToJson(const lifecycle::VersionView& v);
 nlohmann::json ToJson(const lifecycle::CertificateOutcome& o);
 nlohmann::json ToJson(const lifecycle::AccountView& a);
 nlohmann::json ErrorJson(const Status& s);
+
+// The same documents written as they are made (base/json_writer.h), for the
+// ones that grow with the inventory: the text is exactly
+// DumpJson(ToJson(...), indent) of the same values.
+void WriteJson(JsonWriter& w, const lifecycle::CertificateView& c, TimePoint now);
+void WriteListJson(JsonWriter& w, const std::vector<lifecycle::CertificateView>& certs,
+                   TimePoint now);
+void WriteJson(JsonWriter& w, const lifecycle::CertificateOutcome& o);
+// Any nlohmann value, through w (for the small parts built as one).
+void WriteJsonValue(JsonWriter& w, const nlohmann::json& j);
 
 // The text of a --json document. A string that is not valid UTF-8 (an
 // inventory row written before output was sanitized at capture) is written with

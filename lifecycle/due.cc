@@ -29,6 +29,7 @@ std::set<std::string> NameSet(const std::vector<std::string>& names) {
 // "+new.example.com -old.example.com", empty when the sets are equal.
 std::string DomainDiff(const std::vector<std::string>& wanted,
                        const std::vector<std::string>& live) {
+  if (wanted == live) return "";  // the usual case, without two sets per certificate
   const std::set<std::string> want = NameSet(wanted);
   const std::set<std::string> have = NameSet(live);
   std::string diff;

@@ -67,6 +67,10 @@ class Delivery {
   // before anything else is decided. Best effort: a repair that fails is
   // logged and retried by the next run.
   void Reconcile();
+  // Forgets the versions Reconcile read (see FinishInterruptedDeliveries).
+  // MUST be called when anything may have recorded a version since Reconcile
+  // ran, i.e. by every command after the one whose lock Reconcile ran under.
+  void DropReconciledVersions() { reconciled_versions_.reset(); }
   // Finishes every delivery an interrupted run left (a deploy intent in
   // archive/<name>/deploying). MUST be called by every command that delivers,
   // once it holds the lock and before it delivers anything: the targets of
@@ -77,7 +81,8 @@ class Delivery {
   // is recorded), as its own attempt with an event; a newer version is
   // delivered later by the normal path. Runs once per engine; what cannot be
   // finished is logged, kept in unfinished_deliveries() for the run's report,
-  // and its intent stays.
+  // and its intent stays. When Reconcile ran in the same command and changed
+  // nothing, the versions it read are used instead of reading them again.
   void FinishInterruptedDeliveries();
   // The current versions of every certificate as the FinishInterruptedDeliveries
   // call just made read them, when it found nothing to finish (so nothing it
@@ -166,7 +171,9 @@ class Delivery {
   void ClearIntentBestEffort(const std::string& name);
 
   // engine_reconcile.cc
-  void ReconcileOne(const std::string& name, const store::CurrentVersions& current);
+  // live: live/ opened once for the whole pass (null: each link by its path).
+  void ReconcileOne(const std::string& name, const store::CurrentVersions& current,
+                    const fs::Dir* live);
   // In a fleet live/ is compared with this host's host_deployments row, never
   // switched to a version this host did not deliver (engine_fleet_delivery.cc).
   void ReconcileFleetOne(const std::string& name, const store::CurrentVersions& current,
@@ -190,6 +197,10 @@ class Delivery {
   bool deliveries_finished_ = false;
   std::map<std::string, Status> unfinished_deliveries_;
   std::optional<std::map<std::string, store::CurrentVersions>> unchanged_versions_;
+  // What Reconcile read, when it repaired nothing; taken by the next
+  // FinishInterruptedDeliveries (or dropped).
+  std::optional<std::map<std::string, store::CurrentVersions>> reconciled_versions_;
+  bool reconcile_changed_ = false;
   bool fleet_delivered_ = false;
   std::vector<CertificateOutcome> fleet_outcomes_;
 };

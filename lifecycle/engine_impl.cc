@@ -58,7 +58,12 @@ EngineImpl::EngineImpl(Config config, EngineParts parts)
       monitoring_(ctx_, accounts_, issuance_, queries_) {}
 
 Status EngineImpl::AcquireLock() {
-  if (lease_settled_) return Status::Ok();
+  if (lease_settled_) {
+    // An earlier command of this engine reconciled, and may have recorded
+    // versions since.
+    delivery_.DropReconciledVersions();
+    return Status::Ok();
+  }
   CK_RETURN_IF_ERROR(leases_->AcquireRun());
   lease_settled_ = true;
   // Attempts left running belong to a process that died: close them now that

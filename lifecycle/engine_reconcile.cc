@@ -22,6 +22,7 @@
 // other certificates (one nginx) refuses every reload until that pair matches.
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -31,6 +32,7 @@
 namespace certkeeper::lifecycle {
 
 void Delivery::Reconcile() {
+  reconciled_versions_.reset();
   auto all = ctx_.inventory->AllCurrentVersions();
   if (!all.ok()) {
     log::Warn("cannot read the versions to reconcile live/",
@@ -38,7 +40,14 @@ void Delivery::Reconcile() {
     return;
   }
   if (!ctx_.fleet) {
-    for (const auto& [name, current] : *all) ReconcileOne(name, current);
+    reconcile_changed_ = false;
+    Result<fs::Dir> live = ctx_.layout->OpenLiveDir();
+    for (const auto& [name, current] : *all) {
+      ReconcileOne(name, current, live.ok() ? &*live : nullptr);
+    }
+    // live/ and the inventory agreed everywhere: what was read is still the
+    // inventory's state (a run over 10,000 certificates reads it once).
+    if (!reconcile_changed_) reconciled_versions_ = std::move(*all);
     return;
   }
   // A fleet: live/ is this host's, the fleet-level live version may be one it
@@ -58,10 +67,13 @@ void Delivery::Reconcile() {
   }
 }
 
-void Delivery::ReconcileOne(const std::string& name, const store::CurrentVersions& current) {
+void Delivery::ReconcileOne(const std::string& name, const store::CurrentVersions& current,
+                            const fs::Dir* live) {
   int recorded = current.live ? current.live->n : 0;
-  const int linked = ctx_.layout->LiveVersionNumber(name);
+  const int linked =
+      live ? ctx_.layout->LiveVersionNumber(*live, name) : ctx_.layout->LiveVersionNumber(name);
   if (linked == recorded) return;
+  reconcile_changed_ = true;  // (whether or not a repair below succeeds)
   auto intent = ctx_.layout->DeployIntent(name);
   if (recorded > linked && intent.ok() && *intent == recorded) {
     // The deploy of `recorded` failed at its record and rolled back, but the
@@ -127,17 +139,22 @@ bool Delivery::RollForward(const std::string& name, int linked, int recorded,
 
 void Delivery::FinishInterruptedDeliveries() {
   unchanged_versions_.reset();
+  auto reconciled = std::exchange(reconciled_versions_, std::nullopt);
   if (deliveries_finished_) return;
   deliveries_finished_ = true;
-  auto all = ctx_.inventory->AllCurrentVersions();
+  auto all = reconciled ? Result<std::map<std::string, store::CurrentVersions>>(
+                              std::move(*reconciled))
+                        : ctx_.inventory->AllCurrentVersions();
   if (!all.ok()) {
     log::Warn("cannot read the versions to finish interrupted deploys",
               {{"error", all.status().ToString()}});
     return;
   }
   bool finished_any = false;
+  Result<fs::Dir> archive = ctx_.layout->OpenArchiveDir();
   for (const auto& [name, current] : *all) {
-    Result<int> intent = ctx_.layout->DeployIntent(name);
+    Result<int> intent = archive.ok() ? ctx_.layout->DeployIntent(*archive, name)
+                                      : ctx_.layout->DeployIntent(name);
     if (intent.ok() && *intent == 0) continue;
     finished_any = true;
     // An intent that does not parse still says a deploy was interrupted; which

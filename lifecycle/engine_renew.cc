@@ -135,6 +135,7 @@ void RenewRun::RefreshRevocation() {
         return a.status == "revoked";
       })) {
     versions_.reset();
+    stored_.reset();  // (only versions changed; read everything again all the same)
   }
 }
 
@@ -164,19 +165,23 @@ Status RenewRun::Prepare() {
       }
       return Status::Ok();
     }));
+  } else {
+    stored_ = std::move(stored);  // still the inventory's rows
   }
   // Serially, before anything below reads the versions or delivers.
   e_.FinishInterruptedDeliveries();
   versions_ = e_.delivery_.TakeUnchangedVersions();
+  // Finishing a delivery records attempts and schedules: read the rows again.
+  if (!versions_ || e_.fleet_) stored_.reset();
   e_.delivery_.DeliverFleetVersions();  // a fleet: what this host lacks (engine_fleet_delivery.cc)
   return Status::Ok();
 }
 
 // A certificate the inventory knows (cert set) or a newly configured one (dry
 // run only), with its versions when they were read once for the run.
-void RenewRun::AddFacts(const CertificateSpec& spec, const store::Certificate* cert) {
+void RenewRun::AddFacts(CertificateSpec spec, const store::Certificate* cert) {
   CertificateFacts f;
-  f.spec = spec;
+  f.spec = std::move(spec);
   if (cert) f.schedule = cert->schedule;
   input_.certificates.push_back(std::move(f));
   stored_ari_.push_back(cert ? cert->renewal_info : std::nullopt);
@@ -186,16 +191,26 @@ void RenewRun::AddFacts(const CertificateSpec& spec, const store::Certificate* c
 // live versions are read once per run, not once per certificate: a timer run
 // over thousands of certificates that are not due stays cheap.
 Status RenewRun::SelectAll() {
-  CK_ASSIGN_OR_RETURN(auto certs, e_.inventory_->ListCertificates(false));
+  std::vector<store::Certificate> certs;
+  if (stored_) {
+    certs = std::move(*stored_);
+    stored_.reset();
+    std::erase_if(certs, [](const store::Certificate& c) { return c.removed; });
+  } else {
+    CK_ASSIGN_OR_RETURN(certs, e_.inventory_->ListCertificates(false));
+  }
   if (!versions_) {
     CK_ASSIGN_OR_RETURN(versions_, e_.inventory_->AllCurrentVersions());
   }
-  const auto& versions = *versions_;
+  // Nothing reads the versions after this: they are moved into the facts.
+  auto& versions = *versions_;
+  input_.certificates.reserve(certs.size() + e_.config_.certificates.size());
+  stored_ari_.reserve(certs.size() + e_.config_.certificates.size());
   std::map<std::string_view, const CertificateSpec*> configured_by_name;
   for (const CertificateSpec& spec : e_.config_.certificates) {
     configured_by_name.emplace(spec.name, &spec);
   }
-  std::set<std::string> seen;
+  std::set<std::string_view> seen;  // names in certs
   for (const store::Certificate& c : certs) {
     auto configured = configured_by_name.find(c.spec.name);
     // In a fleet a host renews what it delivers: the certificates of its own
@@ -208,11 +223,11 @@ Status RenewRun::SelectAll() {
       AddFacts(*configured->second, &c);
     } else {
       CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(c.spec));
-      AddFacts(spec, &c);
+      AddFacts(std::move(spec), &c);
     }
     if (auto current = versions.find(c.spec.name); current != versions.end()) {
-      input_.certificates.back().live = current->second.live;
-      input_.certificates.back().latest = current->second.latest;
+      input_.certificates.back().live = std::move(current->second.live);
+      input_.certificates.back().latest = std::move(current->second.latest);
     }
     seen.insert(c.spec.name);
   }
@@ -220,6 +235,7 @@ Status RenewRun::SelectAll() {
     if (e_.fleet_ && !e_.config_.DeliversHere(spec)) continue;
     if (!seen.count(spec.name)) AddFacts(spec, nullptr);  // dry run only
   }
+  versions_.reset();  // moved from above
   return Status::Ok();
 }
 
@@ -296,10 +312,16 @@ void RenewRun::ReadCaFacts() {
     }
   }
   // Each certificate's CAs in the order to try (return_to_preferred).
+  // RouteFor reads the live version only to stay with its issuer when
+  // return_to_preferred is off: otherwise no copy of it per certificate.
+  const bool by_issuer = !e_.config_.renewal.return_to_preferred;
+  const Result<store::Version> none(Status(ErrorCode::kNotFound, ""));
   for (CertificateFacts& f : input_.certificates) {
-    Result<store::Version> live = f.live ? Result<store::Version>(*f.live)
-                                         : Result<store::Version>(Status(ErrorCode::kNotFound, ""));
-    f.cas = e_.issuance_.RouteFor(f.spec, live).order;
+    if (by_issuer && f.live) {
+      f.cas = e_.issuance_.RouteFor(f.spec, Result<store::Version>(*f.live)).order;
+    } else {
+      f.cas = e_.issuance_.RouteFor(f.spec, none).order;
+    }
   }
 }
 

@@ -30,7 +30,7 @@ class RenewRun {
   void RefreshRevocation();
   Status SelectAll();
   Status SelectNamed();
-  void AddFacts(const CertificateSpec& spec, const store::Certificate* cert);
+  void AddFacts(CertificateSpec spec, const store::Certificate* cert);
   void ReadCaFacts();
   void RefreshRenewalInfo();
   void Execute(size_t i);
@@ -78,6 +78,9 @@ class RenewRun {
   // Every certificate's current versions, read once for the run (Prepare
   // hands over the ones FinishInterruptedDeliveries read, when still current).
   std::optional<std::map<std::string, store::CurrentVersions>> versions_;
+  // The stored certificates, removed ones included, as Prepare read them when
+  // it wrote none (the config changed nothing): SelectAll's rows.
+  std::optional<std::vector<store::Certificate>> stored_;
 };
 
 }  // namespace certkeeper::lifecycle

@@ -11,7 +11,8 @@
 namespace certkeeper::lifecycle {
 
 struct RevocationChecker::Version {
-  store::Version record;
+  explicit Version(const store::Version& live) : record(live) {}
+  const store::Version& record;  // the live version, owned by the caller's map
   CertPair pair;
   std::vector<std::string> ocsp_urls;
   std::vector<std::string> crl_urls;
@@ -67,8 +68,7 @@ Result<std::vector<RevocationView>> RevocationChecker::Refresh(
   }
   for (const auto& [name, versions] : current) {
     if (!versions.live) continue;
-    Version v;
-    v.record = *versions.live;
+    Version v(*versions.live);
     v.dir = ctx_.layout->VersionDir(name, v.record.n);
     // What the stored answers settle needs neither the files nor a request:
     // a timer run over thousands of certificates reads none of them.
@@ -143,22 +143,27 @@ Status RevocationChecker::CheckVersion(const Version& v, bool force,
 std::optional<store::RevocationRecord> RevocationChecker::Fresh(const Version& v,
                                                                 const std::string& method,
                                                                 bool force) const {
-  if (force) return std::nullopt;
-  const TimePoint now = ctx_.clock->Now();
+  const store::RevocationRecord* r = FreshRecord(v, method, force);
+  return r ? std::optional<store::RevocationRecord>(*r) : std::nullopt;
+}
+
+// Fresh without a copy: the stored record itself, or null.
+const store::RevocationRecord* RevocationChecker::FreshRecord(const Version& v,
+                                                              std::string_view method,
+                                                              bool force) const {
+  if (force) return nullptr;
   auto found = stored_index_.find({v.record.certificate, v.record.n, method});
-  if (found != stored_index_.end()) {
-    const store::RevocationRecord& r = *found->second;
-    if (r.status == "error") return std::nullopt;
-    const TimePoint until =
-        r.next_update ? *r.next_update : r.checked_at + ctx_.config->revocation.max_cache;
-    if (now >= until) return std::nullopt;
-    if (method == kOcsp && r.status == "good" && ctx_.config->revocation.staple_file &&
-        !HasStapleFile(v.dir)) {
-      return std::nullopt;
-    }
-    return r;
+  if (found == stored_index_.end()) return nullptr;
+  const store::RevocationRecord& r = *found->second;
+  if (r.status == "error") return nullptr;
+  const TimePoint until =
+      r.next_update ? *r.next_update : r.checked_at + ctx_.config->revocation.max_cache;
+  if (ctx_.clock->Now() >= until) return nullptr;
+  if (method == kOcsp && r.status == "good" && ctx_.config->revocation.staple_file &&
+      !HasStapleFile(v.dir)) {
+    return nullptr;
   }
-  return std::nullopt;
+  return &r;
 }
 
 // The stored answers of every method the live version names, when all of them
@@ -170,15 +175,15 @@ std::optional<store::RevocationRecord> RevocationChecker::Fresh(const Version& v
 std::optional<std::vector<const store::RevocationRecord*>> RevocationChecker::FreshWithoutFiles(
     const Version& v, bool force) const {
   if (force) return std::nullopt;
-  auto crl = stored_index_.find({v.record.certificate, v.record.n, kCrl});
-  if (crl == stored_index_.end() || !Fresh(v, kCrl, force)) return std::nullopt;
+  const store::RevocationRecord* crl = FreshRecord(v, kCrl, force);
+  if (!crl) return std::nullopt;
   std::vector<const store::RevocationRecord*> fresh;
-  auto ocsp = stored_index_.find({v.record.certificate, v.record.n, kOcsp});
-  if (ocsp != stored_index_.end()) {
-    if (!Fresh(v, kOcsp, force)) return std::nullopt;
-    fresh.push_back(ocsp->second);
+  if (stored_index_.count({v.record.certificate, v.record.n, kOcsp})) {
+    const store::RevocationRecord* ocsp = FreshRecord(v, kOcsp, force);
+    if (!ocsp) return std::nullopt;
+    fresh.push_back(ocsp);
   }
-  fresh.push_back(crl->second);
+  fresh.push_back(crl);
   return fresh;
 }
 

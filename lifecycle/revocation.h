@@ -48,6 +48,8 @@ class RevocationChecker {
   Status CheckVersion(const Version& version, bool force, std::vector<RevocationView>& out);
   std::optional<store::RevocationRecord> Fresh(const Version& version, const std::string& method,
                                                bool force) const;
+  const store::RevocationRecord* FreshRecord(const Version& version, std::string_view method,
+                                             bool force) const;
   std::optional<std::vector<const store::RevocationRecord*>> FreshWithoutFiles(
       const Version& version, bool force) const;
   store::RevocationRecord OcspRecord(const Version& version);

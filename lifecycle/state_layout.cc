@@ -240,14 +240,32 @@ Status StateLayout::SwitchLive(std::string_view name, int n) const {
   return fs::ReplaceSymlink(target, LiveDir(name));
 }
 
-int StateLayout::LiveVersionNumber(std::string_view name) const {
+namespace {
+
+// The version number a live/<name> symlink's target ends in; 0 for none.
+int VersionOfLink(int dirfd, const char* path) {
   char buf[PATH_MAX];
-  std::string link = LiveDir(name);
-  ssize_t len = readlink(link.c_str(), buf, sizeof(buf) - 1);
+  ssize_t len = readlinkat(dirfd, path, buf, sizeof(buf) - 1);
   if (len <= 0) return 0;
   std::string target(buf, static_cast<size_t>(len));
   size_t slash = target.find_last_of('/');
   return std::atoi(target.c_str() + (slash == std::string::npos ? 0 : slash + 1));
+}
+
+}  // namespace
+
+int StateLayout::LiveVersionNumber(std::string_view name) const {
+  return VersionOfLink(AT_FDCWD, LiveDir(name).c_str());
+}
+
+int StateLayout::LiveVersionNumber(const fs::Dir& live, std::string_view name) const {
+  return VersionOfLink(live.fd(), std::string(name).c_str());
+}
+
+Result<fs::Dir> StateLayout::OpenLiveDir() const { return fs::OpenDirectory(root_ + "/live"); }
+
+Result<fs::Dir> StateLayout::OpenArchiveDir() const {
+  return fs::OpenDirectory(root_ + "/archive");
 }
 
 Status StateLayout::RecordDeployIntent(std::string_view name, int n) const {
@@ -257,6 +275,10 @@ Status StateLayout::RecordDeployIntent(std::string_view name, int n) const {
 
 Result<int> StateLayout::DeployIntent(std::string_view name) const {
   std::string path = ArchiveDir(name) + "/deploying";
+  // Nearly always absent: a run over 10,000 certificates asks 10,000 times,
+  // and the error Status of a failed read would cost more than the open.
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0 && errno == ENOENT) return 0;
   Result<std::string> text = fs::ReadFile(path);
   if (!text.ok()) {
     if (text.status().code() == ErrorCode::kNotFound) return 0;
@@ -270,6 +292,15 @@ Result<int> StateLayout::DeployIntent(std::string_view name) const {
         .Hint("remove it; the next deploy then keeps what the targets hold for a rollback");
   }
   return static_cast<int>(n);
+}
+
+Result<int> StateLayout::DeployIntent(const fs::Dir& archive, std::string_view name) const {
+  struct stat st;
+  const std::string relative = std::string(name) + "/deploying";
+  if (fstatat(archive.fd(), relative.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+    return 0;
+  }
+  return DeployIntent(name);  // there (or unknown): read as always
 }
 
 Status StateLayout::ClearDeployIntent(std::string_view name) const {

@@ -1,5 +1,8 @@
 #include "base/clock.h"
 
+#include <ctime>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace certkeeper {
@@ -8,6 +11,25 @@ namespace {
 TEST(Rfc3339, FormatsUtcWithZ) {
   EXPECT_EQ(FormatRfc3339(FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339(FromUnixSeconds(1795512818)), "2026-11-24T09:33:38Z");
+}
+
+// The formatting without strftime gives strftime's text, across leap years,
+// month ends, the epoch, times before it and the last second of a day.
+TEST(Rfc3339, FormatsAsStrftimeDoes) {
+  std::vector<int64_t> secs = {0, -1, -86400, -86401, 951782399, 951782400, 951868800,
+                               4107542399, 1795512818};
+  for (int64_t s = -2'000'000'000; s < 7'000'000'000; s += 86'399 * 37 + 12'345) secs.push_back(s);
+  for (int64_t s : secs) {
+    time_t t = static_cast<time_t>(s);
+    struct tm tm_utc;
+    ASSERT_NE(gmtime_r(&t, &tm_utc), nullptr);
+    char buf[40];
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+    EXPECT_EQ(FormatRfc3339(FromUnixSeconds(s)), buf) << s;
+  }
+  // Sub-second parts are cut as the general path cuts them.
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(59) + std::chrono::milliseconds(999)),
+            "1970-01-01T00:00:59Z");
 }
 
 TEST(Rfc3339, ParsesForms) {
@@ -88,6 +110,12 @@ TEST(FormatDurationHuman, Readable) {
   EXPECT_EQ(FormatDurationHuman(hours(24 * 3 + 4)), "3d 4h");
   EXPECT_EQ(FormatDurationHuman(minutes(12)), "12m");
   EXPECT_EQ(FormatDurationHuman(seconds(8)), "8s");
+  EXPECT_EQ(FormatDurationHuman(hours(24 * 59)), "59d");
+  EXPECT_EQ(FormatDurationHuman(hours(2) + minutes(5) + seconds(9)), "2h 5m");
+  EXPECT_EQ(FormatDurationHuman(hours(1)), "1h 0m");
+  EXPECT_EQ(FormatDurationHuman(seconds(0)), "0s");
+  EXPECT_EQ(FormatDurationHuman(-hours(50)), "-2d 2h");
+  EXPECT_EQ(FormatDurationHuman(-seconds(59)), "-59s");
 }
 
 }  // namespace

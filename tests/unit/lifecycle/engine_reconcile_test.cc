@@ -182,6 +182,34 @@ INSTANTIATE_TEST_SUITE_P(
             1, "<none>"}),
     [](const ::testing::TestParamInfo<Row>& info) { return std::string(info.param.name); });
 
+// Reconcile's read of the versions serves the delivery check of the same
+// command only: a later command of one engine (serve runs many) reads them
+// again, or a version recorded in between would go unseen by its plan.
+TEST_F(EngineReconcileTest, ALaterCommandOfOneEngineSeesVersionsRecordedSince) {
+  {
+    auto engine = OpenEngine();
+    ASSERT_NE(engine, nullptr);
+    ImportVersionOne(*engine);
+  }
+  auto engine = OpenEngine();
+  ASSERT_NE(engine, nullptr);
+  auto imported = engine->Import({});  // takes the lock: reconciles, all consistent
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  // Version 2 recorded (issued, not deployed) after that command.
+  AddVersion(2, store::VersionState::kIssued);
+  if (HasFatalFailure()) return;
+
+  RenewOptions all;
+  all.all = true;
+  auto report = engine->Renew(all);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->certificates.size(), 1u);
+  // The plan saw version 2 and deployed it (with a stale read: "not-due").
+  EXPECT_EQ(report->certificates[0].decision, "deploy-pending");
+  EXPECT_EQ(layout_->LiveVersionNumber("web"), 2);
+  EXPECT_EQ(RecordedLive(), 2);
+}
+
 // A deploy killed half-way through installing version 2 left one file of it in
 // the target directory. The next deploy of version 2 fails at its last step
 // (live/ cannot be switched: a full disk), so its targets are rolled back: they
