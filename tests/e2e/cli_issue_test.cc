@@ -257,9 +257,14 @@ struct BadInput {
 };
 
 TEST_F(CliIssueTest, BadInputIsRefusedClearlyAndChangesNothing) {
+  // Where a command substitution in a name would leave its mark; a private
+  // directory, so that nothing else on the machine can put a file there.
+  fs::TempDir scratch;
+  const std::string marker = scratch.path() + "/substituted";
+  const std::string substituted = "$(touch " + marker + ").example.com";
   const BadInput cases[] = {
       {"invalid domain", {"issue", "bad", "-d", "exa mple.com"}, "invalid domain name"},
-      {"shell metacharacters in domain", {"issue", "bad", "-d", "$(touch /tmp/x).example.com"},
+      {"shell metacharacters in domain", {"issue", "bad", "-d", substituted},
        "invalid domain name"},
       {"wildcard with http-01", {"issue", "bad", "-d", "*.example.com", "--challenge", "http-01"},
        "dns-01"},
@@ -277,7 +282,7 @@ TEST_F(CliIssueTest, BadInputIsRefusedClearlyAndChangesNothing) {
     EXPECT_NE(r.err.find(c.expected_in_error), std::string::npos) << c.meaning << ": " << r.err;
     EXPECT_TRUE(NothingWrittenFor("bad")) << c.meaning;
   }
-  EXPECT_FALSE(fs::Exists("/tmp/x"));
+  EXPECT_FALSE(fs::Exists(marker));
 }
 
 TEST_F(CliIssueTest, UnknownConfigKeyIsNamedWithItsLine) {
