@@ -11,15 +11,16 @@
 // runs in WAL mode and waits up to the busy timeout for a writer.
 //
 // Durability (docs/crash-leftovers.md, "What is synced, and when"): every
-// method that returned OK survives a killed process. On SQLite, the methods whose record
-// the crash recovery relies on or that record what the CA already did
-// (AddVersion, SetVersionState, RevokeVersion, PutAccount) sync the write-ahead
-// log when they commit, and with it every commit before them; the others
-// (attempts, steps, events, schedules, budgets, pending orders, ...) are
-// synced by the next such commit, a checkpoint, or at the latest when the
-// inventory closes, so a power loss while a run is under way may undo the
-// most recent of them, whole. A Transaction() is synced when any method called
-// inside it is. PostgreSQL commits are durable as the server is configured.
+// method that returned OK survives a killed process. On SQLite, the methods
+// whose record the crash recovery relies on or that record what the CA
+// already did (AddVersion, SetVersionState, RevokeVersion, PutAccount) sync
+// the write-ahead log when they commit, and with it every commit before them;
+// the others (attempts, steps, events, schedules, budgets, pending orders,
+// ...) are synced by the next such commit, a checkpoint, or at the latest
+// when the inventory closes, so a power loss while a run is under way may
+// undo the most recent of them, whole. A Transaction() is synced when any
+// method called inside it is. PostgreSQL commits are durable as the server
+// is configured.
 //
 // PostgreSQL: a lost connection (the server restarted) fails the call that
 // found it with kUnavailable; the next call reconnects.
