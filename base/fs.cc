@@ -1,4 +1,5 @@
 #include "base/fs.h"
+#include "base/fs_unsynced.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,8 +77,11 @@ Status SyncDir(const std::string& path) {
   return Status::Ok();
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data,
-                       const WriteOptions& options) {
+namespace {
+
+// WriteFileAtomic, and with durable = false WritePrivateFileUnsynced.
+Status WriteAtomic(const std::string& path, std::string_view data,
+                   const WriteOptions& options, bool durable) {
   std::string dir = DirName(path);
   std::string tmp = path + ".tmp-" + RandomSuffix();
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -100,7 +104,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view data,
   }
   Status s = WriteAll(fd, data, tmp);
   if (!s.ok()) return fail(s);
-  if (Fsync(fd, tmp) != 0) return fail(ErrnoStatus("cannot sync", tmp, errno));
+  if (durable && Fsync(fd, tmp) != 0) {
+    return fail(ErrnoStatus("cannot sync", tmp, errno));
+  }
   if (close(fd) != 0) {
     int err = errno;
     unlink(tmp.c_str());
@@ -111,7 +117,20 @@ Status WriteFileAtomic(const std::string& path, std::string_view data,
     unlink(tmp.c_str());
     return ErrnoStatus("cannot rename into place", path, err);
   }
-  return SyncDir(dir);
+  return durable ? SyncDir(dir) : Status::Ok();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view data,
+                       const WriteOptions& options) {
+  return WriteAtomic(path, data, options, /*durable=*/true);
+}
+
+Status WritePrivateFileUnsynced(const std::string& path, std::string_view data) {
+  WriteOptions options;
+  options.mode = 0600;
+  return WriteAtomic(path, data, options, /*durable=*/false);
 }
 
 Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) {

@@ -42,8 +42,8 @@ std::string Origin(std::string_view url) {
 }  // namespace
 
 // The steps of one order are history, not state: nothing is decided from them
-// while the order runs. Each one written on its own costs a durable commit
-// (a WAL fsync), about as much as a request to the CA; so they wait and are
+// while the order runs. Each one written on its own costs a commit (WAL
+// writes, not synced: docs/crash-leftovers.md); so they wait and are
 // written with the order's own records (the pending order, the version) in
 // one transaction, or by themselves when a step comes a second or more after
 // the oldest waiting one (the steps of a slow DNS propagation show in

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "base/fs.h"
+#include "base/fs_unsynced.h"
 #include "base/log.h"
 #include "lifecycle/engine_issue.h"
 #include "lifecycle/fleet.h"
@@ -69,7 +70,13 @@ Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec
   CK_ASSIGN_OR_RETURN(std::string pem, key.ToPem());
   std::string path = ctx_.layout->PendingKeyPath(spec.name);
   Status s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
-  if (s.ok()) s = fs::WritePrivateFile(path, pem);
+  // 0600 and atomic, not synced: it is only there to resume the pending
+  // order, whose record is not synced either (docs/crash-leftovers.md, "What
+  // is synced, and when"). After a power loss a missing or unreadable key
+  // means a new key and a new order (above); the version's privkey.pem,
+  // written from memory and synced before the version is recorded, is the
+  // key's durable copy.
+  if (s.ok()) s = fs::WritePrivateFileUnsynced(path, pem);
   if (!s.ok()) return s.Annotate("write certificate key");
   return CertificateKey{std::move(key), std::move(path), ""};
 }

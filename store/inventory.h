@@ -38,6 +38,13 @@
 //  - Times are stored in whole seconds (see store/records.h).
 //  - Storage failures are kIo (or kLocked when another process holds the
 //    database beyond the busy timeout) and say which database and operation.
+//  - Durability: a method that returned OK survives the process being killed.
+//    The records that the crash recovery trusts or that record what the CA
+//    did already (AddVersion, SetVersionState, RevokeVersion, PutAccount) are
+//    on stable storage when the method returns, and so is everything written
+//    before them; the rest may wait for the next of those, or for the
+//    inventory to close, so a power loss can undo the latest of them, each
+//    whole (docs/crash-leftovers.md, "What is synced, and when").
 #ifndef CERTKEEPER_STORE_INVENTORY_H_
 #define CERTKEEPER_STORE_INVENTORY_H_
 

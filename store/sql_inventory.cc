@@ -197,8 +197,17 @@ Result<int> SqlInventory::SchemaVersion() {
 }
 
 Status SqlInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
+  return RunTx(kind, Durability::kLazy, fn);
+}
+
+Status SqlInventory::RunTx(TxKind kind, Durability durability,
+                           const std::function<Status()>& fn) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   const bool outer = depth_ == 0;
+  if (outer) synced_commit_ = false;
+  // A nested call joins the outermost commit; a savepoint of it that is rolled
+  // back leaves the commit synced, which costs one sync and loses nothing.
+  if (durability == Durability::kSynced) synced_commit_ = true;
   const std::string savepoint = "ck_savepoint_" + std::to_string(depth_);
   // SAVEPOINT, RELEASE SAVEPOINT and ROLLBACK TO SAVEPOINT are standard SQL;
   // how the outermost transaction begins is the driver's (docs/store.md).
@@ -219,8 +228,12 @@ Status SqlInventory::RunTx(TxKind kind, const std::function<Status()>& fn) {
   }
   --depth_;
   if (status.ok()) {
-    status = db_->Exec(outer ? "COMMIT" : "RELEASE SAVEPOINT " + savepoint,
-                       "commit a transaction");
+    if (outer) {
+      status = db_->Commit(synced_commit_ ? Durability::kSynced : Durability::kLazy,
+                           "commit a transaction");
+    } else {
+      status = db_->Exec("RELEASE SAVEPOINT " + savepoint, "commit a transaction");
+    }
     if (status.ok()) return status;
   }
   if (outer) {
@@ -253,7 +266,9 @@ Status SqlInventory::PutAccount(const Account& account) {
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.account_url, "account URL", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.key_path, "key path", kOp));
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(account.status, "status", kOp));
-  return RunTx(TxKind::kWrite, [&]() -> Status {
+  // Synced: the CA holds the account already; its URL is what the next run
+  // signs with.
+  return RunTx(TxKind::kWrite, Durability::kSynced, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(
         Statement stmt,
         db_->Prepare("INSERT INTO accounts (server, account_url, key_path, email, status, "

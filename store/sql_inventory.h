@@ -10,9 +10,17 @@
 // same file (e.g. `certkeeper list` beside a renewal run) are fine: the database
 // runs in WAL mode and waits up to the busy timeout for a writer.
 //
-// Durability: SQLite runs with synchronous=FULL and PostgreSQL commits are
-// durable as the server is configured, so a method that returned OK survives
-// a crash or power loss (AddVersion is the engine's commit point).
+// Durability (docs/crash-leftovers.md, "What is synced, and when"): every
+// method that returned OK survives a killed process. On SQLite, the methods
+// whose record the crash recovery relies on or that record what the CA
+// already did (AddVersion, SetVersionState, RevokeVersion, PutAccount) sync
+// the write-ahead log when they commit, and with it every commit before them;
+// the others (attempts, steps, events, schedules, budgets, pending orders,
+// ...) are synced by the next such commit, a checkpoint, or at the latest
+// when the inventory closes, so a power loss while a run is under way may
+// undo the most recent of them, whole. A Transaction() is synced when any
+// method called inside it is. PostgreSQL commits are durable as the server
+// is configured.
 //
 // PostgreSQL: a lost connection (the server restarted) fails the call that
 // found it with kUnavailable; the next call reconnects.
@@ -32,6 +40,7 @@ namespace certkeeper::store {
 namespace internal {
 class Database;
 enum class TxKind;
+enum class Durability;
 }  // namespace internal
 
 struct SqliteOptions {
@@ -200,20 +209,25 @@ class SqlInventory final : public Inventory {
 
  private:
   using TxKind = internal::TxKind;
+  using Durability = internal::Durability;
 
   SqlInventory(std::unique_ptr<internal::Database> db, Clock* clock);
 
   // Runs fn under the mutex inside a transaction (or a savepoint when nested).
   // A read transaction sees one consistent snapshot; a write transaction takes
   // the database's write lock up front so it never fails half-way on a lock.
-  // Results leave fn through captured variables.
+  // Results leave fn through captured variables. A kSynced call makes the
+  // outermost transaction's commit a synced one (internal::Durability).
   Status RunTx(TxKind kind, const std::function<Status()>& fn);
+  Status RunTx(TxKind kind, Durability durability, const std::function<Status()>& fn);
 
   // kNotFound unless the certificate exists; expects a transaction open.
   Status RequireCertificate(std::string_view name);
 
   std::recursive_mutex mu_;
   int depth_ = 0;  // open transaction levels; guarded by mu_
+  // Whether the open outermost transaction commits synced; guarded by mu_.
+  bool synced_commit_ = false;
   std::unique_ptr<internal::Database> db_;
   Clock* clock_;
 };

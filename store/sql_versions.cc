@@ -137,7 +137,9 @@ Result<int> SqlInventory::NextVersionNumber(std::string_view certificate) {
 
 Status SqlInventory::AddVersion(const Version& v) {
   CK_RETURN_IF_ERROR(ValidateVersion(v));
-  return RunTx(TxKind::kWrite, [&]() -> Status {
+  // Synced: the engine's commit point. live/ is switched to the version only
+  // after this returns, and the next run's reconciliation trusts the record.
+  return RunTx(TxKind::kWrite, Durability::kSynced, [&]() -> Status {
     CK_RETURN_IF_ERROR(RequireCertificate(v.certificate));
     CK_ASSIGN_OR_RETURN(int next, NextN(*db_, v.certificate));
     if (v.n < next) {
@@ -171,7 +173,8 @@ Status SqlInventory::SetVersionState(std::string_view certificate, int n,
     return Status(ErrorCode::kInvalidArgument,
                   "set the version state: use RevokeVersion to record a revocation");
   }
-  return RunTx(TxKind::kWrite, [&]() -> Status {
+  // Synced: it records what live/ and the deploy targets already serve.
+  return RunTx(TxKind::kWrite, Durability::kSynced, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Version current, GetVersion(certificate, n));
     if (current.state == state) return Status::Ok();
     if (!TransitionAllowed(current.state, state)) {
@@ -192,7 +195,8 @@ Status SqlInventory::SetVersionState(std::string_view certificate, int n,
 
 Status SqlInventory::RevokeVersion(std::string_view certificate, int n, TimePoint at,
                                       std::string_view reason) {
-  return RunTx(TxKind::kWrite, [&]() -> Status {
+  // Synced: the CA has revoked it already.
+  return RunTx(TxKind::kWrite, Durability::kSynced, [&]() -> Status {
     CK_ASSIGN_OR_RETURN(Version current, GetVersion(certificate, n));
     if (current.state == VersionState::kRevoked) {
       return Status(ErrorCode::kFailedPrecondition,

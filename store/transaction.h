@@ -16,8 +16,9 @@ class Transactional {
   virtual ~Transactional() = default;
 
   // Runs fn as one transaction: when fn returns OK every change it made through
-  // this inventory is committed durably; when it returns an error nothing it
-  // did is kept and that error is returned. Calls may nest (an inner call joins
+  // this inventory is committed (as durable as the most durable method called
+  // inside it: see "Durability" in store/inventory.h); when it returns an
+  // error nothing it did is kept and that error is returned. Calls may nest (an inner call joins
   // the outer transaction; its failure undoes only its own changes). While fn
   // runs, other threads' calls on this inventory wait; fn must not wait for
   // another thread that uses this inventory.

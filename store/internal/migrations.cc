@@ -312,7 +312,7 @@ Status Apply(Database& db, const Migration& migration, TimePoint now) {
     db.RollBackBestEffort("ROLLBACK");
     return status;
   }
-  status = db.Exec("COMMIT", operation);
+  status = db.Commit(Durability::kSynced, operation);
   if (!status.ok()) db.RollBackBestEffort("ROLLBACK");
   return status;
 }

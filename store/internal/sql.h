@@ -113,6 +113,17 @@ class Statement {
 // from this process or another host: a read-modify-write stays whole.
 enum class TxKind { kRead, kWrite, kExclusive };
 
+// How durable an outermost commit must be when Commit returns
+// (docs/crash-leftovers.md, "What is synced, and when").
+//  - kSynced: on stable storage, and with it every commit before it.
+//  - kLazy: atomic, visible to every connection and safe from a killed
+//    process at once; on stable storage with the next synced commit, a
+//    checkpoint, or when the connection closes. A power loss before then may
+//    undo it whole, never part of it.
+// A driver whose every commit is durable (PostgreSQL, as its server is
+// configured) treats both alike.
+enum class Durability { kLazy, kSynced };
+
 class Database {
  public:
   virtual ~Database() = default;
@@ -131,6 +142,11 @@ class Database {
   // write lock up front; PostgreSQL waits for row locks). A driver whose
   // connection was lost reconnects here, never inside a transaction.
   virtual Status Begin(TxKind kind) = 0;
+  // Commits the outermost transaction Begin started. A kSynced commit whose
+  // sync failed fails with kIo although its changes may be visible (and may
+  // reach the disk later): the caller treats it as not durable, as it would a
+  // commit whose own sync failed.
+  virtual Status Commit(Durability durability, std::string_view operation) = 0;
   // Serialises the caller's transaction against every other connection doing
   // the same (migrations): SQLite's write lock already does; PostgreSQL takes
   // a transaction-scoped advisory lock. Expects a transaction open.

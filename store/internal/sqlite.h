@@ -14,7 +14,9 @@ namespace certkeeper::store::internal {
 
 // Opens an existing database file read-write (never creates it, never follows
 // a symlink) and applies the connection settings: extended result codes,
-// busy timeout, foreign keys, WAL journal, synchronous=FULL.
+// busy timeout, foreign keys, WAL journal, synchronous=NORMAL with the
+// commits that ask for it synced (Database::Commit). Changes not synced yet
+// are synced before the connection closes.
 Result<std::unique_ptr<Database>> OpenSqliteDatabase(const std::string& path,
                                                      int busy_timeout_ms);
 
