@@ -32,6 +32,15 @@ int ServedSignal::Count(std::string_view key) const {
   return it == served_.end() ? 0 : it->second.count;
 }
 
+bool ServedSignal::AwaitCount(std::string_view key, int count,
+                              std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] {
+    auto it = served_.find(key);
+    return it != served_.end() && it->second.count >= count;
+  });
+}
+
 ServedWaitResult ServedSignal::Await(std::string_view key, const ServedWaitOptions& options,
                                      SteadyClock::time_point until) const {
   const SteadyClock::time_point start = SteadyClock::now();

@@ -52,6 +52,9 @@ class ServedSignal {
   void Reset(std::string_view key);
   void Forget(std::string_view key);
   int Count(std::string_view key) const;
+  // Blocks until `key` was served at least `count` times or `timeout` passed;
+  // returns whether it was. Touches nothing Await learns from.
+  bool AwaitCount(std::string_view key, int count, std::chrono::milliseconds timeout) const;
 
   // Blocks until `key` was served and then left alone for options.quiet, plus
   // options.grace; or until options.first_timeout passed without a request;

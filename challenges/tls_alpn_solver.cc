@@ -94,10 +94,19 @@ Status TlsAlpnSolver::Present(const std::vector<ChallengeTask>& tasks) {
   }
   for (const Prepared& p : certs) listener_->Put(p.name, p.cert);
   for (const Prepared& p : certs) {
+    served_->Reset(p.name);
     CK_RETURN_IF_ERROR(Probe(*p.task, p.name, p.cert->der));
   }
-  // From here on only the CA connects.
-  for (const Prepared& p : certs) served_->Reset(p.name);
+  // From here on only the CA connects. The listener may finish the probe's
+  // handshake after the probe did (TLS 1.3: the client's Finished comes
+  // last): it is counted first, then forgotten.
+  for (const Prepared& p : certs) {
+    if (!served_->AwaitCount(p.name, 1, options_.self_check_timeout)) {
+      notes_.push_back({p.task->identifier,
+                        "tls-alpn-01: the listener did not report the self-check's handshake"});
+    }
+    served_->Reset(p.name);
+  }
   return Status::Ok();
 }
 
