@@ -135,8 +135,8 @@ Result<Challenge> Client::RespondToChallenge(const std::string& url) {
   return challenge;
 }
 
-Result<Authorization> Client::PollAuthorization(const std::string& url,
-                                                TimePoint deadline) {
+Result<Authorization> Client::PollAuthorization(const std::string& url, TimePoint deadline,
+                                                const PollStart& start) {
   std::optional<Authorization> last;
   std::string last_status = "unknown";
   auto is_final = [&](const json& doc) -> Result<bool> {
@@ -147,7 +147,7 @@ Result<Authorization> Client::PollAuthorization(const std::string& url,
     return done;
   };
   CK_RETURN_IF_ERROR(
-      Poll(RequestKind::kPollAuthorization, url, deadline, is_final, &last_status));
+      Poll(RequestKind::kPollAuthorization, url, deadline, start, is_final, &last_status));
   return std::move(*last);
 }
 

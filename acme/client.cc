@@ -8,6 +8,7 @@
 #include "acme/jws.h"
 #include "acme/problem.h"
 #include "base/log.h"
+#include "base/phase_timer.h"
 
 namespace certkeeper::acme {
 
@@ -250,11 +251,20 @@ Result<json> Client::PostJson(RequestKind kind, const std::string& url,
 }
 
 Result<json> Client::Poll(RequestKind kind, const std::string& url, TimePoint deadline,
+                          const PollStart& start,
                           const std::function<Result<bool>(const json&)>& is_final,
                           std::string* last_status) {
-  Duration delay = options_.poll_initial;
+  const bool authorization = kind == RequestKind::kPollAuthorization;
   const Duration max_delay = options_.poll_max;
-  for (;;) {
+  Duration delay = options_.poll_initial;
+  // The wait after the first poll: the schedule's own (2 * poll_initial) after
+  // its own first wait, otherwise as long as the first wait took (at least
+  // poll_initial), as if it had been the schedule's.
+  Duration after_first = std::min<Duration>(delay * 2, max_delay);
+  auto since_first_wait = [&](TimePoint began) {
+    return std::clamp<Duration>(clock_->Now() - began, options_.poll_initial, max_delay);
+  };
+  for (int polls = 0;; ++polls) {
     TimePoint now = clock_->Now();
     if (now >= deadline) {
       return Status(ErrorCode::kDeadlineExceeded,
@@ -262,13 +272,32 @@ Result<json> Client::Poll(RequestKind kind, const std::string& url, TimePoint de
                         "\" at the deadline")
           .Where(url);
     }
-    clock_->SleepFor(std::min<Duration>(delay, deadline - now));
+    {
+      phase::ScopedPhase waiting(authorization ? "(poll wait: authorization)"
+                                               : "(poll wait: order)");
+      if (polls > 0) {
+        clock_->SleepFor(std::min<Duration>(delay, deadline - now));
+      } else if (start.retry_at) {
+        if (*start.retry_at > now) {
+          clock_->SleepFor(std::min<Duration>(*start.retry_at - now, deadline - now));
+        }
+        after_first = since_first_wait(now);
+      } else if (start.wait && start.wait(deadline)) {
+        after_first = since_first_wait(now);
+      } else if (start.first_delay) {
+        clock_->SleepFor(std::min<Duration>(
+            std::chrono::duration_cast<Duration>(*start.first_delay), deadline - now));
+        after_first = since_first_wait(now);
+      } else {
+        clock_->SleepFor(std::min<Duration>(delay, deadline - now));
+      }
+    }
     HttpResponse response;
     CK_ASSIGN_OR_RETURN(json doc, PostJson(kind, url, "", &response));
     CK_ASSIGN_OR_RETURN(bool done, is_final(doc));
     if (done) return doc;
 
-    delay = std::min<Duration>(delay * 2, max_delay);
+    delay = polls == 0 ? after_first : std::min<Duration>(delay * 2, max_delay);
     // RFC 8555 §7.5.1 / §7.4: the server may say when to look again.
     if (auto header = response.headers.Get("Retry-After")) {
       TimePoint at_now = clock_->Now();

@@ -145,12 +145,28 @@ Result<Order> Client::Finalize(const Order& order, std::string_view csr_der) {
   }
   // §7.4: {"csr": base64url(DER)}; the answer is the order object.
   json payload = {{"csr", Base64UrlEncode(csr_der)}};
-  CK_ASSIGN_OR_RETURN(json doc,
-                      PostJson(RequestKind::kFinalize, order.finalize, payload.dump()));
-  return ParseOrder(doc, order.url, scheme_);
+  HttpResponse response;
+  CK_ASSIGN_OR_RETURN(json doc, PostJson(RequestKind::kFinalize, order.finalize,
+                                         payload.dump(), &response));
+  CK_ASSIGN_OR_RETURN(Order answered, ParseOrder(doc, order.url, scheme_));
+  if (auto header = response.headers.Get("Retry-After")) {
+    answered.retry_after = ParseRetryAfter(*header, clock_->Now());
+  }
+  return answered;
 }
 
-Result<Order> Client::PollOrder(const std::string& url, TimePoint deadline) {
+PollStart Client::OrderPollStart(const Order& answered) const {
+  PollStart start;
+  if (answered.retry_after) {
+    start.retry_at = answered.retry_after;
+  } else {
+    start.first_delay = options_.order_poll_first;
+  }
+  return start;
+}
+
+Result<Order> Client::PollOrder(const std::string& url, TimePoint deadline,
+                                const PollStart& start) {
   std::optional<Order> last;
   std::string last_status = "unknown";
   auto is_final = [&](const json& doc) -> Result<bool> {
@@ -160,7 +176,7 @@ Result<Order> Client::PollOrder(const std::string& url, TimePoint deadline) {
     last = std::move(o);
     return done;
   };
-  CK_RETURN_IF_ERROR(Poll(RequestKind::kPollOrder, url, deadline, is_final, &last_status));
+  CK_RETURN_IF_ERROR(Poll(RequestKind::kPollOrder, url, deadline, start, is_final, &last_status));
   return std::move(*last);
 }
 

@@ -83,6 +83,9 @@ struct Order {
   std::string finalize;
   std::string certificate;  // set once status is valid
   std::optional<Problem> error;
+  // The Retry-After of the response this came from (RFC 8555 §7.4: a server
+  // may say when a "processing" order is worth asking about again).
+  std::optional<TimePoint> retry_after;
 };
 
 // RFC 8555 §7.4.2: the default chain and, when asked, the alternates the server

@@ -22,7 +22,8 @@
 // issuance goes: the mean per issuance of each phase (base/phase_timer.h:
 // order, authorizations, present, challenge wait, finalize, download, the
 // version's files and record, deploy to live/, the attempt's records), over
-// issuances 2..N.
+// issuances 2..N, with the time spent waiting before the authorization and
+// order polls. Both modes print how many polls each issuance needed.
 //
 //   issue_bench [--count N] [--certkeeper PATH] [--only engine|cli] [--breakdown]
 #include <arpa/inet.h>
@@ -116,6 +117,21 @@ void PrintSummary(const char* title, const std::vector<Sample>& samples) {
     }
     printf("requests, issuances 2..%zu: %lld..%lld per issuance; total by kind: %s\n", n,
            static_cast<long long>(lo), static_cast<long long>(hi), Format(sum).c_str());
+  }
+  // The polls an issuance needed (the floor is one of each): how often the
+  // first authorization poll and the first order poll came too early.
+  for (const char* kind : {"poll-authz", "poll-order"}) {
+    std::map<int64_t, int> histogram;
+    for (size_t i = n > 1 ? 1 : 0; i < n; ++i) {
+      auto it = samples[i].requests.find(kind);
+      ++histogram[it == samples[i].requests.end() ? 0 : it->second];
+    }
+    std::string line;
+    for (const auto& [polls, times] : histogram) {
+      line += (line.empty() ? "" : ", ") + std::to_string(polls) + " poll" +
+              (polls == 1 ? "" : "s") + " x" + std::to_string(times);
+    }
+    printf("%s per issuance%s: %s\n", kind, n > 1 ? " (2..N)" : "", line.c_str());
   }
   long rss = 0;
   long anon = 0;

@@ -97,11 +97,17 @@ Status Http01Solver::Start() {
     return std::move(error.Annotate("http-01").Where(address_.ToString()));
   }
   std::shared_ptr<TokenTable> tokens = server->tokens;
-  TokenLookup lookup = [tokens](std::string_view token) -> std::optional<std::string> {
-    std::lock_guard<std::mutex> lock(tokens->mu);
-    auto it = tokens->key_authorizations.find(std::string(token));
-    if (it == tokens->key_authorizations.end()) return std::nullopt;
-    return it->second;
+  TokenLookup lookup = [tokens, served = served_](
+                           std::string_view token) -> std::optional<std::string> {
+    std::optional<std::string> key_authorization;
+    {
+      std::lock_guard<std::mutex> lock(tokens->mu);
+      auto it = tokens->key_authorizations.find(std::string(token));
+      if (it == tokens->key_authorizations.end()) return std::nullopt;
+      key_authorization = it->second;
+    }
+    served->Served(token);
+    return key_authorization;
   };
   Http01ServerLimits limits;
   limits.max_connections = options_.max_connections;
@@ -136,7 +142,15 @@ Status Http01Solver::Present(const std::vector<ChallengeTask>& tasks) {
     }
   }
   for (const ChallengeTask& task : tasks) CK_RETURN_IF_ERROR(FetchOwnToken(task));
+  // From here on only the CA asks.
+  for (const ChallengeTask& task : tasks) served_->Reset(task.token);
   return Status::Ok();
+}
+
+std::optional<ServedWaitResult> Http01Solver::AwaitServed(const ChallengeTask& task,
+                                                          const ServedWaitOptions& options) {
+  if (server_ == nullptr) return std::nullopt;
+  return served_->Await(task.token, options);
 }
 
 Status Http01Solver::FetchOwnToken(const ChallengeTask& task) {
@@ -226,6 +240,7 @@ Status Http01Solver::CleanUp(const std::vector<ChallengeTask>& tasks) {
     std::lock_guard<std::mutex> lock(server_->tokens->mu);
     for (const ChallengeTask& task : tasks) {
       server_->tokens->key_authorizations.erase(task.token);
+      served_->Forget(task.token);
     }
     empty = server_->tokens->key_authorizations.empty();
   }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,9 @@ class Http01Solver : public Solver {
   Status Present(const std::vector<ChallengeTask>& tasks) override;
   Status CleanUp(const std::vector<ChallengeTask>& tasks) override;
   std::vector<SolverNote> TakeNotes() override;
+  // Counts the requests answered with a task's key authorization since Present.
+  std::optional<ServedWaitResult> AwaitServed(const ChallengeTask& task,
+                                              const ServedWaitOptions& options) override;
 
   const ListenAddress& listen_address() const { return address_; }
   // The port the listener is bound to (useful with port 0); 0 when stopped.
@@ -84,6 +88,8 @@ class Http01Solver : public Solver {
   Http01Options options_;
   ListenAddress address_;
   std::unique_ptr<Server> server_;
+  // Shared with the server's thread, which counts each answered token.
+  std::shared_ptr<ServedSignal> served_ = std::make_shared<ServedSignal>();
   int bound_port_ = 0;
   std::vector<SolverNote> notes_;
 };

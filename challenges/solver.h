@@ -5,12 +5,14 @@
 #define CERTKEEPER_CHALLENGES_SOLVER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/challenge_type.h"
 #include "base/status.h"
+#include "challenges/served_signal.h"
 
 namespace certkeeper::challenges {
 
@@ -62,6 +64,18 @@ class Solver {
   virtual Status CleanUp(const std::vector<ChallengeTask>& tasks) = 0;
   // Notes gathered since the last call (self-check details, provider output).
   virtual std::vector<SolverNote> TakeNotes() { return {}; }
+  // Optional, for solvers that answer the CA's validation requests themselves:
+  // called after the challenge was POSTed, returns once the CA fetched the
+  // answer for `task` (presented earlier) and stopped, or at options'
+  // timeouts (challenges/served_signal.h). Requests the solver made itself
+  // during Present do not count. nullopt: this solver cannot see the CA's
+  // requests (DNS-01, webroot), the caller polls on its schedule.
+  virtual std::optional<ServedWaitResult> AwaitServed(const ChallengeTask& task,
+                                                      const ServedWaitOptions& options) {
+    (void)task;
+    (void)options;
+    return std::nullopt;
+  }
 };
 
 }  // namespace certkeeper::challenges

@@ -65,6 +65,8 @@ class TlsAlpnListener::Impl {
     if (wake_[1] >= 0) close(wake_[1]);
   }
 
+  void OnServed(std::function<void(const std::string&)> served) { served_ = std::move(served); }
+
   Status Start() {
     if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
       return Status(ErrorCode::kIo, std::string("tls-alpn-01: pipe failed: ") + strerror(errno));
@@ -208,6 +210,7 @@ class TlsAlpnListener::Impl {
       }
       const char* sni = SSL_get_servername(c.ssl.get(), TLSEXT_NAMETYPE_host_name);
       log::Debug("tls-alpn-01: challenge certificate served", {{"sni", sni ? sni : ""}});
+      if (served_ && sni != nullptr) served_(sni);
       // Send close_notify, then give the peer a moment to send its own, so
       // that closing does not reset the connection under unread data.
       c.phase = Phase::kShutdown;
@@ -244,6 +247,7 @@ class TlsAlpnListener::Impl {
 
   int listen_fd_;
   std::chrono::milliseconds handshake_timeout_;
+  std::function<void(const std::string&)> served_;  // set before the thread starts
   int wake_[2] = {-1, -1};
   // The handshake callbacks' view of certs_; declared before ctx_, which uses it.
   ChallengeCertLookup lookup_ = [this](const std::string& sni) {
@@ -262,6 +266,10 @@ TlsAlpnListener::TlsAlpnListener(int listen_fd, std::chrono::milliseconds handsh
     : impl_(std::make_unique<Impl>(listen_fd, handshake_timeout)) {}
 
 TlsAlpnListener::~TlsAlpnListener() = default;
+
+void TlsAlpnListener::OnServed(std::function<void(const std::string& name)> served) {
+  impl_->OnServed(std::move(served));
+}
 
 Status TlsAlpnListener::Start() { return impl_->Start(); }
 

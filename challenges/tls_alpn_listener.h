@@ -5,6 +5,7 @@
 #define CERTKEEPER_CHALLENGES_TLS_ALPN_LISTENER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,9 @@ class TlsAlpnListener {
   TlsAlpnListener(const TlsAlpnListener&) = delete;
   TlsAlpnListener& operator=(const TlsAlpnListener&) = delete;
 
+  // Called on the listener's thread with the SNI of every completed
+  // acme-tls/1 handshake (a challenge certificate served). Set before Start.
+  void OnServed(std::function<void(const std::string& name)> served);
   // Starts the thread.
   Status Start();
   // Wakes the thread and joins it; returns within one poll round.

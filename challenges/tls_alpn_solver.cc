@@ -2,6 +2,7 @@
 
 #include <openssl/x509.h>
 
+#include <cctype>
 #include <map>
 #include <utility>
 #include <vector>
@@ -80,6 +81,11 @@ Status TlsAlpnSolver::Present(const std::vector<ChallengeTask>& tasks) {
     Result<int> port = BoundPort(fd);
     auto listener = std::make_unique<TlsAlpnListener>(fd, options_.handshake_timeout);
     if (!port.ok()) return port.status();
+    listener->OnServed([served = served_](const std::string& sni) {
+      std::string name = sni;
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      served->Served(name);
+    });
     CK_RETURN_IF_ERROR(listener->Start());
     listener_ = std::move(listener);
     bound_port_ = *port;
@@ -88,9 +94,26 @@ Status TlsAlpnSolver::Present(const std::vector<ChallengeTask>& tasks) {
   }
   for (const Prepared& p : certs) listener_->Put(p.name, p.cert);
   for (const Prepared& p : certs) {
+    served_->Reset(p.name);
     CK_RETURN_IF_ERROR(Probe(*p.task, p.name, p.cert->der));
   }
+  // From here on only the CA connects. The listener may finish the probe's
+  // handshake after the probe did (TLS 1.3: the client's Finished comes
+  // last): it is counted first, then forgotten.
+  for (const Prepared& p : certs) {
+    if (!served_->AwaitCount(p.name, 1, options_.self_check_timeout)) {
+      notes_.push_back({p.task->identifier,
+                        "tls-alpn-01: the listener did not report the self-check's handshake"});
+    }
+    served_->Reset(p.name);
+  }
   return Status::Ok();
+}
+
+std::optional<ServedWaitResult> TlsAlpnSolver::AwaitServed(const ChallengeTask& task,
+                                                           const ServedWaitOptions& options) {
+  if (listener_ == nullptr) return std::nullopt;
+  return served_->Await(SniFor(task.identifier), options);
 }
 
 Status TlsAlpnSolver::CleanUp(const std::vector<ChallengeTask>& tasks) {
@@ -98,6 +121,7 @@ Status TlsAlpnSolver::CleanUp(const std::vector<ChallengeTask>& tasks) {
   bool any_left = false;
   for (const ChallengeTask& task : tasks) {
     any_left = listener_->Remove(SniFor(task.identifier));
+    served_->Forget(SniFor(task.identifier));
   }
   if (tasks.empty() || any_left) return Status::Ok();
   return Stop();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,9 @@ class TlsAlpnSolver : public Solver {
   Status Present(const std::vector<ChallengeTask>& tasks) override;
   Status CleanUp(const std::vector<ChallengeTask>& tasks) override;
   std::vector<SolverNote> TakeNotes() override;
+  // Counts the acme-tls/1 handshakes completed for a task's name since Present.
+  std::optional<ServedWaitResult> AwaitServed(const ChallengeTask& task,
+                                              const ServedWaitOptions& options) override;
 
   const ListenAddress& listen_address() const { return address_; }
   // The port the listener is bound to (useful with port 0); 0 when stopped.
@@ -85,6 +89,8 @@ class TlsAlpnSolver : public Solver {
   TlsAlpnOptions options_;
   ListenAddress address_;
   std::unique_ptr<TlsAlpnListener> listener_;
+  // Shared with the listener's thread, which counts each handshake by SNI.
+  std::shared_ptr<ServedSignal> served_ = std::make_shared<ServedSignal>();
   int bound_port_ = 0;
   std::vector<SolverNote> notes_;
 };

@@ -197,7 +197,8 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInp
     CrashPoint("issue.finalized");
   }
   if (order.status == "processing" || (order.status == "valid" && order.certificate.empty())) {
-    CK_ASSIGN_OR_RETURN(order, client_->PollOrder(order.url, deadline));
+    CK_ASSIGN_OR_RETURN(order,
+                        client_->PollOrder(order.url, deadline, client_->OrderPollStart(order)));
   }
   if (order.status != "valid") {
     Status s = Status(ErrorCode::kAcme, "the order ended " + order.status).Where(order.url);

@@ -123,6 +123,38 @@ TEST_F(CliIssueTest, IssuesSingleDomainEc256AndListsIt) {
   EXPECT_TRUE(validated) << history.dump(2);
 }
 
+// The standalone solver sees Pebble's validation requests, and the first
+// authorization poll waits for them rather than for a fixed time. (How many
+// polls follow depends on the machine's load: bench/issue_bench prints it.)
+TEST_F(CliIssueTest, TheFirstAuthorizationPollWaitsForTheCasFetches) {
+  CommandResult r = Run({"--json", "-v", "issue", "polled", "-d", "polled.example.com",
+                         "--challenge", "http-01"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  int fetched_lines = 0;
+  int polls = 0;
+  size_t pos = 0;
+  while (pos < r.err.size()) {
+    size_t end = r.err.find('\n', pos);
+    if (end == std::string::npos) end = r.err.size();
+    json line = json::parse(r.err.substr(pos, end - pos), nullptr, false);
+    pos = end + 1;
+    if (!line.is_object()) continue;
+    if (line.value("msg", "") == "http-01 answer fetched") {
+      ++fetched_lines;
+      EXPECT_EQ(line.value("identifier", ""), "polled.example.com");
+      EXPECT_EQ(line.value("timed_out", ""), "false") << line.dump();
+      // Pebble validates from several perspectives, each one request.
+      EXPECT_GE(std::stoi(line.value("requests", "0")), 1) << line.dump();
+    }
+    if (line.value("msg", "") == "acme request" && line.value("kind", "") == "poll-authz") {
+      ++polls;
+    }
+  }
+  EXPECT_EQ(fetched_lines, 1) << r.err;
+  EXPECT_GE(polls, 1);
+  ExpectValidLiveCertificate("polled", {"polled.example.com"});
+}
+
 TEST_F(CliIssueTest, IssuesMultiDomainRsa2048) {
   CommandResult r = Run({"issue", "multi", "-d", "m1.example.com", "-d", "m2.example.com",
                          "-d", "m3.example.org", "--key-type", "rsa2048"});

@@ -34,6 +34,7 @@ class FakeCa : public HttpClient {
   int authz_pending_polls = 0;     // authz stays pending this many fetches
   int order_processing_polls = 0;  // order stays processing this many fetches
   std::string poll_retry_after;    // Retry-After on pending/processing answers
+  std::string finalize_retry_after;  // Retry-After on the finalize answer
   std::optional<std::string> rate_limit_new_order;  // 429 with this Retry-After
   bool offer_renewal_info = true;
   // The challenge types every authorization offers, wildcards included (the
@@ -478,7 +479,9 @@ inline HttpResponse FakeCa::HandlePost(const HttpRequest& request,
     last_csr_der = *csr;
     o.status = "processing";
     o.polls_left = order_processing_polls;
-    return Reply(200, OrderJson(id_of("/finalize/")));
+    HttpResponse r = Reply(200, OrderJson(id_of("/finalize/")));
+    if (!finalize_retry_after.empty()) r.headers.Add("Retry-After", finalize_retry_after);
+    return r;
   }
   if (path.rfind("/cert/", 0) == 0) {
     HttpResponse r = Reply(200, json());

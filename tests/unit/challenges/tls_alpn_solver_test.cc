@@ -172,6 +172,32 @@ TEST(TlsAlpnSolverTest, RefusesClientsWithoutAcmeTlsOrWithAnUnknownName) {
   EXPECT_TRUE(solver->CleanUp(tasks).ok());
 }
 
+// The engine's first authorization poll waits for the CA's handshakes:
+// counted per name, the self-check's own and refused ones left out.
+TEST(TlsAlpnSolverTest, CountsTheCasHandshakesAfterPresent) {
+  auto solver = MakeSolver();
+  ChallengeTask task = Task("a.example.com", "tokenA");
+  ASSERT_TRUE(solver->Present({task}).ok());
+  int port = solver->bound_port();
+  EXPECT_FALSE(Connect(port, "a.example.com", "h2").ok);
+  EXPECT_FALSE(Connect(port, "other.example.com", "acme-tls/1").ok);
+  ServedWaitOptions none;
+  none.first_timeout = std::chrono::milliseconds(20);
+  std::optional<ServedWaitResult> before = solver->AwaitServed(task, none);
+  ASSERT_TRUE(before.has_value());
+  EXPECT_TRUE(before->timed_out);
+  ASSERT_TRUE(Connect(port, "A.Example.COM", "acme-tls/1").ok);
+  ServedWaitOptions patient;
+  patient.first_timeout = std::chrono::milliseconds(20'000);
+  patient.max_wait = std::chrono::milliseconds(30'000);
+  std::optional<ServedWaitResult> seen = solver->AwaitServed(task, patient);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_FALSE(seen->timed_out);
+  EXPECT_EQ(seen->served, 1);
+  EXPECT_TRUE(solver->CleanUp({task}).ok());
+  EXPECT_FALSE(solver->AwaitServed(task, none).has_value());
+}
+
 TEST(TlsAlpnSolverTest, CleanUpOfOneNameKeepsTheOther) {
   auto solver = MakeSolver();
   ChallengeTask a = Task("a.example.com", "tokenA");
