@@ -1,6 +1,7 @@
 #include "lifecycle/revocation.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <utility>
 
@@ -111,11 +112,12 @@ Result<std::vector<RevocationView>> RevocationChecker::RefreshUnsettled(
     i = end;
   }
   if (settled.size() == current.size()) return out;  // (each has a live version)
-  std::sort(settled.begin(), settled.end());
+  const std::less<const store::Version*> before;  // (a total order of the pointers)
+  std::sort(settled.begin(), settled.end(), before);
   bool read = false;
   for (const auto& [name, versions] : current) {
     if (!versions.live) continue;
-    if (std::binary_search(settled.begin(), settled.end(), &*versions.live)) continue;
+    if (std::binary_search(settled.begin(), settled.end(), &*versions.live, before)) continue;
     if (!read) CK_RETURN_IF_ERROR(ReadStored());
     read = true;
     CK_RETURN_IF_ERROR(RefreshLive(name, *versions.live, false, out));

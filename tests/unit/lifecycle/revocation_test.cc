@@ -209,24 +209,26 @@ TEST_F(RevocationCheckerTest, RefreshUnsettledLooksOnlyAtWhatIsNotFreshAndGood) 
   const std::string cert = layout_.VersionDir("web", 1) + "/cert.pem";
   std::filesystem::rename(cert, cert + ".away");
   EXPECT_TRUE(unsettled().empty());
-  clock_.Advance(12h - 1s);  // a second before OCSP's nextUpdate
+  // A certificate without any answer (a new live version) is asked; "web"
+  // is still settled.
+  AddLive("api", pki_.leaf.get());
+  std::vector<RevocationView> api = unsettled();
+  ASSERT_EQ(api.size(), 2u);
+  EXPECT_EQ(api[0].certificate, "api");
+  EXPECT_EQ(api[1].certificate, "api");
+  EXPECT_EQ(http_.ocsp_requests, 2);
+  clock_.Advance(12h - 1s);  // a second before the OCSP answers' nextUpdate
   EXPECT_TRUE(unsettled().empty());
-  EXPECT_EQ(http_.ocsp_requests, 1);
-  EXPECT_EQ(http_.crl_requests, 1);
+  EXPECT_EQ(http_.ocsp_requests, 2);
   std::filesystem::rename(cert + ".away", cert);
-  // At its nextUpdate (to the second) the OCSP answer is stale: asked again,
-  // as Refresh asks; the CRL's is reused.
+  // At their nextUpdate (to the second) the OCSP answers are stale: asked
+  // again, as Refresh asks; the CRL's are reused.
   clock_.Advance(1s);
   std::vector<RevocationView> again = unsettled();
-  ASSERT_EQ(again.size(), 2u);
+  ASSERT_EQ(again.size(), 4u);
   EXPECT_EQ(again[0].method, "ocsp");
   EXPECT_EQ(again[0].status, "good");
-  EXPECT_EQ(http_.ocsp_requests, 2);
-  EXPECT_EQ(http_.crl_requests, 1);
-  // A certificate without any answer (a new live version) is asked too.
-  AddLive("api", pki_.leaf.get());
-  EXPECT_EQ(unsettled().size(), 2u);
-  EXPECT_EQ(http_.ocsp_requests, 3);
+  EXPECT_EQ(http_.ocsp_requests, 4);
 }
 
 TEST_F(RevocationCheckerTest, RefreshUnsettledMarksAStoredRevokedAnswer) {
