@@ -12,7 +12,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include "base/log.h"
@@ -122,10 +121,12 @@ Result<RunReport> RenewRun::Run() {
 // becomes due in this very run. A failure to ask is logged; it does not stop
 // the renewal of the rest.
 void RenewRun::RefreshRevocation() {
-  // Over the versions Prepare read, when it read them: not once more.
+  // Over the versions Prepare read, when it read them: not once more. Only
+  // the answers that can change the plan (a revoked version) or need asking
+  // again are looked at.
   RevocationChecker checker(e_.ctx_);
   Result<std::vector<RevocationView>> answers =
-      versions_ ? checker.Refresh(false, *versions_) : checker.Refresh(false);
+      versions_ ? checker.RefreshUnsettled(*versions_) : checker.Refresh(false);
   if (!answers.ok()) {
     log::Error("could not check revocation", {{"error", answers.status().ToString()}});
   }
@@ -210,7 +211,9 @@ Status RenewRun::SelectAll() {
   for (const CertificateSpec& spec : e_.config_.certificates) {
     configured_by_name.emplace(spec.name, &spec);
   }
-  std::set<std::string_view> seen;  // names in certs
+  // Which configured names certs has (by the index of the first spec of
+  // each name): a flag each, not a set of 10,000 names.
+  std::vector<bool> seen(e_.config_.certificates.size(), false);
   for (const store::Certificate& c : certs) {
     auto configured = configured_by_name.find(c.spec.name);
     // In a fleet a host renews what it delivers: the certificates of its own
@@ -220,6 +223,7 @@ Status RenewRun::SelectAll() {
       continue;
     }
     if (configured != configured_by_name.end()) {
+      seen[static_cast<size_t>(configured->second - e_.config_.certificates.data())] = true;
       AddFacts(*configured->second, &c);
     } else {
       CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(c.spec));
@@ -229,11 +233,13 @@ Status RenewRun::SelectAll() {
       input_.certificates.back().live = std::move(current->second.live);
       input_.certificates.back().latest = std::move(current->second.latest);
     }
-    seen.insert(c.spec.name);
   }
   for (const CertificateSpec& spec : e_.config_.certificates) {
     if (e_.fleet_ && !e_.config_.DeliversHere(spec)) continue;
-    if (!seen.count(spec.name)) AddFacts(spec, nullptr);  // dry run only
+    const CertificateSpec* first = configured_by_name.at(spec.name);
+    if (!seen[static_cast<size_t>(first - e_.config_.certificates.data())]) {
+      AddFacts(spec, nullptr);  // dry run only
+    }
   }
   versions_.reset();  // moved from above
   return Status::Ok();

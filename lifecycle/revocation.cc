@@ -1,5 +1,7 @@
 #include "lifecycle/revocation.h"
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <utility>
 
@@ -61,47 +63,111 @@ Result<std::vector<RevocationView>> RevocationChecker::Refresh(
     bool force, const std::map<std::string, store::CurrentVersions>& current) {
   std::vector<RevocationView> out;
   if (!ctx_.config->revocation.enabled) return out;
+  CK_RETURN_IF_ERROR(ReadStored());
+  for (const auto& [name, versions] : current) {
+    if (versions.live) CK_RETURN_IF_ERROR(RefreshLive(name, *versions.live, force, out));
+  }
+  return out;
+}
+
+Result<std::vector<RevocationView>> RevocationChecker::RefreshUnsettled(
+    const std::map<std::string, store::CurrentVersions>& current) {
+  std::vector<RevocationView> out;
+  if (!ctx_.config->revocation.enabled) return out;
+  // Which live versions the stored answers settle as good needs only their
+  // states; the whole answers are read when some version is not settled.
+  CK_ASSIGN_OR_RETURN(std::vector<store::RevocationState> states,
+                      ctx_.inventory->ListRevocationStates());
+  const TimePoint now = ctx_.clock->Now();
+  const Duration max_cache = ctx_.config->revocation.max_cache;
+  // Fresh and good, as FreshRecord decides for a stored answer.
+  auto fresh_good = [&](const store::RevocationState& r) {
+    const TimePoint until = r.next_update ? *r.next_update : r.checked_at + max_cache;
+    return r.status == "good" && now < until;
+  };
+  // The answers of one (certificate, version) are adjacent (ordered by it).
+  std::vector<const store::Version*> settled;
+  settled.reserve(current.size());
+  for (size_t i = 0; i < states.size();) {
+    size_t end = i + 1;
+    while (end < states.size() && states[end].version == states[i].version &&
+           states[end].certificate == states[i].certificate) {
+      ++end;
+    }
+    auto found = current.find(states[i].certificate);
+    if (found != current.end() && found->second.live &&
+        found->second.live->n == states[i].version) {
+      // FreshWithoutFiles with every answer good: a fresh CRL answer, and
+      // an OCSP one only when no staple file needs a look.
+      bool crl = false, ocsp_ok = true;
+      for (size_t k = i; k < end; ++k) {
+        if (states[k].method == kCrl) {
+          crl = fresh_good(states[k]);
+        } else {
+          ocsp_ok = !ctx_.config->revocation.staple_file && fresh_good(states[k]);
+        }
+      }
+      if (crl && ocsp_ok) settled.push_back(&*found->second.live);
+    }
+    i = end;
+  }
+  if (settled.size() == current.size()) return out;  // (each has a live version)
+  const std::less<const store::Version*> before;  // (a total order of the pointers)
+  std::sort(settled.begin(), settled.end(), before);
+  bool read = false;
+  for (const auto& [name, versions] : current) {
+    if (!versions.live) continue;
+    if (std::binary_search(settled.begin(), settled.end(), &*versions.live, before)) continue;
+    if (!read) CK_RETURN_IF_ERROR(ReadStored());
+    read = true;
+    CK_RETURN_IF_ERROR(RefreshLive(name, *versions.live, false, out));
+  }
+  return out;
+}
+
+Status RevocationChecker::ReadStored() {
   CK_ASSIGN_OR_RETURN(stored_, ctx_.inventory->ListRevocations());
   stored_index_.clear();
   for (const store::RevocationRecord& r : stored_) {
     stored_index_[{r.certificate, r.version, r.method}] = &r;
   }
-  for (const auto& [name, versions] : current) {
-    if (!versions.live) continue;
-    Version v(*versions.live);
-    v.dir = ctx_.layout->VersionDir(name, v.record.n);
-    // What the stored answers settle needs neither the files nor a request:
-    // a timer run over thousands of certificates reads none of them.
-    if (auto fresh = FreshWithoutFiles(v, force)) {
-      bool revoked = false;
-      for (const store::RevocationRecord* r : *fresh) {
-        if (r->status == "revoked" && !revoked) {
-          CK_RETURN_IF_ERROR(MarkRevoked(v, *r));
-          revoked = true;
-        }
-        out.push_back(ToView(*r));
+  return Status::Ok();
+}
+
+Status RevocationChecker::RefreshLive(const std::string& name, const store::Version& live,
+                                      bool force, std::vector<RevocationView>& out) {
+  Version v(live);
+  v.dir = ctx_.layout->VersionDir(name, v.record.n);
+  // What the stored answers settle needs neither the files nor a request:
+  // a timer run over thousands of certificates reads none of them.
+  if (auto fresh = FreshWithoutFiles(v, force)) {
+    bool revoked = false;
+    for (const store::RevocationRecord* r : *fresh) {
+      if (r->status == "revoked" && !revoked) {
+        CK_RETURN_IF_ERROR(MarkRevoked(v, *r));
+        revoked = true;
       }
-      continue;
+      out.push_back(ToView(*r));
     }
-    auto files = ctx_.layout->ReadVersion(name, v.record.n);
-    auto pair = files.ok() ? LoadCertPair(files->cert_pem, files->chain_pem)
-                           : Result<CertPair>(files.status());
-    if (!pair.ok()) {
-      // `check` reports unreadable files itself; nothing can be asked.
-      log::Warn("cannot check revocation", {{"certificate", name},
-                                            {"error", pair.status().ToString()}});
-      continue;
-    }
-    v.pair = std::move(*pair);
-    v.ocsp_urls = OcspUrls(v.pair.leaf.get());
-    v.crl_urls = CrlUrls(v.pair.leaf.get());
-    if (v.ocsp_urls.empty() && v.crl_urls.empty()) {
-      log::Debug("no OCSP responder or CRL distribution point to ask", {{"certificate", name}});
-      continue;
-    }
-    CK_RETURN_IF_ERROR(CheckVersion(v, force, out));
+    return Status::Ok();
   }
-  return out;
+  auto files = ctx_.layout->ReadVersion(name, v.record.n);
+  auto pair = files.ok() ? LoadCertPair(files->cert_pem, files->chain_pem)
+                         : Result<CertPair>(files.status());
+  if (!pair.ok()) {
+    // `check` reports unreadable files itself; nothing can be asked.
+    log::Warn("cannot check revocation", {{"certificate", name},
+                                          {"error", pair.status().ToString()}});
+    return Status::Ok();
+  }
+  v.pair = std::move(*pair);
+  v.ocsp_urls = OcspUrls(v.pair.leaf.get());
+  v.crl_urls = CrlUrls(v.pair.leaf.get());
+  if (v.ocsp_urls.empty() && v.crl_urls.empty()) {
+    log::Debug("no OCSP responder or CRL distribution point to ask", {{"certificate", name}});
+    return Status::Ok();
+  }
+  return CheckVersion(v, force, out);
 }
 
 Status RevocationChecker::CheckVersion(const Version& v, bool force,

@@ -42,9 +42,21 @@ class RevocationChecker {
   // The same, over versions the caller read already (AllCurrentVersions).
   Result<std::vector<RevocationView>> Refresh(
       bool force, const std::map<std::string, store::CurrentVersions>& current);
+  // Refresh(false, current) for a run that needs only what changes something:
+  // the live versions whose stored answers are all fresh and "good" are
+  // neither looked at nor reported (their states tell them apart,
+  // store::MonitorStore::ListRevocationStates); every other version is
+  // checked as Refresh does, and its answers returned, so every revoked answer
+  // is among them. `current` is the inventory's current versions
+  // (AllCurrentVersions, read in this run).
+  Result<std::vector<RevocationView>> RefreshUnsettled(
+      const std::map<std::string, store::CurrentVersions>& current);
 
  private:
   struct Version;
+  Status ReadStored();
+  Status RefreshLive(const std::string& name, const store::Version& live, bool force,
+                     std::vector<RevocationView>& out);
   Status CheckVersion(const Version& version, bool force, std::vector<RevocationView>& out);
   std::optional<store::RevocationRecord> Fresh(const Version& version, const std::string& method,
                                                bool force) const;

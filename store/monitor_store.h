@@ -63,6 +63,16 @@ struct RevocationRecord {
   std::string error;   // when status is "error"
 };
 
+// Of a RevocationRecord, what its freshness depends on.
+struct RevocationState {
+  std::string certificate;
+  int version = 0;
+  std::string method;
+  std::string status;
+  TimePoint checked_at;
+  std::optional<TimePoint> next_update;
+};
+
 // One condition of one [[alert]] (e.g. ("ops-mail", "expiring", "web")) and
 // where its notification stands.
 struct AlertState {
@@ -115,6 +125,10 @@ class MonitorStore {
   // Revocation answers, one per (certificate, version, method): Put replaces.
   virtual Status PutRevocation(const RevocationRecord& record) = 0;
   virtual Result<std::vector<RevocationRecord>> ListRevocations() = 0;
+  // What decides whether a stored answer is fresh (RevocationState), of
+  // every answer, in the order of ListRevocations: a timer run over thousands
+  // of certificates decodes no URL or error text.
+  virtual Result<std::vector<RevocationState>> ListRevocationStates() = 0;
 
   // Alert state, one per (alert, event, subject): Put replaces.
   virtual Status PutAlertState(const AlertState& state) = 0;

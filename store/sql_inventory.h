@@ -176,6 +176,7 @@ class SqlInventory final : public Inventory {
   Result<int64_t> PruneProbes(TimePoint before) override;
   Status PutRevocation(const RevocationRecord& record) override;
   Result<std::vector<RevocationRecord>> ListRevocations() override;
+  Result<std::vector<RevocationState>> ListRevocationStates() override;
   Status PutAlertState(const AlertState& state) override;
   Status DeleteAlertState(std::string_view alert, std::string_view event,
                           std::string_view subject) override;

@@ -207,6 +207,30 @@ Result<std::vector<RevocationRecord>> SqlInventory::ListRevocations() {
   return out;
 }
 
+Result<std::vector<RevocationState>> SqlInventory::ListRevocationStates() {
+  std::vector<RevocationState> out;
+  CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    CK_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("SELECT certificate, version, method, status, checked_at, next_update "
+                     "FROM revocations ORDER BY certificate, version, method",
+                     "list the revocation answers"));
+    while (true) {
+      CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return Status::Ok();
+      RevocationState r;
+      r.certificate = stmt.Text(0);
+      r.version = static_cast<int>(stmt.Int(1));
+      r.method = stmt.Text(2);
+      r.status = stmt.Text(3);
+      r.checked_at = stmt.Time(4);
+      r.next_update = stmt.OptionalTime(5);
+      out.push_back(std::move(r));
+    }
+  }));
+  return out;
+}
+
 Status SqlInventory::PutAlertState(const AlertState& a) {
   constexpr std::string_view kOp = "record the alert state";
   CK_RETURN_IF_ERROR(internal::RequireNonEmpty(a.alert, "alert", kOp));

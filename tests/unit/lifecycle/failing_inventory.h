@@ -214,6 +214,10 @@ class FailingInventory : public store::Inventory {
     if (auto e = Injected("ListRevocations")) return *e;
     return inner_->ListRevocations();
   }
+  Result<std::vector<store::RevocationState>> ListRevocationStates() override {
+    if (auto e = Injected("ListRevocationStates")) return *e;
+    return inner_->ListRevocationStates();
+  }
   Status PutAlertState(const store::AlertState& state) override {
     if (auto e = Injected("PutAlertState")) return *e;
     return inner_->PutAlertState(state);

@@ -182,6 +182,83 @@ TEST_F(RevocationCheckerTest, FreshStoredAnswersNeedNoFilesAStaleOneDoes) {
   EXPECT_EQ(http_.ocsp_requests, 1);
 }
 
+// What a renew run asks of the checker: the same checks as Refresh, over
+// only the live versions whose stored answers are not all fresh and good.
+TEST_F(RevocationCheckerTest, RefreshUnsettledLooksOnlyAtWhatIsNotFreshAndGood) {
+  auto unsettled = [this]() {
+    auto current = inventory_->AllCurrentVersions();
+    EXPECT_TRUE(current.ok()) << current.status().ToString();
+    RevocationChecker checker(ctx_, &http_);
+    auto answers = checker.RefreshUnsettled(*current);
+    EXPECT_TRUE(answers.ok()) << answers.status().ToString();
+    return answers.ok() ? *answers : std::vector<RevocationView>{};
+  };
+  // Nothing stored yet: asked as Refresh asks.
+  std::vector<RevocationView> first = unsettled();
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].method, "ocsp");
+  EXPECT_EQ(first[1].method, "crl");
+  EXPECT_EQ(http_.ocsp_requests, 1);
+  EXPECT_EQ(http_.crl_requests, 1);
+  // With staple files an OCSP answer settles nothing without a look at the
+  // file: looked at, reused, not asked.
+  EXPECT_EQ(unsettled().size(), 2u);
+  EXPECT_EQ(http_.ocsp_requests, 1);
+  // Without them, both fresh and good: nothing to look at, no file read.
+  config_.revocation.staple_file = false;
+  const std::string cert = layout_.VersionDir("web", 1) + "/cert.pem";
+  std::filesystem::rename(cert, cert + ".away");
+  EXPECT_TRUE(unsettled().empty());
+  // A certificate without any answer (a new live version) is asked; "web"
+  // is still settled.
+  AddLive("api", pki_.leaf.get());
+  std::vector<RevocationView> api = unsettled();
+  ASSERT_EQ(api.size(), 2u);
+  EXPECT_EQ(api[0].certificate, "api");
+  EXPECT_EQ(api[1].certificate, "api");
+  EXPECT_EQ(http_.ocsp_requests, 2);
+  clock_.Advance(12h - 1s);  // a second before the OCSP answers' nextUpdate
+  EXPECT_TRUE(unsettled().empty());
+  EXPECT_EQ(http_.ocsp_requests, 2);
+  std::filesystem::rename(cert + ".away", cert);
+  // At their nextUpdate (to the second) the OCSP answers are stale: asked
+  // again, as Refresh asks; the CRL's are reused.
+  clock_.Advance(1s);
+  std::vector<RevocationView> again = unsettled();
+  ASSERT_EQ(again.size(), 4u);
+  EXPECT_EQ(again[0].method, "ocsp");
+  EXPECT_EQ(again[0].status, "good");
+  EXPECT_EQ(http_.ocsp_requests, 4);
+}
+
+TEST_F(RevocationCheckerTest, RefreshUnsettledMarksAStoredRevokedAnswer) {
+  config_.revocation.staple_file = false;
+  Refresh();  // good by both methods, stored
+  store::RevocationRecord stored;
+  stored.certificate = "web";
+  stored.version = 1;
+  stored.method = "crl";
+  stored.status = "revoked";
+  stored.url = "http://127.0.0.1:2/test.crl";
+  stored.checked_at = now_;
+  stored.next_update = now_ + 12h;
+  stored.revoked_at = now_ - 3h;
+  stored.reason = "superseded";
+  ASSERT_TRUE(inventory_->PutRevocation(stored).ok());
+  auto current = inventory_->AllCurrentVersions();
+  ASSERT_TRUE(current.ok());
+  RevocationChecker checker(ctx_, &http_);
+  auto answers = checker.RefreshUnsettled(*current);
+  ASSERT_TRUE(answers.ok()) << answers.status().ToString();
+  ASSERT_EQ(answers->size(), 2u);
+  EXPECT_EQ((*answers)[1].status, "revoked");
+  EXPECT_EQ(http_.ocsp_requests, 1);
+  auto v = inventory_->GetVersion("web", 1);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->state, store::VersionState::kRevoked);
+  EXPECT_EQ(v->revocation_reason, "superseded");
+}
+
 TEST_F(RevocationCheckerTest, RevokedMarksTheVersionAndRecordsAnEvent) {
   Answer(V_OCSP_CERTSTATUS_REVOKED);
   std::vector<RevocationView> answers = Refresh();

@@ -1,6 +1,8 @@
 // MonitorStore: probe history, revocation answers, alert state, runs, CA
 // status and request counters.
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store_test_util.h"
@@ -112,6 +114,57 @@ TEST_F(MonitorStoreTest, RevocationAnswersAreReplacedPerVersionAndMethod) {
   r.method = "ocsp";
   r.status = "maybe";
   EXPECT_EQ(inv_->PutRevocation(r).code(), ErrorCode::kInvalidArgument);
+}
+
+// The states are the answers' own, in the same order, with and without a
+// nextUpdate, and none of the answers of a certificate left out.
+TEST_F(MonitorStoreTest, RevocationStatesAreTheAnswersOwn) {
+  auto put = [&](const std::string& name, int n, const std::string& method,
+                 const std::string& status, std::optional<TimePoint> next_update) {
+    RevocationRecord r;
+    r.certificate = name;
+    r.version = n;
+    r.method = method;
+    r.status = status;
+    r.url = "http://ca.example/" + method;
+    r.checked_at = T0() - seconds(n);
+    r.next_update = next_update;
+    if (status == "error") r.error = "timed out";
+    if (status == "revoked") r.reason = "keyCompromise";
+    Status s = inv_->PutRevocation(r);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  };
+  put("web", 2, "ocsp", "good", T0() + hours(12));
+  put("web", 2, "crl", "good", std::nullopt);
+  put("web", 1, "crl", "error", std::nullopt);
+  put("api", 1, "crl", "revoked", T0() + hours(1));
+  put("web-2", 1, "ocsp", "unknown", T0());
+  put("web", 10, "crl", "good", T0() + hours(2));
+  auto states = inv_->ListRevocationStates();
+  ASSERT_TRUE(states.ok()) << states.status().ToString();
+  auto all = inv_->ListRevocations();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(states->size(), 6u);
+  ASSERT_EQ(states->size(), all->size());
+  for (size_t i = 0; i < all->size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ((*states)[i].certificate, (*all)[i].certificate);
+    EXPECT_EQ((*states)[i].version, (*all)[i].version);
+    EXPECT_EQ((*states)[i].method, (*all)[i].method);
+    EXPECT_EQ((*states)[i].status, (*all)[i].status);
+    EXPECT_EQ((*states)[i].checked_at, (*all)[i].checked_at);
+    EXPECT_EQ((*states)[i].next_update, (*all)[i].next_update);
+  }
+  // Ordered by certificate, version (a number: 2 before 10), method.
+  EXPECT_EQ((*states)[0].certificate, "api");
+  EXPECT_EQ((*states)[1].version, 1);
+  EXPECT_EQ((*states)[2].method, "crl");
+  EXPECT_EQ((*states)[3].method, "ocsp");
+  EXPECT_EQ((*states)[3].next_update, T0() + hours(12));
+  EXPECT_EQ((*states)[2].next_update, std::nullopt);
+  EXPECT_EQ((*states)[4].version, 10);
+  EXPECT_EQ((*states)[5].certificate, "web-2");
+  EXPECT_EQ((*states)[5].status, "unknown");
 }
 
 TEST_F(MonitorStoreTest, AlertStateIsKeptPerAlertEventAndSubject) {
