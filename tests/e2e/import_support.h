@@ -29,15 +29,18 @@
 
 namespace certkeeper::import_support {
 
-// The fixture of the import tests: Pebble without validation delays (the
-// real clients issue through it first), and per test a config file config_
+// The fixture of the import tests: Pebble without validation delays and
+// without rejecting nonces at random (the real clients issue through it
+// first, and certbot's renew gives up on a badNonce instead of retrying;
+// certkeeper's own retry is tested against the random rejections elsewhere),
+// and per test a config file config_
 // holding only PebbleConfigHead(), the config `import` starts from. A derived
 // fixture that overrides SetUpTest calls ImportSuite::SetUpTest first.
 class ImportSuite : public e2e_support::CertkeeperSuite {
  protected:
   static void SetUpTestSuite() {
     testing::TestEnvOptions options;
-    options.env = {{"PEBBLE_VA_NOSLEEP", "1"}};
+    options.env = {{"PEBBLE_VA_NOSLEEP", "1"}, {"PEBBLE_WFE_NONCEREJECT", "0"}};
     StartEnv(options);
   }
 
