@@ -71,6 +71,8 @@ bool IsBidiControl(uint32_t cp) {
          (cp >= 0x2066 && cp <= 0x2069);
 }
 
+bool IsPlainAscii(unsigned char c) { return c >= 0x20 && c < 0x7F && c != '\\'; }
+
 void AppendEscape(std::string& out, const char* format, unsigned value) {
   char buf[16];
   std::snprintf(buf, sizeof(buf), format, value);
@@ -82,6 +84,15 @@ std::string Escape(std::string_view text, bool keep_newlines) {
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
+    // Printable ASCII other than the backslash stands for itself: such runs,
+    // nearly all of every name and message, are copied whole.
+    size_t plain = i;
+    while (plain < text.size() && IsPlainAscii(static_cast<unsigned char>(text[plain]))) ++plain;
+    if (plain > i) {
+      out.append(text.data() + i, plain - i);
+      i = plain;
+      if (i == text.size()) break;
+    }
     Decoded d = DecodeAt(text, i);
     if (!d.valid) {
       for (size_t k = 0; k < d.length; ++k) {

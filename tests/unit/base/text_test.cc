@@ -114,6 +114,17 @@ TEST(EscapeForTerminalTest, Table) {
   }
 }
 
+// Plain runs are copied whole: each byte escapes the same alone and between
+// plain text, and only printable ASCII other than the backslash is kept as is.
+TEST(EscapeForTerminalTest, EveryByteAloneAndBetweenPlainText) {
+  for (int b = 0; b < 256; ++b) {
+    const std::string byte(1, static_cast<char>(b));
+    const std::string alone = EscapeForTerminal(byte);
+    EXPECT_EQ(EscapeForTerminal("ab" + byte + "cd"), "ab" + alone + "cd") << b;
+    EXPECT_EQ(alone == byte, b >= 0x20 && b < 0x7f && b != '\\') << b;
+  }
+}
+
 TEST(EscapeForTerminalTest, LinesKeepNewlinesOnly) {
   EXPECT_EQ(EscapeLinesForTerminal("error: \x1b[31mred\n  hint: \rfix"),
             "error: \\x1b[31mred\n  hint: \\rfix");
