@@ -65,8 +65,15 @@ class Delivery {
   // Makes the inventory and live/ agree after an interrupted run, for every
   // certificate (engine_reconcile.cc). Called once a run holds the lock,
   // before anything else is decided. Best effort: a repair that fails is
-  // logged and retried by the next run.
-  void Reconcile();
+  // logged and retried by the next run. `all`: the current versions of
+  // every certificate, read by the caller. `settled`: the settled record
+  // (settled_record.h) still holds, so they agree and no intent exists: the
+  // per-certificate checks are skipped.
+  void Reconcile(Result<std::map<std::string, store::CurrentVersions>> all, bool settled);
+  // Whether this engine's first Reconcile and FinishInterruptedDeliveries
+  // found live/ and the inventory agreeing everywhere and no deploy intent
+  // (or were settled), so that a run that then changes nothing may record it.
+  bool found_settled() const { return found_settled_; }
   // Forgets the versions Reconcile read (see FinishInterruptedDeliveries).
   // MUST be called when anything may have recorded a version since Reconcile
   // ran, i.e. by every command after the one whose lock Reconcile ran under.
@@ -201,6 +208,8 @@ class Delivery {
   // FinishInterruptedDeliveries (or dropped).
   std::optional<std::map<std::string, store::CurrentVersions>> reconciled_versions_;
   bool reconcile_changed_ = false;
+  bool intents_absent_ = false;  // known without looking (a settled run)
+  bool found_settled_ = false;
   bool fleet_delivered_ = false;
   std::vector<CertificateOutcome> fleet_outcomes_;
 };

@@ -78,8 +78,22 @@ Status EngineImpl::AcquireLock() {
     log::Warn("closed attempts left running by an interrupted run",
               {{"count", std::to_string(*closed)}});
   }
+  // What the last run that changed nothing found (settled_record.h): when
+  // live/ and the inventory's live versions are still what it found, the
+  // per-certificate checks below are skipped. Taken (removed) first: a run
+  // killed from here on leaves none.
+  std::optional<SettledRecord> last = fleet_ ? std::nullopt : layout_.TakeSettled();
+  auto all = inventory_->AllCurrentVersions();
+  bool settled = false;
+  if (!fleet_ && all.ok()) {
+    if (std::optional<DirStamp> live = layout_.StampLive()) {
+      start_view_ = SettledRecord{*live, LiveVersionsDigest(*all)};
+      settled = last && *last == *start_view_;
+    }
+  }
   // Temporary files of writes that run did not finish (a key among them).
-  Result<int> removed = layout_.RemoveLeftovers();
+  Result<int> removed = layout_.RemoveLeftovers(/*archive=*/!settled);
+  leftovers_checked_ = removed.ok();
   if (!removed.ok()) {
     log::Warn("leftover temporary files not removed",
               {{"state_dir", config_.state_dir}, {"reason", removed.status().ToString()}});
@@ -87,8 +101,16 @@ Status EngineImpl::AcquireLock() {
     log::Info("removed temporary files left by an interrupted run",
               {{"count", std::to_string(*removed)}});
   }
-  delivery_.Reconcile();
+  delivery_.Reconcile(std::move(all), settled);
   return Status::Ok();
+}
+
+EngineImpl::~EngineImpl() {
+  // A run that found everything agreeing and changed nothing under live/ or
+  // archive/ tells the next one (settled_record.h).
+  if (start_view_ && leftovers_checked_ && delivery_.found_settled() && !layout_.changed()) {
+    layout_.RecordSettledBestEffort(*start_view_);
+  }
 }
 
 Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {

@@ -45,6 +45,8 @@ class EngineImpl : public Engine {
  public:
   // Every part MUST be set (Engine::Assemble checks).
   EngineImpl(Config config, EngineParts parts);
+  // Records the settled record when the engine's run allows it (AcquireLock).
+  ~EngineImpl() override;
 
   Result<CertificateOutcome> Issue(const CertificateSpec& spec) override;
   Result<RunReport> Renew(const RenewOptions& options) override;
@@ -123,6 +125,10 @@ class EngineImpl : public Engine {
   std::unique_ptr<store::Leases> leases_;
   std::unique_ptr<Fleet> fleet_;  // null on a single host
   bool lease_settled_ = false;  // AcquireLock's settling has run
+  // What AcquireLock found (live/'s stamp, the inventory's live versions),
+  // when it could be trusted; recorded at the end if nothing changed.
+  std::optional<SettledRecord> start_view_;
+  bool leftovers_checked_ = false;  // AcquireLock's leftover scan succeeded
   UniformRandom random_;
   EngineContext ctx_;
   Accounts accounts_;

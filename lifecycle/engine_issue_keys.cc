@@ -31,7 +31,8 @@ Result<std::optional<Issuance::CertificateKey>> Issuance::FetchPendingKey(
   // This host's own copy, where its own pending keys live: the version's
   // files are written from it as for an order this host placed.
   std::string path = ctx_.layout->PendingKeyPath(spec.name);
-  Status s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
+  Status s = ctx_.layout->BeginChange();
+  if (s.ok()) s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
   if (s.ok()) s = fs::WritePrivateFile(path, *pem);
   if (!s.ok()) return s.Annotate("write the key of the pending order of " + spec.name);
   log::Info("resuming the pending order of another host",
@@ -69,7 +70,8 @@ Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec
   CK_ASSIGN_OR_RETURN(PrivateKey key, StagedOrNewKey(spec));
   CK_ASSIGN_OR_RETURN(std::string pem, key.ToPem());
   std::string path = ctx_.layout->PendingKeyPath(spec.name);
-  Status s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
+  Status s = ctx_.layout->BeginChange();
+  if (s.ok()) s = fs::MakeDirs(ctx_.layout->ArchiveDir(spec.name), 0700);
   // 0600 and atomic, not synced: it is only there to resume the pending
   // order, whose record is not synced either (docs/crash-leftovers.md, "What
   // is synced, and when"). After a power loss a missing or unreadable key

@@ -31,9 +31,9 @@
 
 namespace certkeeper::lifecycle {
 
-void Delivery::Reconcile() {
+void Delivery::Reconcile(Result<std::map<std::string, store::CurrentVersions>> all,
+                         bool settled) {
   reconciled_versions_.reset();
-  auto all = ctx_.inventory->AllCurrentVersions();
   if (!all.ok()) {
     log::Warn("cannot read the versions to reconcile live/",
               {{"error", all.status().ToString()}});
@@ -41,6 +41,13 @@ void Delivery::Reconcile() {
   }
   if (!ctx_.fleet) {
     reconcile_changed_ = false;
+    if (settled) {
+      // Nothing under live/ changed and the inventory's live versions are
+      // the ones that agreed with it (settled_record.h).
+      intents_absent_ = true;
+      reconciled_versions_ = std::move(*all);
+      return;
+    }
     Result<fs::Dir> live = ctx_.layout->OpenLiveDir();
     for (const auto& [name, current] : *all) {
       ReconcileOne(name, current, live.ok() ? &*live : nullptr);
@@ -151,8 +158,13 @@ void Delivery::FinishInterruptedDeliveries() {
     return;
   }
   bool finished_any = false;
-  Result<fs::Dir> archive = ctx_.layout->OpenArchiveDir();
+  // Reconcile in this command found every certificate agreeing.
+  const bool agreed = reconciled.has_value();
+  // A settled run knows there is no intent without looking.
+  const bool look = !(intents_absent_ && agreed);
+  Result<fs::Dir> archive = look ? ctx_.layout->OpenArchiveDir() : Result<fs::Dir>(fs::Dir());
   for (const auto& [name, current] : *all) {
+    if (!look) break;
     Result<int> intent = archive.ok() ? ctx_.layout->DeployIntent(*archive, name)
                                       : ctx_.layout->DeployIntent(name);
     if (intent.ok() && *intent == 0) continue;
@@ -167,6 +179,7 @@ void Delivery::FinishInterruptedDeliveries() {
       unfinished_deliveries_.emplace(name, std::move(s));
     }
   }
+  found_settled_ = agreed && !finished_any;
   if (!finished_any) unchanged_versions_ = std::move(*all);
 }
 

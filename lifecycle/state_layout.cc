@@ -115,7 +115,7 @@ void RecordScanBestEffort(const fs::Dir& root, const timespec& started) {
 
 }  // namespace
 
-Result<int> StateLayout::RemoveLeftovers() const {
+Result<int> StateLayout::RemoveLeftovers(bool scan_archive) const {
   CK_ASSIGN_OR_RETURN(fs::Dir root, fs::OpenDirectory(root_));
   timespec started{};
   clock_gettime(CLOCK_REALTIME, &started);
@@ -127,9 +127,11 @@ Result<int> StateLayout::RemoveLeftovers() const {
   CK_ASSIGN_OR_RETURN(fs::Dir accounts, fs::OpenDirectoryAt(root, "accounts"));
   CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(accounts, /*versions=*/false, unchanged_before));
   removed += n;
-  CK_ASSIGN_OR_RETURN(fs::Dir archive, fs::OpenDirectoryAt(root, "archive"));
-  CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(archive, /*versions=*/true, unchanged_before));
-  removed += n;
+  if (scan_archive) {
+    CK_ASSIGN_OR_RETURN(fs::Dir archive, fs::OpenDirectoryAt(root, "archive"));
+    CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(archive, /*versions=*/true, unchanged_before));
+    removed += n;
+  }
   // keys/ is created by Prepare; a state directory prepared by an older
   // version has none until a key is staged.
   auto keys = fs::OpenDirectoryAt(root, "keys");
@@ -138,7 +140,9 @@ Result<int> StateLayout::RemoveLeftovers() const {
     CK_ASSIGN_OR_RETURN(n, RemoveLeftoversBelow(*keys, /*versions=*/false, unchanged_before));
     removed += n;
   }
-  RecordScanBestEffort(root, started);
+  // (Without archive/ the scan was not complete: the next complete one looks
+  // at what changed since the last complete one.)
+  if (scan_archive) RecordScanBestEffort(root, started);
   return removed;
 }
 
@@ -198,6 +202,7 @@ std::string StateLayout::NextKeyPath(std::string_view name) const {
 }
 
 Status StateLayout::WriteVersion(std::string_view name, int n, const VersionFiles& files) const {
+  CK_RETURN_IF_ERROR(BeginChange());
   std::string archive = ArchiveDir(name);
   CK_RETURN_IF_ERROR(fs::MakeDirs(archive, 0700));
   std::string final_dir = VersionDir(name, n);
@@ -235,6 +240,7 @@ Result<VersionFiles> StateLayout::ReadVersion(std::string_view name, int n) cons
 }
 
 Status StateLayout::SwitchLive(std::string_view name, int n) const {
+  CK_RETURN_IF_ERROR(BeginChange());
   CK_RETURN_IF_ERROR(fs::MakeDirs(root_ + "/live", 0755));
   std::string target = "../archive/" + std::string(name) + "/" + std::to_string(n);
   return fs::ReplaceSymlink(target, LiveDir(name));
@@ -269,6 +275,7 @@ Result<fs::Dir> StateLayout::OpenArchiveDir() const {
 }
 
 Status StateLayout::RecordDeployIntent(std::string_view name, int n) const {
+  CK_RETURN_IF_ERROR(BeginChange());
   CK_RETURN_IF_ERROR(fs::MakeDirs(ArchiveDir(name), 0700));
   return fs::WritePrivateFile(ArchiveDir(name) + "/deploying", std::to_string(n) + "\n");
 }
@@ -304,6 +311,7 @@ Result<int> StateLayout::DeployIntent(const fs::Dir& archive, std::string_view n
 }
 
 Status StateLayout::ClearDeployIntent(std::string_view name) const {
+  CK_RETURN_IF_ERROR(BeginChange());
   std::string path = ArchiveDir(name) + "/deploying";
   if (unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return Status::Ok();

@@ -7,6 +7,8 @@
 //   STATE/live/<name> -> ../archive/<name>/<n>                   the live version
 //   STATE/archive/<name>/deploying      "<n>": a deploy of version n touched the
 //                                       targets and has not finished (docs/faults.md)
+//   STATE/.settled                      what the last run that changed nothing found
+//                                       (settled_record.h)
 //   STATE/keys/<name>/next.pem          0600, the staged next key (next_key.h);
 //                                       keys/ and keys/<name>/ 0700
 //
@@ -15,11 +17,15 @@
 #ifndef CERTKEEPER_LIFECYCLE_STATE_LAYOUT_H_
 #define CERTKEEPER_LIFECYCLE_STATE_LAYOUT_H_
 
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/dirfd.h"
 #include "base/status.h"
+#include "lifecycle/settled_record.h"
 
 namespace certkeeper::lifecycle {
 
@@ -68,7 +74,9 @@ class StateLayout {
   // called with the run lock held (no other run may be writing them). Works
   // through directory fds and never follows a symlink. Returns how many
   // entries were removed.
-  Result<int> RemoveLeftovers() const;
+  // With archive false, archive/ is left out (a settled run: nothing under it
+  // changed since a complete scan) and the scan's time is not recorded.
+  Result<int> RemoveLeftovers(bool archive = true) const;
   // The version live/<name> points at, or 0.
   int LiveVersionNumber(std::string_view name) const;
   // The same, through live/ opened once by OpenLiveDir (a run asks for each
@@ -87,8 +95,35 @@ class StateLayout {
   Result<fs::Dir> OpenArchiveDir() const;
   Status ClearDeployIntent(std::string_view name) const;
 
+  // The settled record (settled_record.h, lifecycle/state_settled.cc).
+  // MUST be called before every change under live/ or archive/ (the writes
+  // above call it themselves): the first call of a process removes
+  // STATE/.settled and, when there was one to remove (or TakeSettled took
+  // one), syncs the state directory so that the removal is on disk before
+  // the change. Later calls return at once. An error is a failed sync.
+  Status BeginChange() const;
+  // Whether BeginChange was called on this layout (or a copy of it).
+  bool changed() const;
+  // Reads and removes STATE/.settled, with the run lock held; nullopt when
+  // there is none, or it cannot be read, parsed or removed.
+  std::optional<SettledRecord> TakeSettled() const;
+  // live/'s stamp, or nullopt when it cannot be taken or cannot be trusted
+  // yet: a file created right after it has no later change time (the file
+  // system's clock has not moved past live/'s times).
+  std::optional<DirStamp> StampLive() const;
+  // Writes STATE/.settled (0600, by rename, not synced: without it the next
+  // run only checks everything). Failures are ignored.
+  void RecordSettledBestEffort(const SettledRecord& record) const;
+
  private:
+  struct ChangeMark {
+    std::mutex mu;
+    bool changed = false;
+    bool synced = false;      // the record's removal is on disk
+    bool took_record = false;
+  };
   std::string root_;
+  std::shared_ptr<ChangeMark> mark_ = std::make_shared<ChangeMark>();
 };
 
 }  // namespace certkeeper::lifecycle
