@@ -4,6 +4,7 @@
 #include "lifecycle/issuer.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "base/challenge_type.h"
 #include "base/crash_point.h"
@@ -96,6 +97,7 @@ Result<IssueResult> Issuer::Issue(const IssueInput& input, const IssueHooks& hoo
       phase::ScopedPhase timed("order");
       CK_ASSIGN_OR_RETURN(order, PlaceOrder(s));
     }
+    bool finalized = false;
     if (order->status == "pending") {
       CK_ASSIGN_OR_RETURN(std::vector<std::string> rejected, SolveAuthorizations(s, *order));
       if (!rejected.empty()) {
@@ -108,13 +110,17 @@ Result<IssueResult> Issuer::Issue(const IssueInput& input, const IssueHooks& hoo
         order.reset();  // a new order with the next type for those identifiers
         continue;
       }
+      if (s.finalized) {
+        order = std::exchange(s.finalized, std::nullopt);
+        finalized = true;
+      }
     }
     if (order->status == "invalid") {
       return Status(ErrorCode::kAcme, "the order is invalid")
           .Where(order->url)
           .WithProblem(order->error.value_or(Problem{}));
     }
-    auto finished = FinishOrder(*order, input, hooks);
+    auto finished = FinishOrder(*order, finalized, input, hooks);
     if (finished.ok()) finished->challenge = s.last_type;
     return finished;
   }
@@ -171,11 +177,35 @@ Result<acme::Order> Issuer::PlaceOrder(const Issuance& s) {
   return created;
 }
 
-Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInput& input,
-                                        const IssueHooks& hooks) {
+bool Issuer::FinalizeEarly(Issuance& s, const acme::Order& order) {
+  phase::ScopedPhase timed("finalize");
+  Result<std::string> csr = CreateCsrDer(*s.input.key, s.input.spec->domains);
+  if (!csr.ok()) return false;  // FinishOrder reports it
+  auto answered = client_->Finalize(order, *csr);
+  // RFC 8555 §7.1.6: an order leaves "ready" only once every authorization
+  // is valid. Any other answer (§7.4: orderNotReady while the CA is still
+  // deciding, or after it rejected one) is left to the authorization polls.
+  if (!answered.ok() || (answered->status != "processing" && answered->status != "valid")) {
+    log::Debug("finalize right after the CA's requests not accepted; polling the authorizations",
+               {{"order", order.url},
+                {"answer", answered.ok() ? answered->status : answered.status().ToString()}});
+    return false;
+  }
+  for (const auto& [type, routes] : s.presented) {
+    for (const Route& r : routes) Validated(s, type, r);
+  }
+  CrashPoint("issue.authorized");
+  Step(s.hooks, "finalize", "", "", store::StepResult::kOk);
+  CrashPoint("issue.finalized");
+  s.finalized = std::move(*answered);
+  return true;
+}
+
+Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, bool finalized_early,
+                                        const IssueInput& input, const IssueHooks& hooks) {
   acme::Order order = start;
   TimePoint deadline = clock_->Now() + input.order_timeout;
-  CrashPoint("issue.authorized");
+  if (!finalized_early) CrashPoint("issue.authorized");
   // Every authorization is valid now, so the order is ready (RFC 8555 §7.1.6)
   // even if the copy we hold still says pending: finalize without fetching it
   // again, and poll only if the server disagrees (orderNotReady).
@@ -186,7 +216,11 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, const IssueInp
     if (!finalized.ok() && finalized.status().problem() &&
         finalized.status().problem()->Is("orderNotReady")) {
       CK_ASSIGN_OR_RETURN(order, client_->PollOrder(order.url, deadline));
-      if (order.status == "ready") finalized = client_->Finalize(order, csr);
+      if (order.status == "ready") {
+        finalized = client_->Finalize(order, csr);
+      } else if (order.status == "valid") {
+        finalized = order;  // an early finalize whose answer was lost went through
+      }
     }
     if (!finalized.ok()) {
       Step(hooks, "finalize", "", "", store::StepResult::kFailed, finalized.status().ToString());

@@ -19,6 +19,15 @@
 //    the identifiers that failed use their next route (valid authorizations
 //    are reused by the CA); no new order is placed unless every rejected
 //    identifier has a route left.
+//  - Early finalize. When every presented route's solver saw the CA fetch
+//    its answer (Solver::AwaitServed, before its first timeout), the order is
+//    finalized at once instead of after an authorization poll. An answer
+//    "processing" or "valid" shows every authorization valid (RFC 8555
+//    §7.1.6) and is recorded as their validations; any other answer
+//    (orderNotReady, §7.4) or error leads to the authorization polls, the
+//    failover and the finalize as without the shortcut. Routes whose solver
+//    cannot see the CA (DNS-01, webroot, exec) always have their
+//    authorizations polled.
 //  - Bound. Each (identifier, type) fails at most once per Issue call (a
 //    batch failure and the identifier's own try after it count as one), so
 //    there are at most identifiers x types + 1 rounds (one order each).
@@ -29,9 +38,9 @@
 //    (RFC 8555 §7.5.2), and the error (kFailedPrecondition) lists every route
 //    tried with the reason it failed.
 //  - Cleanup. Every Present is followed by exactly one CleanUp of the same
-//    tasks: at once when it failed, otherwise after the validations, also when
-//    a later step (a challenge response, a poll) fails. A failed CleanUp is
-//    recorded and never stops the issuance.
+//    tasks: at once when it failed, otherwise after the validations (and an
+//    early finalize), also when a later step (a challenge response, a poll)
+//    fails. A failed CleanUp is recorded and never stops the issuance.
 //  - Record. Every step (order, self-check, present, note, cleanup,
 //    validation, deactivate, finalize, download) is reported through
 //    IssueHooks::step in the order it happened.
@@ -138,6 +147,8 @@ class Issuer {
     std::string last_type{};  // the type of the last validation the CA decided
     // The current order's presented routes by type; CleanUpPresented empties it.
     std::map<std::string, std::vector<Route>> presented{};
+    // The current order as the CA answered an early finalize it accepted.
+    std::optional<acme::Order> finalized{};
 
     // The first type of preference not tried for key, dns-01 only for a
     // wildcard key, and one authz offers unless authz is null; "" if none.
@@ -163,8 +174,15 @@ class Issuer {
   // issuer.cc: the order's story.
   std::optional<acme::Order> ResumeOrder(const Issuance& s);
   Result<acme::Order> PlaceOrder(const Issuance& s);
-  Result<IssueResult> FinishOrder(const acme::Order& order, const IssueInput& input,
-                                  const IssueHooks& hooks);
+  // Finalizes order, unless finalized_early (the CA accepted an early finalize),
+  // waits for the certificate and downloads it.
+  Result<IssueResult> FinishOrder(const acme::Order& order, bool finalized_early,
+                                  const IssueInput& input, const IssueHooks& hooks);
+  // The early finalize of the current order, once every presented route's
+  // solver saw the CA's requests. True when the CA accepted it: then the
+  // validations and the finalize are recorded and s.finalized is set; false
+  // (nothing recorded) otherwise.
+  bool FinalizeEarly(Issuance& s, const acme::Order& order);
   Result<IssueResult> Download(const acme::Order& order, const IssueInput& input,
                                const IssueHooks& hooks);
   void Step(const IssueHooks& hooks, std::string kind, std::string challenge,
@@ -192,11 +210,21 @@ class Issuer {
   // steps are recorded) before returning.
   Prepared Prepare(const Issuance& s, const std::string& type, const std::vector<Route>& routes);
   // Asks the CA to validate every presented route, then waits for each
-  // (RFC 8555 §7.5.1); returns the rejected keys.
-  Result<std::vector<std::string>> ValidatePresented(Issuance& s);
+  // (RFC 8555 §7.5.1), or finalizes order early (see the file comment);
+  // returns the rejected keys.
+  Result<std::vector<std::string>> ValidatePresented(Issuance& s, const acme::Order& order);
+  // Waits until the solver of r saw the CA's requests for it, bounded by
+  // deadline; nullopt when that solver cannot see them.
+  std::optional<challenges::ServedWaitResult> AwaitFetched(const std::string& type, const Route& r,
+                                                           TimePoint deadline);
   // Waits for one route's authorization; false when the CA rejected it.
+  // fetched: its solver saw the CA's requests, so the first poll goes out at
+  // once; otherwise it waits for them where the solver can see them (a CA
+  // that had not looked before AwaitFetched timed out), else on the schedule.
   Result<bool> AwaitValidation(Issuance& s, const std::string& type, const Route& r,
-                               TimePoint deadline);
+                               TimePoint deadline, bool fetched);
+  // Records that the CA validated r.
+  void Validated(Issuance& s, const std::string& type, const Route& r);
   void CleanUpPresented(Issuance& s);
   // CleanUp of routes presented by solver (type), whatever happened since;
   // its notes and a failure are recorded, a failure does not stop the issuance.

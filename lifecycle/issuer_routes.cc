@@ -1,6 +1,8 @@
 // The authorizations of one order (RFC 8555 §7.5): a route per pending
 // identifier, challenge failover on local failures, validation by the CA,
 // cleanup of every presented route. The contract is in issuer.h.
+#include <algorithm>
+#include <map>
 #include <optional>
 
 #include "base/log.h"
@@ -85,7 +87,7 @@ Result<std::vector<std::string>> Issuer::SolveAuthorizations(Issuance& s,
   present_timed.Stop();
   phase::ScopedPhase validate_timed("challenge wait");
   Result<std::vector<std::string>> rejected =
-      presented.ok() ? ValidatePresented(s) : Result<std::vector<std::string>>(presented);
+      presented.ok() ? ValidatePresented(s, order) : Result<std::vector<std::string>>(presented);
   validate_timed.Stop();
   // The one place where this order's routes are cleaned up, whatever failed.
   phase::ScopedPhase cleanup_timed("cleanup");
@@ -217,7 +219,8 @@ Issuer::Prepared Issuer::Prepare(const Issuance& s, const std::string& type,
   return out;
 }
 
-Result<std::vector<std::string>> Issuer::ValidatePresented(Issuance& s) {
+Result<std::vector<std::string>> Issuer::ValidatePresented(Issuance& s,
+                                                            const acme::Order& order) {
   for (const auto& [type, routes] : s.presented) {
     for (const Route& r : routes) {
       auto ch = client_->RespondToChallenge(r.challenge_url);
@@ -226,49 +229,65 @@ Result<std::vector<std::string>> Issuer::ValidatePresented(Issuance& s) {
       }
     }
   }
-  std::vector<std::string> rejected;
   const TimePoint deadline = clock_->Now() + s.input.validation_timeout;
+  // A solver that answers the CA itself sees when the CA has looked: the
+  // first poll goes out then, instead of on a schedule that guesses. When
+  // every solver saw the CA look, the finalize goes out instead of the polls.
+  std::map<std::string, bool> fetched;  // by authorization URL
+  bool all_fetched = !s.presented.empty();
   for (const auto& [type, routes] : s.presented) {
     for (const Route& r : routes) {
-      CK_ASSIGN_OR_RETURN(bool valid, AwaitValidation(s, type, r, deadline));
+      std::optional<challenges::ServedWaitResult> seen = AwaitFetched(type, r, deadline);
+      fetched[r.authz_url] = seen && !seen->timed_out;
+      all_fetched = all_fetched && fetched[r.authz_url];
+    }
+  }
+  if (all_fetched && FinalizeEarly(s, order)) return std::vector<std::string>{};
+  std::vector<std::string> rejected;
+  for (const auto& [type, routes] : s.presented) {
+    for (const Route& r : routes) {
+      CK_ASSIGN_OR_RETURN(bool valid, AwaitValidation(s, type, r, deadline, fetched[r.authz_url]));
       if (!valid) rejected.push_back(KeyOf(r.identifier, r.wildcard));
     }
   }
   return rejected;
 }
 
-Result<bool> Issuer::AwaitValidation(Issuance& s, const std::string& type, const Route& r,
-                                     TimePoint deadline) {
-  const std::string key = KeyOf(r.identifier, r.wildcard);
-  // A solver that answers the CA itself sees when the CA has looked: the
-  // first poll goes out then, instead of on a schedule that guesses.
+std::optional<challenges::ServedWaitResult> Issuer::AwaitFetched(const std::string& type,
+                                                                 const Route& r,
+                                                                 TimePoint deadline) {
   challenges::Solver* solver = solvers_->Find(type);
+  if (solver == nullptr) return std::nullopt;
+  challenges::ServedWaitOptions options;
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_->Now());
+  options.max_wait = std::min(options.max_wait, std::max(left, std::chrono::milliseconds(0)));
+  std::optional<challenges::ServedWaitResult> seen = solver->AwaitServed(r.task, options);
+  if (!seen) return std::nullopt;
+  log::Debug(type + " answer fetched",
+             {{"identifier", KeyOf(r.identifier, r.wildcard)},
+              {"requests", std::to_string(seen->served)},
+              {"waited_us", std::to_string(
+                                std::chrono::duration_cast<std::chrono::microseconds>(seen->waited)
+                                    .count())},
+              {"timed_out", seen->timed_out ? "true" : "false"}});
+  return seen;
+}
+
+Result<bool> Issuer::AwaitValidation(Issuance& s, const std::string& type, const Route& r,
+                                     TimePoint deadline, bool fetched) {
+  const std::string key = KeyOf(r.identifier, r.wildcard);
   acme::PollStart start;
   start.wait = [&](TimePoint poll_deadline) {
-    if (solver == nullptr) return false;
-    challenges::ServedWaitOptions options;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        poll_deadline - clock_->Now());
-    options.max_wait = std::min(options.max_wait, std::max(left, std::chrono::milliseconds(0)));
-    std::optional<challenges::ServedWaitResult> seen = solver->AwaitServed(r.task, options);
-    if (!seen) return false;
-    log::Debug(type + " answer fetched",
-               {{"identifier", key},
-                {"requests", std::to_string(seen->served)},
-                {"waited_us", std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                 seen->waited)
-                                                 .count())},
-                {"timed_out", seen->timed_out ? "true" : "false"}});
-    return true;
+    return fetched || AwaitFetched(type, r, poll_deadline).has_value();
   };
   auto authz = client_->PollAuthorization(r.authz_url, deadline, start);
   if (!authz.ok()) return authz.status().Annotate("wait for validation of " + key);
-  s.last_type = type;
   if (authz->status == "valid") {
-    Step(s.hooks, "validation", type, key, store::StepResult::kOk);
-    log::Info(type + " validated", {{"identifier", key}});
+    Validated(s, type, r);
     return true;
   }
+  s.last_type = type;
   const acme::Challenge* ch = authz->Find(type);
   std::optional<Problem> problem = ch ? ch->error : std::nullopt;
   std::string text =
@@ -278,6 +297,13 @@ Result<bool> Issuer::AwaitValidation(Issuance& s, const std::string& type, const
   s.Failed(key, type, text);
   if (s.hooks.validation_failed) s.hooks.validation_failed(key);
   return false;
+}
+
+void Issuer::Validated(Issuance& s, const std::string& type, const Route& r) {
+  const std::string key = KeyOf(r.identifier, r.wildcard);
+  s.last_type = type;
+  Step(s.hooks, "validation", type, key, store::StepResult::kOk);
+  log::Info(type + " validated", {{"identifier", key}});
 }
 
 void Issuer::CleanUpPresented(Issuance& s) {

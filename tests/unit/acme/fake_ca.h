@@ -468,6 +468,11 @@ inline HttpResponse FakeCa::HandlePost(const HttpRequest& request,
   }
   if (path.rfind("/finalize/", 0) == 0) {
     OrderState& o = orders_[id_of("/finalize/")];
+    // A finalize sent right after the CA's validation requests finds each
+    // validation decided, unless authz_pending_polls keeps it processing.
+    for (int a : o.authzs) {
+      if (authzs_[a].challenge_status == "processing" && authzs_[a].polls_left <= 0) Validate(a);
+    }
     AdvanceOrder(o);
     if (finalize_not_ready > 0) {
       --finalize_not_ready;

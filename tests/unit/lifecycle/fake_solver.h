@@ -31,6 +31,10 @@ class FakeSolver : public challenges::Solver {
   void FailFor(const std::string& method, const std::string& key) { fail_[method].insert(key); }
   // Every call also leaves a note "<method> <keys>" for the attempt record.
   bool notes = false;
+  // What AwaitServed answers for every task, counted in `awaited`; nullopt:
+  // a solver that cannot see the CA's requests (DNS-01, webroot).
+  std::optional<challenges::ServedWaitResult> fetched;
+  int awaited = 0;
 
   struct Served {
     std::string key;
@@ -61,6 +65,12 @@ class FakeSolver : public challenges::Solver {
     return Call("cleanup", tasks);
   }
   std::vector<challenges::SolverNote> TakeNotes() override { return std::exchange(notes_, {}); }
+  std::optional<challenges::ServedWaitResult> AwaitServed(
+      const challenges::ChallengeTask& /*task*/,
+      const challenges::ServedWaitOptions& /*options*/) override {
+    ++awaited;
+    return fetched;
+  }
 
  private:
   static std::string KeyOf(const challenges::ChallengeTask& t) {
