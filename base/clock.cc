@@ -61,6 +61,12 @@ void FakeClock::Set(TimePoint t) {
 }
 
 std::string FormatRfc3339(TimePoint t) {
+  std::string out;
+  AppendRfc3339(out, t);
+  return out;
+}
+
+void AppendRfc3339(std::string& out, TimePoint t) {
   time_t secs = std::chrono::system_clock::to_time_t(
       std::chrono::time_point_cast<std::chrono::seconds>(t));
   // Years 0..9999 without strftime (a `list` of 100,000 certificates formats
@@ -71,7 +77,7 @@ std::string FormatRfc3339(TimePoint t) {
   const year_month_day ymd{day};
   if (int y = int(ymd.year()); y >= 0 && y <= 9999) {
     const hh_mm_ss<seconds> hms{s - day};
-    char buf[20] = {};
+    char buf[20];
     auto put = [&buf](int at, int value, int width) {
       for (int i = width - 1; i >= 0; --i, value /= 10) buf[at + i] = char('0' + value % 10);
     };
@@ -86,13 +92,15 @@ std::string FormatRfc3339(TimePoint t) {
     put(14, int(hms.minutes().count()), 2);
     buf[16] = ':';
     put(17, int(hms.seconds().count()), 2);
-    return std::string(buf, 19) + 'Z';
+    buf[19] = 'Z';
+    out.append(buf, sizeof buf);  // one allocation at most, none when reserved
+    return;
   }
   struct tm tm_utc;
   gmtime_r(&secs, &tm_utc);
   char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
-  return buf;
+  const size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+  out.append(buf, n);
 }
 
 Result<TimePoint> ParseRfc3339(std::string_view text) {
@@ -208,10 +216,15 @@ Result<Duration> ParseDuration(std::string_view text) {
 }
 
 std::string FormatDurationHuman(Duration d) {
-  int64_t s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
   std::string out;
+  AppendDurationHuman(out, d);
+  return out;
+}
+
+void AppendDurationHuman(std::string& out, Duration d) {
+  int64_t s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
   if (s < 0) {
-    out = "-";
+    out += '-';
     s = -s;
   }
   // "3d 4h", "3d", "2h 5m", "7m", "42s" (std::to_chars: called per certificate).
@@ -236,7 +249,6 @@ std::string FormatDurationHuman(Duration d) {
   } else {
     number(s, 's');
   }
-  return out;
 }
 
 }  // namespace certkeeper

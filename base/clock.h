@@ -48,6 +48,8 @@ inline constexpr int kMaxTimePointYear = 2261;
 
 // RFC 3339 in UTC with a 'Z' and whole seconds: "2026-11-24T09:13:38Z".
 std::string FormatRfc3339(TimePoint t);
+// Appends FormatRfc3339(t) to `out`, for text built in place.
+void AppendRfc3339(std::string& out, TimePoint t);
 // Accepts RFC 3339 with 'Z' or a numeric offset and optional fractional seconds,
 // years kMinTimePointYear to kMaxTimePointYear.
 Result<TimePoint> ParseRfc3339(std::string_view text);
@@ -59,6 +61,8 @@ inline constexpr std::chrono::hours kMaxDuration{24 * 365 * 100};
 Result<Duration> ParseDuration(std::string_view text);
 // "3d 4h", "12m", "8s": for people.
 std::string FormatDurationHuman(Duration d);
+// Appends FormatDurationHuman(d) to `out`.
+void AppendDurationHuman(std::string& out, Duration d);
 
 }  // namespace certkeeper
 

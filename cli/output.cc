@@ -21,7 +21,10 @@ std::string E(std::string_view s) { return EscapeForTerminal(s); }
 
 std::string Join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + E(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    out += E(v[i]);
+  }
   return out;
 }
 
@@ -32,15 +35,20 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
     widths.resize(std::max(widths.size(), row.size()));
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
   }
+  // Each line is written straight into the table (a `list` has one per
+  // certificate), then stripped of its trailing blanks.
+  size_t line_width = 0;
+  for (size_t w : widths) line_width += w + 2;
   std::string out;
+  out.reserve(rows.size() * (line_width + 1));
   for (const auto& row : rows) {
-    std::string line;
+    const size_t line_start = out.size();
     for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+      out += row[i];
+      if (i + 1 < row.size()) out.append(widths[i] - row[i].size() + 2, ' ');
     }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
+    while (out.size() > line_start && out.back() == ' ') out.pop_back();
+    out += '\n';
   }
   return out;
 }
@@ -479,13 +487,30 @@ std::string RenderList(const std::vector<lifecycle::CertificateView>& certs, Tim
   // A fleet: where each certificate is deployed.
   const bool fleet = std::any_of(certs.begin(), certs.end(), [](const auto& c) { return c.fleet; });
   if (fleet) rows.front().push_back("HOSTS");
+  rows.reserve(certs.size() + 1);
   for (const auto& c : certs) {
-    std::string next = c.next_attempt ? FormatRfc3339(*c.next_attempt) : "-";
-    if (!c.next_attempt_reason.empty()) next += " (" + E(c.next_attempt_reason) + ")";
-    rows.push_back({E(c.name), E(c.status), c.live ? FormatRfc3339(c.live->not_after) : "-",
-                    DaysLeft(c, now), Join(c.domains, ","), next});
-    if (named) rows.back().push_back(c.live && !c.live->ca.empty() ? E(c.live->ca) : "-");
-    if (fleet) rows.back().push_back(HostsLine(c, false));
+    // Cells are moved into the row, not copied from an initializer list.
+    std::vector<std::string>& row = rows.emplace_back();
+    row.reserve(rows.front().size());
+    row.push_back(E(c.name));
+    row.push_back(E(c.status));
+    row.push_back(c.live ? FormatRfc3339(c.live->not_after) : "-");
+    row.push_back(DaysLeft(c, now));
+    row.push_back(Join(c.domains, ","));
+    std::string next;
+    if (c.next_attempt) {
+      AppendRfc3339(next, *c.next_attempt);
+    } else {
+      next = "-";
+    }
+    if (!c.next_attempt_reason.empty()) {
+      next += " (";
+      next += E(c.next_attempt_reason);
+      next += ')';
+    }
+    row.push_back(std::move(next));
+    if (named) row.push_back(c.live && !c.live->ca.empty() ? E(c.live->ca) : "-");
+    if (fleet) row.push_back(HostsLine(c, false));
   }
   return Table(rows);
 }

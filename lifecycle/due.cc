@@ -46,6 +46,19 @@ DueDecision Due(DueReason why, std::string reason, TimePoint renew_at) {
   return DueDecision{true, why, std::move(reason), renew_at};
 }
 
+// "valid for 3d 4h more; renews from <renew_at><note>": every certificate
+// that is not due gets one, so it is built in one string.
+std::string NotDueReason(Duration left, TimePoint renew_at, std::string_view note) {
+  std::string reason;
+  reason.reserve(64 + note.size());
+  reason += "valid for ";
+  AppendDurationHuman(reason, left);
+  reason += " more; renews from ";
+  AppendRfc3339(reason, renew_at);
+  reason += note;
+  return reason;
+}
+
 std::string WindowText(const AriWindow& w) {
   return FormatRfc3339(w.start) + " to " + FormatRfc3339(w.end);
 }
@@ -134,7 +147,6 @@ DueDecision ComputeDue(const DueInput& in) {
                now);
   }
 
-  const std::string valid_for = "valid for " + FormatDurationHuman(live.not_after - now) + " more";
   std::string note;
   if (in.ari) {
     const AriWindow& w = in.ari->window;
@@ -157,8 +169,8 @@ DueDecision ComputeDue(const DueInput& in) {
                      at);
         }
         return DueDecision{false, DueReason::kNotDue,
-                           valid_for + "; renews from " + FormatRfc3339(at) +
-                               " (renewal information window: " + WindowText(w) + ")",
+                           NotDueReason(live.not_after - now, at,
+                                        " (renewal information window: " + WindowText(w) + ")"),
                            at};
       }
       note = " (renewal information ignored: its window " + WindowText(w) +
@@ -180,7 +192,7 @@ DueDecision ComputeDue(const DueInput& in) {
                renew_at);
   }
   return DueDecision{false, DueReason::kNotDue,
-                     valid_for + "; renews from " + FormatRfc3339(renew_at) + note, renew_at};
+                     NotDueReason(live.not_after - now, renew_at, note), renew_at};
 }
 
 Duration LateRenewalMargin(Duration lifetime, Duration renew_at_to_expiry) {

@@ -38,11 +38,12 @@ Result<CertificateView> Queries::MakeView(const store::Certificate& cert, bool w
                   with_versions);
 }
 
-DueInput Queries::DueFor(const store::Certificate& cert, const store::Version* live,
-                         const store::Version* latest, CertificateView& view) const {
+DueInput Queries::DueFor(const store::Certificate& cert, std::vector<std::string> domains,
+                         const store::Version* live, const store::Version* latest,
+                         CertificateView& view) const {
   DueInput due;
   due.now = ctx_.clock->Now();
-  due.domains = cert.spec.domains;
+  due.domains = std::move(domains);
   auto kt = ParseKeyType(cert.spec.key_type);
   if (kt.ok()) due.key_type = *kt;
   if (live) {
@@ -53,7 +54,7 @@ DueInput Queries::DueFor(const store::Certificate& cert, const store::Version* l
     facts.domains = live->domains;
     auto lkt = ParseKeyType(live->key_type);
     if (lkt.ok()) facts.key_type = *lkt;
-    due.live = facts;
+    due.live = std::move(facts);
     due.ari = StoredAriSchedule(cert.renewal_info, live->n);
     if (due.ari) {
       view.renewal_info = CertificateView::RenewalInfo{
@@ -117,15 +118,18 @@ Result<CertificateView> Queries::MakeView(const store::Certificate& cert,
                                           const store::Attempt* last_attempt,
                                           bool with_versions) {
   CertificateView view;
-  view.name = cert.spec.name;
-  view.domains = cert.spec.domains;
-  view.key_type = cert.spec.key_type;
-  view.challenges = cert.spec.challenges;
-  view.deploy = cert.spec.deploy_targets;
+  CK_RETURN_IF_ERROR(
+      FillView(store::Certificate(cert), live, latest, last_attempt, with_versions, view));
+  return view;
+}
+
+Status Queries::FillView(store::Certificate&& cert, const store::Version* live,
+                         const store::Version* latest, const store::Attempt* last_attempt,
+                         bool with_versions, CertificateView& view) {
   view.live_directory = ctx_.layout->LiveDir(cert.spec.name);
   if (live) view.live = ToView(*live);
   if (last_attempt) view.last_attempt = ToView(*last_attempt);
-  DueInput due = DueFor(cert, live, latest, view);
+  DueInput due = DueFor(cert, std::move(cert.spec.domains), live, latest, view);
   DueDecision decision = ComputeDue(due);
   SetStatus(live, cert.schedule, due, decision, view);
   if (live) view.renew_at = decision.renew_at;
@@ -138,7 +142,12 @@ Result<CertificateView> Queries::MakeView(const store::Certificate& cert,
     CK_ASSIGN_OR_RETURN(auto versions, ctx_.inventory->ListVersions(cert.spec.name));
     for (const auto& v : versions) view.versions.push_back(ToView(v));
   }
-  return view;
+  view.name = std::move(cert.spec.name);
+  view.domains = std::move(due.domains);
+  view.key_type = std::move(cert.spec.key_type);
+  view.challenges = std::move(cert.spec.challenges);
+  view.deploy = std::move(cert.spec.deploy_targets);
+  return Status::Ok();
 }
 
 namespace {
@@ -165,21 +174,18 @@ Result<std::vector<CertificateView>> Queries::List() {
   }
   std::vector<CertificateView> out;
   out.reserve(certs.size());
-  for (const auto& c : certs) {
+  for (auto& c : certs) {
     const store::Version* live = nullptr;
-    if (auto v = versions.find(c.spec.name); v != versions.end() && v->second.live) {
-      live = &*v->second.live;
-    }
     const store::Version* latest = nullptr;
-    if (auto v = versions.find(c.spec.name); v != versions.end() && v->second.latest) {
-      latest = &*v->second.latest;
+    if (auto v = versions.find(c.spec.name); v != versions.end()) {
+      if (v->second.live) live = &*v->second.live;
+      if (v->second.latest) latest = &*v->second.latest;
     }
     auto a = attempts.find(c.spec.name);
-    CK_ASSIGN_OR_RETURN(CertificateView view,
-                        MakeView(c, live, latest, a == attempts.end() ? nullptr : &a->second,
-                                 false));
+    CertificateView& view = out.emplace_back();
+    CK_RETURN_IF_ERROR(FillView(std::move(c), live, latest,
+                                a == attempts.end() ? nullptr : &a->second, false, view));
     if (ctx_.fleet) AddHosts(hosts, view);
-    out.push_back(std::move(view));
   }
   return out;
 }
@@ -309,7 +315,7 @@ void Queries::CheckOne(const store::Certificate& cert, const std::string& trust,
   // Relative to the lifetime and the renewal schedule, not a fixed number of
   // days: a fresh 12-hour certificate is healthy.
   CertificateView scratch;
-  const DueInput due = DueFor(cert, &*live, nullptr, scratch);
+  const DueInput due = DueFor(cert, cert.spec.domains, &*live, nullptr, scratch);
   ExpiryHealthInput health;
   health.now = now;
   health.not_before = info->not_before;

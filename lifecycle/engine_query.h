@@ -34,11 +34,18 @@ class Queries {
                                    const store::Attempt* last_attempt, bool with_versions);
 
  private:
-  // What the due computation needs about cert, its live version and its
-  // newest version (a revoked one newer than the live one makes it due);
-  // fills view.renewal_info from the stored window.
-  DueInput DueFor(const store::Certificate& cert, const store::Version* live,
-                  const store::Version* latest, CertificateView& view) const;
+  // What the due computation needs about cert (whose wanted names are
+  // `domains`), its live version and its newest version (a revoked one newer
+  // than the live one makes it due); fills view.renewal_info from the stored
+  // window.
+  DueInput DueFor(const store::Certificate& cert, std::vector<std::string> domains,
+                  const store::Version* live, const store::Version* latest,
+                  CertificateView& view) const;
+  // MakeView into `view` (default-constructed), taking cert's lists and
+  // names instead of copying them: List builds thousands of views in place.
+  Status FillView(store::Certificate&& cert, const store::Version* live,
+                  const store::Version* latest, const store::Attempt* last_attempt,
+                  bool with_versions, CertificateView& view);
   // Whether the configuration asks for a staged next key for `name`.
   bool NextKeyWanted(const std::string& name) const;
   // view.current_key from the live version's certificate and, with next_key

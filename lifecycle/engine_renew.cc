@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "lifecycle/engine_impl.h"
 #include "lifecycle/engine_renew_run.h"
+#include "lifecycle/name_index.h"
 #include "lifecycle/planner.h"
 #include "lifecycle/revocation.h"
 
@@ -148,15 +149,16 @@ Status RenewRun::Prepare() {
   // changed is written, in one transaction: a run over a large config that
   // changed nothing writes nothing.
   CK_ASSIGN_OR_RETURN(auto stored, e_.inventory_->ListCertificates(true));
-  std::map<std::string_view, const store::Certificate*> stored_by_name;
-  for (const store::Certificate& c : stored) stored_by_name.emplace(c.spec.name, &c);
   std::vector<store::CertificateSpec> changed;
-  for (const CertificateSpec& spec : e_.config_.certificates) {
-    store::CertificateSpec wanted = ToStoreSpec(spec, e_.config_);
-    auto found = stored_by_name.find(wanted.name);
-    if (found == stored_by_name.end() || found->second->removed ||
-        !(found->second->spec == wanted)) {
-      changed.push_back(std::move(wanted));
+  if (!e_.config_.certificates.empty()) {
+    const NameIndex stored_by_name(
+        stored, [](const store::Certificate& c) -> const std::string& { return c.spec.name; });
+    for (const CertificateSpec& spec : e_.config_.certificates) {
+      store::CertificateSpec wanted = ToStoreSpec(spec, e_.config_);
+      const size_t found = stored_by_name.Find(wanted.name);
+      if (found == NameIndex::kNone || stored[found].removed || !(stored[found].spec == wanted)) {
+        changed.push_back(std::move(wanted));
+      }
     }
   }
   if (!changed.empty()) {
@@ -207,24 +209,23 @@ Status RenewRun::SelectAll() {
   auto& versions = *versions_;
   input_.certificates.reserve(certs.size() + e_.config_.certificates.size());
   stored_ari_.reserve(certs.size() + e_.config_.certificates.size());
-  std::map<std::string_view, const CertificateSpec*> configured_by_name;
-  for (const CertificateSpec& spec : e_.config_.certificates) {
-    configured_by_name.emplace(spec.name, &spec);
-  }
+  const auto& configured_specs = e_.config_.certificates;
+  const NameIndex configured_by_name(
+      configured_specs, [](const CertificateSpec& s) -> const std::string& { return s.name; });
   // Which configured names certs has (by the index of the first spec of
   // each name): a flag each, not a set of 10,000 names.
-  std::vector<bool> seen(e_.config_.certificates.size(), false);
+  std::vector<bool> seen(configured_specs.size(), false);
   for (const store::Certificate& c : certs) {
-    auto configured = configured_by_name.find(c.spec.name);
+    const size_t configured = configured_by_name.Find(c.spec.name);
     // In a fleet a host renews what it delivers: the certificates of its own
     // config that name it (or every host). The others are other hosts' work.
-    if (e_.fleet_ && (configured == configured_by_name.end() ||
-                      !e_.config_.DeliversHere(*configured->second))) {
+    if (e_.fleet_ && (configured == NameIndex::kNone ||
+                      !e_.config_.DeliversHere(configured_specs[configured]))) {
       continue;
     }
-    if (configured != configured_by_name.end()) {
-      seen[static_cast<size_t>(configured->second - e_.config_.certificates.data())] = true;
-      AddFacts(*configured->second, &c);
+    if (configured != NameIndex::kNone) {
+      seen[configured] = true;
+      AddFacts(configured_specs[configured], &c);
     } else {
       CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(c.spec));
       AddFacts(std::move(spec), &c);
@@ -234,12 +235,9 @@ Status RenewRun::SelectAll() {
       input_.certificates.back().latest = std::move(current->second.latest);
     }
   }
-  for (const CertificateSpec& spec : e_.config_.certificates) {
+  for (const CertificateSpec& spec : configured_specs) {
     if (e_.fleet_ && !e_.config_.DeliversHere(spec)) continue;
-    const CertificateSpec* first = configured_by_name.at(spec.name);
-    if (!seen[static_cast<size_t>(first - e_.config_.certificates.data())]) {
-      AddFacts(spec, nullptr);  // dry run only
-    }
+    if (!seen[configured_by_name.Find(spec.name)]) AddFacts(spec, nullptr);  // dry run only
   }
   versions_.reset();  // moved from above
   return Status::Ok();

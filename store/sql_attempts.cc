@@ -28,7 +28,7 @@ Result<Attempt> ReadAttempt(const Statement& row) {
   a.finished_at = row.OptionalTime(3);
   a.server = row.Text(4);
   a.reason = row.Text(5);
-  CK_ASSIGN_OR_RETURN(a.outcome, ParseAttemptOutcome(row.Text(6)));
+  CK_ASSIGN_OR_RETURN(a.outcome, ParseAttemptOutcome(row.TextView(6)));
   a.error_type = row.Text(7);
   a.error_detail = row.Text(8);
   a.retry_after = row.OptionalTime(9);
@@ -48,7 +48,7 @@ Result<AttemptStep> ReadStep(const Statement& row) {
   step.kind = row.Text(3);
   step.challenge_type = row.Text(4);
   step.identifier = row.Text(5);
-  CK_ASSIGN_OR_RETURN(step.result, ParseStepResult(row.Text(6)));
+  CK_ASSIGN_OR_RETURN(step.result, ParseStepResult(row.TextView(6)));
   step.error = row.Text(7);
   step.output = row.Text(8);
   return step;

@@ -36,12 +36,12 @@ constexpr std::string_view kCertificateColumns =
 Result<Certificate> ReadCertificate(const Statement& row) {
   Certificate cert;
   cert.spec.name = row.Text(0);
-  CK_ASSIGN_OR_RETURN(cert.spec.domains, internal::DecodeList(row.Text(1), "domains"));
+  CK_ASSIGN_OR_RETURN(cert.spec.domains, internal::DecodeList(row.TextView(1), "domains"));
   cert.spec.key_type = row.Text(2);
   CK_ASSIGN_OR_RETURN(cert.spec.challenges,
-                      internal::DecodeList(row.Text(3), "challenges"));
+                      internal::DecodeList(row.TextView(3), "challenges"));
   CK_ASSIGN_OR_RETURN(cert.spec.deploy_targets,
-                      internal::DecodeList(row.Text(4), "deploy_targets"));
+                      internal::DecodeList(row.TextView(4), "deploy_targets"));
   cert.spec.server = row.Text(5);
   cert.removed = row.Int(6) != 0;
   cert.created_at = row.Time(7);

@@ -82,7 +82,7 @@ Result<std::vector<RequestRecord>> SqlInventory::ListRequestsSince(std::string_v
     while (true) {
       CK_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) return Status::Ok();
-      CK_ASSIGN_OR_RETURN(RequestKind kind, ParseRequestKind(stmt.Text(2)));
+      CK_ASSIGN_OR_RETURN(RequestKind kind, ParseRequestKind(stmt.TextView(2)));
       records.push_back(
           RequestRecord{stmt.Text(0), stmt.Text(1), kind, stmt.Text(3), stmt.Time(4)});
     }

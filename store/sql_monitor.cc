@@ -36,7 +36,7 @@ Result<ProbeRecord> ReadProbe(const Statement& row) {
   p.serial = row.Text(9);
   p.fingerprint = row.Text(10);
   p.issuer = row.Text(11);
-  CK_ASSIGN_OR_RETURN(p.names, internal::DecodeList(row.Text(12), "probes.names"));
+  CK_ASSIGN_OR_RETURN(p.names, internal::DecodeList(row.TextView(12), "probes.names"));
   p.not_before = row.OptionalTime(13);
   p.not_after = row.OptionalTime(14);
   p.names_match = row.Int(15) != 0;

@@ -26,11 +26,11 @@ Result<Version> ReadVersion(const Statement& row) {
   v.not_after = row.Time(4);
   v.issuer = row.Text(5);
   v.fingerprint_sha256 = row.Text(6);
-  CK_ASSIGN_OR_RETURN(v.domains, internal::DecodeList(row.Text(7), "version domains"));
+  CK_ASSIGN_OR_RETURN(v.domains, internal::DecodeList(row.TextView(7), "version domains"));
   v.key_type = row.Text(8);
   v.directory = row.Text(9);
   v.order_url = row.Text(10);
-  CK_ASSIGN_OR_RETURN(v.state, ParseVersionState(row.Text(11)));
+  CK_ASSIGN_OR_RETURN(v.state, ParseVersionState(row.TextView(11)));
   v.revoked_at = row.OptionalTime(12);
   v.revocation_reason = row.Text(13);
   v.created_at = row.Time(14);

@@ -100,10 +100,12 @@ class PostgresStatement final : public StatementImpl {
     if (text[0] == 't' && text[1] == '\0') return 1;
     return std::strtoll(text, nullptr, 10);
   }
-  std::string Text(int column) const override {
+  std::string_view TextView(int column) const override {
+    // Owned by result_, which holds every row and lives with the statement.
     const char* text = PQgetvalue(result_.get(), row_, column);
-    if (text == nullptr) return std::string();
-    return std::string(text, static_cast<size_t>(PQgetlength(result_.get(), row_, column)));
+    if (text == nullptr) return std::string_view();
+    return std::string_view(text,
+                            static_cast<size_t>(PQgetlength(result_.get(), row_, column)));
   }
 
  private:

@@ -18,25 +18,30 @@ std::string EncodeList(const std::vector<std::string>& items) {
 namespace {
 
 // The lists EncodeList writes hold plain names almost always: ["a","b"] with
-// no escape. Those are split directly (a large inventory reads tens of
-// thousands of them per `list`); anything else goes to the JSON parser.
+// no escape. Those are split directly, in one pass that also checks them (a
+// large inventory reads tens of thousands of them per `list`); anything else
+// goes to the JSON parser.
 std::optional<std::vector<std::string>> SplitPlainList(std::string_view text) {
   if (text.size() < 2 || text.front() != '[' || text.back() != ']') return std::nullopt;
-  if (text.find('\\') != std::string_view::npos || !IsValidUtf8(text)) return std::nullopt;
   std::vector<std::string> items;
-  size_t i = 1;
   const size_t end = text.size() - 1;
+  size_t i = 1;
   if (i == end) return items;
   while (true) {
     if (text[i] != '"') return std::nullopt;
-    size_t close = text.find('"', i + 1);
-    if (close == std::string_view::npos || close >= end) return std::nullopt;
-    std::string_view item = text.substr(i + 1, close - i - 1);
-    for (char c : item) {
-      if (static_cast<unsigned char>(c) < 0x20) return std::nullopt;
+    const size_t start = ++i;
+    bool ascii = true;
+    for (; i < end; ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c == '"') break;
+      if (c == '\\' || c < 0x20) return std::nullopt;
+      if (c >= 0x80) ascii = false;
     }
+    if (i == end) return std::nullopt;  // no closing quote before the ']'
+    std::string_view item = text.substr(start, i - start);
+    if (!ascii && !IsValidUtf8(item)) return std::nullopt;
     items.emplace_back(item);
-    i = close + 1;
+    ++i;
     if (i == end) return items;
     if (text[i] != ',') return std::nullopt;
     ++i;
@@ -45,10 +50,10 @@ std::optional<std::vector<std::string>> SplitPlainList(std::string_view text) {
 
 }  // namespace
 
-Result<std::vector<std::string>> DecodeList(const std::string& text,
-                                            std::string_view column) {
+Result<std::vector<std::string>> DecodeList(std::string_view text, std::string_view column) {
   if (auto plain = SplitPlainList(text)) return std::move(*plain);
-  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json parsed =
+      nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_array()) {
     return Status(ErrorCode::kProtocol,
                   "stored " + std::string(column) + " is not a JSON array")

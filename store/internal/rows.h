@@ -15,8 +15,8 @@ namespace certkeeper::store::internal {
 // Lists are stored as a JSON array of strings.
 std::string EncodeList(const std::vector<std::string>& items);
 // kProtocol naming the column when the stored text is not such an array.
-Result<std::vector<std::string>> DecodeList(const std::string& text,
-                                            std::string_view column);
+// Reads a view (e.g. Statement::TextView); the items are copies.
+Result<std::vector<std::string>> DecodeList(std::string_view text, std::string_view column);
 
 // Free text that may come from outside (a CA's problem detail, a header value,
 // a hook's output) MUST pass through one of these before it is bound to a

@@ -42,7 +42,9 @@ class StatementImpl {
   virtual Result<bool> Step() = 0;
   virtual bool IsNull(int column) const = 0;
   virtual int64_t Int(int column) const = 0;
-  virtual std::string Text(int column) const = 0;
+  // The column's bytes inside the current row: valid until the next Step or
+  // the statement's destruction. NULL reads as empty.
+  virtual std::string_view TextView(int column) const = 0;
 };
 
 // A prepared statement of either driver. Bind* record the first failure and
@@ -97,7 +99,10 @@ class Statement {
 
   bool IsNull(int column) const { return impl_->IsNull(column); }
   int64_t Int(int column) const { return impl_->Int(column); }
-  std::string Text(int column) const { return impl_->Text(column); }
+  // A view into the current row (see StatementImpl::TextView): for text that
+  // is parsed or compared, not kept. Text copies it.
+  std::string_view TextView(int column) const { return impl_->TextView(column); }
+  std::string Text(int column) const { return std::string(TextView(column)); }
   TimePoint Time(int column) const { return FromUnixSeconds(Int(column)); }
   std::optional<int64_t> OptionalInt(int column) const;
   std::optional<TimePoint> OptionalTime(int column) const;

@@ -88,11 +88,13 @@ class SqliteStatement final : public StatementImpl {
     return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
   }
   int64_t Int(int column) const override { return sqlite3_column_int64(stmt_, column); }
-  std::string Text(int column) const override {
+  std::string_view TextView(int column) const override {
+    // sqlite3_column_text first, then _bytes: the documented order that
+    // leaves the pointer valid (the text form is made before its length).
     const unsigned char* text = sqlite3_column_text(stmt_, column);
-    if (text == nullptr) return std::string();
-    return std::string(reinterpret_cast<const char*>(text),
-                       static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+    if (text == nullptr) return std::string_view();
+    return std::string_view(reinterpret_cast<const char*>(text),
+                            static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
   }
 
  private:
@@ -295,7 +297,7 @@ Result<std::unique_ptr<Database>> OpenSqliteDatabase(const std::string& path,
   CK_ASSIGN_OR_RETURN(Statement wal, db->Prepare("PRAGMA journal_mode = WAL",
                                                  "switch to WAL journal"));
   CK_ASSIGN_OR_RETURN(bool has_row, wal.Step());
-  if (!has_row || wal.Text(0) != "wal") {
+  if (!has_row || wal.TextView(0) != "wal") {
     return Status(ErrorCode::kIo, "the inventory cannot use WAL journaling")
         .Where(path)
         .Hint("keep the state directory on a local file system that supports shared memory");

@@ -1,6 +1,7 @@
 #include "base/clock.h"
 
 #include <ctime>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -30,6 +31,21 @@ TEST(Rfc3339, FormatsAsStrftimeDoes) {
   // Sub-second parts are cut as the general path cuts them.
   EXPECT_EQ(FormatRfc3339(FromUnixSeconds(59) + std::chrono::milliseconds(999)),
             "1970-01-01T00:00:59Z");
+}
+
+// Text built in place (a due reason, a table cell) keeps what came before,
+// on both the fast path and strftime's.
+TEST(Rfc3339, AppendsAfterTheTextBefore) {
+  std::string out = "renews from ";
+  AppendRfc3339(out, FromUnixSeconds(1795512818));
+  EXPECT_EQ(out, "renews from 2026-11-24T09:33:38Z");
+  out += ", then ";
+  AppendRfc3339(out, FromUnixSeconds(-1));
+  EXPECT_EQ(out, "renews from 2026-11-24T09:33:38Z, then 1969-12-31T23:59:59Z");
+  std::string alone;
+  AppendRfc3339(alone, FromUnixSeconds(0));
+  EXPECT_EQ(alone, FormatRfc3339(FromUnixSeconds(0)));
+  EXPECT_EQ(alone.size(), 20u);
 }
 
 TEST(Rfc3339, ParsesForms) {
@@ -116,6 +132,16 @@ TEST(FormatDurationHuman, Readable) {
   EXPECT_EQ(FormatDurationHuman(seconds(0)), "0s");
   EXPECT_EQ(FormatDurationHuman(-hours(50)), "-2d 2h");
   EXPECT_EQ(FormatDurationHuman(-seconds(59)), "-59s");
+}
+
+TEST(FormatDurationHuman, AppendsAfterTheTextBefore) {
+  using namespace std::chrono;
+  std::string out = "valid for ";
+  AppendDurationHuman(out, hours(24 * 88 + 23));
+  EXPECT_EQ(out, "valid for 88d 23h");
+  out += ", late by ";
+  AppendDurationHuman(out, -minutes(7));
+  EXPECT_EQ(out, "valid for 88d 23h, late by -7m");
 }
 
 }  // namespace

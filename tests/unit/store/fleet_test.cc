@@ -261,6 +261,41 @@ TEST_F(PostgresSchemaTest, APasswordInTheUrlIsRefused) {
   EXPECT_EQ(refused.status().ToString().find("secret"), std::string::npos)
       << refused.status().ToString();
 }
+
+// True when Step read a row.
+bool NextRow(internal::Statement& stmt) {
+  auto row = stmt.Step();
+  return row.ok() && *row;
+}
+
+// The driver's text views point into the fetched rows: each column of a row
+// keeps its own bytes (an embedded NUL included), NULL reads as empty, and the
+// views of one row stay valid together.
+TEST_F(PostgresSchemaTest, TextViewsReadEachColumnOfTheRow) {
+  PostgresOptions options = TestPostgresOptions(&clock_);
+  auto db = internal::OpenPostgresDatabase(options.url, options.password, 10);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto stmt = (*db)->Prepare("SELECT 'first', ?, NULL, 'b\u00fccher' UNION ALL "
+                             "SELECT 'second', 'x', 'y', ''",
+                             "test");
+  ASSERT_TRUE(stmt.ok()) << stmt.status().ToString();
+  stmt->Bind(1, std::string_view("a,b"));
+  ASSERT_TRUE(NextRow(*stmt));
+  std::string_view first = stmt->TextView(0);
+  std::string_view bound = stmt->TextView(1);
+  EXPECT_EQ(first, "first");
+  EXPECT_EQ(bound, "a,b");
+  EXPECT_EQ(stmt->TextView(2), "");
+  EXPECT_EQ(stmt->Text(3), "b\xc3\xbc" "cher");
+  EXPECT_EQ(first, "first");
+  ASSERT_TRUE(NextRow(*stmt));
+  EXPECT_EQ(stmt->TextView(0), "second");
+  EXPECT_EQ(stmt->Text(2), "y");
+  EXPECT_EQ(stmt->TextView(3), "");
+  auto done = stmt->Step();
+  EXPECT_TRUE(done.ok() && !*done);
+}
+
 #endif  // CERTKEEPER_STORE_POSTGRES
 
 }  // namespace

@@ -34,6 +34,59 @@ TEST(SqliteErrorsTest, FullDatabaseNamesNoSpaceLeftAndThePath) {
   EXPECT_NE(s.hint().find("full"), std::string::npos) << s.hint();
 }
 
+// True when Step read a row.
+bool NextRow(internal::Statement& stmt) {
+  auto row = stmt.Step();
+  return row.ok() && *row;
+}
+
+// The driver's text views point into the current row: each column keeps its
+// own bytes (an embedded NUL included, nothing past the end), NULL reads as
+
+// empty, and the views of one row stay valid together.
+TEST(SqliteRowsTest, TextViewsReadEachColumnOfTheRow) {
+  fs::TempDir dir;
+  std::string path = dir.path() + "/certkeeper.db";
+  ASSERT_TRUE(fs::WritePrivateFile(path, "").ok());
+  auto db = OpenSqliteDatabase(path, 1000);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t (n INTEGER, a TEXT, b TEXT, c TEXT, d TEXT)", "create").ok());
+  {
+    auto insert = (*db)->Prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?)", "insert");
+    ASSERT_TRUE(insert.ok());
+    insert->BindAll(1, std::string_view("first\0half", 10), "[\"a.example\"]", "");
+    insert->BindNull(5);
+    Status inserted = insert->Run();
+    ASSERT_TRUE(inserted.ok()) << inserted.ToString();
+  }
+  {
+    auto insert = (*db)->Prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?)", "insert");
+    ASSERT_TRUE(insert.ok());
+    insert->BindAll(2, "second", "b\xc3\xbc" "cher", "x", "y");
+    Status inserted = insert->Run();
+    ASSERT_TRUE(inserted.ok()) << inserted.ToString();
+  }
+  auto stmt = (*db)->Prepare("SELECT a, b, c, d, n FROM t ORDER BY n", "read");
+  ASSERT_TRUE(stmt.ok()) << stmt.status().ToString();
+  ASSERT_TRUE(NextRow(*stmt));
+  std::string_view a = stmt->TextView(0);
+  std::string_view b = stmt->TextView(1);
+  EXPECT_EQ(a, std::string_view("first\0half", 10));
+  EXPECT_EQ(b, "[\"a.example\"]");
+  EXPECT_EQ(stmt->TextView(2), "");
+  EXPECT_EQ(stmt->TextView(3), "");
+  EXPECT_TRUE(stmt->IsNull(3));
+  EXPECT_EQ(stmt->TextView(4), "1");
+  EXPECT_EQ(a, std::string_view("first\0half", 10));
+  EXPECT_EQ(b, "[\"a.example\"]");
+  ASSERT_TRUE(NextRow(*stmt));
+  EXPECT_EQ(stmt->Text(0), "second");
+  EXPECT_EQ(stmt->TextView(1), "b\xc3\xbc" "cher");
+  EXPECT_EQ(stmt->Text(3), "y");
+  auto done = stmt->Step();
+  EXPECT_TRUE(done.ok() && !*done);
+}
+
 // The inventory's writes go through the file-system fault seam (a SQLite VFS):
 // a write to the WAL that fails with ENOSPC or EIO fails that one inventory
 // write with the cause and the path, records nothing, and the next write goes
