@@ -1,6 +1,8 @@
 // AllCurrentVersions: the bulk read behind `renew --all` agrees with
 // LatestVersion and LiveVersion for every certificate.
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "store_test_util.h"
 
@@ -51,6 +53,32 @@ TEST_F(CurrentVersionsTest, AgreesWithLatestAndLivePerCertificate) {
   EXPECT_EQ(current->at("undeployed-successor").live->n, 1);
   EXPECT_EQ(current->at("undeployed-successor").latest->state, VersionState::kIssued);
   EXPECT_FALSE(current->at("only-failed").live.has_value());
+}
+
+// Long histories, numbers past 9, names that are prefixes of one another, and
+// versions recorded out of name order: the newest of each is found, and only
+// certificates with versions appear.
+TEST_F(CurrentVersionsTest, TheNewestOfEachHistoryWhateverTheOrder) {
+  const std::vector<std::pair<std::string, int>> histories = {
+      {"b", 12}, {"a", 3}, {"ab", 1}, {"a1", 10}, {"c-d", 2}};
+  for (const auto& [name, count] : histories) AddCertificate(name);
+  for (int n = 1; n <= 12; ++n) {
+    for (const auto& [name, count] : histories) {
+      if (n <= count) AddVersion(name, n, VersionState::kDeployed);
+      if (HasFatalFailure()) return;
+    }
+  }
+  AddCertificate("zz-none");
+  auto current = inv_->AllCurrentVersions();
+  ASSERT_TRUE(current.ok()) << current.status().ToString();
+  ASSERT_EQ(current->size(), histories.size());
+  for (const auto& [name, count] : histories) {
+    const CurrentVersions& c = current->at(name);
+    ASSERT_TRUE(c.latest && c.live) << name;
+    EXPECT_EQ(c.latest->n, count) << name;
+    EXPECT_EQ(c.latest->certificate, name);
+    EXPECT_EQ(c.live->n, count) << name;
+  }
 }
 
 TEST_F(CurrentVersionsTest, EmptyInventoryHasNone) {
