@@ -18,17 +18,7 @@ namespace {
 
 using challenges::kDns01;
 using challenges::kHttp01;
-using Lines = std::vector<std::string>;
 
-const std::string kA = "a.example.com";
-
-// The steps of an issuance of a.example.com by http-01 at the first try.
-const Lines kOneNameByHttp01 = {"order ok",
-                                "self-check http-01 a.example.com ok",
-                                "present http-01 a.example.com ok",
-                                "validation http-01 a.example.com ok",
-                                "finalize ok",
-                                "download ok"};
 
 class IssuerFinalizeTest : public IssuerFlowTest {
  protected:

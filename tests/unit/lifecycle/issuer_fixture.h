@@ -25,6 +25,19 @@
 
 namespace certkeeper::lifecycle::testing {
 
+// An attempt's steps as "kind [type identifier] result" lines.
+using Lines = std::vector<std::string>;
+
+inline const std::string kA = "a.example.com";
+
+// The steps of an issuance of a.example.com by http-01 at the first try.
+inline const Lines kOneNameByHttp01 = {"order ok",
+                                       "self-check http-01 a.example.com ok",
+                                       "present http-01 a.example.com ok",
+                                       "validation http-01 a.example.com ok",
+                                       "finalize ok",
+                                       "download ok"};
+
 class IssuerFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {

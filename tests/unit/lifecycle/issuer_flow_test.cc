@@ -21,9 +21,7 @@ namespace {
 
 using challenges::kDns01;
 using challenges::kHttp01;
-using Lines = std::vector<std::string>;
 
-const std::string kA = "a.example.com";
 const std::string kB = "b.example.com";
 const std::string kC = "c.example.com";
 

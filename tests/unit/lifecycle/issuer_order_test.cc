@@ -15,18 +15,8 @@ namespace certkeeper::lifecycle::testing {
 namespace {
 
 using challenges::kHttp01;
-using Lines = std::vector<std::string>;
 
-const std::string kA = "a.example.com";
 const std::string kB = "b.example.com";
-
-// The steps of an issuance of a.example.com by http-01 at the first try.
-const Lines kOneNameByHttp01 = {"order ok",
-                                "self-check http-01 a.example.com ok",
-                                "present http-01 a.example.com ok",
-                                "validation http-01 a.example.com ok",
-                                "finalize ok",
-                                "download ok"};
 
 // The payloads of the newOrder requests the CA received, in order.
 std::vector<nlohmann::json> NewOrderPayloads(const acme::testing::FakeCa& ca) {
