@@ -2,6 +2,7 @@
 // valid UTF-8 whatever the program printed, and a failed wait must neither
 // read as success nor leave the child behind.
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,6 +123,36 @@ TEST(RunProcessPoll, InterruptedPollRetriesAndTheDeadlineStillHolds) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->timed_out);
   EXPECT_GT(g_eintr_calls, 1);
+}
+
+int g_empty_polls = 0;
+int g_polls = 0;
+
+int CountingPoll(struct pollfd* fds, nfds_t nfds, int timeout_ms) {
+  ++g_polls;
+  if (nfds == 0) ++g_empty_polls;
+  return ::poll(fds, nfds, timeout_ms);
+}
+
+// A child that closes its streams and goes on (a daemonizing hook, or one
+// that exits right after its last line): its exit must end the wait, not the
+// next poll timeout. A poll with nothing to wait for is such a sleep.
+TEST(RunProcessPoll, AChildThatClosedItsStreamsIsWaitedForNotSleptOn) {
+  g_empty_polls = 0;
+  g_polls = 0;
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", "exec >&- 2>&-; sleep 0.2; exit 4"};
+  spec.timeout = std::chrono::seconds(20);
+  Result<ProcessResult> r = Status(ErrorCode::kInternal, "not run");
+  {
+    PollSeam seam(&CountingPoll);
+    r = RunProcess(spec);
+  }
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 4);
+  EXPECT_FALSE(r->timed_out);
+  EXPECT_GT(g_polls, 0);
+  EXPECT_EQ(g_empty_polls, 0) << "of " << g_polls << " polls";
 }
 
 }  // namespace
