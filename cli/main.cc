@@ -11,8 +11,11 @@ int main(int argc, char** argv) {
   // each one is a fresh mmap whose every page faults in and is unmapped when
   // freed; from the heap, the next one reuses pages already faulted in
   // (bench/README.md, "Page faults": about a sixth fewer faults). What is
-  // freed at the top of the heap is still returned past the trim threshold.
+  // freed at the top of the heap stays with the process too: a run frees
+  // its rows as it takes them over, and the next allocations would fault
+  // the returned pages in again. A process lives for one command.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   // Test facilities (docs/faults.md): a crash point or an injected file-system
   // fault armed from the environment. A malformed value refuses to run rather
   // than run without the fault the caller asked for.

@@ -124,6 +124,16 @@ Result<CertificateSpec> FromStoreSpec(const store::CertificateSpec& s) {
   return spec;
 }
 
+Result<CertificateSpec> FromStoreSpec(store::CertificateSpec&& s) {
+  CertificateSpec spec;
+  CK_ASSIGN_OR_RETURN(spec.key_type, ParseKeyType(s.key_type));
+  spec.name = std::move(s.name);
+  spec.domains = std::move(s.domains);
+  spec.challenges = std::move(s.challenges);
+  spec.deploy = std::move(s.deploy_targets);
+  return spec;
+}
+
 store::Version VersionFromCertificate(const std::string& name, int n, const CertInfo& info,
                                       std::vector<std::string> domains, std::string key_type,
                                       std::string directory) {

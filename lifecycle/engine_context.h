@@ -84,6 +84,8 @@ Result<CertificateSpec> DeliverySpec(const Config& config, const store::Certific
 // store <-> lifecycle conversions.
 store::CertificateSpec ToStoreSpec(const CertificateSpec& spec, const Config& config);
 Result<CertificateSpec> FromStoreSpec(const store::CertificateSpec& spec);
+// The same, taking the stored lists over instead of copying them.
+Result<CertificateSpec> FromStoreSpec(store::CertificateSpec&& spec);
 // A version record of certificate `name`, number n, from its parsed leaf:
 // serial, validity, issuer and fingerprint from `info`; the rest as given.
 // State is kIssued and order_url empty; the caller sets what differs.

@@ -123,7 +123,7 @@ Result<CertificateOutcome> EngineImpl::Issue(const CertificateSpec& spec) {
   // Reach the CA before anything is recorded: a wrong URL, a TLS failure or a
   // server that is not an ACME server changes nothing. With several CAs, one
   // that fails is what the attempt falls back from, and is recorded.
-  if (const CaRoute route = issuance_.RouteFor(spec, Status(ErrorCode::kNotFound, ""));
+  if (const CaRoute route = issuance_.RouteFor(spec, nullptr);
       route.order.size() == 1) {
     CK_ASSIGN_OR_RETURN(acme::Client * client, accounts_.BareClient(route.order.front()));
     CK_RETURN_IF_ERROR(client->GetDirectory().status());
@@ -192,7 +192,7 @@ CertificateOutcome EngineImpl::IssueAndDeploy(const CertificateSpec& spec,
   log::Info("issuing", {{"certificate", spec.name}, {"reason", reason}});
   CaRoute own;
   if (!route) {
-    own = issuance_.RouteFor(spec, live);
+    own = issuance_.RouteFor(spec, live.ok() ? &*live : nullptr);
     issuance_.HoldLimitedCas(spec, own);
     own.claim = claim;
   }

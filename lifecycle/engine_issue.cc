@@ -139,7 +139,7 @@ Issuance::Issuance(const EngineContext& ctx, Accounts& accounts, RenewalInfoTrac
       make_solvers_(std::move(solvers)),
       unavailable_(new std::atomic<int>[std::max<size_t>(accounts.size(), 1)]()) {}
 
-CaRoute Issuance::RouteFor(const CertificateSpec& spec, const Result<store::Version>& live) const {
+CaRoute Issuance::RouteFor(const CertificateSpec& spec, const store::Version* live) const {
   CaRoute route;
   for (const AcmeSettings* ca : ctx_.config->CasFor(spec)) {
     if (auto i = accounts_.IndexOfServer(ca->server)) {
@@ -150,7 +150,7 @@ CaRoute Issuance::RouteFor(const CertificateSpec& spec, const Result<store::Vers
       route.order.push_back(*i);
     }
   }
-  if (!ctx_.config->renewal.return_to_preferred && live.ok() && !live->server.empty()) {
+  if (!ctx_.config->renewal.return_to_preferred && live != nullptr && !live->server.empty()) {
     auto issuer = std::find_if(route.order.begin(), route.order.end(), [&](size_t i) {
       return accounts_.Settings(i).server == live->server &&
              (live->ca.empty() || accounts_.Settings(i).name == live->ca);

@@ -78,8 +78,8 @@ class Issuance {
            SolverSetFactory solvers);
 
   // The CAs of spec in the order to try: its list (Config::CasFor); with
-  // return_to_preferred off, the CA that issued `live` first.
-  CaRoute RouteFor(const CertificateSpec& spec, const Result<store::Version>& live) const;
+  // return_to_preferred off, the CA that issued `live` (null: none) first.
+  CaRoute RouteFor(const CertificateSpec& spec, const store::Version* live) const;
   // With several CAs: moves each CA of route.order that a stored CA limit of
   // this certificate or of its account holds back (RFC 8555 §6.6) to
   // route.held, so that `issue` does not ask it before its Retry-After.

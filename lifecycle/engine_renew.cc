@@ -190,6 +190,13 @@ void RenewRun::AddFacts(CertificateSpec spec, const store::Certificate* cert) {
   stored_ari_.push_back(cert ? cert->renewal_info : std::nullopt);
 }
 
+void RenewRun::TakeFacts(CertificateSpec spec, store::Certificate&& cert) {
+  CertificateFacts& f = input_.certificates.emplace_back();
+  f.spec = std::move(spec);
+  f.schedule = std::move(cert.schedule);
+  stored_ari_.push_back(std::move(cert.renewal_info));
+}
+
 // With --all, the certificates (with their schedules) and their latest and
 // live versions are read once per run, not once per certificate: a timer run
 // over thousands of certificates that are not due stays cheap.
@@ -215,7 +222,10 @@ Status RenewRun::SelectAll() {
   // Which configured names certs has (by the index of the first spec of
   // each name): a flag each, not a set of 10,000 names.
   std::vector<bool> seen(configured_specs.size(), false);
-  for (const store::Certificate& c : certs) {
+  // The rows and versions are taken over, not copied, and each version's
+  // entry is freed once taken: the run's peak memory (and the page faults
+  // of a fresh process) stays about one copy of the inventory.
+  for (store::Certificate& c : certs) {
     const size_t configured = configured_by_name.Find(c.spec.name);
     // In a fleet a host renews what it delivers: the certificates of its own
     // config that name it (or every host). The others are other hosts' work.
@@ -223,18 +233,21 @@ Status RenewRun::SelectAll() {
                       !e_.config_.DeliversHere(configured_specs[configured]))) {
       continue;
     }
+    auto current = versions.find(c.spec.name);
     if (configured != NameIndex::kNone) {
       seen[configured] = true;
-      AddFacts(configured_specs[configured], &c);
+      TakeFacts(configured_specs[configured], std::move(c));
     } else {
-      CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(c.spec));
-      AddFacts(std::move(spec), &c);
+      CK_ASSIGN_OR_RETURN(CertificateSpec spec, FromStoreSpec(std::move(c.spec)));
+      TakeFacts(std::move(spec), std::move(c));
     }
-    if (auto current = versions.find(c.spec.name); current != versions.end()) {
+    if (current != versions.end()) {
       input_.certificates.back().live = std::move(current->second.live);
       input_.certificates.back().latest = std::move(current->second.latest);
+      versions.erase(current);
     }
   }
+  certs = {};
   for (const CertificateSpec& spec : configured_specs) {
     if (e_.fleet_ && !e_.config_.DeliversHere(spec)) continue;
     if (!seen[configured_by_name.Find(spec.name)]) AddFacts(spec, nullptr);  // dry run only
@@ -316,16 +329,8 @@ void RenewRun::ReadCaFacts() {
     }
   }
   // Each certificate's CAs in the order to try (return_to_preferred).
-  // RouteFor reads the live version only to stay with its issuer when
-  // return_to_preferred is off: otherwise no copy of it per certificate.
-  const bool by_issuer = !e_.config_.renewal.return_to_preferred;
-  const Result<store::Version> none(Status(ErrorCode::kNotFound, ""));
   for (CertificateFacts& f : input_.certificates) {
-    if (by_issuer && f.live) {
-      f.cas = e_.issuance_.RouteFor(f.spec, Result<store::Version>(*f.live)).order;
-    } else {
-      f.cas = e_.issuance_.RouteFor(f.spec, none).order;
-    }
+    f.cas = e_.issuance_.RouteFor(f.spec, f.live ? &*f.live : nullptr).order;
   }
 }
 

@@ -31,6 +31,9 @@ class RenewRun {
   Status SelectAll();
   Status SelectNamed();
   void AddFacts(CertificateSpec spec, const store::Certificate* cert);
+  // The same for a row of this run's own: its schedule and ARI record are
+  // moved, not copied.
+  void TakeFacts(CertificateSpec spec, store::Certificate&& cert);
   void ReadCaFacts();
   void RefreshRenewalInfo();
   void Execute(size_t i);

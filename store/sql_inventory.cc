@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -371,6 +372,13 @@ Result<Certificate> SqlInventory::GetCertificate(std::string_view name) {
 Result<std::vector<Certificate>> SqlInventory::ListCertificates(bool include_removed) {
   std::vector<Certificate> certs;
   CK_RETURN_IF_ERROR(RunTx(TxKind::kRead, [&]() -> Status {
+    // Counted first (in the same transaction), so that the rows are read
+    // into one buffer of their size: growing it by doubling would touch
+    // about three times the memory of 10,000 rows.
+    CK_ASSIGN_OR_RETURN(Statement count,
+                        db_->Prepare("SELECT COUNT(*) FROM certificates", "count certificates"));
+    CK_ASSIGN_OR_RETURN(bool counted, count.Step());
+    if (counted) certs.reserve(static_cast<size_t>(std::max<int64_t>(count.Int(0), 0)));
     CK_ASSIGN_OR_RETURN(
         Statement stmt,
         db_->Prepare("SELECT " + std::string(kCertificateColumns) +
