@@ -120,7 +120,7 @@ Result<IssueResult> Issuer::Issue(const IssueInput& input, const IssueHooks& hoo
           .Where(order->url)
           .WithProblem(order->error.value_or(Problem{}));
     }
-    auto finished = FinishOrder(*order, finalized, input, hooks);
+    auto finished = FinishOrder(*order, finalized, s.csr, input, hooks);
     if (finished.ok()) finished->challenge = s.last_type;
     return finished;
   }
@@ -179,9 +179,12 @@ Result<acme::Order> Issuer::PlaceOrder(const Issuance& s) {
 
 bool Issuer::FinalizeEarly(Issuance& s, const acme::Order& order) {
   phase::ScopedPhase timed("finalize");
-  Result<std::string> csr = CreateCsrDer(*s.input.key, s.input.spec->domains);
-  if (!csr.ok()) return false;  // FinishOrder reports it
-  auto answered = client_->Finalize(order, *csr);
+  if (s.csr.empty()) {
+    Result<std::string> csr = CreateCsrDer(*s.input.key, s.input.spec->domains);
+    if (!csr.ok()) return false;  // FinishOrder reports it
+    s.csr = std::move(*csr);
+  }
+  auto answered = client_->Finalize(order, s.csr);
   // RFC 8555 §7.1.6: an order leaves "ready" only once every authorization
   // is valid. Any other answer (§7.4: orderNotReady while the CA is still
   // deciding, or after it rejected one) is left to the authorization polls.
@@ -202,7 +205,8 @@ bool Issuer::FinalizeEarly(Issuance& s, const acme::Order& order) {
 }
 
 Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, bool finalized_early,
-                                        const IssueInput& input, const IssueHooks& hooks) {
+                                        const std::string& made_csr, const IssueInput& input,
+                                        const IssueHooks& hooks) {
   acme::Order order = start;
   TimePoint deadline = clock_->Now() + input.order_timeout;
   if (!finalized_early) CrashPoint("issue.authorized");
@@ -211,7 +215,10 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, bool finalized
   // again, and poll only if the server disagrees (orderNotReady).
   phase::ScopedPhase timed("finalize");
   if (order.status == "pending" || order.status == "ready") {
-    CK_ASSIGN_OR_RETURN(std::string csr, CreateCsrDer(*input.key, input.spec->domains));
+    std::string csr = made_csr;
+    if (csr.empty()) {
+      CK_ASSIGN_OR_RETURN(csr, CreateCsrDer(*input.key, input.spec->domains));
+    }
     auto finalized = client_->Finalize(order, csr);
     if (!finalized.ok() && finalized.status().problem() &&
         finalized.status().problem()->Is("orderNotReady")) {

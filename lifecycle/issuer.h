@@ -149,6 +149,9 @@ class Issuer {
     std::map<std::string, std::vector<Route>> presented{};
     // The current order as the CA answered an early finalize it accepted.
     std::optional<acme::Order> finalized{};
+    // The CSR (DER) of input.key for the domains, once made: every order of
+    // the issuance finalizes with the same one.
+    std::string csr{};
 
     // The first type of preference not tried for key, dns-01 only for a
     // wildcard key, and one authz offers unless authz is null; "" if none.
@@ -175,9 +178,11 @@ class Issuer {
   std::optional<acme::Order> ResumeOrder(const Issuance& s);
   Result<acme::Order> PlaceOrder(const Issuance& s);
   // Finalizes order, unless finalized_early (the CA accepted an early finalize),
-  // waits for the certificate and downloads it.
+  // waits for the certificate and downloads it. `csr`: the one FinalizeEarly
+  // made, or empty (made here).
   Result<IssueResult> FinishOrder(const acme::Order& order, bool finalized_early,
-                                  const IssueInput& input, const IssueHooks& hooks);
+                                  const std::string& csr, const IssueInput& input,
+                                  const IssueHooks& hooks);
   // The early finalize of the current order, once every presented route's
   // solver saw the CA's requests. True when the CA accepted it: then the
   // validations and the finalize are recorded and s.finalized is set; false

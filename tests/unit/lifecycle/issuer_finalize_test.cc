@@ -73,6 +73,14 @@ TEST_F(IssuerFinalizeTest, OrderNotReadyAfterTheFetchesPollsTheAuthorizationAndF
   EXPECT_EQ(Solver(kHttp01).awaited, 1);  // the poll does not wait for the fetches again
   EXPECT_EQ(Steps(), kOneNameByHttp01);
   EXPECT_EQ(Count("http-01 cleanup a.example.com"), 1);
+  // The CSR of the early finalize is sent again, not made (and signed) anew:
+  // an ECDSA signature differs each time it is made.
+  std::vector<std::string> csrs;
+  for (const auto& payload : ca_->payloads) {
+    if (payload.is_object() && payload.contains("csr")) csrs.push_back(payload["csr"]);
+  }
+  ASSERT_EQ(csrs.size(), 2u);
+  EXPECT_EQ(csrs[0], csrs[1]);
 }
 
 TEST_F(IssuerFinalizeTest, AValidationStillProcessingAtTheFinalizeIsPolledUntilDecided) {
