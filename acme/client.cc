@@ -72,6 +72,7 @@ Status CheckRequestTimeout(std::chrono::milliseconds timeout) {
 
 Client::Client(ClientOptions options, std::shared_ptr<HttpClient> http, std::string scheme)
     : options_(std::move(options)),
+      order_poll_first_us_(options_.order_poll_first.count()),
       clock_(options_.clock != nullptr ? options_.clock : RealClock()),
       http_(std::move(http)),
       scheme_(std::move(scheme)) {}
@@ -87,7 +88,8 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options,
   }
   std::string scheme = UrlScheme(options.directory_url);
   if (options.max_bad_nonce_retries < 0 || options.poll_initial.count() <= 0 ||
-      options.poll_max < options.poll_initial) {
+      options.poll_max < options.poll_initial || options.order_poll_floor.count() <= 0 ||
+      options.order_poll_first < options.order_poll_floor) {
     return Status(ErrorCode::kInvalidArgument, "invalid ACME client retry/poll options");
   }
   if (!http) {
@@ -261,6 +263,7 @@ Result<json> Client::Poll(RequestKind kind, const std::string& url, TimePoint de
   // its own first wait, otherwise as long as the first wait took (at least
   // poll_initial), as if it had been the schedule's.
   Duration after_first = std::min<Duration>(delay * 2, max_delay);
+  std::function<void(bool)> learn;  // start.after_first_look, for the first look only
   auto since_first_wait = [&](TimePoint began) {
     return std::clamp<Duration>(clock_->Now() - began, options_.poll_initial, max_delay);
   };
@@ -288,6 +291,7 @@ Result<json> Client::Poll(RequestKind kind, const std::string& url, TimePoint de
         clock_->SleepFor(std::min<Duration>(
             std::chrono::duration_cast<Duration>(*start.first_delay), deadline - now));
         after_first = since_first_wait(now);
+        learn = start.after_first_look;
       } else {
         clock_->SleepFor(std::min<Duration>(delay, deadline - now));
       }
@@ -295,6 +299,7 @@ Result<json> Client::Poll(RequestKind kind, const std::string& url, TimePoint de
     HttpResponse response;
     CK_ASSIGN_OR_RETURN(json doc, PostJson(kind, url, "", &response));
     CK_ASSIGN_OR_RETURN(bool done, is_final(doc));
+    if (learn) std::exchange(learn, nullptr)(done);
     if (done) return doc;
 
     delay = polls == 0 ? after_first : std::min<Duration>(delay * 2, max_delay);

@@ -10,6 +10,7 @@
 #ifndef CERTKEEPER_ACME_CLIENT_H_
 #define CERTKEEPER_ACME_CLIENT_H_
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -50,6 +51,11 @@ struct ClientOptions {
   // machine 1 ms was too early (one more request) in 5 of 100, 2 ms in 3 of
   // 80.
   std::chrono::microseconds order_poll_first{2000};
+  // A client that issues more than once learns from its first looks: after
+  // one that found the order decided, the next comes after half the wait,
+  // down to order_poll_floor; after one that came too early, at twice it,
+  // and it is not lowered again (OrderPollStart).
+  std::chrono::microseconds order_poll_floor{500};
   // Plain http:// directory URLs are refused unless this is set: only for a
   // test CA on a trusted network (RFC 8555 §6.1 requires HTTPS).
   bool allow_insecure_http = false;
@@ -89,6 +95,9 @@ struct PollStart {
   std::function<bool(TimePoint deadline)> wait{};
   // Otherwise the first wait, when set (else poll_initial).
   std::optional<std::chrono::microseconds> first_delay{};
+  // Told, after a first wait of first_delay, whether the first re-check
+  // found the resource decided (true) or came too early.
+  std::function<void(bool decided)> after_first_look{};
   // The time the response that started the wait asked to be left alone until
   // (its Retry-After); it overrides both of the above.
   std::optional<TimePoint> retry_at{};
@@ -210,8 +219,9 @@ class Client {
   Result<Order> PollOrder(const std::string& url, TimePoint deadline,
                           const PollStart& start = {});
   // The PollStart for an order the server just answered "processing" (after
-  // finalize): its Retry-After, else order_poll_first.
-  PollStart OrderPollStart(const Order& answered) const;
+  // finalize): its Retry-After, else the first wait learned so far (from
+  // order_poll_first, see order_poll_floor).
+  PollStart OrderPollStart(const Order& answered);
 
   // §7.4: submits the CSR (DER); returns the order as the server answered
   // (usually "processing" or "valid"; poll with PollOrder).
@@ -292,6 +302,10 @@ class Client {
                                        int* http_status);
 
   ClientOptions options_;
+  // The order's first re-check after finalize as learned (OrderPollStart),
+  // in microseconds, and whether one came too early.
+  std::atomic<int64_t> order_poll_first_us_;
+  std::atomic<bool> order_poll_too_early_{false};
   Clock* clock_;
   std::shared_ptr<HttpClient> http_;
   std::string scheme_;

@@ -1,4 +1,5 @@
 // Orders: creation, fetching, finalization and polling (RFC 8555 §7.1.3, §7.4).
+#include <algorithm>
 #include <utility>
 
 #include "acme/client.h"
@@ -155,13 +156,24 @@ Result<Order> Client::Finalize(const Order& order, std::string_view csr_der) {
   return answered;
 }
 
-PollStart Client::OrderPollStart(const Order& answered) const {
+PollStart Client::OrderPollStart(const Order& answered) {
   PollStart start;
   if (answered.retry_after) {
     start.retry_at = answered.retry_after;
-  } else {
-    start.first_delay = options_.order_poll_first;
+    return start;
   }
+  const int64_t used = order_poll_first_us_.load();
+  start.first_delay = std::chrono::microseconds(used);
+  start.after_first_look = [this, used](bool decided) {
+    if (!decided) {
+      order_poll_too_early_ = true;
+      const int64_t most = std::chrono::duration_cast<std::chrono::microseconds>(
+                               options_.poll_max).count();
+      order_poll_first_us_ = std::min(used * 2, most);
+    } else if (!order_poll_too_early_) {
+      order_poll_first_us_ = std::max(used / 2, options_.order_poll_floor.count());
+    }
+  };
   return start;
 }
 

@@ -156,5 +156,59 @@ TEST_F(PollStartTest, TheServersRetryAfterOnFinalizeComesFirst) {
   EXPECT_EQ(clock_.Now() - began, std::chrono::seconds(2 + 2));
 }
 
+class OrderPollLearningTest : public PollStartTest {
+ protected:
+  // A new order, finalized and polled from OrderPollStart; the CA decides it
+  // after `processing_polls` looks. The first wait it was given.
+  std::chrono::microseconds FinalizeAndPoll(int processing_polls) {
+    const std::string url = RespondedAuthorization();
+    EXPECT_TRUE(client_->PollAuthorization(url, Deadline()).ok());
+    EXPECT_TRUE(client_->PollOrder(order_.url, Deadline()).ok());
+    auto csr = CreateCsrDer(*PrivateKey::Generate(KeyType::kEc256), {"example.com"});
+    EXPECT_TRUE(csr.ok());
+    ca_->order_processing_polls = processing_polls;
+    auto finalized = client_->Finalize(order_, *csr);
+    EXPECT_TRUE(finalized.ok()) << finalized.status().ToString();
+    PollStart start = client_->OrderPollStart(*finalized);
+    EXPECT_TRUE(start.first_delay.has_value());
+    auto valid = client_->PollOrder(order_.url, Deadline(), start);
+    EXPECT_TRUE(valid.ok()) << valid.status().ToString();
+    return start.first_delay.value_or(std::chrono::microseconds(0));
+  }
+};
+
+TEST_F(OrderPollLearningTest, TheFirstLookComesSoonerWhileTheOrderIsDecidedByThen) {
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_first);
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_first / 2);
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_first / 4);  // the floor
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_floor);
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_floor);
+}
+
+TEST_F(OrderPollLearningTest, AFirstLookTooEarlyDoublesTheWaitForGood) {
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_first);
+  EXPECT_EQ(FinalizeAndPoll(1), ClientOptions().order_poll_first / 2);  // too early
+  // The look at the ready order, then the one too early and the next.
+  EXPECT_EQ(client_->stats().Get(RequestKind::kPollOrder), 1 + 2);
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_first);
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_first);  // not lowered again
+}
+
+TEST_F(OrderPollLearningTest, ARetryAfterIsNotLearnedFrom) {
+  ca_->finalize_retry_after = "1";
+  const std::string url = RespondedAuthorization();
+  ASSERT_TRUE(client_->PollAuthorization(url, Deadline()).ok());
+  ASSERT_TRUE(client_->PollOrder(order_.url, Deadline()).ok());
+  auto csr = CreateCsrDer(*PrivateKey::Generate(KeyType::kEc256), {"example.com"});
+  ASSERT_TRUE(csr.ok());
+  auto finalized = client_->Finalize(order_, *csr);
+  ASSERT_TRUE(finalized.ok());
+  PollStart start = client_->OrderPollStart(*finalized);
+  EXPECT_FALSE(start.after_first_look);
+  ASSERT_TRUE(client_->PollOrder(order_.url, Deadline(), start).ok());
+  ca_->finalize_retry_after.clear();
+  EXPECT_EQ(FinalizeAndPoll(0), ClientOptions().order_poll_first);
+}
+
 }  // namespace
 }  // namespace certkeeper::acme
