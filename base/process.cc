@@ -270,6 +270,10 @@ bool ReapOrKill(Pump& p, SteadyClock::time_point& now) {
       // Descendants may keep the pipes open; read what is there, briefly.
       p.drain_deadline = SteadyClock::now() + std::chrono::milliseconds(200);
       p.in.Reset();
+    } else if (r < 0 && errno == ECHILD) {
+      // Reaped by someone else: its outcome is unknown. The readable pidfd
+      // would spin the loop; the deadline ends it, as without a pidfd.
+      p.exit_fd.Reset();
     }
   }
   now = SteadyClock::now();

@@ -155,5 +155,32 @@ TEST(RunProcessPoll, AChildThatClosedItsStreamsIsWaitedForNotSleptOn) {
   EXPECT_EQ(g_empty_polls, 0) << "of " << g_polls << " polls";
 }
 
+int ReapingElsewhere(struct pollfd* fds, nfds_t nfds, int timeout_ms) {
+  ++g_polls;
+  const int ready = ::poll(fds, nfds, timeout_ms);
+  // Another part of the process reaps every child that has exited, before
+  // the pump looks.
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  return ready;
+}
+
+// A child reaped behind the pump's back leaves a readable pidfd and no exit
+// status: the pump must neither spin on it nor call the run a success.
+TEST(RunProcessPoll, AChildReapedElsewhereEndsAtTheDeadlineWithoutSpinning) {
+  g_polls = 0;
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", "exec >&- 2>&-; exit 0"};
+  spec.timeout = std::chrono::milliseconds(300);
+  Result<ProcessResult> r = Status(ErrorCode::kInternal, "not run");
+  {
+    PollSeam seam(&ReapingElsewhere);
+    r = RunProcess(spec);
+  }
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->success()) << r->Describe();
+  EXPECT_LT(g_polls, 200) << "the pump spun on the readable pidfd";
+}
+
 }  // namespace
 }  // namespace certkeeper
