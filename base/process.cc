@@ -321,8 +321,9 @@ Status PollOnce(Pump& p, SteadyClock::time_point now) {
   if (p.in) { in_entry = &fds[nfds]; fds[nfds++] = {p.in.get(), POLLOUT, 0}; }
   if (p.exit_fd && !p.exited) fds[nfds++] = {p.exit_fd.get(), POLLIN, 0};
   auto limit = p.drain_deadline ? *p.drain_deadline : p.deadline;
+  // Rounded up: the last fraction of a millisecond is waited, not spun.
   int wait_ms = static_cast<int>(std::clamp<int64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count(), 0, 50));
+      std::chrono::ceil<std::chrono::milliseconds>(limit - now).count(), 0, 50));
   if (p.exited) wait_ms = std::min(wait_ms, 20);
   int pr = Poll(fds, static_cast<nfds_t>(nfds), wait_ms);
   if (pr < 0 && errno != EINTR) {

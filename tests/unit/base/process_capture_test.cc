@@ -170,8 +170,9 @@ int ReapingElsewhere(struct pollfd* fds, nfds_t nfds, int timeout_ms) {
 TEST(RunProcessPoll, AChildReapedElsewhereEndsAtTheDeadlineWithoutSpinning) {
   g_polls = 0;
   ProcessSpec spec;
-  spec.argv = {"sh", "-c", "exec >&- 2>&-; exit 0"};
-  spec.timeout = std::chrono::milliseconds(300);
+  // It exits while the pump waits in poll, so the seam reaps it first.
+  spec.argv = {"sh", "-c", "exec >&- 2>&-; sleep 0.1; exit 0"};
+  spec.timeout = std::chrono::milliseconds(400);
   Result<ProcessResult> r = Status(ErrorCode::kInternal, "not run");
   {
     PollSeam seam(&ReapingElsewhere);
