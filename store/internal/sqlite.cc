@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "base/log.h"
@@ -69,9 +71,9 @@ class SqliteDatabase;
 
 class SqliteStatement final : public StatementImpl {
  public:
-  SqliteStatement(const SqliteDatabase* db, sqlite3_stmt* stmt, std::string operation)
+  SqliteStatement(SqliteDatabase* db, sqlite3_stmt* stmt, std::string operation)
       : db_(db), stmt_(stmt), operation_(std::move(operation)) {}
-  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+  ~SqliteStatement() override;
   SqliteStatement(const SqliteStatement&) = delete;
   SqliteStatement& operator=(const SqliteStatement&) = delete;
 
@@ -102,7 +104,7 @@ class SqliteStatement final : public StatementImpl {
     if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
   }
 
-  const SqliteDatabase* db_;
+  SqliteDatabase* db_;
   sqlite3_stmt* stmt_;
   std::string operation_;
   int bind_error_ = 0;
@@ -117,6 +119,7 @@ class SqliteDatabase final : public Database {
       log::Warn("the inventory's latest changes may not be on disk yet",
                 {{"error", flushed.ToString()}});
     }
+    for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
   }
 
@@ -134,13 +137,36 @@ class SqliteDatabase final : public Database {
     return MakeError(rc, detail, operation, path_, sqlite3_system_errno(db_));
   }
 
+  // A statement of the same SQL that an earlier Prepare made and its user
+  // released is used again: compiling one costs more than running most of
+  // them (about a sixth of an issuance's instructions went to
+  // sqlite3_prepare_v2). The connection's one user serializes every use
+  // (sql_inventory.h), as for the statements themselves.
   Result<Statement> Prepare(std::string_view sql, std::string_view operation) override {
     CountStatement();
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt,
-                                nullptr);
-    if (rc != SQLITE_OK) return Error(rc, operation);
+    if (auto idle = idle_.find(std::string(sql)); idle != idle_.end()) {
+      stmt = idle->second;
+      idle_.erase(idle);
+    } else {
+      int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt,
+                                  nullptr);
+      if (rc != SQLITE_OK) return Error(rc, operation);
+    }
     return Statement(std::make_unique<SqliteStatement>(this, stmt, std::string(operation)));
+  }
+
+  // A released statement: reset (which ends its read, so no snapshot
+  // outlives its Statement) and its bindings cleared, kept for the next
+  // Prepare of its SQL; finalized when one is kept already or too many are.
+  void Release(sqlite3_stmt* stmt) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    const char* sql = sqlite3_sql(stmt);
+    if (sql == nullptr || idle_.size() >= kMaxIdleStatements ||
+        !idle_.emplace(sql, stmt).second) {
+      sqlite3_finalize(stmt);
+    }
   }
 
   // BEGIN IMMEDIATE takes the write lock up front, so a write transaction
@@ -256,10 +282,17 @@ class SqliteDatabase final : public Database {
     return SyncLog();
   }
 
+  // The code has a few dozen distinct statements; more means SQL built from
+  // values, which must not grow this without bound.
+  static constexpr size_t kMaxIdleStatements = 256;
+
   sqlite3* db_;
   std::string path_;
   int64_t synced_changes_ = 0;  // sqlite3_total_changes64 when the log was last synced
+  std::unordered_map<std::string, sqlite3_stmt*> idle_;  // by SQL text, see Release
 };
+
+SqliteStatement::~SqliteStatement() { db_->Release(stmt_); }
 
 Result<bool> SqliteStatement::Step() {
   if (bind_error_ != 0) return db_->Error(bind_error_, operation_);
