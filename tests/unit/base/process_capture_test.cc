@@ -134,20 +134,24 @@ int CountingPoll(struct pollfd* fds, nfds_t nfds, int timeout_ms) {
   return ::poll(fds, nfds, timeout_ms);
 }
 
+// `script` run by sh with every poll of the pump going through `poll`.
+Result<ProcessResult> RunPolledThrough(internal::PollFunction poll, const std::string& script,
+                                       std::chrono::milliseconds timeout) {
+  g_empty_polls = 0;
+  g_polls = 0;
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", script};
+  spec.timeout = timeout;
+  PollSeam seam(poll);
+  return RunProcess(spec);
+}
+
 // A child that closes its streams and goes on (a daemonizing hook, or one
 // that exits right after its last line): its exit must end the wait, not the
 // next poll timeout. A poll with nothing to wait for is such a sleep.
 TEST(RunProcessPoll, AChildThatClosedItsStreamsIsWaitedForNotSleptOn) {
-  g_empty_polls = 0;
-  g_polls = 0;
-  ProcessSpec spec;
-  spec.argv = {"sh", "-c", "exec >&- 2>&-; sleep 0.2; exit 4"};
-  spec.timeout = std::chrono::seconds(20);
-  Result<ProcessResult> r = Status(ErrorCode::kInternal, "not run");
-  {
-    PollSeam seam(&CountingPoll);
-    r = RunProcess(spec);
-  }
+  auto r = RunPolledThrough(&CountingPoll, "exec >&- 2>&-; sleep 0.2; exit 4",
+                            std::chrono::seconds(20));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->exit_code, 4);
   EXPECT_FALSE(r->timed_out);
@@ -168,16 +172,9 @@ int ReapingElsewhere(struct pollfd* fds, nfds_t nfds, int timeout_ms) {
 // A child reaped behind the pump's back leaves a readable pidfd and no exit
 // status: the pump must neither spin on it nor call the run a success.
 TEST(RunProcessPoll, AChildReapedElsewhereEndsAtTheDeadlineWithoutSpinning) {
-  g_polls = 0;
-  ProcessSpec spec;
   // It exits while the pump waits in poll, so the seam reaps it first.
-  spec.argv = {"sh", "-c", "exec >&- 2>&-; sleep 0.1; exit 0"};
-  spec.timeout = std::chrono::milliseconds(400);
-  Result<ProcessResult> r = Status(ErrorCode::kInternal, "not run");
-  {
-    PollSeam seam(&ReapingElsewhere);
-    r = RunProcess(spec);
-  }
+  auto r = RunPolledThrough(&ReapingElsewhere, "exec >&- 2>&-; sleep 0.1; exit 0",
+                            std::chrono::milliseconds(400));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_FALSE(r->success()) << r->Describe();
   EXPECT_LT(g_polls, 200) << "the pump spun on the readable pidfd";
