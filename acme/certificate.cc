@@ -16,7 +16,8 @@ constexpr size_t kMaxAlternates = 8;
 }  // namespace
 
 Result<std::string> Client::DownloadChain(const std::string& url,
-                                          std::vector<std::string>* alternates) {
+                                          std::vector<std::string>* alternates,
+                                          std::vector<ParsedCertificate>* certs) {
   PostOptions options;
   options.accept = std::string(kPemChainType);
   options.max_response_bytes = kMaxChainBytes;
@@ -29,10 +30,11 @@ Result<std::string> Client::DownloadChain(const std::string& url,
                       "\" instead of " + std::string(kPemChainType))
         .Where(url);
   }
-  auto certs = SplitPemCertificates(response.body);
-  if (!certs.ok()) {
-    return certs.status().Annotate("downloaded certificate chain").Where(url);
+  auto parsed = ParsePemCertificates(response.body);
+  if (!parsed.ok()) {
+    return parsed.status().Annotate("downloaded certificate chain").Where(url);
   }
+  *certs = std::move(*parsed);
   if (alternates != nullptr) {
     for (const Link& link : ParseLinks(response.headers)) {
       if (link.rel != "alternate") continue;
@@ -46,11 +48,13 @@ Result<std::string> Client::DownloadChain(const std::string& url,
 Result<CertificateChains> Client::DownloadCertificate(const std::string& url,
                                                       bool with_alternates) {
   CertificateChains chains;
-  CK_ASSIGN_OR_RETURN(chains.pem, DownloadChain(url, &chains.alternate_urls));
+  CK_ASSIGN_OR_RETURN(chains.pem, DownloadChain(url, &chains.alternate_urls, &chains.certs));
   if (!with_alternates) return chains;
   for (const std::string& alternate : chains.alternate_urls) {
-    CK_ASSIGN_OR_RETURN(std::string pem, DownloadChain(alternate, nullptr));
+    std::vector<ParsedCertificate> certs;
+    CK_ASSIGN_OR_RETURN(std::string pem, DownloadChain(alternate, nullptr, &certs));
     chains.alternates.push_back(std::move(pem));
+    chains.alternate_certs.push_back(std::move(certs));
   }
   return chains;
 }

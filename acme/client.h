@@ -282,7 +282,9 @@ class Client {
                               const std::function<Result<bool>(const nlohmann::json&)>&
                                   is_final,
                               std::string* last_status);
-  Result<std::string> DownloadChain(const std::string& url, std::vector<std::string>* alternates);
+  // The chain's text; *certs: the same, parsed (its check as a chain).
+  Result<std::string> DownloadChain(const std::string& url, std::vector<std::string>* alternates,
+                                    std::vector<ParsedCertificate>* certs);
 
   // The cached directory (fetched or parsed from the kept document);
   // *seeded tells whether it came from the kept document.

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "base/crypto.h"
 #include "base/status.h"
 
 namespace certkeeper::acme {
@@ -94,6 +95,11 @@ struct CertificateChains {
   std::string pem;
   std::vector<std::string> alternates;      // PEM, same order as alternate_urls
   std::vector<std::string> alternate_urls;
+  // The same chains as parsed when they were downloaded (certs: pem's;
+  // alternate_certs[i]: alternates[i]'s), so that nothing parses them again.
+  // Empty when the chains were put together from text.
+  std::vector<ParsedCertificate> certs;
+  std::vector<std::vector<ParsedCertificate>> alternate_certs;
 };
 
 // RFC 9773 §4.2.

@@ -364,21 +364,36 @@ Result<std::string> PrivateKey::PublicKeyDer() const {
   return der;
 }
 
-Result<std::vector<std::string>> SplitPemCertificates(std::string_view pem) {
+void ParsedCertificate::Deleter::operator()(X509* x) const { X509_free(x); }
+
+Result<std::vector<ParsedCertificate>> ParsePemCertificates(std::string_view pem) {
   CK_ASSIGN_OR_RETURN(auto certs, ReadPemCertificates(pem, "PEM bundle"));
   if (certs.empty()) {
     return Status(ErrorCode::kInvalidArgument,
                   "PEM bundle: no CERTIFICATE block found")
         .Hint("expected text starting with -----BEGIN CERTIFICATE-----");
   }
-  std::vector<std::string> out;
-  for (const X509Ptr& x : certs) {
+  std::vector<ParsedCertificate> out;
+  out.reserve(certs.size());
+  for (X509Ptr& x : certs) {
+    ParsedCertificate parsed;
     BioPtr bio(BIO_new(BIO_s_mem()));
     if (!bio || PEM_write_bio_X509(bio.get(), x.get()) != 1) {
       return CryptoError(ErrorCode::kInternal, "PEM bundle: re-encode certificate");
     }
-    out.push_back(BioContents(bio.get()));
+    parsed.pem_ = BioContents(bio.get());
+    CK_ASSIGN_OR_RETURN(parsed.info_, Inspect(x.get()));
+    parsed.x509_.reset(x.release(), ParsedCertificate::Deleter());
+    out.push_back(std::move(parsed));
   }
+  return out;
+}
+
+Result<std::vector<std::string>> SplitPemCertificates(std::string_view pem) {
+  CK_ASSIGN_OR_RETURN(auto certs, ParsePemCertificates(pem));
+  std::vector<std::string> out;
+  out.reserve(certs.size());
+  for (ParsedCertificate& c : certs) out.push_back(c.pem());
   return out;
 }
 
@@ -416,12 +431,13 @@ std::string DerToPem(std::string_view der) {
   return out;
 }
 
-Status KeyMatchesCertificate(const PrivateKey& key, std::string_view cert_pem) {
+namespace {
+
+Status KeyMatches(const PrivateKey& key, X509* x) {
   if (key.get() == nullptr) {
     return Status(ErrorCode::kInvalidArgument, "key match: no private key");
   }
-  CK_ASSIGN_OR_RETURN(X509Ptr x, ReadFirstCertificate(cert_pem, "certificate PEM"));
-  EVP_PKEY* cert_key = X509_get0_pubkey(x.get());
+  EVP_PKEY* cert_key = X509_get0_pubkey(x);
   if (cert_key == nullptr) {
     return CryptoError(ErrorCode::kInvalidArgument, "certificate public key");
   }
@@ -430,10 +446,24 @@ Status KeyMatchesCertificate(const PrivateKey& key, std::string_view cert_pem) {
   if (eq != 1) {
     return Status(ErrorCode::kFailedPrecondition,
                   "private key does not match the certificate's public key")
-        .Where(NameOneLine(X509_get_subject_name(x.get())))
+        .Where(NameOneLine(X509_get_subject_name(x)))
         .Hint("the key file and certificate file belong to different versions");
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status ParsedCertificate::MatchesKey(const PrivateKey& key) const {
+  return KeyMatches(key, x509_.get());
+}
+
+Status KeyMatchesCertificate(const PrivateKey& key, std::string_view cert_pem) {
+  if (key.get() == nullptr) {
+    return Status(ErrorCode::kInvalidArgument, "key match: no private key");
+  }
+  CK_ASSIGN_OR_RETURN(X509Ptr x, ReadFirstCertificate(cert_pem, "certificate PEM"));
+  return KeyMatches(key, x.get());
 }
 
 Status VerifyChain(std::string_view leaf_pem, std::string_view intermediates_pem,

@@ -12,6 +12,7 @@
 #include "base/status.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
+typedef struct x509_st X509;
 
 namespace certkeeper {
 
@@ -72,6 +73,27 @@ Result<std::vector<std::string>> SplitPemCertificates(std::string_view pem);
 Result<CertInfo> ParseCertificatePem(std::string_view pem);
 Result<CertInfo> ParseCertificateDer(std::string_view der);
 std::string DerToPem(std::string_view der);  // a CERTIFICATE block
+
+// A certificate of a PEM bundle, parsed once. OpenSSL 3.0 sets up a decoder
+// for the public key of every certificate it parses (about 1.5 million
+// instructions each), so a chain that is checked at the network edge, matched
+// against its key and inspected is parsed here once and passed on.
+class ParsedCertificate {
+ public:
+  const std::string& pem() const { return pem_; }  // the block, re-encoded
+  const CertInfo& info() const { return info_; }
+  // kFailedPrecondition unless key is the private half of this certificate's key.
+  Status MatchesKey(const PrivateKey& key) const;
+
+ private:
+  friend Result<std::vector<ParsedCertificate>> ParsePemCertificates(std::string_view pem);
+  struct Deleter { void operator()(X509* x) const; };
+  std::shared_ptr<X509> x509_;
+  std::string pem_;
+  CertInfo info_;
+};
+// Every certificate of a PEM bundle, in order; the errors of SplitPemCertificates.
+Result<std::vector<ParsedCertificate>> ParsePemCertificates(std::string_view pem);
 
 // True when the certificate's SANs cover name: a DNS name by a dNSName (a
 // wildcard SAN covers one label), an IP address (any spelling CanonicalIpAddress

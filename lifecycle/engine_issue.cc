@@ -344,7 +344,10 @@ IssueHooks Issuance::Hooks(size_t ca, const CertificateSpec& spec, const Certifi
     if (ctx_.fleet) {
       // Before the order is recorded: a host that resumes it after this one
       // died needs its key to finalize it.
-      CK_ASSIGN_OR_RETURN(std::string pem, key.key.ToPem());
+      std::string pem = key.pem;
+      if (pem.empty()) {
+        CK_ASSIGN_OR_RETURN(pem, key.key.ToPem());
+      }
       Status shared = ctx_.fleet->ShareKey(store::PendingOrderMaterial(spec.name), pem);
       if (!shared.ok()) {
         return std::move(shared.Annotate("share the pending order's key with the fleet")
@@ -536,7 +539,10 @@ Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec&
                                                const CaRoute& route, StepBatch& steps) {
   phase::ScopedPhase files_timed("store: version files");
   CK_ASSIGN_OR_RETURN(int n, ctx_.inventory->NextVersionNumber(spec.name));
-  CK_ASSIGN_OR_RETURN(std::string key_pem, key.key.ToPem());
+  std::string key_pem = key.pem;
+  if (key_pem.empty()) {
+    CK_ASSIGN_OR_RETURN(key_pem, key.key.ToPem());
+  }
   VersionFiles files{key_pem, issued.cert_pem, issued.chain_pem};
   Status s = ctx_.layout->WriteVersion(spec.name, n, files);
   files_timed.Stop();
@@ -552,7 +558,12 @@ Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec&
                                  "the next run downloads the certificate again"));
     }
   }
-  CK_ASSIGN_OR_RETURN(CertInfo info, ParseCertificatePem(issued.cert_pem));
+  // Parsed at download; parsed again only for a result that was not downloaded.
+  CertInfo parsed;
+  if (issued.cert_info.der.empty()) {
+    CK_ASSIGN_OR_RETURN(parsed, ParseCertificatePem(issued.cert_pem));
+  }
+  const CertInfo& info = issued.cert_info.der.empty() ? parsed : issued.cert_info;
   store::Version version =
       VersionFromCertificate(spec.name, n, info, spec.domains,
                              std::string(KeyTypeName(spec.key_type)),

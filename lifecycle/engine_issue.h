@@ -136,6 +136,9 @@ class Issuance {
     PrivateKey key;
     std::string path;              // where it is kept until the version is recorded
     std::string resume_order_url;  // the pending order it belongs to, if any
+    // key's PKCS#8 PEM when this run encoded it (a new key); "": encode it when
+    // needed (an encoding costs OpenSSL 3.0 an encoder lookup).
+    std::string pem;
   };
   // The key of the pending order of a killed run (same key type), or a new
   // one written to the pending key path. A schedule that cannot be read fails.

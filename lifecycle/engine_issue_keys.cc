@@ -37,7 +37,7 @@ Result<std::optional<Issuance::CertificateKey>> Issuance::FetchPendingKey(
   if (!s.ok()) return s.Annotate("write the key of the pending order of " + spec.name);
   log::Info("resuming the pending order of another host",
             {{"certificate", spec.name}, {"order", pending.order_url}});
-  return Found(CertificateKey{std::move(*key), std::move(path), pending.order_url});
+  return Found(CertificateKey{std::move(*key), std::move(path), pending.order_url, ""});
 }
 
 Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec &spec) {
@@ -60,7 +60,7 @@ Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec
     auto pem = fs::ReadFile(pending.key_path);
     auto key = pem.ok() ? PrivateKey::FromPem(*pem) : Result<PrivateKey>(pem.status());
     if (key.ok() && key->type() == spec.key_type) {
-      return CertificateKey{std::move(*key), pending.key_path, pending.order_url};
+      return CertificateKey{std::move(*key), pending.key_path, pending.order_url, ""};
     }
     // Without its key the order cannot be finalized: a new key and order.
     log::Warn("the pending order's key cannot be used; placing a new order",
@@ -80,7 +80,7 @@ Result<Issuance::CertificateKey> Issuance::PendingOrNewKey(const CertificateSpec
   // key's durable copy.
   if (s.ok()) s = fs::WritePrivateFileUnsynced(path, pem);
   if (!s.ok()) return s.Annotate("write certificate key");
-  return CertificateKey{std::move(key), std::move(path), ""};
+  return CertificateKey{std::move(key), std::move(path), "", std::move(pem)};
 }
 
 void Issuance::ForgetPendingKeyBestEffort(const std::string &name) {

@@ -250,6 +250,24 @@ Result<IssueResult> Issuer::FinishOrder(const acme::Order& start, bool finalized
   return Download(order, input, hooks);
 }
 
+namespace {
+
+// The chain input.choose_chain picks, as parsed at download; a chain the
+// chooser put together itself is parsed here.
+Result<std::vector<ParsedCertificate>> ChosenChain(acme::CertificateChains& chains,
+                                                   const IssueInput& input) {
+  const std::string chosen = input.choose_chain ? input.choose_chain(chains) : chains.pem;
+  if (chosen == chains.pem && !chains.certs.empty()) return std::move(chains.certs);
+  for (size_t i = 0; i < chains.alternates.size() && i < chains.alternate_certs.size(); ++i) {
+    if (chosen == chains.alternates[i] && !chains.alternate_certs[i].empty()) {
+      return std::move(chains.alternate_certs[i]);
+    }
+  }
+  return ParsePemCertificates(chosen);
+}
+
+}  // namespace
+
 Result<IssueResult> Issuer::Download(const acme::Order& order, const IssueInput& input,
                                      const IssueHooks& hooks) {
   phase::ScopedPhase timed("download");
@@ -258,18 +276,18 @@ Result<IssueResult> Issuer::Download(const acme::Order& order, const IssueInput&
     Step(hooks, "download", "", "", store::StepResult::kFailed, chains.status().ToString());
     return chains.status().Annotate("download certificate");
   }
-  const std::string chosen = input.choose_chain ? input.choose_chain(*chains) : chains->pem;
-  CK_ASSIGN_OR_RETURN(std::vector<std::string> certs, SplitPemCertificates(chosen));
+  CK_ASSIGN_OR_RETURN(std::vector<ParsedCertificate> certs, ChosenChain(*chains, input));
   IssueResult result;
   result.order_url = order.url;
-  result.cert_pem = certs.front();
-  for (size_t i = 1; i < certs.size(); ++i) result.chain_pem += certs[i];
+  result.cert_pem = certs.front().pem();
+  for (size_t i = 1; i < certs.size(); ++i) result.chain_pem += certs[i].pem();
   // Never store what we did not ask for.
-  Status match = KeyMatchesCertificate(*input.key, result.cert_pem);
+  Status match = certs.front().MatchesKey(*input.key);
   if (!match.ok()) {
     return match.Annotate("the CA returned a certificate for another key").Where(order.certificate);
   }
-  CK_ASSIGN_OR_RETURN(CertInfo info, ParseCertificatePem(result.cert_pem));
+  result.cert_info = certs.front().info();
+  const CertInfo& info = result.cert_info;
   for (const std::string& d : input.spec->domains) {
     if (!CertificateCovers(info, d)) {
       return Status(ErrorCode::kProtocol, "the CA returned a certificate that does not cover " + d)

@@ -85,6 +85,7 @@ struct IssueResult {
   std::string cert_pem;   // leaf
   std::string chain_pem;  // intermediates
   std::string challenge;  // the type that validated the last identifier
+  CertInfo cert_info;     // the leaf, as parsed when it was downloaded
 };
 
 // Callbacks into the engine, so the issuer stays free of storage details.

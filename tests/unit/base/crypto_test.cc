@@ -439,6 +439,49 @@ TEST_F(PkiTest, SplitPemCertificates) {
   EXPECT_FALSE(ParseCertificatePem("").ok());
 }
 
+// One parse gives what the three separate calls give, and a key check that
+// needs no second parse.
+TEST_F(PkiTest, ParsePemCertificatesMatchesTheSeparateCalls) {
+  std::string bundle = "leaf follows\n" + pki_->leaf_pem + pki_->inter_pem;
+  auto parsed = ParsePemCertificates(bundle);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_EQ(parsed->size(), 2u);
+  auto split = SplitPemCertificates(bundle);
+  ASSERT_TRUE(split.ok());
+  for (size_t i = 0; i < parsed->size(); ++i) {
+    const ParsedCertificate& c = (*parsed)[i];
+    EXPECT_EQ(c.pem(), (*split)[i]);
+    auto info = ParseCertificatePem(c.pem());
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(c.info().serial_hex, info->serial_hex);
+    EXPECT_EQ(c.info().subject, info->subject);
+    EXPECT_EQ(c.info().dns_names, info->dns_names);
+    EXPECT_EQ(c.info().der, info->der);
+    EXPECT_EQ(c.info().sha256_fingerprint, info->sha256_fingerprint);
+  }
+  EXPECT_EQ((*parsed)[0].pem(), pki_->leaf_pem);
+  EXPECT_EQ((*parsed)[1].pem(), pki_->inter_pem);
+
+  EXPECT_TRUE((*parsed)[0].MatchesKey(*pki_->leaf_key).ok());
+  EXPECT_TRUE((*parsed)[1].MatchesKey(*pki_->inter_key).ok());
+  Status mismatch = (*parsed)[0].MatchesKey(*pki_->inter_key);
+  EXPECT_EQ(mismatch.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(mismatch.message().find("does not match"), std::string::npos);
+
+  // A copy shares the parsed certificate and outlives the vector it came from.
+  ParsedCertificate kept = (*parsed)[0];
+  parsed->clear();
+  EXPECT_TRUE(kept.MatchesKey(*pki_->leaf_key).ok());
+
+  EXPECT_EQ(ParsePemCertificates("no certificates here\n").status().code(),
+            ErrorCode::kInvalidArgument);
+  std::string broken_inter = pki_->inter_pem;
+  broken_inter.erase(100, 20);
+  auto broken = ParsePemCertificates(pki_->leaf_pem + broken_inter);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("certificate #2"), std::string::npos);
+}
+
 TEST_F(PkiTest, KeyMatchesCertificate) {
   EXPECT_TRUE(KeyMatchesCertificate(*pki_->leaf_key, pki_->leaf_pem).ok());
   Status mismatch = KeyMatchesCertificate(*pki_->inter_key, pki_->leaf_pem);
