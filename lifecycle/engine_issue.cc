@@ -558,12 +558,7 @@ Result<store::Version> Issuance::RecordVersion(size_t ca, const CertificateSpec&
                                  "the next run downloads the certificate again"));
     }
   }
-  // Parsed at download; parsed again only for a result that was not downloaded.
-  CertInfo parsed;
-  if (issued.cert_info.der.empty()) {
-    CK_ASSIGN_OR_RETURN(parsed, ParseCertificatePem(issued.cert_pem));
-  }
-  const CertInfo& info = issued.cert_info.der.empty() ? parsed : issued.cert_info;
+  const CertInfo& info = issued.cert_info;  // parsed at download
   store::Version version =
       VersionFromCertificate(spec.name, n, info, spec.domains,
                              std::string(KeyTypeName(spec.key_type)),
