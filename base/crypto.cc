@@ -28,22 +28,10 @@ namespace {
 template <typename T, void (*F)(T*)>
 using Owned = OpenSslPtr<T, F>;
 
-using ReqPtr = Owned<X509_REQ, X509_REQ_free>;
 using NamePtr = Owned<X509_NAME, X509_NAME_free>;
 using StorePtr = Owned<X509_STORE, X509_STORE_free>;
 using StoreCtxPtr = Owned<X509_STORE_CTX, X509_STORE_CTX_free>;
 using BnPtr = Owned<BIGNUM, BN_free>;
-
-void FreeGeneralNames(GENERAL_NAMES* p) { GENERAL_NAMES_free(p); }
-void FreeExtStack(STACK_OF(X509_EXTENSION)* p) {
-  sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free);
-}
-using GeneralNamesPtr = Owned<GENERAL_NAMES, FreeGeneralNames>;
-using ExtStackPtr = Owned<STACK_OF(X509_EXTENSION), FreeExtStack>;
-
-Status CryptoError(ErrorCode code, std::string what) {
-  return Status(code, what + ": " + OpenSslErrors());
-}
 
 BioPtr MemBio(std::string_view data) {
   if (data.size() > static_cast<size_t>(INT_MAX)) return BioPtr();

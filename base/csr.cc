@@ -16,18 +16,6 @@ namespace certkeeper {
 
 namespace {
 
-void FreeGeneralNames(GENERAL_NAMES* p) { GENERAL_NAMES_free(p); }
-void FreeExtStack(STACK_OF(X509_EXTENSION)* p) {
-  sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free);
-}
-using GeneralNamesPtr = OpenSslPtr<GENERAL_NAMES, FreeGeneralNames>;
-using ExtStackPtr = OpenSslPtr<STACK_OF(X509_EXTENSION), FreeExtStack>;
-using ReqPtr = OpenSslPtr<X509_REQ, X509_REQ_free>;
-
-Status CryptoError(ErrorCode code, std::string what) {
-  return Status(code, what + ": " + OpenSslErrors());
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {

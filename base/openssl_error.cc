@@ -15,4 +15,8 @@ std::string OpenSslErrors(std::string_view when_empty) {
   return out.empty() ? std::string(when_empty) : out;
 }
 
+Status CryptoError(ErrorCode code, std::string what) {
+  return Status(code, what + ": " + OpenSslErrors());
+}
+
 }  // namespace certkeeper

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace certkeeper {
 
 // Drains this thread's OpenSSL error queue (oldest first) into one line,
@@ -14,6 +16,9 @@ namespace certkeeper {
 // blamed on a later, unrelated call. OpenSSL's strings name the failing check
 // or function, never key material, so the result may be logged.
 std::string OpenSslErrors(std::string_view when_empty = "no detail from OpenSSL");
+
+// A Status of `code` saying `what` failed, with the drained queue as detail.
+Status CryptoError(ErrorCode code, std::string what);
 
 }  // namespace certkeeper
 

@@ -11,12 +11,10 @@
 #include <vector>
 
 #include "base/crypto.h"
+#include "base/openssl_ptr.h"
 
 namespace certkeeper {
 namespace {
-
-struct ReqFree { void operator()(X509_REQ* p) const { X509_REQ_free(p); } };
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
 
 PrivateKey MustGenerate() {
   auto key = PrivateKey::Generate(KeyType::kEc256);
@@ -27,7 +25,7 @@ PrivateKey MustGenerate() {
 // The SANs of a CSR as ("DNS"|"IP", text or raw octets).
 std::vector<std::pair<std::string, std::string>> CsrSans(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  std::unique_ptr<X509_REQ, ReqFree> req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   std::vector<std::pair<std::string, std::string>> out;
   if (!req) return out;
   STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req.get());
@@ -50,7 +48,7 @@ std::vector<std::pair<std::string, std::string>> CsrSans(const std::string& der)
 
 std::string CsrSubject(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  std::unique_ptr<X509_REQ, ReqFree> req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   if (!req) return "unparsable";
   char buf[256];
   X509_NAME_oneline(X509_REQ_get_subject_name(req.get()), buf, sizeof buf);
@@ -96,7 +94,7 @@ TEST(CsrIpTest, HostileIpSpellingsAreRefused) {
 // A self-signed certificate with the given SAN (OpenSSL config syntax) and CNs.
 std::string MakeCertPem(const PrivateKey& key, const std::string& subject_cn,
                         const std::string& san) {
-  std::unique_ptr<X509, X509Free> x(X509_new());
+  X509Ptr x(X509_new());
   X509_set_version(x.get(), X509_VERSION_3);
   ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 7);
   X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);

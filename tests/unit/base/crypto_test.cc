@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/encoding.h"
+#include "base/openssl_ptr.h"
 
 namespace certkeeper {
 namespace {
@@ -23,14 +24,6 @@ using std::chrono::seconds;
 using std::chrono::system_clock;
 
 constexpr auto kDay = hours(24);
-
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
-struct ReqFree { void operator()(X509_REQ* p) const { X509_REQ_free(p); } };
-struct BioFree { void operator()(BIO* p) const { BIO_free_all(p); } };
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 std::string ReadBio(BIO* bio) {
   char* data = nullptr;
@@ -311,9 +304,9 @@ std::string CsrCommonName(X509_REQ* req) {
                      ASN1_STRING_length(s));
 }
 
-std::unique_ptr<X509_REQ, ReqFree> ParseCsr(const std::string& der) {
+ReqPtr ParseCsr(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  std::unique_ptr<X509_REQ, ReqFree> req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   EXPECT_TRUE(req);
   EXPECT_EQ(p, reinterpret_cast<const unsigned char*>(der.data()) + der.size());
   return req;
