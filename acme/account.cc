@@ -10,7 +10,7 @@ namespace certkeeper::acme {
 
 namespace {
 using nlohmann::json;
-constexpr std::string_view kWhat = "account";
+constexpr std::string_view kAccountWhat = "account";
 
 // A newAccount with a binding that the CA refuses: say that it was the binding,
 // so the operator checks the kid and the key rather than the account.
@@ -38,12 +38,12 @@ Result<Account> ParseAccount(const json& doc, const std::string& url,
   }
   Account account;
   account.url = url;
-  CK_ASSIGN_OR_RETURN(account.status, internal::RequiredString(doc, "status", kWhat));
+  CK_ASSIGN_OR_RETURN(account.status, internal::RequiredString(doc, "status", kAccountWhat));
   CK_RETURN_IF_ERROR(internal::CheckStatusValue(
-      account.status, {"valid", "deactivated", "revoked"}, kWhat));
+      account.status, {"valid", "deactivated", "revoked"}, kAccountWhat));
   CK_ASSIGN_OR_RETURN(account.contact,
-                      internal::OptionalStringArray(doc, "contact", kWhat));
-  CK_ASSIGN_OR_RETURN(account.orders, internal::OptionalString(doc, "orders", kWhat));
+                      internal::OptionalStringArray(doc, "contact", kAccountWhat));
+  CK_ASSIGN_OR_RETURN(account.orders, internal::OptionalString(doc, "orders", kAccountWhat));
   if (!account.orders.empty()) {
     CK_RETURN_IF_ERROR(internal::CheckUrl(account.orders, scheme, "account orders"));
   }

@@ -15,13 +15,13 @@ namespace certkeeper::acme {
 namespace {
 
 using nlohmann::json;
-constexpr std::string_view kWhat = "directory";
+constexpr std::string_view kDirectoryWhat = "directory";
 
 Result<std::string> DirectoryUrl(const json& doc, const char* name,
                                  std::string_view scheme, bool required) {
   CK_ASSIGN_OR_RETURN(std::string url,
-                      required ? internal::RequiredString(doc, name, kWhat)
-                               : internal::OptionalString(doc, name, kWhat));
+                      required ? internal::RequiredString(doc, name, kDirectoryWhat)
+                               : internal::OptionalString(doc, name, kDirectoryWhat));
   if (!url.empty()) {
     CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme, std::string("directory ") + name));
   }

@@ -14,7 +14,7 @@ namespace certkeeper::acme {
 
 namespace {
 using nlohmann::json;
-constexpr std::string_view kWhat = "order";
+constexpr std::string_view kOrderWhat = "order";
 
 // Refused before ordering, with what the CA offers (its directory's
 // meta.profiles), so the configuration can be fixed without a failed order.
@@ -48,10 +48,10 @@ Result<Order> ParseOrder(const json& doc, const std::string& url,
   }
   Order o;
   o.url = url;
-  CK_ASSIGN_OR_RETURN(o.status, internal::RequiredString(doc, "status", kWhat));
+  CK_ASSIGN_OR_RETURN(o.status, internal::RequiredString(doc, "status", kOrderWhat));
   CK_RETURN_IF_ERROR(internal::CheckStatusValue(
-      o.status, {"pending", "ready", "processing", "valid", "invalid"}, kWhat));
-  CK_ASSIGN_OR_RETURN(o.expires, internal::OptionalTime(doc, "expires", kWhat));
+      o.status, {"pending", "ready", "processing", "valid", "invalid"}, kOrderWhat));
+  CK_ASSIGN_OR_RETURN(o.expires, internal::OptionalTime(doc, "expires", kOrderWhat));
 
   auto ids = doc.find("identifiers");
   if (ids == doc.end() || !ids->is_array() || ids->empty()) {
@@ -62,19 +62,19 @@ Result<Order> ParseOrder(const json& doc, const std::string& url,
       return Status(ErrorCode::kProtocol, "malformed order: identifier not an object")
           .Where(url);
     }
-    CK_ASSIGN_OR_RETURN(std::string type, internal::RequiredString(id, "type", kWhat));
-    CK_ASSIGN_OR_RETURN(std::string value, internal::RequiredString(id, "value", kWhat));
-    CK_ASSIGN_OR_RETURN(std::string name, internal::IdentifierValue(type, value, kWhat));
+    CK_ASSIGN_OR_RETURN(std::string type, internal::RequiredString(id, "type", kOrderWhat));
+    CK_ASSIGN_OR_RETURN(std::string value, internal::RequiredString(id, "value", kOrderWhat));
+    CK_ASSIGN_OR_RETURN(std::string name, internal::IdentifierValue(type, value, kOrderWhat));
     o.identifiers.push_back(std::move(name));
   }
   CK_ASSIGN_OR_RETURN(o.authorizations,
-                      internal::OptionalStringArray(doc, "authorizations", kWhat));
+                      internal::OptionalStringArray(doc, "authorizations", kOrderWhat));
   for (const std::string& a : o.authorizations) {
     CK_RETURN_IF_ERROR(internal::CheckUrl(a, scheme, "order authorization"));
   }
-  CK_ASSIGN_OR_RETURN(o.finalize, internal::RequiredString(doc, "finalize", kWhat));
+  CK_ASSIGN_OR_RETURN(o.finalize, internal::RequiredString(doc, "finalize", kOrderWhat));
   CK_RETURN_IF_ERROR(internal::CheckUrl(o.finalize, scheme, "order finalize"));
-  CK_ASSIGN_OR_RETURN(o.certificate, internal::OptionalString(doc, "certificate", kWhat));
+  CK_ASSIGN_OR_RETURN(o.certificate, internal::OptionalString(doc, "certificate", kOrderWhat));
   if (!o.certificate.empty()) {
     CK_RETURN_IF_ERROR(internal::CheckUrl(o.certificate, scheme, "order certificate"));
   }

@@ -16,7 +16,7 @@ namespace certkeeper::acme {
 namespace {
 
 using nlohmann::json;
-constexpr std::string_view kWhat = "renewalInfo";
+constexpr std::string_view kRenewalInfoWhat = "renewalInfo";
 
 struct X509Free {
   void operator()(X509* x) const { X509_free(x); }
@@ -73,9 +73,9 @@ Result<RenewalInfo> ParseRenewalInfo(const json& doc) {
     return Status(ErrorCode::kProtocol, "malformed renewalInfo: no suggestedWindow");
   }
   CK_ASSIGN_OR_RETURN(std::optional<TimePoint> start,
-                      internal::OptionalTime(*window, "start", kWhat));
+                      internal::OptionalTime(*window, "start", kRenewalInfoWhat));
   CK_ASSIGN_OR_RETURN(std::optional<TimePoint> end,
-                      internal::OptionalTime(*window, "end", kWhat));
+                      internal::OptionalTime(*window, "end", kRenewalInfoWhat));
   // §4.2: the window must have both ends and must not be empty or inverted.
   if (!start || !end || *end < *start) {
     return Status(ErrorCode::kProtocol,
@@ -85,7 +85,7 @@ Result<RenewalInfo> ParseRenewalInfo(const json& doc) {
   info.window_start = *start;
   info.window_end = *end;
   CK_ASSIGN_OR_RETURN(info.explanation_url,
-                      internal::OptionalString(doc, "explanationURL", kWhat));
+                      internal::OptionalString(doc, "explanationURL", kRenewalInfoWhat));
   if (!info.explanation_url.empty()) {
     std::string scheme = UrlScheme(info.explanation_url);
     if (scheme != "https" && scheme != "http") {
@@ -130,7 +130,7 @@ Result<RenewalInfo> Client::GetRenewalInfo(std::string_view renewal_info_url,
 
 Result<RenewalInfo> Client::FetchRenewalInfo(std::string url, std::string_view cert_pem,
                                              int* http_status) {
-  CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, kWhat));
+  CK_RETURN_IF_ERROR(internal::CheckUrl(url, scheme_, kRenewalInfoWhat));
   CK_ASSIGN_OR_RETURN(std::string id, AriCertificateId(cert_pem));
   if (url.back() != '/') url += '/';
   url += id;

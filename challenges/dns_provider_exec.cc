@@ -10,12 +10,12 @@
 namespace certkeeper::challenges {
 namespace {
 
-constexpr std::string_view kChallengePrefix = "_acme-challenge.";
+constexpr std::string_view kChallengeLabel = "_acme-challenge.";
 constexpr size_t kNoteTail = 400;
 
 std::string DomainOf(std::string_view fqdn) {
-  if (fqdn.substr(0, kChallengePrefix.size()) == kChallengePrefix) {
-    fqdn.remove_prefix(kChallengePrefix.size());
+  if (fqdn.substr(0, kChallengeLabel.size()) == kChallengeLabel) {
+    fqdn.remove_prefix(kChallengeLabel.size());
   }
   if (!fqdn.empty() && fqdn.back() == '.') fqdn.remove_suffix(1);
   return std::string(fqdn);

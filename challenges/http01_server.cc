@@ -8,7 +8,7 @@ namespace certkeeper::challenges {
 
 namespace {
 
-constexpr std::string_view kChallengePrefix = "/.well-known/acme-challenge/";
+constexpr std::string_view kChallengePath = "/.well-known/acme-challenge/";
 
 // RFC 8555 §8.3: the validation request is a GET; HEAD is answered alike.
 std::string Answer(const TokenLookup& lookup, const RequestHead& head) {
@@ -18,8 +18,8 @@ std::string Answer(const TokenLookup& lookup, const RequestHead& head) {
                         false);
   }
   std::string_view path = TargetPath(head.target);
-  if (path.substr(0, kChallengePrefix.size()) == kChallengePrefix) {
-    std::optional<std::string> key_authorization = lookup(path.substr(kChallengePrefix.size()));
+  if (path.substr(0, kChallengePath.size()) == kChallengePath) {
+    std::optional<std::string> key_authorization = lookup(path.substr(kChallengePath.size()));
     if (key_authorization) {
       log::Debug("http-01: key authorization served", {{"path", std::string(path)}});
       return HttpResponse(200, "OK", "text/plain", "", *key_authorization, head_only);

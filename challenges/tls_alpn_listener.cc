@@ -31,9 +31,9 @@ using Clock = std::chrono::steady_clock;
 // Connections at once. Idle ones cost a descriptor each; a handshake in flight
 // an SSL object of tens of KB: this bounds memory to a few MB.
 constexpr size_t kMaxConnections = 256;
-constexpr int kAcceptsPerRound = 64;
+constexpr int kTlsAcceptsPerRound = 64;
 // How long accepting pauses when the process is out of file descriptors.
-constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+constexpr auto kTlsAcceptPause = std::chrono::milliseconds(100);
 // How long a connection that has sent nothing is kept (when shorter than the
 // handshake timeout): a validating CA sends its ClientHello at once.
 constexpr auto kSilentTimeout = std::chrono::milliseconds(3000);
@@ -147,7 +147,7 @@ class TlsAlpnListener::Impl {
       }
       std::erase_if(connections_, [](const Connection& c) { return c.fd < 0; });
       if (rc > 0 && fds[1].revents != 0 && !AcceptSome(now)) {
-        accept_paused_until = now + kAcceptPause;
+        accept_paused_until = now + kTlsAcceptPause;
       }
     }
     for (Connection& c : connections_) Close(c);
@@ -157,7 +157,7 @@ class TlsAlpnListener::Impl {
   // Accepts pending clients; false when out of descriptors with none of ours
   // to close, so that the loop pauses accepting instead of spinning.
   bool AcceptSome(Clock::time_point now) {
-    for (int i = 0; i < kAcceptsPerRound; ++i) {
+    for (int i = 0; i < kTlsAcceptsPerRound; ++i) {
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE) {

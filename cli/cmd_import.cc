@@ -8,6 +8,7 @@
 
 #include "base/fs.h"
 #include "base/text.h"
+#include "cli/app.h"
 #include "cli/command_context.h"
 #include "cli/config_file.h"
 #include "lifecycle/import_certbot.h"
@@ -18,8 +19,6 @@ namespace certkeeper::cli {
 namespace {
 
 using nlohmann::json;
-
-constexpr int kExitOk = 0, kExitUsage = 1, kExitFailed = 2;
 
 Result<std::string> DefaultDir(const std::string& from) {
   if (from == "certbot") return std::string("/etc/letsencrypt");

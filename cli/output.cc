@@ -8,13 +8,13 @@
 
 namespace certkeeper::cli {
 
+nlohmann::json TimeOrNull(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(FormatRfc3339(*t)) : nlohmann::json(nullptr);
+}
+
 namespace {
 
 using nlohmann::json;
-
-json TimeOrNull(const std::optional<TimePoint>& t) {
-  return t ? json(FormatRfc3339(*t)) : json(nullptr);
-}
 
 // Every string a table or a line shows goes through E().
 std::string E(std::string_view s) { return EscapeForTerminal(s); }

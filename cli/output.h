@@ -3,6 +3,7 @@
 #ifndef CERTKEEPER_CLI_OUTPUT_H_
 #define CERTKEEPER_CLI_OUTPUT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ nlohmann::json ToJson(const lifecycle::VersionView& v);
 nlohmann::json ToJson(const lifecycle::CertificateOutcome& o);
 nlohmann::json ToJson(const lifecycle::AccountView& a);
 nlohmann::json ErrorJson(const Status& s);
+// An optional time as every document writes it: RFC 3339, or null when unset.
+nlohmann::json TimeOrNull(const std::optional<TimePoint>& t);
 
 // The same documents written as they are made (base/json_writer.h), for the
 // ones that grow with the inventory: the text is exactly

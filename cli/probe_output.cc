@@ -7,16 +7,13 @@
 #include <optional>
 
 #include "base/text.h"
+#include "cli/output.h"
 
 namespace certkeeper::cli {
 
 namespace {
 
 using nlohmann::json;
-
-json TimeOrNull(const std::optional<TimePoint>& t) {
-  return t ? json(FormatRfc3339(*t)) : json(nullptr);
-}
 
 // Whole days until not_after (negative once expired); nullopt without a leaf.
 std::optional<int64_t> DaysLeft(const lifecycle::ProbeView& p, TimePoint now) {

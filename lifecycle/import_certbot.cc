@@ -17,7 +17,6 @@ namespace certkeeper::lifecycle {
 namespace {
 
 constexpr size_t kMaxConf = 64 * 1024;
-constexpr size_t kMaxJson = 64 * 1024;
 constexpr int kMaxVersions = 10000;
 
 // certbot's renewalparams that certkeeper either maps or has no use for
@@ -261,10 +260,10 @@ class CertbotScanner {
     if (!ValidAccountId(id)) return Status(ErrorCode::kInvalidArgument, "invalid account id");
     CK_ASSIGN_OR_RETURN(std::string sub, CertbotAccountDir(server));
     const std::string dir = "accounts/" + sub + "/" + id;
-    CK_ASSIGN_OR_RETURN(std::string jwk, tree_.Read(dir + "/private_key.json", kMaxJson));
+    CK_ASSIGN_OR_RETURN(std::string jwk, tree_.Read(dir + "/private_key.json", kMaxSourceJson));
     auto pem = JwkToPem(jwk);
     if (!pem.ok()) return pem.status().Where(tree_.root() + "/" + dir + "/private_key.json");
-    CK_ASSIGN_OR_RETURN(std::string regr_text, tree_.Read(dir + "/regr.json", kMaxJson));
+    CK_ASSIGN_OR_RETURN(std::string regr_text, tree_.Read(dir + "/regr.json", kMaxSourceJson));
     auto regr = nlohmann::json::parse(regr_text, nullptr, false);
     if (regr.is_discarded() || !regr.is_object() || !regr.contains("uri") ||
         !regr["uri"].is_string()) {

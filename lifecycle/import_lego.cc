@@ -13,8 +13,6 @@ namespace certkeeper::lifecycle {
 
 namespace {
 
-constexpr size_t kMaxJson = 64 * 1024;
-
 // An email used as a folder and file name by lego: never a path.
 bool SafeFileName(const std::string& n) {
   if (n.empty() || n.size() > 255 || n == "." || n == "..") return false;
@@ -133,14 +131,14 @@ class LegoScanner {
   Status ReadAccount(const std::string& folder, const std::string& email,
                      const std::string& server) {
     const std::string dir = "accounts/" + folder + "/" + email;
-    CK_ASSIGN_OR_RETURN(std::string text, tree_.Read(dir + "/account.json", kMaxJson));
+    CK_ASSIGN_OR_RETURN(std::string text, tree_.Read(dir + "/account.json", kMaxSourceJson));
     auto parsed = ParseLegoAccount(text);
     if (!parsed.ok()) return parsed.status().Where(tree_.root() + "/" + dir + "/account.json");
     if (LegoAccountFolder(parsed->uri) != folder) {
       return Status(ErrorCode::kInvalidArgument, "registration.uri is not on the CA's host")
           .Where(tree_.root() + "/" + dir + "/account.json");
     }
-    CK_ASSIGN_OR_RETURN(std::string key_text, tree_.Read(dir + "/keys/" + email + ".key", kMaxJson));
+    CK_ASSIGN_OR_RETURN(std::string key_text, tree_.Read(dir + "/keys/" + email + ".key", kMaxSourceJson));
     auto key = PrivateKey::FromPem(key_text);
     if (!key.ok()) return key.status().Where(tree_.root() + "/" + dir + "/keys/" + email + ".key");
     for (const ImportedAccount& a : plan_.accounts) {
@@ -175,7 +173,7 @@ class LegoScanner {
     CK_ASSIGN_OR_RETURN(cert.key_type, KeyTypeOfPem(v.key_pem));
     // Which CA: the host of certUrl in <domain>.json, matched to an account.
     std::string cert_url;
-    auto meta = tree_.Read(base + ".json", kMaxJson);
+    auto meta = tree_.Read(base + ".json", kMaxSourceJson);
     if (meta.ok()) {
       auto j = nlohmann::json::parse(*meta, nullptr, false);
       if (j.is_object() && j.contains("certUrl") && j["certUrl"].is_string()) {

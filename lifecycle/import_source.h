@@ -17,6 +17,8 @@ namespace certkeeper::lifecycle {
 // The most bytes read from one source file: far above any PEM, JSON or
 // renewal conf a client writes, far below what would hurt.
 inline constexpr size_t kMaxSourceFile = 1 << 20;
+// The most bytes of a client's account JSON (key, registration, metadata).
+inline constexpr size_t kMaxSourceJson = 64 * 1024;
 
 class SourceTree {
  public:

@@ -23,7 +23,7 @@ namespace {
 
 using std::chrono::seconds;
 
-::testing::AssertionResult Contains(const std::string& haystack, const std::string& needle) {
+::testing::AssertionResult ContainsNoCase(const std::string& haystack, const std::string& needle) {
   std::string h = haystack, n = needle;
   for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -90,9 +90,9 @@ TEST_F(MultiCaFeaturesTest, MissingEabIsAClearErrorNamingTheCa) {
   Configure({backup}, {web});
   CommandResult r = Issue(web);
   EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_TRUE(Contains(r.err, "backup"));
-  EXPECT_TRUE(Contains(r.err, "external account"));
-  EXPECT_TRUE(Contains(r.err, "eab")) << "the error should say what to configure (eab_kid)";
+  EXPECT_TRUE(ContainsNoCase(r.err, "backup"));
+  EXPECT_TRUE(ContainsNoCase(r.err, "external account"));
+  EXPECT_TRUE(ContainsNoCase(r.err, "eab")) << "the error should say what to configure (eab_kid)";
   EXPECT_FALSE(fs::Exists(LivePath("web", "cert.pem")));
   EXPECT_EQ(backup_proxy_->Count("POST", "newOrder"), 0);
 }
@@ -107,8 +107,8 @@ TEST_F(MultiCaFeaturesTest, WrongEabKeyIsAClearErrorNamingTheCa) {
   Configure({backup}, {web});
   CommandResult r = Issue(web);
   EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_TRUE(Contains(r.err, "backup"));
-  EXPECT_TRUE(Contains(r.err, "external account")) << "the refusal should name the binding";
+  EXPECT_TRUE(ContainsNoCase(r.err, "backup"));
+  EXPECT_TRUE(ContainsNoCase(r.err, "external account")) << "the refusal should name the binding";
   EXPECT_FALSE(fs::Exists(LivePath("web", "cert.pem")));
   EXPECT_EQ(backup_proxy_->Count("POST", "newAccount"), 1);
   EXPECT_EQ(backup_proxy_->Count("POST", "newOrder"), 0);
@@ -129,8 +129,8 @@ TEST_F(MultiCaFeaturesTest, IpAddressCertificateOverHttp01AndTlsAlpn01) {
     CommandResult r = Issue(ip);
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     std::string sans = SubjectAltNames(LivePath(name, "cert.pem"));
-    EXPECT_TRUE(Contains(sans, "IP Address:127.0.0.1")) << sans;
-    EXPECT_FALSE(Contains(sans, "DNS:")) << sans;
+    EXPECT_TRUE(ContainsNoCase(sans, "IP Address:127.0.0.1")) << sans;
+    EXPECT_FALSE(ContainsNoCase(sans, "DNS:")) << sans;
     json history = RunJson({"history", name});
     ASSERT_TRUE(history.is_array() && !history.empty());
     EXPECT_EQ(history[0].value("outcome", ""), "success");
@@ -187,13 +187,13 @@ TEST_F(MultiCaFeaturesTest, RevokedCertificateIsDue) {
   json list = RunJson({"list"});
   ASSERT_TRUE(list.is_array() && list.size() == 1u) << list.dump();
   EXPECT_NE(list[0].value("status", ""), "pending") << list[0].dump(2);
-  EXPECT_TRUE(Contains(list[0].value("next_attempt_reason", ""), "revoked")) << list[0].dump(2);
+  EXPECT_TRUE(ContainsNoCase(list[0].value("next_attempt_reason", ""), "revoked")) << list[0].dump(2);
   EXPECT_LE(At(list[0]["next_attempt"]), RealClock()->Now() + seconds(5)) << list[0].dump(2);
 
   json plan = RunJson({"renew", "--all", "--dry-run"});
   ASSERT_TRUE(plan.is_array() && plan.size() == 1u) << plan.dump();
   EXPECT_EQ(plan[0].value("decision", ""), "due") << plan[0].dump(2);
-  EXPECT_TRUE(Contains(plan[0].value("reason", ""), "revoked")) << plan[0].dump(2);
+  EXPECT_TRUE(ContainsNoCase(plan[0].value("reason", ""), "revoked")) << plan[0].dump(2);
 
   CommandResult renewed = Run({"renew", "--all"});
   ASSERT_EQ(renewed.exit_code, 0) << renewed.out << renewed.err;
@@ -249,14 +249,14 @@ TEST_F(MultiCaFeaturesTest, ProfileFromTheDirectoryIsSentInNewOrderAndShown) {
   bool sent = false;
   for (const auto& line : primary_proxy_->Requests()) {
     if (line.rfind("POST newOrder ", 0) == 0) {
-      EXPECT_TRUE(Contains(line, " profile=shortlived")) << line;
+      EXPECT_TRUE(ContainsNoCase(line, " profile=shortlived")) << line;
       sent = true;
     }
   }
   EXPECT_TRUE(sent);
   CommandResult show = Run({"show", "web"});
-  EXPECT_TRUE(Contains(show.out, "shortlived")) << show.out;
-  EXPECT_TRUE(Contains(RunJson({"show", "web"}).dump(), "shortlived"));
+  EXPECT_TRUE(ContainsNoCase(show.out, "shortlived")) << show.out;
+  EXPECT_TRUE(ContainsNoCase(RunJson({"show", "web"}).dump(), "shortlived"));
 }
 
 TEST_F(MultiCaFeaturesTest, UnknownProfileIsRefusedBeforeOrdering) {
@@ -268,9 +268,9 @@ TEST_F(MultiCaFeaturesTest, UnknownProfileIsRefusedBeforeOrdering) {
   Configure({primary}, {web});
   CommandResult r = Issue(web);
   EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_TRUE(Contains(r.err, "tlsserver"));
-  EXPECT_TRUE(Contains(r.err, "classic"));
-  EXPECT_TRUE(Contains(r.err, "shortlived"));
+  EXPECT_TRUE(ContainsNoCase(r.err, "tlsserver"));
+  EXPECT_TRUE(ContainsNoCase(r.err, "classic"));
+  EXPECT_TRUE(ContainsNoCase(r.err, "shortlived"));
   EXPECT_EQ(primary_proxy_->Count("POST", "newOrder"), 0);
 }
 

@@ -20,15 +20,15 @@
 namespace certkeeper {
 namespace {
 
-const std::string kFffd = "\xEF\xBF\xBD";
+const std::string kCaptureFffd = "\xEF\xBF\xBD";
 
 TEST(RunProcessCapture, InvalidBytesBecomeReplacementCharacters) {
   ProcessSpec spec;
   spec.argv = {"sh", "-c", "printf 'bad \\377 byte'; printf 'err \\300\\257' >&2"};
   auto r = RunProcess(spec);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->stdout_data, "bad " + kFffd + " byte");
-  EXPECT_EQ(r->stderr_data, "err " + kFffd + kFffd);
+  EXPECT_EQ(r->stdout_data, "bad " + kCaptureFffd + " byte");
+  EXPECT_EQ(r->stderr_data, "err " + kCaptureFffd + kCaptureFffd);
 }
 
 TEST(RunProcessCapture, TruncationNeverSplitsAMultibyteCharacter) {
@@ -45,7 +45,7 @@ TEST(RunProcessCapture, TruncationNeverSplitsAMultibyteCharacter) {
   EXPECT_EQ(r->stdout_data.substr(body.size()), marker);
   EXPECT_EQ(body.size(), 999u);  // 333 whole characters
   EXPECT_TRUE(IsValidUtf8(body));
-  EXPECT_EQ(body.find(kFffd), std::string::npos);
+  EXPECT_EQ(body.find(kCaptureFffd), std::string::npos);
 }
 
 TEST(RunProcessCapture, FailureTailIsCutOnACharacterBoundary) {
@@ -56,7 +56,7 @@ TEST(RunProcessCapture, FailureTailIsCutOnACharacterBoundary) {
   auto r = RunProcessChecked(spec);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(IsValidUtf8(r.status().message())) << r.status().message();
-  EXPECT_EQ(r.status().message().find(kFffd), std::string::npos);
+  EXPECT_EQ(r.status().message().find(kCaptureFffd), std::string::npos);
 }
 
 // ---- poll(2) failures, through the seam ----

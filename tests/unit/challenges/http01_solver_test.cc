@@ -10,19 +10,13 @@
 #include <gtest/gtest.h>
 
 #include "challenges/self_check.h"
+#include "tests/unit/challenges/task_fixture.h"
 
 namespace certkeeper::challenges {
 namespace {
 
-constexpr char kThumbprint[] = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-
-ChallengeTask Task(std::string identifier, std::string token) {
-  ChallengeTask task;
-  task.identifier = std::move(identifier);
-  task.token = token;
-  task.key_authorization = token + "." + kThumbprint;
-  return task;
-}
+using task_fixture::kThumbprint;
+using task_fixture::Task;
 
 // A socket bound and listening on 127.0.0.1 on a free port; closed by the
 // destructor.

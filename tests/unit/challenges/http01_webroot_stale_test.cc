@@ -11,14 +11,15 @@
 
 #include "base/fs.h"
 #include "challenges/http01_webroot.h"
+#include "tests/unit/challenges/task_fixture.h"
 
 namespace certkeeper::challenges {
 namespace {
 
 namespace stdfs = std::filesystem;
 
-constexpr uid_t kNobody = 65534;
-constexpr char kThumbprint[] = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+using task_fixture::kNobody;
+using task_fixture::kThumbprint;
 // Token-shaped names (43 base64url characters, like a CA's).
 constexpr char kOldToken[] = "OldTokenOfAKilledRun_0123456789abcdefghijkl";
 constexpr char kFreshToken[] = "FreshTokenOfAnotherRun-0123456789abcdefghij";

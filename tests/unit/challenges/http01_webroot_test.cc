@@ -11,22 +11,16 @@
 #include <gtest/gtest.h>
 
 #include "base/fs.h"
+#include "tests/unit/challenges/task_fixture.h"
 
 namespace certkeeper::challenges {
 namespace {
 
 namespace stdfs = std::filesystem;
 
-constexpr uid_t kNobody = 65534;
-constexpr char kThumbprint[] = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-
-ChallengeTask Task(std::string identifier, std::string token) {
-  ChallengeTask task;
-  task.identifier = std::move(identifier);
-  task.token = token;
-  task.key_authorization = token + "." + kThumbprint;
-  return task;
-}
+using task_fixture::kNobody;
+using task_fixture::kThumbprint;
+using task_fixture::Task;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);

@@ -107,7 +107,7 @@ std::unique_ptr<Http01Solver> Solver() {
   return std::move(*solver);
 }
 
-ChallengeTask Task() {
+ChallengeTask ServedTask() {
   ChallengeTask task;
   task.identifier = "served.example.com";
   task.token = "c2VydmVkLXRva2Vu";
@@ -117,7 +117,7 @@ ChallengeTask Task() {
 
 TEST(Http01ServedTest, CountsTheFetchesOfTheTokenAfterPresent) {
   std::unique_ptr<Http01Solver> solver = Solver();
-  const ChallengeTask task = Task();
+  const ChallengeTask task = ServedTask();
   ASSERT_TRUE(solver->Present({task}).ok());
   bool self_checked = false;
   for (const SolverNote& note : solver->TakeNotes()) {
@@ -144,7 +144,7 @@ TEST(Http01ServedTest, CountsTheFetchesOfTheTokenAfterPresent) {
 
 TEST(Http01ServedTest, TimesOutWhenTheCaNeverAsks) {
   std::unique_ptr<Http01Solver> solver = Solver();
-  const ChallengeTask task = Task();
+  const ChallengeTask task = ServedTask();
   ASSERT_TRUE(solver->Present({task}).ok());
   // Only the self-check's fetch came.
   ServedWaitOptions o = Patient();

@@ -17,18 +17,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/challenges/task_fixture.h"
+
 namespace certkeeper::challenges {
 namespace {
 
-constexpr char kThumbprint[] = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
-
-ChallengeTask Task(std::string identifier, std::string token) {
-  ChallengeTask task;
-  task.identifier = std::move(identifier);
-  task.token = token;
-  task.key_authorization = token + "." + kThumbprint;
-  return task;
-}
+using task_fixture::kThumbprint;
+using task_fixture::Task;
 
 int ConnectTcp(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

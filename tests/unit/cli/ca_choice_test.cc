@@ -15,7 +15,7 @@ constexpr const char* kStaging = "https://acme-staging-v02.api.letsencrypt.org/d
 constexpr const char* kOther = "https://ca.example.net/directory";
 constexpr const char* kFlag = "https://flag.example.net/dir";
 
-struct Row {
+struct CaChoiceRow {
   const char* meaning;
   CaFlags flags;
   std::string file_server;  // [acme] server of the file
@@ -24,8 +24,8 @@ struct Row {
   std::string want_error;   // part of the message; empty: ok
 };
 
-const std::vector<Row>& Rows() {
-  static const std::vector<Row> kRows = {
+const std::vector<CaChoiceRow>& CaChoiceRows() {
+  static const std::vector<CaChoiceRow> kRows = {
       {"nothing configured: Let's Encrypt production", {}, "", false, kProduction, ""},
       {"--staging alone: Let's Encrypt staging", {"", true}, "", false, kStaging, ""},
       {"--server alone", {kFlag, false}, "", false, kFlag, ""},
@@ -43,7 +43,7 @@ const std::vector<Row>& Rows() {
 }
 
 TEST(CaChoiceTest, Table) {
-  for (const Row& row : Rows()) {
+  for (const CaChoiceRow& row : CaChoiceRows()) {
     SCOPED_TRACE(row.meaning);
     lifecycle::Config config;
     config.source = "/etc/certkeeper/certkeeper.toml";

@@ -50,7 +50,7 @@ struct HelpRow {
   std::vector<std::string> own_options;
 };
 
-const std::vector<HelpRow>& Rows() {
+const std::vector<HelpRow>& HelpRows() {
   static const std::vector<HelpRow> kRows = {
       {"issue", "usage: certkeeper [GLOBAL OPTIONS] issue NAME -d DOMAIN",
        {"--domain", "--challenge", "--key-type", "--deploy"}},
@@ -86,7 +86,7 @@ std::set<std::string> LongNames(const boost::program_options::options_descriptio
 
 TEST_F(CliHelpTest, TableHasARowForEveryCommandWithItsParsedOptions) {
   std::set<std::string> in_table;
-  for (const HelpRow& row : Rows()) {
+  for (const HelpRow& row : HelpRows()) {
     in_table.insert(row.command);
     CommandValues values;
     std::set<std::string> own(row.own_options.begin(), row.own_options.end());
@@ -99,8 +99,8 @@ TEST_F(CliHelpTest, TableHasARowForEveryCommandWithItsParsedOptions) {
 
 TEST_F(CliHelpTest, CommandHelpShowsItsUsageAndOwnOptionsOnly) {
   std::set<std::string> every_option;
-  for (const HelpRow& row : Rows()) every_option.insert(row.own_options.begin(), row.own_options.end());
-  for (const HelpRow& row : Rows()) {
+  for (const HelpRow& row : HelpRows()) every_option.insert(row.own_options.begin(), row.own_options.end());
+  for (const HelpRow& row : HelpRows()) {
     SCOPED_TRACE(row.command);
     Ran r = Run({row.command, "--help"});
     EXPECT_EQ(r.code, kExitOk) << r.err;
@@ -183,7 +183,7 @@ TEST_F(CliHelpTest, GlobalHelpListsEveryCommandOnOneLine) {
 }
 
 TEST_F(CliHelpTest, HelpCommandPrintsTheSameAsTheHelpOption) {
-  for (const HelpRow& row : Rows()) {
+  for (const HelpRow& row : HelpRows()) {
     SCOPED_TRACE(row.command);
     Ran option = Run({row.command, "--help"});
     Ran command = Run({"help", row.command});

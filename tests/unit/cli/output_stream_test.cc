@@ -38,7 +38,7 @@ lifecycle::VersionView Version(int n) {
 }
 
 // Every optional part of a row, one row each, and one with all of them.
-std::vector<lifecycle::CertificateView> Rows() {
+std::vector<lifecycle::CertificateView> ListRows() {
   std::vector<lifecycle::CertificateView> rows;
   lifecycle::CertificateView pending;
   pending.name = "pending";
@@ -118,7 +118,7 @@ std::string Streamed(const std::vector<lifecycle::CertificateView>& rows) {
 }
 
 TEST(OutputStreamTest, ListIsTheTextOfTheNlohmannDocument) {
-  const auto rows = Rows();
+  const auto rows = ListRows();
   for (const auto& row : rows) {
     JsonWriter w(2);
     WriteJson(w, row, kNow);

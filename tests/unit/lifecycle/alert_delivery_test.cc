@@ -21,7 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-AlertNotification Sample() {
+AlertNotification DeliverySample() {
   AlertNotification n;
   n.alert = "ops";
   n.host = "host1";
@@ -53,7 +53,7 @@ TEST(AlertCommand, GetsTheJsonOnStdinAndTheCountsInItsEnvironment) {
                           "printf '%s|%s|%s|%s' \"$CERTKEEPER_ALERT\" \"$CERTKEEPER_EVENTS\" "
                           "\"$CERTKEEPER_FIRING\" \"$CERTKEEPER_RESOLVED\" > \"$1.env\"\n"),
                    out};
-  Status s = SendAlertCommand(alert, Sample());
+  Status s = SendAlertCommand(alert, DeliverySample());
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto stdin_data = fs::ReadFile(out);
   ASSERT_TRUE(stdin_data.ok());
@@ -71,14 +71,14 @@ TEST(AlertCommand, NonZeroExitAndTimeoutAreFailedDeliveries) {
   alert.name = "ops";
   alert.type = "command";
   alert.command = {Script(dir, "fail", "echo broken >&2\nexit 3\n")};
-  Status s = SendAlertCommand(alert, Sample());
+  Status s = SendAlertCommand(alert, DeliverySample());
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find("exit status 3"), std::string::npos) << s.ToString();
   EXPECT_NE(s.ToString().find("broken"), std::string::npos) << s.ToString();
   alert.command = {Script(dir, "hang", "exec sleep 30\n")};
   alert.timeout = std::chrono::seconds(1);
   auto started = std::chrono::steady_clock::now();
-  s = SendAlertCommand(alert, Sample());
+  s = SendAlertCommand(alert, DeliverySample());
   EXPECT_FALSE(s.ok());
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
 }
@@ -93,7 +93,7 @@ TEST(AlertEmail, SendmailGetsTheMessageWithDashTAndDashI) {
   alert.from = "certkeeper@example.com";
   alert.sendmail = Script(dir, "sendmail", "printf '%s ' \"$@\" > " + out +
                                                ".argv\ncat > " + out + "\n");
-  Status s = SendAlertEmail(alert, Sample());
+  Status s = SendAlertEmail(alert, DeliverySample());
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto argv = fs::ReadFile(out + ".argv");
   ASSERT_TRUE(argv.ok());
@@ -155,7 +155,7 @@ TEST(AlertWebhook, PostsAlertmanagerArrayWithTheBearerToken) {
   alert.format = "alertmanager";
   alert.url = receiver.url();
   alert.token_file = dir.path() + "/token";
-  Status s = SendAlertWebhook(alert, Sample());
+  Status s = SendAlertWebhook(alert, DeliverySample());
   ASSERT_TRUE(s.ok()) << s.ToString();
   receiver.Copy();
   ASSERT_EQ(receiver.paths.size(), 1u);
@@ -172,7 +172,7 @@ TEST(AlertWebhook, ANon2xxAnswerIsAFailedDelivery) {
   alert.name = "ops";
   alert.type = "webhook";
   alert.url = receiver.url() + "/hook";
-  Status s = SendAlertWebhook(alert, Sample());
+  Status s = SendAlertWebhook(alert, DeliverySample());
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find("HTTP 503"), std::string::npos) << s.ToString();
   receiver.Copy();

@@ -15,7 +15,7 @@ using nlohmann::json;
 
 const TimePoint kAt = FromUnixSeconds(1'800'000'000);  // 2027-01-15T08:00:00Z
 
-AlertNotification Sample() {
+AlertNotification FormatSample() {
   AlertNotification n;
   n.alert = "ops";
   n.host = "host1";
@@ -29,7 +29,7 @@ AlertNotification Sample() {
 }
 
 TEST(AlertFormat, GenericJsonHoldsEveryFieldEscaped) {
-  json j = json::parse(GenericAlertJson(Sample()));
+  json j = json::parse(GenericAlertJson(FormatSample()));
   EXPECT_EQ(j["version"], 1);
   EXPECT_EQ(j["alert"], "ops");
   EXPECT_EQ(j["host"], "host1");
@@ -45,7 +45,7 @@ TEST(AlertFormat, GenericJsonHoldsEveryFieldEscaped) {
 }
 
 TEST(AlertFormat, AlertmanagerArrayLabelsAndTimes) {
-  json j = json::parse(AlertmanagerAlertJson(Sample()));
+  json j = json::parse(AlertmanagerAlertJson(FormatSample()));
   ASSERT_EQ(j.size(), 2u);
   EXPECT_EQ(j[0]["labels"]["alertname"], "CertificateExpiring");
   EXPECT_EQ(j[0]["labels"]["event"], "expiring");
@@ -74,7 +74,7 @@ TEST(AlertFormat, EmailHeadersCannotBeInjected) {
   AlertSettings alert;
   alert.name = "ops";
   alert.to = {"ops@example.com", "oncall@example.com"};
-  AlertNotification n = Sample();
+  AlertNotification n = FormatSample();
   n.resolved.clear();
   n.firing[0].subject = "web\r\nBcc: victim@example.com";
   n.firing[0].detail = "line one\r\nX-Injected: yes\n.\nend";

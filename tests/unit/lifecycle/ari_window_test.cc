@@ -12,9 +12,9 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-const TimePoint kNow = FromUnixSeconds(1795000000);
+const TimePoint kAriNow = FromUnixSeconds(1795000000);
 
-UniformRandom Fixed(double u) {
+UniformRandom FixedAriRandom(double u) {
   return [u]() { return u; };
 }
 
@@ -32,9 +32,9 @@ class ChooseTest : public testing::TestWithParam<ChooseCase> {};
 
 TEST_P(ChooseTest, PicksInsideTheWindow) {
   const ChooseCase& c = GetParam();
-  const AriWindow window{kNow + c.start_in, kNow + c.end_in};
-  const TimePoint chosen = ChooseRenewalTime(window, kNow, Fixed(c.random));
-  EXPECT_EQ(chosen - kNow, c.expected_in) << FormatRfc3339(chosen);
+  const AriWindow window{kAriNow + c.start_in, kAriNow + c.end_in};
+  const TimePoint chosen = ChooseRenewalTime(window, kAriNow, FixedAriRandom(c.random));
+  EXPECT_EQ(chosen - kAriNow, c.expected_in) << FormatRfc3339(chosen);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -52,9 +52,9 @@ INSTANTIATE_TEST_SUITE_P(
     [](const testing::TestParamInfo<ChooseCase>& info) { return info.param.name; });
 
 TEST(ChooseTest, NeverReachesTheEnd) {
-  const AriWindow window{kNow + hours(1), kNow + hours(1) + seconds(3)};
+  const AriWindow window{kAriNow + hours(1), kAriNow + hours(1) + seconds(3)};
   for (double u : {0.999999999999, 1.0, 2.0}) {
-    const TimePoint chosen = ChooseRenewalTime(window, kNow, Fixed(u));
+    const TimePoint chosen = ChooseRenewalTime(window, kAriNow, FixedAriRandom(u));
     EXPECT_LT(chosen, window.end) << u;
     EXPECT_GE(chosen, window.start) << u;
   }
@@ -63,11 +63,11 @@ TEST(ChooseTest, NeverReachesTheEnd) {
 TEST(ChooseTest, SpreadsAcrossTheWindow) {
   // With the real source, 400 draws over a two-day window land in all four
   // quarters: a constant or broken source would not.
-  const AriWindow window{kNow + hours(24), kNow + hours(72)};
+  const AriWindow window{kAriNow + hours(24), kAriNow + hours(72)};
   UniformRandom random = SystemUniformRandom();
   bool seen[4] = {false, false, false, false};
   for (int i = 0; i < 400; ++i) {
-    const TimePoint chosen = ChooseRenewalTime(window, kNow, random);
+    const TimePoint chosen = ChooseRenewalTime(window, kAriNow, random);
     ASSERT_GE(chosen, window.start);
     ASSERT_LT(chosen, window.end);
     seen[(chosen - window.start) / hours(12)] = true;
@@ -76,12 +76,12 @@ TEST(ChooseTest, SpreadsAcrossTheWindow) {
 }
 
 TEST(ValidateAriWindowTest, RejectsEmptyWindow) {
-  EXPECT_TRUE(ValidateAriWindow({kNow, kNow + hours(1)}, "https://ca/renewal-info/x").ok());
-  Status s = ValidateAriWindow({kNow, kNow}, "https://ca/renewal-info/x");
+  EXPECT_TRUE(ValidateAriWindow({kAriNow, kAriNow + hours(1)}, "https://ca/renewal-info/x").ok());
+  Status s = ValidateAriWindow({kAriNow, kAriNow}, "https://ca/renewal-info/x");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), ErrorCode::kProtocol);
   EXPECT_EQ(s.where(), "https://ca/renewal-info/x");
-  EXPECT_FALSE(ValidateAriWindow({kNow + hours(1), kNow}, "u").ok());
+  EXPECT_FALSE(ValidateAriWindow({kAriNow + hours(1), kAriNow}, "u").ok());
 }
 
 struct FetchCase {
@@ -97,8 +97,8 @@ class NextFetchTest : public testing::TestWithParam<FetchCase> {};
 TEST_P(NextFetchTest, HonoursRetryAfterWithinBounds) {
   const FetchCase& c = GetParam();
   std::optional<TimePoint> retry_after;
-  if (c.retry_after_in) retry_after = kNow + *c.retry_after_in;
-  EXPECT_EQ(NextAriFetch(kNow, retry_after) - kNow, c.expected_in);
+  if (c.retry_after_in) retry_after = kAriNow + *c.retry_after_in;
+  EXPECT_EQ(NextAriFetch(kAriNow, retry_after) - kAriNow, c.expected_in);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -115,8 +115,8 @@ TEST(NextFetchTest, CustomPolicy) {
   AriRefetchPolicy policy;
   policy.default_interval = hours(1);
   policy.max_interval = hours(2);
-  EXPECT_EQ(NextAriFetch(kNow, std::nullopt, policy), kNow + hours(1));
-  EXPECT_EQ(NextAriFetch(kNow, kNow + hours(5), policy), kNow + hours(2));
+  EXPECT_EQ(NextAriFetch(kAriNow, std::nullopt, policy), kAriNow + hours(1));
+  EXPECT_EQ(NextAriFetch(kAriNow, kAriNow + hours(5), policy), kAriNow + hours(2));
 }
 
 }  // namespace

@@ -16,9 +16,9 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-const TimePoint kNow = FromUnixSeconds(1795000000);
+const TimePoint kBackoffNow = FromUnixSeconds(1795000000);
 
-UniformRandom Fixed(double u) {
+UniformRandom FixedBackoffRandom(double u) {
   return [u]() { return u; };
 }
 
@@ -39,12 +39,12 @@ TEST_P(BackoffTableTest, NextAttempt) {
   const BackoffCase& c = GetParam();
   BackoffInput in;
   in.consecutive_failures = c.failures;
-  in.now = kNow;
-  if (c.expires_in) in.not_after = kNow + *c.expires_in;
-  if (c.retry_after_in) in.retry_after = kNow + *c.retry_after_in;
-  in.random = Fixed(c.random);
+  in.now = kBackoffNow;
+  if (c.expires_in) in.not_after = kBackoffNow + *c.expires_in;
+  if (c.retry_after_in) in.retry_after = kBackoffNow + *c.retry_after_in;
+  in.random = FixedBackoffRandom(c.random);
   // Jitter is computed in floating point: allow a microsecond of rounding.
-  const Duration wait = NextAttemptAfterFailure(in) - kNow;
+  const Duration wait = NextAttemptAfterFailure(in) - kBackoffNow;
   EXPECT_LE(std::chrono::abs(wait - c.expected_wait), std::chrono::microseconds(1))
       << FormatDurationHuman(wait) << " (" << wait.count() << ")";
 }
@@ -105,9 +105,9 @@ TEST(BackoffTest, DelayStaysWithinBoundsForAllInputs) {
       for (const auto& expires_in : expiries) {
         BackoffInput in;
         in.consecutive_failures = n;
-        in.now = kNow;
-        if (expires_in) in.not_after = kNow + *expires_in;
-        in.random = Fixed(u);
+        in.now = kBackoffNow;
+        if (expires_in) in.not_after = kBackoffNow + *expires_in;
+        in.random = FixedBackoffRandom(u);
         const Duration d = BackoffDelay(in);
         EXPECT_GE(d, std::min(policy.floor, expires_in && *expires_in > Duration::zero()
                                                 ? *expires_in / 2
@@ -127,8 +127,8 @@ TEST(BackoffTest, GrowsMonotonicallyWithTheStreak) {
   for (int n = 1; n <= 30; ++n) {
     BackoffInput in;
     in.consecutive_failures = n;
-    in.now = kNow;
-    in.random = Fixed(0.3);
+    in.now = kBackoffNow;
+    in.random = FixedBackoffRandom(0.3);
     const Duration d = BackoffDelay(in);
     EXPECT_GE(d, previous) << n;
     previous = d;
@@ -140,9 +140,9 @@ TEST(BackoffTest, NearerExpiryNeverWaitsLonger) {
   for (int hours_left = 48; hours_left >= 1; --hours_left) {
     BackoffInput in;
     in.consecutive_failures = 12;
-    in.now = kNow;
-    in.not_after = kNow + hours(hours_left);
-    in.random = Fixed(0.9);
+    in.now = kBackoffNow;
+    in.not_after = kBackoffNow + hours(hours_left);
+    in.random = FixedBackoffRandom(0.9);
     const Duration d = BackoffDelay(in);
     EXPECT_LE(d, previous) << hours_left << "h left";
     previous = d;
@@ -153,7 +153,7 @@ TEST(BackoffTest, DrawsRandomnessExactlyOnce) {
   int calls = 0;
   BackoffInput in;
   in.consecutive_failures = 3;
-  in.now = kNow;
+  in.now = kBackoffNow;
   in.random = [&calls]() {
     ++calls;
     return 0.5;
@@ -165,15 +165,15 @@ TEST(BackoffTest, DrawsRandomnessExactlyOnce) {
 TEST(BackoffTest, MissingRandomMeansNoJitter) {
   BackoffInput in;
   in.consecutive_failures = 2;
-  in.now = kNow;
+  in.now = kBackoffNow;
   EXPECT_EQ(BackoffDelay(in), minutes(10));
 }
 
 TEST(BackoffTest, CustomPolicy) {
   BackoffInput in;
   in.consecutive_failures = 3;
-  in.now = kNow;
-  in.random = Fixed(0.5);
+  in.now = kBackoffNow;
+  in.random = FixedBackoffRandom(0.5);
   in.policy.base = seconds(30);
   in.policy.factor = 3;
   in.policy.cap = hours(1);
@@ -198,17 +198,17 @@ TEST(BackoffShortLivedTest, NextAttemptIsAlwaysWellBeforeExpiry) {
   const std::optional<Duration> retry_afters[] = {std::nullopt, seconds(30), minutes(10),
                                                   hours(2), hours(24)};
   for (Duration lifetime : {hours(12), hours(6)}) {
-    const TimePoint not_after = kNow + lifetime;
+    const TimePoint not_after = kBackoffNow + lifetime;
     for (Duration t = Duration::zero(); t < lifetime; t += minutes(1)) {
       for (int n : {1, 2, 5, 10, 40}) {
         for (double u : {0.0, 0.5, 0.999999}) {
           for (const auto& retry_after : retry_afters) {
             BackoffInput in;
             in.consecutive_failures = n;
-            in.now = kNow + t;
+            in.now = kBackoffNow + t;
             in.not_after = not_after;
             if (retry_after) in.retry_after = in.now + *retry_after;
-            in.random = Fixed(u);
+            in.random = FixedBackoffRandom(u);
             const TimePoint next = NextAttemptAfterFailure(in);
             const Duration left = not_after - in.now;
             ASSERT_GT(next, in.now) << FormatDurationHuman(lifetime) << " at " << t.count();
@@ -228,8 +228,8 @@ TEST(BackoffShortLivedTest, NextAttemptIsAlwaysWellBeforeExpiry) {
 // base 5m doubling, the retries are capped at a tenth of the time left.
 TEST(BackoffShortLivedTest, FailingSixHourCertificateIsRetriedUntilItsLastMinutes) {
   const Duration lifetime = hours(6);
-  const TimePoint not_after = kNow + lifetime;
-  TimePoint now = kNow + lifetime / 2;
+  const TimePoint not_after = kBackoffNow + lifetime;
+  TimePoint now = kBackoffNow + lifetime / 2;
   TimePoint next = now;
   int failures = 0;
   TimePoint last_attempt = now;
@@ -242,7 +242,7 @@ TEST(BackoffShortLivedTest, FailingSixHourCertificateIsRetriedUntilItsLastMinute
     in.consecutive_failures = ++failures;
     in.now = now;
     in.not_after = not_after;
-    in.random = Fixed(0.99);  // the longest jitter
+    in.random = FixedBackoffRandom(0.99);  // the longest jitter
     next = NextAttemptAfterFailure(in);
     ASSERT_LT(next, not_after) << "attempt " << failures;
   }
@@ -260,18 +260,18 @@ TEST(BackoffShortLivedTest, FailingSixHourCertificateIsRetriedUntilItsLastMinute
 // in each of the last six 30-minute slices of its life.
 TEST(BackoffShortLivedTest, FailingTwelveHourCertificateIsRetriedInEveryHalfHour) {
   const Duration lifetime = hours(12);
-  const TimePoint not_after = kNow + lifetime;
-  TimePoint next = kNow + hours(6);
+  const TimePoint not_after = kBackoffNow + lifetime;
+  TimePoint next = kBackoffNow + hours(6);
   int failures = 0;
   std::vector<TimePoint> attempts;
-  for (TimePoint now = kNow + hours(6); now < not_after; now += minutes(5)) {
+  for (TimePoint now = kBackoffNow + hours(6); now < not_after; now += minutes(5)) {
     if (now < next) continue;
     attempts.push_back(now);
     BackoffInput in;
     in.consecutive_failures = ++failures;
     in.now = now;
     in.not_after = not_after;
-    in.random = Fixed(0.5);
+    in.random = FixedBackoffRandom(0.5);
     next = NextAttemptAfterFailure(in);
     ASSERT_LT(next, not_after);
   }

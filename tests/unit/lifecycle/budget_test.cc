@@ -13,13 +13,13 @@ namespace {
 using std::chrono::hours;
 using std::chrono::minutes;
 
-const TimePoint kNow = FromUnixSeconds(1795000000);
+const TimePoint kBudgetNow = FromUnixSeconds(1795000000);
 constexpr Duration kWeek = hours(24 * 7);
 
 WindowCount Events(int count, std::optional<Duration> oldest_ago = std::nullopt) {
   WindowCount w;
   w.count = count;
-  if (oldest_ago) w.oldest = kNow - *oldest_ago;
+  if (oldest_ago) w.oldest = kBudgetNow - *oldest_ago;
   return w;
 }
 
@@ -38,7 +38,7 @@ class BudgetTableTest : public testing::TestWithParam<BudgetCase> {};
 
 TEST_P(BudgetTableTest, Decides) {
   const BudgetCase& c = GetParam();
-  BudgetDecision d = CheckBudgets(BudgetPolicy::LetsEncrypt(), c.counts, kNow);
+  BudgetDecision d = CheckBudgets(BudgetPolicy::LetsEncrypt(), c.counts, kBudgetNow);
   EXPECT_EQ(d.allowed, c.allowed) << d.reason;
   if (c.allowed) {
     EXPECT_TRUE(d.hits.empty());
@@ -49,11 +49,11 @@ TEST_P(BudgetTableTest, Decides) {
   ASSERT_EQ(d.hits.size(), 1u) << d.reason;
   EXPECT_EQ(d.hits[0].limit, c.limit);
   EXPECT_EQ(d.hits[0].key, c.key);
-  EXPECT_EQ(d.hits[0].frees_at, kNow + c.frees_in);
+  EXPECT_EQ(d.hits[0].frees_at, kBudgetNow + c.frees_in);
   ASSERT_TRUE(d.retry_at.has_value());
-  EXPECT_EQ(*d.retry_at, kNow + c.frees_in);
+  EXPECT_EQ(*d.retry_at, kBudgetNow + c.frees_in);
   EXPECT_EQ(d.reason.rfind("deferred: ", 0), 0u) << d.reason;
-  EXPECT_NE(d.reason.find(FormatRfc3339(kNow + c.frees_in)), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find(FormatRfc3339(kBudgetNow + c.frees_in)), std::string::npos) << d.reason;
 }
 
 BudgetCounts Orders(WindowCount w) {
@@ -128,21 +128,21 @@ TEST(BudgetTest, SeveralHitsRetryWhenAllFree) {
   counts.orders = Events(300, hours(1));                                      // frees in 2h
   counts.failed_validations = {{"www.example.com", Events(5, minutes(30))}};  // 30m
   counts.duplicates = Events(5, hours(24));                                   // 6d
-  BudgetDecision d = CheckBudgets(BudgetPolicy::LetsEncrypt(), counts, kNow);
+  BudgetDecision d = CheckBudgets(BudgetPolicy::LetsEncrypt(), counts, kBudgetNow);
   EXPECT_FALSE(d.allowed);
   ASSERT_EQ(d.hits.size(), 3u);
   ASSERT_TRUE(d.retry_at.has_value());
-  EXPECT_EQ(*d.retry_at, kNow + hours(24 * 6));
+  EXPECT_EQ(*d.retry_at, kBudgetNow + hours(24 * 6));
   EXPECT_EQ(d.hits[1].count, 5);
   EXPECT_EQ(d.hits[1].max, 5);
   EXPECT_EQ(d.reason,
             "deferred: 300 new orders per account in the last 3h 0m (limit 300); frees at " +
-                FormatRfc3339(kNow + hours(2)) +
+                FormatRfc3339(kBudgetNow + hours(2)) +
                 "; 5 failed validations per identifier (www.example.com) in the last 1h 0m "
                 "(limit 5); frees at " +
-                FormatRfc3339(kNow + minutes(30)) +
+                FormatRfc3339(kBudgetNow + minutes(30)) +
                 "; 5 duplicate certificates in the last 7d (limit 5); frees at " +
-                FormatRfc3339(kNow + hours(24 * 6)));
+                FormatRfc3339(kBudgetNow + hours(24 * 6)));
 }
 
 TEST(BudgetTest, EveryIdentifierIsChecked) {
@@ -150,11 +150,11 @@ TEST(BudgetTest, EveryIdentifierIsChecked) {
   counts.certificates = {{"example.com", Events(3, hours(1))},
                          {"example.org", Events(50, hours(24))},
                          {"example.net", Events(51, hours(48))}};
-  BudgetDecision d = CheckBudgets(BudgetPolicy::LetsEncrypt(), counts, kNow);
+  BudgetDecision d = CheckBudgets(BudgetPolicy::LetsEncrypt(), counts, kBudgetNow);
   ASSERT_EQ(d.hits.size(), 2u);
   EXPECT_EQ(d.hits[0].key, "example.org");
   EXPECT_EQ(d.hits[1].key, "example.net");
-  EXPECT_EQ(*d.retry_at, kNow + hours(24 * 6));
+  EXPECT_EQ(*d.retry_at, kBudgetNow + hours(24 * 6));
 }
 
 TEST(BudgetTest, UnlimitedPolicyAllowsEverything) {
@@ -163,8 +163,8 @@ TEST(BudgetTest, UnlimitedPolicyAllowsEverything) {
   counts.failed_validations = {{"www.example.com", Events(1000, minutes(1))}};
   counts.certificates = {{"example.com", Events(1000, hours(1))}};
   counts.duplicates = Events(1000, hours(1));
-  EXPECT_TRUE(CheckBudgets(BudgetPolicy::Unlimited(), counts, kNow).allowed);
-  EXPECT_FALSE(CheckBudgets(BudgetPolicy::LetsEncrypt(), counts, kNow).allowed);
+  EXPECT_TRUE(CheckBudgets(BudgetPolicy::Unlimited(), counts, kBudgetNow).allowed);
+  EXPECT_FALSE(CheckBudgets(BudgetPolicy::LetsEncrypt(), counts, kBudgetNow).allowed);
 }
 
 TEST(BudgetTest, PerCaPolicyOverrides) {
@@ -175,9 +175,9 @@ TEST(BudgetTest, PerCaPolicyOverrides) {
   counts.orders = Events(10, minutes(20));
   counts.certificates = {{"example.com", Events(50, hours(1))}};
   counts.renewal = true;
-  BudgetDecision d = CheckBudgets(policy, counts, kNow);
+  BudgetDecision d = CheckBudgets(policy, counts, kBudgetNow);
   ASSERT_EQ(d.hits.size(), 2u);
-  EXPECT_EQ(d.hits[0].frees_at, kNow + minutes(40));
+  EXPECT_EQ(d.hits[0].frees_at, kBudgetNow + minutes(40));
   EXPECT_EQ(d.hits[1].limit, "certificates per registered domain");
 }
 

@@ -10,8 +10,8 @@ namespace {
 using std::chrono::hours;
 using std::chrono::minutes;
 
-constexpr Duration kDay = hours(24);
-const TimePoint kNow = FromUnixSeconds(1'800'000'000);
+constexpr Duration kWaitDay = hours(24);
+const TimePoint kWaitNow = FromUnixSeconds(1'800'000'000);
 
 TEST(ExpiryMarginTest, TenPercentOrADayBoundedByAThirdOfTheLifetime) {
   struct Case {
@@ -20,17 +20,17 @@ TEST(ExpiryMarginTest, TenPercentOrADayBoundedByAThirdOfTheLifetime) {
     Duration margin;
   };
   const Case cases[] = {
-      {"90 days: 10%", 90 * kDay, 9 * kDay},
-      {"1 year: 10%", 365 * kDay, hours(876)},
-      {"6 days: one day", 6 * kDay, kDay},
-      {"24 hours: a third", kDay, hours(8)},
+      {"90 days: 10%", 90 * kWaitDay, 9 * kWaitDay},
+      {"1 year: 10%", 365 * kWaitDay, hours(876)},
+      {"6 days: one day", 6 * kWaitDay, kWaitDay},
+      {"24 hours: a third", kWaitDay, hours(8)},
       {"zero lifetime", Duration::zero(), Duration::zero()},
-      {"inverted", -kDay, Duration::zero()},
+      {"inverted", -kWaitDay, Duration::zero()},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(ExpiryMargin(kNow, kNow + c.lifetime), c.margin) << c.meaning;
+    EXPECT_EQ(ExpiryMargin(kWaitNow, kWaitNow + c.lifetime), c.margin) << c.meaning;
     if (c.lifetime > Duration::zero()) {
-      EXPECT_EQ(LatestRenewalStart(kNow, kNow + c.lifetime), kNow + c.lifetime - c.margin)
+      EXPECT_EQ(LatestRenewalStart(kWaitNow, kWaitNow + c.lifetime), kWaitNow + c.lifetime - c.margin)
           << c.meaning;
     }
   }
@@ -46,28 +46,28 @@ TEST(BoundCaWaitTest, AWaitThatRunsIntoExpiryIsFlagged) {
     bool runs_into_expiry;
   };
   const Case cases[] = {
-      {"no live version: only the week bound", 365 * kDay, std::nullopt, std::nullopt,
-       7 * kDay, false},
-      {"an hour, 60 of 90 days left", hours(1), 30 * kDay, 60 * kDay, hours(1), false},
-      {"a week, 25 of 90 days left", 7 * kDay, 65 * kDay, 25 * kDay, 7 * kDay, false},
-      {"a year, 10 of 90 days left", 365 * kDay, 80 * kDay, 10 * kDay, 7 * kDay, true},
-      {"ends exactly at the margin", 3 * kDay, 78 * kDay, 12 * kDay, 3 * kDay, false},
-      {"ends a second after the margin", 3 * kDay + std::chrono::seconds(1), 78 * kDay,
-       12 * kDay, 3 * kDay + std::chrono::seconds(1), true},
-      {"already inside the margin", minutes(1), 85 * kDay, 5 * kDay, minutes(1), true},
-      {"expired", minutes(1), 91 * kDay, -kDay, minutes(1), true},
-      {"6-day certificate, 3 days left, a day's wait", kDay, 3 * kDay, 3 * kDay, kDay, false},
-      {"6-day certificate, 3 days left, 3 days' wait", 3 * kDay, 3 * kDay, 3 * kDay, 3 * kDay,
+      {"no live version: only the week bound", 365 * kWaitDay, std::nullopt, std::nullopt,
+       7 * kWaitDay, false},
+      {"an hour, 60 of 90 days left", hours(1), 30 * kWaitDay, 60 * kWaitDay, hours(1), false},
+      {"a week, 25 of 90 days left", 7 * kWaitDay, 65 * kWaitDay, 25 * kWaitDay, 7 * kWaitDay, false},
+      {"a year, 10 of 90 days left", 365 * kWaitDay, 80 * kWaitDay, 10 * kWaitDay, 7 * kWaitDay, true},
+      {"ends exactly at the margin", 3 * kWaitDay, 78 * kWaitDay, 12 * kWaitDay, 3 * kWaitDay, false},
+      {"ends a second after the margin", 3 * kWaitDay + std::chrono::seconds(1), 78 * kWaitDay,
+       12 * kWaitDay, 3 * kWaitDay + std::chrono::seconds(1), true},
+      {"already inside the margin", minutes(1), 85 * kWaitDay, 5 * kWaitDay, minutes(1), true},
+      {"expired", minutes(1), 91 * kWaitDay, -kWaitDay, minutes(1), true},
+      {"6-day certificate, 3 days left, a day's wait", kWaitDay, 3 * kWaitDay, 3 * kWaitDay, kWaitDay, false},
+      {"6-day certificate, 3 days left, 3 days' wait", 3 * kWaitDay, 3 * kWaitDay, 3 * kWaitDay, 3 * kWaitDay,
        true},
   };
   for (const Case& c : cases) {
     CaWaitInput in;
-    in.now = kNow;
-    in.until = kNow + c.wait;
-    if (c.lived) in.not_before = kNow - *c.lived;
-    if (c.left) in.not_after = kNow + *c.left;
+    in.now = kWaitNow;
+    in.until = kWaitNow + c.wait;
+    if (c.lived) in.not_before = kWaitNow - *c.lived;
+    if (c.left) in.not_after = kWaitNow + *c.left;
     CaWaitDecision d = BoundCaWait(in);
-    EXPECT_EQ(d.until, kNow + c.bounded_wait) << c.meaning;
+    EXPECT_EQ(d.until, kWaitNow + c.bounded_wait) << c.meaning;
     EXPECT_EQ(d.runs_into_expiry, c.runs_into_expiry) << c.meaning;
     EXPECT_EQ(d.latest_start.has_value(), c.left.has_value()) << c.meaning;
     if (d.runs_into_expiry) {
@@ -88,12 +88,12 @@ TEST(BoundCaWaitTest, AWaitThatRunsIntoExpiryIsFlagged) {
 
 TEST(BoundCaWaitTest, NoOverflowForExtremeTimes) {
   CaWaitInput in;
-  in.now = kNow;
+  in.now = kWaitNow;
   in.until = TimePoint::max();
   in.not_before = TimePoint(TimePoint::min().time_since_epoch() / 2);
   in.not_after = TimePoint(TimePoint::max().time_since_epoch() / 2);
   CaWaitDecision d = BoundCaWait(in);
-  EXPECT_EQ(d.until, kNow + acme::kMaxRetryAfter);
+  EXPECT_EQ(d.until, kWaitNow + acme::kMaxRetryAfter);
 }
 
 TEST(ClassifyRetryAfterTest, OnlyRateLimitedProblemsAreCaLimits) {
@@ -104,7 +104,7 @@ TEST(ClassifyRetryAfterTest, OnlyRateLimitedProblemsAreCaLimits) {
       p.type = std::string("urn:ietf:params:acme:error:") + type;
       s.WithProblem(p);
     }
-    if (after) s.WithRetryAfter(kNow + *after);
+    if (after) s.WithRetryAfter(kWaitNow + *after);
     return s;
   };
   struct Case {
@@ -117,13 +117,13 @@ TEST(ClassifyRetryAfterTest, OnlyRateLimitedProblemsAreCaLimits) {
       {"rateLimited, an hour", with(ErrorCode::kRateLimited, "rateLimited", hours(1)), hours(1),
        hours(1)},
       {"rateLimited, a year (older parser)", with(ErrorCode::kRateLimited, "rateLimited",
-                                                  365 * kDay),
-       7 * kDay, 7 * kDay},
-      {"503 serverInternal, a day", with(ErrorCode::kUnavailable, "serverInternal", kDay),
+                                                  365 * kWaitDay),
+       7 * kWaitDay, 7 * kWaitDay},
+      {"503 serverInternal, a day", with(ErrorCode::kUnavailable, "serverInternal", kWaitDay),
        std::nullopt, hours(1)},
       {"503 without a problem, 10 minutes", with(ErrorCode::kUnavailable, nullptr, minutes(10)),
        std::nullopt, minutes(10)},
-      {"429 without a problem, a day", with(ErrorCode::kRateLimited, nullptr, kDay),
+      {"429 without a problem, a day", with(ErrorCode::kRateLimited, nullptr, kWaitDay),
        std::nullopt, hours(1)},
       {"rateLimited without Retry-After", with(ErrorCode::kRateLimited, "rateLimited",
                                                std::nullopt),
@@ -132,14 +132,14 @@ TEST(ClassifyRetryAfterTest, OnlyRateLimitedProblemsAreCaLimits) {
        std::nullopt, std::nullopt},
   };
   for (const Case& c : cases) {
-    FailureRetryAfter r = ClassifyRetryAfter(c.error, kNow);
+    FailureRetryAfter r = ClassifyRetryAfter(c.error, kWaitNow);
     EXPECT_EQ(r.ca_limit_until.has_value(), c.ca_limit.has_value()) << c.meaning;
     if (c.ca_limit && r.ca_limit_until) {
-      EXPECT_EQ(*r.ca_limit_until, kNow + *c.ca_limit) << c.meaning;
+      EXPECT_EQ(*r.ca_limit_until, kWaitNow + *c.ca_limit) << c.meaning;
     }
     EXPECT_EQ(r.backoff_floor.has_value(), c.floor.has_value()) << c.meaning;
     if (c.floor && r.backoff_floor) {
-      EXPECT_EQ(*r.backoff_floor, kNow + *c.floor) << c.meaning;
+      EXPECT_EQ(*r.backoff_floor, kWaitNow + *c.floor) << c.meaning;
     }
   }
 }

@@ -9,6 +9,7 @@
 #include "lifecycle/engine.h"
 #include "lifecycle/next_key.h"
 #include "lifecycle/state_layout.h"
+#include "tests/unit/lifecycle/engine_parts_fixture.h"
 #include "tests/unit/lifecycle/next_key_pins.h"
 #include "tests/unit/lifecycle/signing_fake_ca.h"
 
@@ -20,7 +21,7 @@ using std::chrono::minutes;
 using testing::IndependentPinsOfCertificate;
 using testing::IndependentPinsOfKey;
 
-constexpr Duration kDay = hours(24);
+using testing::kDay;
 
 class EngineKeysTest : public testing::SigningCaEngineTest {
  protected:

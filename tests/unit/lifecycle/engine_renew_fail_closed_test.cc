@@ -14,6 +14,7 @@
 #include "lifecycle/engine.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
+#include "tests/unit/lifecycle/engine_parts_fixture.h"
 #include "tests/unit/lifecycle/engine_test_fixture.h"
 
 namespace certkeeper::lifecycle {
@@ -21,18 +22,18 @@ namespace {
 
 using std::chrono::hours;
 
-constexpr Duration kDay = hours(24);
+using testing::kDay;
 
-struct Row {
+struct FailClosedRow {
   const char* name;
   const char* table;  // renamed away before the run
   bool named;         // `renew web` instead of `renew --all`
   const char* cannot_read;
 };
 
-void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+void PrintTo(const FailClosedRow& row, std::ostream* os) { *os << row.name; }
 
-class EngineRenewFailClosedTest : public testing::EngineTest<::testing::TestWithParam<Row>> {
+class EngineRenewFailClosedTest : public testing::EngineTest<::testing::TestWithParam<FailClosedRow>> {
  protected:
   void SetUp() override {
     SetUpEngineTest(200 * kDay);
@@ -65,7 +66,7 @@ class EngineRenewFailClosedTest : public testing::EngineTest<::testing::TestWith
 };
 
 TEST_P(EngineRenewFailClosedTest, DueCertificateIsNotOrderedAndFails) {
-  const Row& row = GetParam();
+  const FailClosedRow& row = GetParam();
   {
     auto engine = Engine::Open(config_, clock_.get(), ca_);
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
@@ -99,11 +100,11 @@ TEST_P(EngineRenewFailClosedTest, DueCertificateIsNotOrderedAndFails) {
 
 INSTANTIATE_TEST_SUITE_P(
     Reads, EngineRenewFailClosedTest,
-    ::testing::Values(Row{"CaLimits", "ca_limits", false, "the CA limits"},
-                      Row{"RequestLog", "request_log", false, "the request log"},
-                      Row{"VersionsOfANamedCertificate", "versions", true,
+    ::testing::Values(FailClosedRow{"CaLimits", "ca_limits", false, "the CA limits"},
+                      FailClosedRow{"RequestLog", "request_log", false, "the request log"},
+                      FailClosedRow{"VersionsOfANamedCertificate", "versions", true,
                           "the inventory record"}),
-    [](const ::testing::TestParamInfo<Row>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<FailClosedRow>& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace certkeeper::lifecycle

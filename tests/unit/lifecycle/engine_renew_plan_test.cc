@@ -15,6 +15,7 @@
 #include "store/sql_inventory.h"
 #include "tests/unit/acme/fake_ca.h"
 #include "tests/unit/hooks/test_pki.h"
+#include "tests/unit/lifecycle/engine_parts_fixture.h"
 #include "tests/unit/lifecycle/engine_test_fixture.h"
 
 namespace certkeeper::lifecycle {
@@ -22,7 +23,7 @@ namespace {
 
 using std::chrono::hours;
 
-constexpr Duration kDay = hours(24);
+using testing::kDay;
 
 class EngineRenewPlanTest : public testing::EngineTest<> {
  protected:

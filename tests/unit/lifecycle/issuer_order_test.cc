@@ -16,7 +16,7 @@ namespace {
 
 using challenges::kHttp01;
 
-const std::string kB = "b.example.com";
+const std::string kOrderB = "b.example.com";
 
 // The payloads of the newOrder requests the CA received, in order.
 std::vector<nlohmann::json> NewOrderPayloads(const acme::testing::FakeCa& ca) {
@@ -143,7 +143,7 @@ TEST_F(IssuerFlowTest, ACertificateForAnotherKeyIsRefused) {
 }
 
 TEST_F(IssuerFlowTest, ACertificateThatMissesAnOrderedNameIsRefused) {
-  spec_.domains = {kA, kB};
+  spec_.domains = {kA, kOrderB};
   SetCertificate(CertificateFor(*key_, {kA}));
   auto issued = Issue({"http-01"});
   ASSERT_FALSE(issued.ok());

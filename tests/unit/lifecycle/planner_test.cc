@@ -96,7 +96,7 @@ struct Expected {
   std::string dry_outcome;  // PlannedOutcome(decision, dry_run = true).outcome
 };
 
-struct Row {
+struct PlanRow {
   const char* name;
   std::function<void(PlanInput&)> setup;
   Expected want;
@@ -104,12 +104,12 @@ struct Row {
   std::function<void(const Decision&)> check = nullptr;
 };
 
-void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+void PrintTo(const PlanRow& row, std::ostream* os) { *os << row.name; }
 
 const Expected kDueNow{DecisionKind::kDue, Hold::kNone, "", UntilIs::kUnset, {}, false,
                        "would-renew"};
 
-// Row builders for the common expectations; reason_has as in Expected.
+// PlanRow builders for the common expectations; reason_has as in Expected.
 constexpr bool kPersist = true;  // Decision::persist: the schedule records the deferral
 Expected Deferred(Hold hold, std::string reason_has, Duration until, bool persist = false) {
   return {DecisionKind::kDeferred, hold, std::move(reason_has), UntilIs::kAt, until, persist,
@@ -129,7 +129,7 @@ Expected Unreadable(std::string reason_has) {
           false, "failed"};
 }
 
-std::vector<Row> DeployRows() {
+std::vector<PlanRow> DeployRows() {
   return {
       // ---- deploy pending ----
       {"UndeployedVersionIsDeployedFirst", Undeployed,
@@ -174,7 +174,7 @@ std::vector<Row> DeployRows() {
   };
 }
 
-std::vector<Row> DueRows() {
+std::vector<PlanRow> DueRows() {
   using K = DecisionKind;
   return {
       // ---- due or not ----
@@ -242,7 +242,7 @@ std::vector<Row> DueRows() {
   };
 }
 
-std::vector<Row> CaRetryAfterRows() {
+std::vector<PlanRow> CaRetryAfterRows() {
   using K = DecisionKind;
   return {
       // ---- the CA's waits ----
@@ -288,7 +288,7 @@ std::vector<Row> CaRetryAfterRows() {
   };
 }
 
-std::vector<Row> CaLimitRows() {
+std::vector<PlanRow> CaLimitRows() {
   using K = DecisionKind;
   return {
       {"CertificateScopeLimitDefers",
@@ -346,7 +346,7 @@ std::vector<Row> CaLimitRows() {
   };
 }
 
-std::vector<Row> BackoffRows() {
+std::vector<PlanRow> BackoffRows() {
   return {
       // ---- our backoff ----
       {"BackoffDefersWithItsReason",
@@ -379,7 +379,7 @@ std::vector<Row> BackoffRows() {
   };
 }
 
-std::vector<Row> OrderBudgetRows() {
+std::vector<PlanRow> OrderBudgetRows() {
   using store::RequestKind;
   return {
       // ---- budgets ----
@@ -427,7 +427,7 @@ std::vector<Row> OrderBudgetRows() {
   };
 }
 
-std::vector<Row> CertificateBudgetRows() {
+std::vector<PlanRow> CertificateBudgetRows() {
   using store::RequestKind;
   return {
       {"BudgetCertificatesPerRegisteredDomain",
@@ -479,7 +479,7 @@ std::vector<Row> CertificateBudgetRows() {
   };
 }
 
-std::vector<Row> UnreadableRows() {
+std::vector<PlanRow> UnreadableRows() {
   return {
       // ---- facts that could not be read: fail closed toward the CA ----
       {"UnreadableCertificateIsBlocked",
@@ -535,19 +535,19 @@ std::vector<Row> UnreadableRows() {
   };
 }
 
-std::vector<Row> Rows() {
-  std::vector<Row> rows;
+std::vector<PlanRow> Rows() {
+  std::vector<PlanRow> rows;
   for (auto group : {DeployRows, DueRows, CaRetryAfterRows, CaLimitRows, BackoffRows,
                      OrderBudgetRows, CertificateBudgetRows, UnreadableRows}) {
-    for (Row& row : group()) rows.push_back(std::move(row));
+    for (PlanRow& row : group()) rows.push_back(std::move(row));
   }
   return rows;
 }
 
-class PlanTableTest : public ::testing::TestWithParam<Row> {};
+class PlanTableTest : public ::testing::TestWithParam<PlanRow> {};
 
 TEST_P(PlanTableTest, DecidesAsTheRowSays) {
-  const Row& row = GetParam();
+  const PlanRow& row = GetParam();
   PlanInput in = BaseInput();
   row.setup(in);
   std::vector<Decision> plan = Plan(in);
@@ -573,7 +573,7 @@ TEST_P(PlanTableTest, DecidesAsTheRowSays) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Branches, PlanTableTest, ::testing::ValuesIn(Rows()),
-                         [](const ::testing::TestParamInfo<Row>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<PlanRow>& info) { return info.param.name; });
 
 TEST(PlanTest, OneDecisionPerCertificateInOrder) {
   PlanInput in = BaseInput();
@@ -773,7 +773,7 @@ TEST(SeveralCasPlanTest, BeforeOrderCountsTheBudgetOfTheCaAsked) {
 // ---- the outcome a dry run reports is the plan ----
 
 TEST(PlannedOutcomeTest, CarriesTheDecisionKindReasonTimeAndLimit) {
-  for (const Row& row : Rows()) {
+  for (const PlanRow& row : Rows()) {
     PlanInput in = BaseInput();
     row.setup(in);
     const Decision d = Plan(in).front();

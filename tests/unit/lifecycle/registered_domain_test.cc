@@ -20,7 +20,7 @@ struct DomainCase {
 
 void PrintTo(const DomainCase& c, std::ostream* os) { *os << c.name; }
 
-class RegisteredDomainTest : public testing::TestWithParam<DomainCase> {};
+class RegisteredDomainTest : public ::testing::TestWithParam<DomainCase> {};
 
 TEST_P(RegisteredDomainTest, Computes) {
   const DomainCase& c = GetParam();
@@ -31,7 +31,7 @@ TEST_P(RegisteredDomainTest, Computes) {
 
 INSTANTIATE_TEST_SUITE_P(
     Names, RegisteredDomainTest,
-    testing::Values(
+    ::testing::Values(
         DomainCase{"ApexIsItsOwn", "example.com", "example.com"},
         DomainCase{"SubdomainOfTwoLabelSuffix", "www.example.co.uk", "example.co.uk"},
         DomainCase{"DeepSubdomain", "a.b.example.com", "example.com"},
@@ -42,7 +42,7 @@ INSTANTIATE_TEST_SUITE_P(
         DomainCase{"UnknownTldFallsBackToTwoLabels", "a.b.example.test", "example.test"},
         DomainCase{"PublicSuffixItselfFallsBackToTwoLabels", "co.uk", "co.uk"},
         DomainCase{"PrivateSuffixItselfFallsBackToTwoLabels", "github.io", "github.io"}),
-    [](const testing::TestParamInfo<DomainCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<DomainCase>& info) { return info.param.name; });
 
 TEST(RegisteredDomainErrorsTest, RejectsNonDnsNames) {
   for (const char* bad : {"", "exa mple.com", "a..example.com", "*.*.example.com"}) {
@@ -69,7 +69,7 @@ TEST(PublicSuffixListTest, MissingFileIsNotFound) {
 
 TEST(PublicSuffixListTest, LoadsAGivenList) {
   // A list that knows co.uk but not github.io: the answers must follow it.
-  const std::string path = testing::TempDir() + "psl_" + std::to_string(getpid()) + ".dat";
+  const std::string path = ::testing::TempDir() + "psl_" + std::to_string(getpid()) + ".dat";
   {
     std::ofstream out(path);
     out << "// ===BEGIN ICANN DOMAINS===\ncom\nio\nuk\nco.uk\n// ===END ICANN DOMAINS===\n";

@@ -25,7 +25,7 @@ std::map<std::string, store::CurrentVersions> Versions(
   return all;
 }
 
-SettledRecord Sample() {
+SettledRecord SettledSample() {
   SettledRecord r;
   r.live = {2049, 1234567, 1764662400123456789, 1764662400987654321};
   r.digest = LiveVersionsDigest(Versions({{"web", 3}, {"mail", 1}}));
@@ -33,7 +33,7 @@ SettledRecord Sample() {
 }
 
 TEST(SettledRecordTest, RoundTrips) {
-  const SettledRecord r = Sample();
+  const SettledRecord r = SettledSample();
   const std::string line = FormatSettledRecord(r);
   EXPECT_EQ(line.back(), '\n');
   std::optional<SettledRecord> parsed = ParseSettledRecord(line);
@@ -42,7 +42,7 @@ TEST(SettledRecordTest, RoundTrips) {
 }
 
 TEST(SettledRecordTest, AnythingElseIsNoRecord) {
-  const std::string line = FormatSettledRecord(Sample());
+  const std::string line = FormatSettledRecord(SettledSample());
   EXPECT_FALSE(ParseSettledRecord(""));
   EXPECT_FALSE(ParseSettledRecord(line.substr(0, line.size() - 1)));  // torn: no newline
   EXPECT_FALSE(ParseSettledRecord(line.substr(0, line.size() / 2) + "\n"));

@@ -20,7 +20,7 @@ namespace {
 
 using std::chrono::hours;
 
-constexpr const char* kServer = "https://ca/dir";
+constexpr const char* kReadFaultsServer = "https://ca/dir";
 constexpr const char* kAccount = "https://ca/acct/1";
 
 // A read's status and, when it succeeded, what it returned.
@@ -98,17 +98,17 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFaultRow> {
     deployed.state = VersionState::kDeployed;
     ASSERT_TRUE(inv.AddVersion(deployed).ok());
     ASSERT_TRUE(inv.AddVersion(SampleVersion("web", 2)).ok());
-    ASSERT_TRUE(inv.PutAccount({kServer, kAccount, "/state/accounts/1.key", "", "valid",
+    ASSERT_TRUE(inv.PutAccount({kReadFaultsServer, kAccount, "/state/accounts/1.key", "", "valid",
                                 T0()})
                     .ok());
-    ASSERT_TRUE(inv.RecordRequest({kServer, kAccount, RequestKind::kNewOrder, "", T0()}).ok());
-    ASSERT_TRUE(inv.SetCaLimit({kServer, AccountScope(kAccount), T0() + hours(5), "slow"})
+    ASSERT_TRUE(inv.RecordRequest({kReadFaultsServer, kAccount, RequestKind::kNewOrder, "", T0()}).ok());
+    ASSERT_TRUE(inv.SetCaLimit({kReadFaultsServer, AccountScope(kAccount), T0() + hours(5), "slow"})
                     .ok());
-    ASSERT_TRUE(inv.PutCaDirectory({kServer, "https://ca/renewal-info", T0(), ""}).ok());
+    ASSERT_TRUE(inv.PutCaDirectory({kReadFaultsServer, "https://ca/renewal-info", T0(), ""}).ok());
     Attempt attempt;
     attempt.certificate = "web";
     attempt.started_at = T0();
-    attempt.server = kServer;
+    attempt.server = kReadFaultsServer;
     ASSERT_TRUE(inv.StartAttempt(attempt).ok());
   }
 
@@ -157,23 +157,23 @@ INSTANTIATE_TEST_SUITE_P(
         ReadFaultRow{"LatestAttempts",
                      [](Inventory& inv) { return Outcome(inv.LatestAttempts()); }},
         ReadFaultRow{"FindAccount",
-                     [](Inventory& inv) { return Outcome(inv.FindAccount(kServer)); }},
+                     [](Inventory& inv) { return Outcome(inv.FindAccount(kReadFaultsServer)); }},
         ReadFaultRow{"ListCaLimits",
                      [](Inventory& inv) { return Outcome(inv.ListCaLimits(kNow)); }},
         ReadFaultRow{"ActiveCaLimit",
                      [](Inventory& inv) {
-                       return Outcome(inv.ActiveCaLimit(kServer, AccountScope(kAccount), kNow));
+                       return Outcome(inv.ActiveCaLimit(kReadFaultsServer, AccountScope(kAccount), kNow));
                      }},
         ReadFaultRow{"WindowSince",
                      [](Inventory& inv) {
-                       return Outcome(inv.WindowSince(kServer, kAccount, kNewOrder, "", T0()));
+                       return Outcome(inv.WindowSince(kReadFaultsServer, kAccount, kNewOrder, "", T0()));
                      }},
         ReadFaultRow{"CountSince",
                      [](Inventory& inv) {
-                       return Outcome(inv.CountSince(kServer, kAccount, kNewOrder, "", T0()));
+                       return Outcome(inv.CountSince(kReadFaultsServer, kAccount, kNewOrder, "", T0()));
                      }},
         ReadFaultRow{"FindCaDirectory",
-                     [](Inventory& inv) { return Outcome(inv.FindCaDirectory(kServer)); }}),
+                     [](Inventory& inv) { return Outcome(inv.FindCaDirectory(kReadFaultsServer)); }}),
     [](const ::testing::TestParamInfo<ReadFaultRow>& info) {
       return std::string(info.param.name);
     });
