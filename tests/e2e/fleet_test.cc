@@ -123,10 +123,8 @@ class FleetTest : public e2e_support::CertkeeperSuite {
   std::vector<std::unique_ptr<Host>> hosts_;
 };
 
-// Disabled until fixed (docs/fleet-tests.md, "Known defects"): in about one
-// run of three a few certificates of the concurrent start fail, and they keep
-// failing in the next runs; no certificate is ever issued twice. Run it with
-// --gtest_also_run_disabled_tests.
+// Three hosts start at once without an account: each certificate is issued by
+// one of them, once, and delivered on all three.
 TEST_F(FleetTest, ThreeHostsAtOnceIssueEachCertificateOnce) {
   const int count = ConcurrentCerts();
   for (const char* name : {"edge-1", "edge-2", "edge-3"}) AddHost(name, count, key_file_);
@@ -222,8 +220,6 @@ TEST_F(FleetTest, KilledHostsClaimsExpireAndTheOthersFinishItsWork) {
 
 // The database restarts while three hosts renew: their current steps fail
 // (an exit code, never a crash), and the next run converges.
-// Disabled until fixed (docs/fleet-tests.md, "Known defects"): the hosts fail
-// cleanly at the restart, but some certificates keep failing in later runs.
 TEST_F(FleetTest, DatabaseRestartFailsCleanlyAndTheNextRunConverges) {
   const int count = 60;
   for (const char* name : {"edge-1", "edge-2", "edge-3"}) AddHost(name, count, key_file_, "10s");
